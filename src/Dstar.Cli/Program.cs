@@ -9,6 +9,18 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("dstar: straggler-tolerant, Byzantine-resilient distributed SGD");
+
+        // One line per command; each command lives in its own file under Commands/.
+        foreach (var command in Commands())
+        {
+            root.Subcommands.Add(command);
+        }
+
         return root.Parse(args).Invoke();
+    }
+
+    private static IEnumerable<Command> Commands()
+    {
+        yield break;
     }
 }
