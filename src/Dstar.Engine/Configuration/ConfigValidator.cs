@@ -55,7 +55,12 @@ public static class ConfigValidator
         Need(d.Samples >= 1, "data.samples", d.Samples, "must be ≥ 1");
         Need(d.Features >= 1, "data.features", d.Features, "must be ≥ 1");
         Need(d.Noise >= 0, "data.noise", d.Noise, "must be ≥ 0");
-        CheckSpec(errors, "data.partition", d.Partition, spec => null);
+        CheckSpec(errors, "data.partition", d.Partition, spec => spec.Name == "iid" && spec.Parameters.Count == 0 ? null : $"unknown partition '{spec}' (valid: iid)");
+        CheckSpec(errors, "model", c.Model, spec =>
+        {
+            Learning.Models.ModelCatalog.Models.Create(spec);
+            return null;
+        });
 
         CheckSpec(errors, "aggregator", c.Aggregator, spec =>
         {
