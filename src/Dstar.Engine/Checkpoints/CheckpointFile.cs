@@ -22,7 +22,7 @@ public static class CheckpointFile
     private static ReadOnlySpan<byte> Magic => "DSTARCKP"u8;
 
     private const int FormatVersion = 1;
-    private const int HeaderLength = 8 + 4 + 8 + 4 + 8 + 4 + 4;
+    private const int HeaderLength = 8 + 4 + 8 + 4 + 8 + 4 + 4 + 4;
 
     /// <summary>Writes <paramref name="checkpoint"/> to <paramref name="path"/> atomically (see remarks).</summary>
     /// <exception cref="ArgumentException">the vectors differ in length.</exception>
