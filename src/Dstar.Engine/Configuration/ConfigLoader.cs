@@ -16,6 +16,22 @@ public static class ConfigLoader
     /// <exception cref="ConfigException">unknown keys, unparsable values or invalid fields — all of them at once.</exception>
     public static ExperimentConfig Load(string? yaml, IEnumerable<string>? overrides = null)
     {
+        var (config, errors) = Bind(yaml, overrides);
+        var all = errors.Concat(ConfigValidator.Validate(config)).ToArray();
+        if (all.Length > 0)
+        {
+            throw new ConfigException(all);
+        }
+
+        return config;
+    }
+
+    /// <summary>
+    /// Reads the YAML and overrides into a config without the semantic checks of <see cref="ConfigValidator"/>:
+    /// returns the config and the syntax problems (malformed YAML, unknown keys, values of the wrong type).
+    /// </summary>
+    public static (ExperimentConfig Config, IReadOnlyList<ConfigError> Errors) Bind(string? yaml, IEnumerable<string>? overrides = null)
+    {
         var errors = new List<ConfigError>();
         var values = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
         var order = new List<string>();
@@ -40,6 +56,11 @@ public static class ConfigLoader
             catch (YamlException e)
             {
                 errors.Add(new ConfigError("(file)", "", $"not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}"));
+            }
+            catch (InvalidOperationException e)
+            {
+                // YamlDotNet reports some unterminated structures this way, without a position.
+                errors.Add(new ConfigError("(file)", "", $"not valid YAML: {e.Message}"));
             }
         }
 
@@ -88,13 +109,7 @@ public static class ConfigLoader
             }
         }
 
-        errors.AddRange(ConfigValidator.Validate(config));
-        if (errors.Count > 0)
-        {
-            throw new ConfigException(errors);
-        }
-
-        return config;
+        return (config, errors);
     }
 
     /// <summary>Loads a file (or the defaults when <paramref name="path"/> is null), then overrides and validates.</summary>
