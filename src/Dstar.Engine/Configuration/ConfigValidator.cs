@@ -50,12 +50,14 @@ public static class ConfigValidator
         var d = c.Data;
         Need(DataNames.Contains(d.Name), "data.name", d.Name, "must be one of " + string.Join(", ", DataNames));
         Need(d.ValidationSize >= 0, "data.validation_size", d.ValidationSize, "must be ≥ 0");
-        Need(d.TrainLimit is null || d.TrainLimit >= 1, "data.train_limit", d.TrainLimit, "must be ≥ 1, or empty for all");
-        Need(d.TestLimit is null || d.TestLimit >= 1, "data.test_limit", d.TestLimit, "must be ≥ 1, or empty for all");
         Need(d.Samples >= 1, "data.samples", d.Samples, "must be ≥ 1");
         Need(d.Features >= 1, "data.features", d.Features, "must be ≥ 1");
         Need(d.Noise >= 0, "data.noise", d.Noise, "must be ≥ 0");
-        CheckSpec(errors, "data.partition", d.Partition, spec => spec.Name == "iid" && spec.Parameters.Count == 0 ? null : $"unknown partition '{spec}' (valid: iid)");
+        CheckSpec(errors, "data.partition", d.Partition, spec =>
+        {
+            Learning.Partitioning.PartitionerCatalog.Partitioners.Create(spec);
+            return null;
+        });
         CheckSpec(errors, "model", c.Model, spec =>
         {
             Learning.Models.ModelCatalog.Models.Create(spec);

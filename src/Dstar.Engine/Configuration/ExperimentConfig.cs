@@ -91,12 +91,6 @@ public sealed record DataConfig
     /// <summary><c>data.validation_size</c>: training samples held out as the server's validation split; 0 for none.</summary>
     public int ValidationSize { get; init; } = 1000;
 
-    /// <summary><c>data.train_limit</c>: use at most this many training samples (before the validation hold-out); null for all.</summary>
-    public int? TrainLimit { get; init; }
-
-    /// <summary><c>data.test_limit</c>: evaluate on at most this many test samples; null for all.</summary>
-    public int? TestLimit { get; init; }
-
     /// <summary><c>data.samples</c>: synthetic data only, the number of training samples generated.</summary>
     public int Samples { get; init; } = 10000;
 

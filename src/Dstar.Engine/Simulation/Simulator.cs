@@ -8,6 +8,7 @@ using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
 using Dstar.Engine.Server;
+using Dstar.Learning;
 
 namespace Dstar.Engine.Simulation;
 
@@ -87,13 +88,13 @@ public sealed class Simulator : IDisposable
             byzantine = new ByzantineSetup(_byzantine, attack, config.AttackTiming == "fast" ? ByzantineTiming.Fast : ByzantineTiming.Honest);
         }
 
-        _workload = Workload.Create(config);
+        _workload = WorkloadFactory.Create(config);
         try
         {
             int d = _workload.Oracle.ParameterCount;
             _transport = new SimulatedTransport(_workload.Oracle, _workload.Shards, config.BatchSize, delay, config.K, config.Seed, byzantine, pipeline);
             var validation = config.Data.ValidationSize > 0
-                ? new ValidationSet(_workload.Oracle, _workload.ValidationIndices, config.EffectiveValidationBatchSize)
+                ? new ValidationSet(_workload.Oracle, _workload.Validation, config.EffectiveValidationBatchSize)
                 : null;
             var oracle = _workload.Oracle;
             _server = new ParameterServer(
