@@ -72,6 +72,11 @@ public static class SimulateCommand
             output.WriteLine($"dstar simulate: {simulator.Description}");
             var summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output)!;
             Print(summary, directory, output);
+            if (simulator.Timing is { } timing)
+            {
+                output.WriteLine(Describe(timing));
+            }
+
             return 0;
         });
 
@@ -86,6 +91,10 @@ public static class SimulateCommand
             output.WriteLine("  " + Path.Combine(directory, name));
         }
     }
+
+    /// <summary>The wall-clock breakdown of the round loop, one line.</summary>
+    internal static string Describe(SimulationTiming t) => string.Create(CultureInfo.InvariantCulture,
+        $"wall time in rounds {t.RoundsSeconds:F2} s: worker gradients {t.OracleSeconds:F2} s, attack {t.AttackSeconds:F2} s, validation gradient {t.ValidationSeconds:F2} s, aggregation {t.AggregationSeconds:F2} s, evaluation {t.EvaluationSeconds:F2} s, simulator overhead {t.OverheadSeconds:F3} s ({t.OverheadFraction:P1} of the rounds without evaluation)");
 
     internal static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "–";
 

@@ -1,5 +1,4 @@
 using Dstar.Core;
-using Dstar.Core.Kernels;
 using Dstar.Engine.Transport;
 
 namespace Dstar.Engine.Collection;
@@ -167,7 +166,7 @@ public sealed class RoundCollector
     /// the stream ended early (a simulated crash): with a deadline and at least k_min accepted the round closes at the
     /// deadline, otherwise it cannot close.
     /// </summary>
-    /// <exception cref="InvalidOperationException">fewer than k gradients and the round cannot close at a deadline; the message says how many arrived.</exception>
+    /// <exception cref="InvalidOperationException">fewer than k gradients and the round cannot close at a deadline; the message says how many were usable and why the others were dropped.</exception>
     public void Close()
     {
         if (!IsComplete)
@@ -179,8 +178,11 @@ public sealed class RoundCollector
             else
             {
                 var need = Deadline is null ? $"k = {K} (no deadline is set)" : $"k_min = {MinimumCount}";
+                var dropped = _drops.Count == 0
+                    ? "none dropped"
+                    : string.Join(", ", _drops.GroupBy(d => d.Reason).Select(g => $"{g.Count()} {g.Key.Name()}")) + " dropped (first: worker " + _drops[0].Worker + ", " + _drops[0].Detail + ")";
                 throw new InvalidOperationException(
-                    $"round {Version}: the workers stopped answering after {_accepted} of {WorkerCount} gradients, and the round needs {need}; set a deadline and k_min, or lower k");
+                    $"round {Version}: no more gradients will arrive, and only {_accepted} of {WorkerCount} were usable ({dropped}); the round needs {need}");
             }
         }
 
@@ -245,7 +247,7 @@ public sealed class RoundCollector
             return new Drop(a.Worker, DropReason.Malformed, $"length {a.Gradient.Length}, expected {Dimension}");
         }
 
-        if (!NonFinite.AllFinite(a.Gradient.Span))
+        if (!Finite.All(a.Gradient.Span))
         {
             return new Drop(a.Worker, DropReason.Malformed, "holds NaN or ±∞");
         }
