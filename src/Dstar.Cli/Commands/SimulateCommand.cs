@@ -85,6 +85,11 @@ public static class SimulateCommand
         var c = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(c, $"final accuracy {Percent(s.FinalAccuracy)} (best {Percent(s.BestAccuracy)}) after {s.Rounds} rounds, {s.VirtualSeconds:F1} virtual s ({s.MeanRoundVirtualSeconds:F3} per round), {s.WallSeconds:F1} wall s"));
         output.WriteLine(string.Create(c, $"Byzantine gradients kept: {s.ByzantineKept} of {s.ByzantineAccepted} accepted; filter precision {Ratio(s.FilterPrecision)}, recall {Ratio(s.FilterRecall)}"));
+        if (s.StoppedAtRound is { } round)
+        {
+            output.WriteLine($"the run stopped at round {round}: {s.StopReason}");
+        }
+
         output.WriteLine($"run directory: {directory}");
         foreach (var name in new[] { "config.yaml", MetricsFiles.JsonLinesName, MetricsFiles.CsvName, SummaryFile.FileName }.Concat(Plots.FileNames))
         {
