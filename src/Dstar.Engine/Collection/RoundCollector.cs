@@ -133,7 +133,6 @@ public sealed class RoundCollector
             return d;
         }
 
-        arrival.Gradient.Span.CopyTo(Batch.Row(_accepted));
         _workers[_accepted] = arrival.Worker;
         _losses[_accepted] = arrival.Loss;
         _delivered[arrival.Worker] = true;
@@ -247,7 +246,8 @@ public sealed class RoundCollector
             return new Drop(a.Worker, DropReason.Malformed, $"length {a.Gradient.Length}, expected {Dimension}");
         }
 
-        if (!Finite.All(a.Gradient.Span))
+        // Copy and check in one pass; a non-finite row is left in the scratch row and overwritten by the next one.
+        if (!Finite.CopyAndCheck(a.Gradient.Span, Batch.Row(_accepted)))
         {
             return new Drop(a.Worker, DropReason.Malformed, "holds NaN or ±∞");
         }
