@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Dstar.Core.Kernels;
 
@@ -13,7 +15,7 @@ namespace Dstar.Core.Kernels;
 /// </remarks>
 public static class RowCombination
 {
-    private const int TileWidth = 4096;
+    private const int TileWidth = 8192;
 
     /// <summary>Writes Σₖ weights[k]·batch.Row(rows[k]) into <paramref name="output"/>; zero weights are skipped.</summary>
     /// <exception cref="ArgumentException">rows and weights differ in length, or output is not d long.</exception>
@@ -64,17 +66,18 @@ public static class RowCombination
     /// <summary>
     /// Several combinations at once, tile by tile: for each o, target.Row(targetRows[o]) = Σₖ weights[o·m + k]·batch.Row(rows[k])
     /// with m = rows.Length. The m source tiles stay in cache while every output row is formed, so the sources are
-    /// read from memory once in total, not once per output row.
+    /// read from memory once in total, not once per output row; each output value is accumulated in registers over
+    /// its non-zero terms and stored once.
     /// </summary>
     /// <exception cref="ArgumentException">the shapes disagree, or target is the same batch as the source.</exception>
-    public static void Mix(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, GradientBatch target, ReadOnlySpan<int> targetRows)
+    public static unsafe void Mix(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, GradientBatch target, ReadOnlySpan<int> targetRows)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(target);
-        int m = rows.Length, d = batch.Dimension;
-        if (weights.Length != targetRows.Length * m)
+        int m = rows.Length, d = batch.Dimension, outputs = targetRows.Length;
+        if (weights.Length != outputs * m)
         {
-            throw new ArgumentException($"{targetRows.Length} outputs of {m} rows need {targetRows.Length * m} weights, got {weights.Length}", nameof(weights));
+            throw new ArgumentException($"{outputs} outputs of {m} rows need {outputs * m} weights, got {weights.Length}", nameof(weights));
         }
 
         if (target.Dimension != d || ReferenceEquals(target.Buffer, batch.Buffer))
@@ -82,27 +85,91 @@ public static class RowCombination
             throw new ArgumentException("the target must be a different batch of the same dimension", nameof(target));
         }
 
-        var source = batch.Buffer;
-        var destination = target.Buffer;
-        for (int start = 0; start < d; start += MixTileWidth)
+        // Per output row, only its non-zero terms: offsets of the source rows and float weights.
+        var offsets = ArrayPool<long>.Shared.Rent(Math.Max(1, outputs * m));
+        var factors = ArrayPool<float>.Shared.Rent(Math.Max(1, outputs * m));
+        var counts = ArrayPool<int>.Shared.Rent(Math.Max(1, outputs));
+        try
         {
-            int width = Math.Min(MixTileWidth, d - start);
-            for (int o = 0; o < targetRows.Length; o++)
+            for (int o = 0; o < outputs; o++)
             {
-                var output = destination.AsSpan(targetRows[o] * d + start, width);
-                output.Clear();
+                int count = 0;
                 for (int k = 0; k < m; k++)
                 {
                     double w = weights[o * m + k];
                     if (w != 0)
                     {
-                        TensorPrimitives.MultiplyAdd(source.AsSpan(rows[k] * d + start, width), (float)w, output, output);
+                        offsets[o * m + count] = (long)rows[k] * d;
+                        factors[o * m + count] = (float)w;
+                        count++;
+                    }
+                }
+
+                counts[o] = count;
+            }
+
+            fixed (float* source = batch.Buffer)
+            fixed (float* destination = target.Buffer)
+            {
+                for (int start = 0; start < d; start += MixTileWidth)
+                {
+                    int width = Math.Min(MixTileWidth, d - start);
+                    for (int o = 0; o < outputs; o++)
+                    {
+                        Combine(source + start, offsets.AsSpan(o * m, counts[o]), factors.AsSpan(o * m, counts[o]), destination + (long)targetRows[o] * d + start, width);
                     }
                 }
             }
         }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(offsets);
+            ArrayPool<float>.Shared.Return(factors);
+            ArrayPool<int>.Shared.Return(counts);
+        }
     }
 
-    // Small enough that the m source tiles stay in L1/L2 while every output row is formed.
-    private const int MixTileWidth = 1024;
+    // output[0..width) = Σₖ factors[k]·source[offsets[k] + 0..width), 64 values at a time in four vector registers.
+    private static unsafe void Combine(float* source, ReadOnlySpan<long> offsets, ReadOnlySpan<float> factors, float* output, int width)
+    {
+        int terms = offsets.Length;
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; c + 64 <= width; c += 64)
+            {
+                var a0 = Vector512<float>.Zero;
+                var a1 = Vector512<float>.Zero;
+                var a2 = Vector512<float>.Zero;
+                var a3 = Vector512<float>.Zero;
+                for (int k = 0; k < terms; k++)
+                {
+                    float* p = source + offsets[k] + c;
+                    var w = Vector512.Create(factors[k]);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(p), w, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 16), w, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 32), w, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 48), w, a3);
+                }
+
+                a0.Store(output + c);
+                a1.Store(output + c + 16);
+                a2.Store(output + c + 32);
+                a3.Store(output + c + 48);
+            }
+        }
+
+        if (c < width)
+        {
+            var rest = new Span<float>(output + c, width - c);
+            rest.Clear();
+            for (int k = 0; k < terms; k++)
+            {
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(source + offsets[k] + c, width - c), factors[k], rest, rest);
+            }
+        }
+    }
+
+    // Small enough that the m source tiles stay in L2 while every output row is formed.
+    private const int MixTileWidth = 2048;
 }
