@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dstar.Core.Kernels;
 
@@ -273,7 +274,8 @@ public static class PairwiseDistances
 
                 // The next tile is centred on this tile's median-norm row: a typical row, so long as most rows are honest.
                 referenceRow = MedianRow(squares.AsSpan(0, candidates), order.AsSpan(0, candidates));
-                AccumulateGram(tile, tileWidth, mPad, padded, gram);
+                int nextStart = start + tileWidth;
+                AccumulateGram(tile, tileWidth, mPad, padded, gram, data, rows, m, d, nextStart, t + 1 < lastTile ? Math.Min(tileWidth, d - nextStart) : 0);
             }
         }
         finally
@@ -366,8 +368,15 @@ public static class PairwiseDistances
         }
     }
 
-    private static unsafe void AccumulateGram(float[] tile, int tileWidth, int mPad, int width, Span<double> gram)
+    private static unsafe void AccumulateGram(float[] tile, int tileWidth, int mPad, int width, Span<double> gram, float[] data, int[] rows, int m, int d, int nextStart, int nextWidth)
     {
+        // While this tile is multiplied, the next tile's rows are requested (one prefetch per cache line, spread over the
+        // block pairs), so that copying it overlaps with arithmetic instead of waiting on memory.
+        int blocks = mPad / Block * (mPad / Block + 1) / 2;
+        int linesPerRow = (nextWidth + 15) / 16;
+        int linesPerBlock = (linesPerRow * m + blocks - 1) / blocks;
+        int prefetchRow = 0, prefetchLine = 0;
+        fixed (float* source = data)
         fixed (float* basePointer = tile)
         fixed (double* g = gram)
         {
@@ -375,6 +384,22 @@ public static class PairwiseDistances
             {
                 for (int bj = bi; bj < mPad; bj += Block)
                 {
+                    if (Sse.IsSupported)
+                    {
+                        float* line = source + (long)(prefetchRow < m ? rows[prefetchRow] : 0) * d + nextStart + prefetchLine * 16;
+                        for (int issued = 0; issued < linesPerBlock && prefetchRow < m; issued++)
+                        {
+                            Sse.Prefetch0(line);
+                            line += 16;
+                            if (++prefetchLine == linesPerRow)
+                            {
+                                prefetchLine = 0;
+                                prefetchRow++;
+                                line = source + (long)(prefetchRow < m ? rows[prefetchRow] : 0) * d + nextStart;
+                            }
+                        }
+                    }
+
                     float* a = basePointer + bi * tileWidth;
                     float* b = basePointer + bj * tileWidth;
                     double* target = g + bi * mPad + bj;
