@@ -9,17 +9,15 @@ namespace Dstar.Core.Kernels;
 /// MDA, Zeno, FLTrust, the geometric median) and of NNM.
 /// </summary>
 /// <remarks>
-/// Column-tiled: the output tile stays in L1 while each source row's tile streams in once, so the cost is one read of
-/// the rows with a non-zero weight and one write of the output. Accumulation is in float (at most a few hundred terms
+/// Each group of 64 output values is accumulated in four vector registers over every source row and stored once, so
+/// the cost is one read of the rows with a non-zero weight and one write of the output. Accumulation is in float (at most a few hundred terms
 /// per value). Rows must be finite; rules drop non-finite rows first. Allocates nothing.
 /// </remarks>
 public static class RowCombination
 {
-    private const int TileWidth = 8192;
-
     /// <summary>Writes Σₖ weights[k]·batch.Row(rows[k]) into <paramref name="output"/>; zero weights are skipped.</summary>
     /// <exception cref="ArgumentException">rows and weights differ in length, or output is not d long.</exception>
-    public static void WeightedSum(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, Span<float> output)
+    public static unsafe void WeightedSum(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, Span<float> output)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (rows.Length != weights.Length)
@@ -33,19 +31,30 @@ public static class RowCombination
             throw new ArgumentException($"output has {output.Length} values, expected d = {d}", nameof(output));
         }
 
-        var data = batch.Buffer;
-        for (int start = 0; start < d; start += TileWidth)
+        int terms = 0;
+        var offsets = ArrayPool<long>.Shared.Rent(Math.Max(1, rows.Length));
+        var factors = ArrayPool<float>.Shared.Rent(Math.Max(1, rows.Length));
+        try
         {
-            int width = Math.Min(TileWidth, d - start);
-            var target = output.Slice(start, width);
-            target.Clear();
             for (int k = 0; k < rows.Length; k++)
             {
                 if (weights[k] != 0)
                 {
-                    TensorPrimitives.MultiplyAdd(data.AsSpan(rows[k] * d + start, width), (float)weights[k], target, target);
+                    offsets[terms] = (long)rows[k] * d;
+                    factors[terms++] = (float)weights[k];
                 }
             }
+
+            fixed (float* source = batch.Buffer)
+            fixed (float* destination = output)
+            {
+                Combine(source, offsets.AsSpan(0, terms), factors.AsSpan(0, terms), destination, d);
+            }
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(offsets);
+            ArrayPool<float>.Shared.Return(factors);
         }
     }
 
