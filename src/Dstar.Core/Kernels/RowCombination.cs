@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dstar.Core.Kernels;
 
@@ -123,15 +124,39 @@ public static class RowCombination
                 for (int start = 0; start < d; start += MixTileWidth)
                 {
                     int width = Math.Min(MixTileWidth, d - start);
+                    // The next tile's source rows are requested while this one is mixed, spread over the outputs.
+                    int nextStart = start + MixTileWidth;
+                    int linesPerRow = nextStart < d ? (Math.Min(MixTileWidth, d - nextStart) + 15) / 16 : 0;
+                    int linesPerOutput = (linesPerRow * m + outputs - 1) / outputs;
+                    int prefetchRow = 0, prefetchLine = 0;
                     for (int o = 0; o < outputs; o++)
                     {
-                        Combine(source + start, offsets.AsSpan(o * m, counts[o]), factors.AsSpan(o * m, counts[o]), destination + (long)targetRows[o] * d + start, width);
+                        if (Sse.IsSupported && linesPerRow > 0)
+                        {
+                            for (int issued = 0; issued < linesPerOutput && prefetchRow < m; issued++)
+                            {
+                                Sse.Prefetch0(source + (long)rows[prefetchRow] * d + nextStart + prefetchLine * 16);
+                                if (++prefetchLine == linesPerRow)
+                                {
+                                    prefetchLine = 0;
+                                    prefetchRow++;
+                                }
+                            }
+                        }
+
+                        Combine(source + start, offsets.AsSpan(o * m, counts[o]), factors.AsSpan(o * m, counts[o]), destination + (long)targetRows[o] * d + start, width, streaming: true);
                     }
                 }
             }
         }
         finally
         {
+            if (Sse.IsSupported)
+            {
+                // Non-temporal stores are weakly ordered: make them visible before another thread reads the target.
+                Sse.StoreFence();
+            }
+
             ArrayPool<long>.Shared.Return(offsets);
             ArrayPool<float>.Shared.Return(factors);
             ArrayPool<int>.Shared.Return(counts);
@@ -139,12 +164,21 @@ public static class RowCombination
     }
 
     // output[0..width) = Σₖ factors[k]·source[offsets[k] + 0..width), 64 values at a time in four vector registers.
-    private static unsafe void Combine(float* source, ReadOnlySpan<long> offsets, ReadOnlySpan<float> factors, float* output, int width)
+    // With streaming, the 64-value groups are stored with non-temporal stores from the first 64-byte boundary on, so
+    // that writing a large output does not first read it into the cache.
+    private static unsafe void Combine(float* source, ReadOnlySpan<long> offsets, ReadOnlySpan<float> factors, float* output, int width, bool streaming = false)
     {
         int terms = offsets.Length;
-        int c = 0;
+        int head = 0;
         if (Vector512.IsHardwareAccelerated)
         {
+            if (streaming)
+            {
+                head = Math.Min(width, (int)((64 - ((nint)output & 63)) & 63) / sizeof(float));
+                CombineScalar(source, offsets, factors, output, 0, head);
+            }
+
+            int c = head;
             for (; c + 64 <= width; c += 64)
             {
                 var a0 = Vector512<float>.Zero;
@@ -161,21 +195,40 @@ public static class RowCombination
                     a3 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 48), w, a3);
                 }
 
-                a0.Store(output + c);
-                a1.Store(output + c + 16);
-                a2.Store(output + c + 32);
-                a3.Store(output + c + 48);
+                if (streaming)
+                {
+                    a0.StoreAlignedNonTemporal(output + c);
+                    a1.StoreAlignedNonTemporal(output + c + 16);
+                    a2.StoreAlignedNonTemporal(output + c + 32);
+                    a3.StoreAlignedNonTemporal(output + c + 48);
+                }
+                else
+                {
+                    a0.Store(output + c);
+                    a1.Store(output + c + 16);
+                    a2.Store(output + c + 32);
+                    a3.Store(output + c + 48);
+                }
             }
+
+            head = c;
         }
 
-        if (c < width)
+        CombineScalar(source, offsets, factors, output, head, width);
+    }
+
+    private static unsafe void CombineScalar(float* source, ReadOnlySpan<long> offsets, ReadOnlySpan<float> factors, float* output, int from, int to)
+    {
+        if (from >= to)
         {
-            var rest = new Span<float>(output + c, width - c);
-            rest.Clear();
-            for (int k = 0; k < terms; k++)
-            {
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(source + offsets[k] + c, width - c), factors[k], rest, rest);
-            }
+            return;
+        }
+
+        var rest = new Span<float>(output + from, to - from);
+        rest.Clear();
+        for (int k = 0; k < offsets.Length; k++)
+        {
+            TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(source + offsets[k] + from, to - from), factors[k], rest, rest);
         }
     }
 
