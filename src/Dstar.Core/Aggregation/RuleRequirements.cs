@@ -1,7 +1,7 @@
 namespace Dstar.Core.Aggregation;
 
 /// <summary>The checks every rule makes before it aggregates, written once so the messages read the same.</summary>
-internal static class RuleChecks
+internal static class RuleRequirements
 {
     /// <summary>Throws when the output is not d long.</summary>
     public static void Output(string rule, GradientBatch batch, Span<float> output)
