@@ -44,7 +44,7 @@ public class OracleBenchmarks
 /// </summary>
 public static class OracleStopwatch
 {
-    /// <summary>Runs 20 rounds of 25 plain and 25 oracle steps after a warm-up and prints medians and the ratio.</summary>
+    /// <summary>Runs rounds of plain and oracle steps after a warm-up and prints medians and the ratio.</summary>
     public static void Run(int rounds = 20, int stepsPerBlock = 25)
     {
         using var rig = new OracleRig();
@@ -54,33 +54,44 @@ public static class OracleStopwatch
             rig.OracleStep();
         }
 
+        // Wall time per step, and process CPU time per step: on a shared machine the CPU time is the steadier measure
+        // of the work done (with one torch thread the process's CPU time is that thread's work).
         var plain = new double[rounds];
         var oracle = new double[rounds];
+        var plainCpu = new double[rounds];
+        var oracleCpu = new double[rounds];
+        var process = Process.GetCurrentProcess();
         for (int r = 0; r < rounds; r++)
         {
-            var clock = Stopwatch.StartNew();
-            for (int i = 0; i < stepsPerBlock; i++)
-            {
-                rig.PlainStep();
-            }
-
-            plain[r] = clock.Elapsed.TotalMilliseconds / stepsPerBlock;
-            clock.Restart();
-            for (int i = 0; i < stepsPerBlock; i++)
-            {
-                rig.OracleStep();
-            }
-
-            oracle[r] = clock.Elapsed.TotalMilliseconds / stepsPerBlock;
+            (plain[r], plainCpu[r]) = Block(process, stepsPerBlock, () => rig.PlainStep());
+            (oracle[r], oracleCpu[r]) = Block(process, stepsPerBlock, () => rig.OracleStep());
         }
 
-        Array.Sort(plain);
-        Array.Sort(oracle);
-        double plainMedian = plain[rounds / 2], oracleMedian = oracle[rounds / 2];
-        Console.WriteLine($"small-cnn, batch 32, torch threads {TorchThreads.Count}, {rounds} rounds × {stepsPerBlock} steps");
-        Console.WriteLine($"plain TorchSharp step: median {plainMedian:F2} ms (min {plain[0]:F2})");
-        Console.WriteLine($"oracle gradient:       median {oracleMedian:F2} ms (min {oracle[0]:F2})");
-        Console.WriteLine($"ratio oracle/plain:    median {oracleMedian / plainMedian:F3} (min/min {oracle[0] / plain[0]:F3})");
+        Console.WriteLine($"small-cnn, batch 32, torch threads {TorchThreads.Count}, {rounds} rounds × {stepsPerBlock} steps, per step:");
+        Console.WriteLine($"plain TorchSharp step: wall median {Median(plain):F2} ms (min {plain.Min():F2}), CPU median {Median(plainCpu):F2} ms");
+        Console.WriteLine($"oracle gradient:       wall median {Median(oracle):F2} ms (min {oracle.Min():F2}), CPU median {Median(oracleCpu):F2} ms");
+        Console.WriteLine($"ratio oracle/plain:    wall median {Median(oracle) / Median(plain):F3}, wall min/min {oracle.Min() / plain.Min():F3}, CPU median {Median(oracleCpu) / Median(plainCpu):F3}");
+    }
+
+    private static (double WallMilliseconds, double CpuMilliseconds) Block(Process process, int steps, Action step)
+    {
+        process.Refresh();
+        var cpu = process.TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++)
+        {
+            step();
+        }
+
+        double wall = clock.Elapsed.TotalMilliseconds / steps;
+        process.Refresh();
+        return (wall, (process.TotalProcessorTime - cpu).TotalMilliseconds / steps);
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
     }
 }
 
