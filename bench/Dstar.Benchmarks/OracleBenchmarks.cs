@@ -71,6 +71,11 @@ public static class OracleStopwatch
         Console.WriteLine($"plain TorchSharp step: wall median {Median(plain):F2} ms (min {plain.Min():F2}), CPU median {Median(plainCpu):F2} ms");
         Console.WriteLine($"oracle gradient:       wall median {Median(oracle):F2} ms (min {oracle.Min():F2}), CPU median {Median(oracleCpu):F2} ms");
         Console.WriteLine($"ratio oracle/plain:    wall median {Median(oracle) / Median(plain):F3}, wall min/min {oracle.Min() / plain.Min():F3}, CPU median {Median(oracleCpu) / Median(plainCpu):F3}");
+
+        // The oracle's own additions, timed alone: θ in and a flat copy out (the same size as the gradient copy).
+        const int copies = 500;
+        var (copyWall, _) = Block(process, copies, rig.CopyInAndOut);
+        Console.WriteLine($"flat copies (SetParameters + GetParameters): {copyWall * 1000:F0} µs per step = {copyWall / Median(plain):P2} of a plain step");
     }
 
     private static (double WallMilliseconds, double CpuMilliseconds) Block(Process process, int steps, Action step)
@@ -153,6 +158,12 @@ internal sealed class OracleRig : IDisposable
 
         _oracle.SetParameters(_theta);
         return _oracle.ComputeGradient(_batch, _gradient);
+    }
+
+    public void CopyInAndOut()
+    {
+        _oracle.SetParameters(_theta);
+        _oracle.GetParameters(_gradient);
     }
 
     public void Dispose()
