@@ -40,6 +40,9 @@ internal static unsafe class ColumnTiles
     // Float accumulators are flushed to double often enough that each lane sums at most this many terms.
     private const int FlushEvery = 64;
 
+    /// <summary>The widest register the driver may use (16, 8 or 1); tests lower it to cover the fallback paths.</summary>
+    internal static int WidthLimit { get; set; } = MaxWidth;
+
     /// <summary>Columns copied per row into the tile; one 4 KiB page of each row, so each copy is one sequential run.</summary>
     public static int TileColumns = 0;
 
@@ -103,18 +106,11 @@ internal static unsafe class ColumnTiles
     private static void Dispatch<TKernel>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
         where TKernel : unmanaged, IColumnKernel<TKernel>
     {
-        if (Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated && WidthLimit >= 16)
         {
-            if (TileColumns == 0)
-            {
-                RunDirect<TKernel, Lanes512, Vector512<float>>(kernel, rows, pointerCount, output, start, end, tail);
-            }
-            else
-            {
-                RunRange<TKernel, Lanes512, Vector512<float>>(kernel, rows, pointerCount, output, start, end, tail);
-            }
+            RunRange<TKernel, Lanes512, Vector512<float>>(kernel, rows, pointerCount, output, start, end, tail);
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (Vector256.IsHardwareAccelerated && WidthLimit >= 8)
         {
             RunRange<TKernel, Lanes256, Vector256<float>>(kernel, rows, pointerCount, output, start, end, tail);
         }
@@ -135,6 +131,12 @@ internal static unsafe class ColumnTiles
         where TLanes : struct, ISimdLanes<TVec>
         where TVec : unmanaged
     {
+        if (TileColumns == 0)
+        {
+            RunDirect<TKernel, TLanes, TVec>(kernel, rows, pointerCount, output, start, end, tile);
+            return;
+        }
+
         int width = TLanes.Width;
         int stride = TileStride;
         float* tileOutput = tile + pointerCount * stride;
