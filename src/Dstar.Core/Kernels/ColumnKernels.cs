@@ -101,6 +101,12 @@ internal unsafe struct RowSumKernel(int rows, float scale) : IColumnKernel<RowSu
     /// <summary>False when a value was non-finite (or a sum overflowed).</summary>
     public readonly bool Finite => ColumnKernelParts.CheckPassed(_check);
 
+    public readonly bool HasCompiled => false;
+
+    public readonly void RunCompiled(float** rows, nint start, nint end, float* output)
+    {
+    }
+
     public readonly RowSumKernel Bind(float* scratch)
     {
         var bound = this;
@@ -148,6 +154,7 @@ internal unsafe struct SelectionKernel : IColumnKernel<SelectionKernel>
     private readonly int _high;
     private readonly int* _pairs;
     private readonly int _comparators;
+    private readonly int _compiled;
     private float* _check;
 
     /// <summary>
@@ -167,9 +174,15 @@ internal unsafe struct SelectionKernel : IColumnKernel<SelectionKernel>
         }
 
         _comparators = network.Count;
+        _compiled = UnrolledNetworks.Selection(rows, mode, low, high, network);
     }
 
     public readonly int ScratchFloats => (_rows + 1) * ColumnTiles.MaxWidth;
+
+    public readonly bool HasCompiled => _compiled >= 0;
+
+    public readonly void RunCompiled(float** rows, nint start, nint end, float* output) =>
+        UnrolledNetworks.Get(_compiled)(rows, start, end, output, _check, null);
 
     /// <summary>False when a value was non-finite (or a sum overflowed).</summary>
     public readonly bool Finite => ColumnKernelParts.CheckPassed(_check);

@@ -25,6 +25,12 @@ internal unsafe interface IColumnKernel<TSelf>
         where TLanes : struct, ISimdLanes<TVec>
         where TVec : unmanaged;
 
+    /// <summary>True when an AVX-512 range compiled for this kernel's shape exists (see <see cref="UnrolledNetworks"/>).</summary>
+    bool HasCompiled { get; }
+
+    /// <summary>Runs the compiled range over the whole 16-column blocks of [start, end).</summary>
+    void RunCompiled(float** rows, nint start, nint end, float* output);
+
     /// <summary>Moves register accumulators into double sums; called every few blocks and at the end of a range.</summary>
     void Flush<TLanes, TVec>()
         where TLanes : struct, ISimdLanes<TVec>
@@ -188,6 +194,18 @@ internal static unsafe class ColumnTiles
         int width = TLanes.Width;
         nint column = start;
         int sinceFlush = 0;
+        if (typeof(TVec) == typeof(Vector512<float>) && kernel->HasCompiled)
+        {
+            nint wholeEnd = start + (end - start) / width * width;
+            for (; column < wholeEnd; column += FlushEvery * width)
+            {
+                kernel->RunCompiled(rows, column, Math.Min(column + FlushEvery * width, wholeEnd), output);
+                kernel->Flush<TLanes, TVec>();
+            }
+
+            column = wholeEnd;
+        }
+
         for (; column + width <= end; column += width)
         {
             kernel->Block<TLanes, TVec>(rows, column, output == null ? null : output + column);

@@ -31,6 +31,7 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
     private readonly int _bucketSize;
     private readonly int* _pairs;
     private readonly int _comparators;
+    private readonly int _compiled = -1;
     private float* _check;
 
     /// <summary>A kernel over <paramref name="rows"/> data rows.</summary>
@@ -61,8 +62,17 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
             }
 
             _comparators = network.Count;
+            if (mode == CenterMode.Median)
+            {
+                _compiled = UnrolledNetworks.MedianDeviations(rows, centerRows, network);
+            }
         }
     }
+
+    public readonly bool HasCompiled => _compiled >= 0;
+
+    public readonly void RunCompiled(float** rows, nint start, nint end, float* output) =>
+        UnrolledNetworks.Get(_compiled)(rows, start, end, output, _check, Accumulators);
 
     private readonly int Buckets => (_centerRows + _bucketSize - 1) / _bucketSize;
 
@@ -178,6 +188,12 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 internal unsafe struct WeightedStepKernel(int rows, float* weights) : IColumnKernel<WeightedStepKernel>
 {
     public readonly int ScratchFloats => ColumnTiles.MaxWidth;
+
+    public readonly bool HasCompiled => false;
+
+    public readonly void RunCompiled(float** rows, nint start, nint end, float* output)
+    {
+    }
 
     public readonly WeightedStepKernel Bind(float* scratch) => this;
 

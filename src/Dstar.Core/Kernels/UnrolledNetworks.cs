@@ -1,0 +1,410 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Dstar.Core.Kernels;
+
+/// <summary>
+/// Processes whole 16-column blocks in [start, end): rows[i] + column are the inputs, output + column the result,
+/// check a running finiteness register, accumulators one register per row (deviation sums), both read on entry and
+/// written back on exit.
+/// </summary>
+internal unsafe delegate void UnrolledRange(float** rows, nint start, nint end, float* output, float* check, float* accumulators);
+
+/// <summary>
+/// Comparator networks compiled, once per (n, task), into straight-line code over AVX-512 registers: every input is a
+/// local, so the network runs in registers instead of bouncing through memory (the interpreted network in
+/// <see cref="ColumnKernelParts.Sort{TLanes, TVec}"/> is limited by store-to-load forwarding, about 3× slower).
+/// Used only when <see cref="Vector512.IsHardwareAccelerated"/>; other widths use the generic kernels.
+/// </summary>
+/// <remarks>
+/// The code is emitted as a <see cref="DynamicMethod"/> (jitted fully optimised on first use) because a network's shape
+/// depends on n, which is only known at run time. Compiled ranges are kept in a table and named by index, so the
+/// unmanaged kernel structs can refer to them.
+/// </remarks>
+internal static class UnrolledNetworks
+{
+    /// <summary>Largest n compiled; past it register pressure makes the interpreted network as good.</summary>
+    public const int MaxInputs = 96;
+
+    private static readonly List<UnrolledRange> Table = new();
+    private static readonly Dictionary<string, int> Index = new();
+
+    private static readonly Type V = typeof(Vector512<float>);
+    private static readonly MethodInfo Load = Generic("Load", 1);
+    private static readonly MethodInfo Store = Generic("Store", 2);
+    private static readonly MethodInfo Min = Generic("MinNative", 2);
+    private static readonly MethodInfo Max = Generic("MaxNative", 2);
+    private static readonly MethodInfo LessThan = Generic("LessThan", 2);
+    private static readonly MethodInfo Select = Generic("ConditionalSelect", 3);
+    private static readonly MethodInfo Add = V.GetMethod("op_Addition", [V, V])!;
+    private static readonly MethodInfo Subtract = V.GetMethod("op_Subtraction", [V, V])!;
+    private static readonly MethodInfo Multiply = V.GetMethod("op_Multiply", [V, V])!;
+    private static readonly MethodInfo Broadcast = typeof(Vector512).GetMethod("Create", [typeof(float)])!;
+    private static readonly MethodInfo FusedMultiplyAdd = typeof(Vector512).GetMethod("FusedMultiplyAdd", [V, V, V])!;
+
+    /// <summary>Whether compiled networks are used (AVX-512 present and not switched off for tests).</summary>
+    public static bool Enabled { get; set; } = Vector512.IsHardwareAccelerated && RuntimeFeature.IsDynamicCodeCompiled;
+
+    /// <summary>The compiled range at <paramref name="id"/>.</summary>
+    public static UnrolledRange Get(int id)
+    {
+        lock (Table)
+        {
+            return Table[id];
+        }
+    }
+
+    /// <summary>A compiled selection (median, rank mean or closest-to-median) over n rows, or −1 when not available.</summary>
+    public static int Selection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"select {n} {mode} {low} {high}", () => EmitSelection(n, mode, low, high, network));
+
+    /// <summary>A compiled median-centre-and-deviations pass over n rows (centre = median of the first centerRows), or −1.</summary>
+    public static int MedianDeviations(int n, int centerRows, ComparatorNetwork network) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"deviate {n} {centerRows}", () => EmitDeviations(n, centerRows, network));
+
+    private static int GetOrAdd(string key, Func<UnrolledRange> build)
+    {
+        lock (Table)
+        {
+            if (!Index.TryGetValue(key, out int id))
+            {
+                id = Table.Count;
+                Table.Add(build());
+                Index.Add(key, id);
+            }
+
+            return id;
+        }
+    }
+
+    private static MethodInfo Generic(string name, int parameters) =>
+        typeof(Vector512).GetMethods()
+            .Single(m => m.Name == name && m.IsGenericMethodDefinition && m.GetParameters().Length == parameters
+                && (parameters == 1 || m.GetParameters()[0].ParameterType.IsGenericType))
+            .MakeGenericMethod(typeof(float));
+
+    private static UnrolledRange EmitSelection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network)
+    {
+        var (method, il, e) = Begin($"select{n}{mode}", n, 0);
+        e.LoopHead();
+        e.LoadRowsAndCheck(n);
+        e.Network(e.Values, network);
+        switch (mode)
+        {
+            case SelectionMode.Median:
+                e.Median(e.Values, n);
+                break;
+            case SelectionMode.RankMean:
+                il.Emit(OpCodes.Ldloc, e.Values[low]);
+                for (int r = low + 1; r <= high; r++)
+                {
+                    il.Emit(OpCodes.Ldloc, e.Values[r]);
+                    il.Emit(OpCodes.Call, Add);
+                }
+
+                e.Constant(1f / (high - low + 1));
+                il.Emit(OpCodes.Call, Multiply);
+                break;
+            default:
+                e.ClosestToMedian(n, low);
+                break;
+        }
+
+        e.StoreResult();
+        e.LoopTail(0);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
+
+    private static UnrolledRange EmitDeviations(int n, int centerRows, ComparatorNetwork network)
+    {
+        var (method, il, e) = Begin($"deviate{n}", n, n);
+        e.LoopHead();
+        e.LoadRowsAndCheck(n);
+        var work = new LocalBuilder[centerRows];
+        for (int r = 0; r < centerRows; r++)
+        {
+            work[r] = il.DeclareLocal(V);
+            il.Emit(OpCodes.Ldloc, e.Values[r]);
+            il.Emit(OpCodes.Stloc, work[r]);
+        }
+
+        e.Network(work, network);
+        e.Median(work, centerRows);
+        var center = il.DeclareLocal(V);
+        il.Emit(OpCodes.Stloc, center);
+        var diff = il.DeclareLocal(V);
+        for (int r = 0; r < n; r++)
+        {
+            il.Emit(OpCodes.Ldloc, e.Values[r]);
+            il.Emit(OpCodes.Ldloc, center);
+            il.Emit(OpCodes.Call, Subtract);
+            il.Emit(OpCodes.Stloc, diff);
+            il.Emit(OpCodes.Ldloc, diff);
+            il.Emit(OpCodes.Ldloc, diff);
+            il.Emit(OpCodes.Ldloc, e.Accumulators[r]);
+            il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            il.Emit(OpCodes.Stloc, e.Accumulators[r]);
+        }
+
+        // The centre is written only when an output is given (dSTAR keeps it for exact recomputation of huge rows).
+        var skip = il.DefineLabel();
+        il.Emit(OpCodes.Ldarg_3);
+        il.Emit(OpCodes.Brfalse, skip);
+        il.Emit(OpCodes.Ldloc, center);
+        e.StoreResult();
+        il.MarkLabel(skip);
+        e.LoopTail(n);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
+
+    private static (DynamicMethod Method, ILGenerator Il, Emitter E) Begin(string name, int n, int accumulators)
+    {
+        var method = new DynamicMethod(name, typeof(void),
+            [typeof(float**), typeof(nint), typeof(nint), typeof(float*), typeof(float*), typeof(float*)],
+            typeof(UnrolledNetworks).Module, skipVisibility: true);
+        var il = method.GetILGenerator();
+        return (method, il, new Emitter(il, n, accumulators));
+    }
+
+    /// <summary>Emits the pieces of a range: the loop over 16-column blocks and the register arithmetic.</summary>
+    private sealed class Emitter
+    {
+        private readonly ILGenerator _il;
+        private readonly LocalBuilder _column;
+        private readonly LocalBuilder _check;
+        private readonly Label _head;
+        private readonly Label _exit;
+
+        public Emitter(ILGenerator il, int n, int accumulators)
+        {
+            _il = il;
+            _column = il.DeclareLocal(typeof(nint));
+            _check = il.DeclareLocal(V);
+            Values = Enumerable.Range(0, n).Select(_ => il.DeclareLocal(V)).ToArray();
+            Accumulators = Enumerable.Range(0, accumulators).Select(_ => il.DeclareLocal(V)).ToArray();
+            _head = il.DefineLabel();
+            _exit = il.DefineLabel();
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Stloc, _column);
+            il.Emit(OpCodes.Ldarg_S, (byte)4);
+            il.Emit(OpCodes.Call, Load);
+            il.Emit(OpCodes.Stloc, _check);
+            for (int r = 0; r < accumulators; r++)
+            {
+                AccumulatorAddress(r);
+                il.Emit(OpCodes.Call, Load);
+                il.Emit(OpCodes.Stloc, Accumulators[r]);
+            }
+        }
+
+        public LocalBuilder[] Values { get; }
+
+        public LocalBuilder[] Accumulators { get; }
+
+        public void LoopHead()
+        {
+            _il.MarkLabel(_head);
+            _il.Emit(OpCodes.Ldloc, _column);
+            _il.Emit(OpCodes.Ldc_I4, 16);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Ldarg_2);
+            _il.Emit(OpCodes.Bgt, _exit);
+        }
+
+        public void LoopTail(int accumulators)
+        {
+            _il.Emit(OpCodes.Ldloc, _column);
+            _il.Emit(OpCodes.Ldc_I4, 16);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, _column);
+            _il.Emit(OpCodes.Br, _head);
+            _il.MarkLabel(_exit);
+            _il.Emit(OpCodes.Ldloc, _check);
+            _il.Emit(OpCodes.Ldarg_S, (byte)4);
+            _il.Emit(OpCodes.Call, Store);
+            for (int r = 0; r < accumulators; r++)
+            {
+                _il.Emit(OpCodes.Ldloc, Accumulators[r]);
+                AccumulatorAddress(r);
+                _il.Emit(OpCodes.Call, Store);
+            }
+
+            _il.Emit(OpCodes.Ret);
+        }
+
+        /// <summary>v_r = Load(rows[r] + column); check += (Σ v)·0, with the sum in four chains.</summary>
+        public void LoadRowsAndCheck(int n)
+        {
+            for (int r = 0; r < n; r++)
+            {
+                _il.Emit(OpCodes.Ldarg_0);
+                _il.Emit(OpCodes.Ldc_I4, r * IntPtr.Size);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Ldind_I);
+                ColumnOffset();
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Call, Load);
+                _il.Emit(OpCodes.Stloc, Values[r]);
+            }
+
+            int chains = Math.Min(4, n);
+            for (int c = 0; c < chains; c++)
+            {
+                _il.Emit(OpCodes.Ldloc, Values[c]);
+                for (int r = c + chains; r < n; r += chains)
+                {
+                    _il.Emit(OpCodes.Ldloc, Values[r]);
+                    _il.Emit(OpCodes.Call, Add);
+                }
+
+                if (c > 0)
+                {
+                    _il.Emit(OpCodes.Call, Add);
+                }
+            }
+
+            Constant(0f);
+            _il.Emit(OpCodes.Ldloc, _check);
+            _il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            _il.Emit(OpCodes.Stloc, _check);
+        }
+
+        public void Network(LocalBuilder[] values, ComparatorNetwork network)
+        {
+            var low = _il.DeclareLocal(V);
+            for (int c = 0; c < network.Count; c++)
+            {
+                var a = values[network.Pairs[2 * c]];
+                var b = values[network.Pairs[2 * c + 1]];
+                _il.Emit(OpCodes.Ldloc, a);
+                _il.Emit(OpCodes.Ldloc, b);
+                _il.Emit(OpCodes.Call, Min);
+                _il.Emit(OpCodes.Stloc, low);
+                _il.Emit(OpCodes.Ldloc, a);
+                _il.Emit(OpCodes.Ldloc, b);
+                _il.Emit(OpCodes.Call, Max);
+                _il.Emit(OpCodes.Stloc, b);
+                _il.Emit(OpCodes.Ldloc, low);
+                _il.Emit(OpCodes.Stloc, a);
+            }
+        }
+
+        /// <summary>Pushes the median of values sorted (at the middle ranks) by a median network.</summary>
+        public void Median(LocalBuilder[] values, int n)
+        {
+            if ((n & 1) == 1)
+            {
+                _il.Emit(OpCodes.Ldloc, values[n / 2]);
+                return;
+            }
+
+            _il.Emit(OpCodes.Ldloc, values[n / 2 - 1]);
+            _il.Emit(OpCodes.Ldloc, values[n / 2]);
+            _il.Emit(OpCodes.Call, Add);
+            Constant(0.5f);
+            _il.Emit(OpCodes.Call, Multiply);
+        }
+
+        /// <summary>Same window rule as <see cref="SelectionKernel"/>: pushes the mean of the keep values closest to the median.</summary>
+        public void ClosestToMedian(int n, int keep)
+        {
+            var twiceMedian = _il.DeclareLocal(V);
+            var start = _il.DeclareLocal(V);
+            var total = _il.DeclareLocal(V);
+            var value = _il.DeclareLocal(V);
+            Median(Values, n);
+            Constant(2f);
+            _il.Emit(OpCodes.Call, Multiply);
+            _il.Emit(OpCodes.Stloc, twiceMedian);
+            Constant(0f);
+            _il.Emit(OpCodes.Stloc, start);
+            int slack = n - keep;
+            for (int s = 0; s < slack; s++)
+            {
+                // start += (v[s] + v[s + keep] < 2m) ? 1 : 0
+                _il.Emit(OpCodes.Ldloc, Values[s]);
+                _il.Emit(OpCodes.Ldloc, Values[s + keep]);
+                _il.Emit(OpCodes.Call, Add);
+                _il.Emit(OpCodes.Ldloc, twiceMedian);
+                _il.Emit(OpCodes.Call, LessThan);
+                Constant(1f);
+                Constant(0f);
+                _il.Emit(OpCodes.Call, Select);
+                _il.Emit(OpCodes.Ldloc, start);
+                _il.Emit(OpCodes.Call, Add);
+                _il.Emit(OpCodes.Stloc, start);
+            }
+
+            Constant(0f);
+            _il.Emit(OpCodes.Stloc, total);
+            for (int r = 0; r < n; r++)
+            {
+                _il.Emit(OpCodes.Ldloc, Values[r]);
+                _il.Emit(OpCodes.Stloc, value);
+                if (r < slack)
+                {
+                    _il.Emit(OpCodes.Ldloc, start); // s ≤ r
+                    Constant(r + 0.5f);
+                    MaskValue(value);
+                }
+
+                if (r >= keep)
+                {
+                    Constant(r - keep + 0.5f); // s > r − keep
+                    _il.Emit(OpCodes.Ldloc, start);
+                    MaskValue(value);
+                }
+
+                _il.Emit(OpCodes.Ldloc, total);
+                _il.Emit(OpCodes.Ldloc, value);
+                _il.Emit(OpCodes.Call, Add);
+                _il.Emit(OpCodes.Stloc, total);
+            }
+
+            _il.Emit(OpCodes.Ldloc, total);
+            Constant(1f / keep);
+            _il.Emit(OpCodes.Call, Multiply);
+
+            // The two operands of a comparison are on the stack: value = a < b ? value : 0.
+            void MaskValue(LocalBuilder target)
+            {
+                _il.Emit(OpCodes.Call, LessThan);
+                _il.Emit(OpCodes.Ldloc, target);
+                Constant(0f);
+                _il.Emit(OpCodes.Call, Select);
+                _il.Emit(OpCodes.Stloc, target);
+            }
+        }
+
+        /// <summary>Stores the register on the stack at output + column.</summary>
+        public void StoreResult()
+        {
+            _il.Emit(OpCodes.Ldarg_3);
+            ColumnOffset();
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Call, Store);
+        }
+
+        public void Constant(float value)
+        {
+            _il.Emit(OpCodes.Ldc_R4, value);
+            _il.Emit(OpCodes.Call, Broadcast);
+        }
+
+        private void ColumnOffset()
+        {
+            _il.Emit(OpCodes.Ldloc, _column);
+            _il.Emit(OpCodes.Ldc_I4_4);
+            _il.Emit(OpCodes.Mul);
+        }
+
+        private void AccumulatorAddress(int r)
+        {
+            _il.Emit(OpCodes.Ldarg_S, (byte)5);
+            _il.Emit(OpCodes.Ldc_I4, r * 64);
+            _il.Emit(OpCodes.Add);
+        }
+    }
+}
