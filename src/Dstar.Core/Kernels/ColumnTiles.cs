@@ -50,7 +50,10 @@ internal static unsafe class ColumnTiles
     internal static int WidthLimit { get; set; } = MaxWidth;
 
     /// <summary>Columns copied per row into the tile; one 4 KiB page of each row, so each copy is one sequential run.</summary>
-    public static int TileColumns = 0;
+    public static int TileColumns = 1024;
+
+    /// <summary>Fewer row pointers than this are read directly (the prefetchers keep up); more go through the tile.</summary>
+    public static int TileFromRows = 24;
 
     // Row stride inside the tile: padded by one register so the rows do not alias in the L1 sets.
     private static int TileStride => TileColumns + MaxWidth;
@@ -137,7 +140,7 @@ internal static unsafe class ColumnTiles
         where TLanes : struct, ISimdLanes<TVec>
         where TVec : unmanaged
     {
-        if (TileColumns == 0)
+        if (TileColumns == 0 || pointerCount < TileFromRows)
         {
             RunDirect<TKernel, TLanes, TVec>(kernel, rows, pointerCount, output, start, end, tile);
             return;
@@ -164,7 +167,15 @@ internal static unsafe class ColumnTiles
                 target[length..].Clear();
             }
 
-            for (int column = 0; column < padded; column += width)
+            int startColumn = 0;
+            if (typeof(TVec) == typeof(Vector512<float>) && kernel->HasCompiled)
+            {
+                startColumn = length / width * width;
+                kernel->RunCompiled(tileRows, 0, startColumn, output == null ? null : output + tileStart);
+                kernel->Flush<TLanes, TVec>();
+            }
+
+            for (int column = startColumn; column < padded; column += width)
             {
                 bool whole = column + width <= length;
                 float* destination = output == null ? null : whole ? output + tileStart + column : tileOutput;

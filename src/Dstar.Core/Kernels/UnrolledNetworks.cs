@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Reflection.Emit;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dstar.Core.Kernels;
 
@@ -42,6 +43,7 @@ internal static class UnrolledNetworks
     private static readonly MethodInfo Subtract = V.GetMethod("op_Subtraction", [V, V])!;
     private static readonly MethodInfo Multiply = V.GetMethod("op_Multiply", [V, V])!;
     private static readonly MethodInfo Broadcast = typeof(Vector512).GetMethod("Create", [typeof(float)])!;
+    private static readonly MethodInfo PrefetchMethod = typeof(Sse).GetMethod("Prefetch0", [typeof(void*)])!;
     private static readonly MethodInfo FusedMultiplyAdd = typeof(Vector512).GetMethod("FusedMultiplyAdd", [V, V, V])!;
 
     /// <summary>Whether compiled networks are used (AVX-512 present and not switched off for tests).</summary>
@@ -63,6 +65,115 @@ internal static class UnrolledNetworks
     /// <summary>A compiled median-centre-and-deviations pass over n rows (centre = median of the first centerRows), or −1.</summary>
     public static int MedianDeviations(int n, int centerRows, ComparatorNetwork network) =>
         !Enabled || n > MaxInputs ? -1 : GetOrAdd($"deviate {n} {centerRows}", () => EmitDeviations(n, centerRows, network));
+
+    /// <summary>A compiled (Σ rows)·scale over n rows, or −1.</summary>
+    public static int RowSum(int n, float scale) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"sum {n} {scale:R}", () => EmitRowSum(n, scale));
+
+    /// <summary>A compiled Σ (xᵢ − c)² pass with c = rows[n] (given) or 0, or −1.</summary>
+    public static int FixedCenterDeviations(int n, bool given) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"fixed {n} {given}", () => EmitFixedCenter(n, given));
+
+    /// <summary>A compiled c + Σ wᵢ (xᵢ − c) with c = rows[n] and wᵢ read from the accumulators argument, or −1.</summary>
+    public static int Step(int n) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"step {n}", () => EmitStep(n));
+
+    private static UnrolledRange EmitRowSum(int n, float scale)
+    {
+        var (method, il, e) = Begin($"sum{n}", 0, 0);
+        e.LoopHead();
+        e.SumRows(n);
+        var sum = il.DeclareLocal(V);
+        il.Emit(OpCodes.Stloc, sum);
+        e.CheckLocal(sum);
+        il.Emit(OpCodes.Ldloc, sum);
+        e.Constant(scale);
+        il.Emit(OpCodes.Call, Multiply);
+        e.StoreResult();
+        e.LoopTail(0);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
+
+    private static UnrolledRange EmitFixedCenter(int n, bool given)
+    {
+        var (method, il, e) = Begin($"fixed{n}", 0, n);
+        e.LoopHead();
+        var center = il.DeclareLocal(V);
+        if (given)
+        {
+            e.LoadRow(n);
+        }
+        else
+        {
+            e.Constant(0f);
+        }
+
+        il.Emit(OpCodes.Stloc, center);
+        var diff = il.DeclareLocal(V);
+        for (int r = 0; r < n; r++)
+        {
+            // Non-finite rows show up as non-finite sums, so no separate check is needed here.
+            e.LoadRow(r);
+            il.Emit(OpCodes.Ldloc, center);
+            il.Emit(OpCodes.Call, Subtract);
+            il.Emit(OpCodes.Stloc, diff);
+            il.Emit(OpCodes.Ldloc, diff);
+            il.Emit(OpCodes.Ldloc, diff);
+            il.Emit(OpCodes.Ldloc, e.Accumulators[r]);
+            il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            il.Emit(OpCodes.Stloc, e.Accumulators[r]);
+        }
+
+        e.LoopTail(n);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
+
+    private static UnrolledRange EmitStep(int n)
+    {
+        var (method, il, e) = Begin($"step{n}", 0, 0);
+        var weights = new LocalBuilder[n];
+        for (int r = 0; r < n; r++)
+        {
+            weights[r] = il.DeclareLocal(V);
+            il.Emit(OpCodes.Ldarg_S, (byte)5);
+            il.Emit(OpCodes.Ldc_I4, r * 4);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldind_R4);
+            il.Emit(OpCodes.Call, Broadcast);
+            il.Emit(OpCodes.Stloc, weights[r]);
+        }
+
+        e.LoopHead();
+        var center = il.DeclareLocal(V);
+        e.LoadRow(n);
+        il.Emit(OpCodes.Stloc, center);
+        var chains = new[] { il.DeclareLocal(V), il.DeclareLocal(V) };
+        foreach (var chain in chains)
+        {
+            e.Constant(0f);
+            il.Emit(OpCodes.Stloc, chain);
+        }
+
+        for (int r = 0; r < n; r++)
+        {
+            e.LoadRow(r);
+            il.Emit(OpCodes.Ldloc, center);
+            il.Emit(OpCodes.Call, Subtract);
+            il.Emit(OpCodes.Ldloc, weights[r]);
+            il.Emit(OpCodes.Ldloc, chains[r & 1]);
+            il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            il.Emit(OpCodes.Stloc, chains[r & 1]);
+        }
+
+        il.Emit(OpCodes.Ldloc, center);
+        il.Emit(OpCodes.Ldloc, chains[0]);
+        il.Emit(OpCodes.Ldloc, chains[1]);
+        il.Emit(OpCodes.Call, Add);
+        il.Emit(OpCodes.Call, Add);
+        e.StoreResult();
+        e.LoopTail(0);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
 
     private static int GetOrAdd(string key, Func<UnrolledRange> build)
     {
@@ -237,6 +348,14 @@ internal static class UnrolledNetworks
         /// <summary>v_r = Load(rows[r] + column); check += (Σ v)·0, with the sum in four chains.</summary>
         public void LoadRowsAndCheck(int n)
         {
+            for (int r = 0; r < n && Kernels.Prefetch.Floats > 0 && Sse.IsSupported; r++)
+            {
+                RowAddress(r);
+                _il.Emit(OpCodes.Ldc_I4, Kernels.Prefetch.Floats * 4);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Call, PrefetchMethod);
+            }
+
             for (int r = 0; r < n; r++)
             {
                 _il.Emit(OpCodes.Ldarg_0);
@@ -378,6 +497,51 @@ internal static class UnrolledNetworks
             }
         }
 
+        /// <summary>Pushes Load(rows[r] + column).</summary>
+        public void LoadRow(int r)
+        {
+            RowAddress(r);
+            _il.Emit(OpCodes.Call, Load);
+        }
+
+        /// <summary>Pushes the sum of rows 0..n−1 at this column, loaded and added in four chains.</summary>
+        public void SumRows(int n)
+        {
+            for (int r = 0; r < n && Kernels.Prefetch.Floats > 0 && Sse.IsSupported; r++)
+            {
+                RowAddress(r);
+                _il.Emit(OpCodes.Ldc_I4, Kernels.Prefetch.Floats * 4);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Call, PrefetchMethod);
+            }
+
+            int chains = Math.Min(4, n);
+            for (int c = 0; c < chains; c++)
+            {
+                LoadRow(c);
+                for (int r = c + chains; r < n; r += chains)
+                {
+                    LoadRow(r);
+                    _il.Emit(OpCodes.Call, Add);
+                }
+
+                if (c > 0)
+                {
+                    _il.Emit(OpCodes.Call, Add);
+                }
+            }
+        }
+
+        /// <summary>check += local·0 (NaN once the local was ever non-finite).</summary>
+        public void CheckLocal(LocalBuilder local)
+        {
+            _il.Emit(OpCodes.Ldloc, local);
+            Constant(0f);
+            _il.Emit(OpCodes.Ldloc, _check);
+            _il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            _il.Emit(OpCodes.Stloc, _check);
+        }
+
         /// <summary>Stores the register on the stack at output + column.</summary>
         public void StoreResult()
         {
@@ -391,6 +555,16 @@ internal static class UnrolledNetworks
         {
             _il.Emit(OpCodes.Ldc_R4, value);
             _il.Emit(OpCodes.Call, Broadcast);
+        }
+
+        private void RowAddress(int r)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldc_I4, r * IntPtr.Size);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Ldind_I);
+            ColumnOffset();
+            _il.Emit(OpCodes.Add);
         }
 
         private void ColumnOffset()
