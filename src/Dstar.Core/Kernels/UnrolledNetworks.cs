@@ -200,8 +200,8 @@ internal static class UnrolledNetworks
     {
         var (method, il, e) = Begin($"select{n}{mode}", n, 0);
         e.LoopHead();
-        e.LoadRowsAndCheck(n);
-        e.Network(e.Values, network);
+        e.PrefetchRows(n);
+        e.LoadLazilyAndSort(e.Values, network);
         switch (mode)
         {
             case SelectionMode.Median:
@@ -230,25 +230,19 @@ internal static class UnrolledNetworks
 
     private static UnrolledRange EmitDeviations(int n, int centerRows, ComparatorNetwork network)
     {
-        var (method, il, e) = Begin($"deviate{n}", n, n);
+        var (method, il, e) = Begin($"deviate{n}", 0, n);
         e.LoopHead();
-        e.LoadRowsAndCheck(n);
-        var work = new LocalBuilder[centerRows];
-        for (int r = 0; r < centerRows; r++)
-        {
-            work[r] = il.DeclareLocal(V);
-            il.Emit(OpCodes.Ldloc, e.Values[r]);
-            il.Emit(OpCodes.Stloc, work[r]);
-        }
-
-        e.Network(work, network);
+        e.PrefetchRows(n);
+        var work = Enumerable.Range(0, centerRows).Select(_ => il.DeclareLocal(V)).ToArray();
+        e.LoadLazilyAndSort(work, network);
         e.Median(work, centerRows);
         var center = il.DeclareLocal(V);
         il.Emit(OpCodes.Stloc, center);
         var diff = il.DeclareLocal(V);
         for (int r = 0; r < n; r++)
         {
-            il.Emit(OpCodes.Ldloc, e.Values[r]);
+            // Reloaded from L1 rather than kept in registers: n more live registers would spill anyway.
+            e.LoadRow(r);
             il.Emit(OpCodes.Ldloc, center);
             il.Emit(OpCodes.Call, Subtract);
             il.Emit(OpCodes.Stloc, diff);
@@ -345,8 +339,8 @@ internal static class UnrolledNetworks
             _il.Emit(OpCodes.Ret);
         }
 
-        /// <summary>v_r = Load(rows[r] + column); check += (Σ v)·0, with the sum in four chains.</summary>
-        public void LoadRowsAndCheck(int n)
+        /// <summary>Software prefetch of every row a few blocks ahead (see <see cref="Kernels.Prefetch"/>).</summary>
+        public void PrefetchRows(int n)
         {
             for (int r = 0; r < n && Kernels.Prefetch.Floats > 0 && Sse.IsSupported; r++)
             {
@@ -355,48 +349,48 @@ internal static class UnrolledNetworks
                 _il.Emit(OpCodes.Add);
                 _il.Emit(OpCodes.Call, PrefetchMethod);
             }
-
-            for (int r = 0; r < n; r++)
-            {
-                _il.Emit(OpCodes.Ldarg_0);
-                _il.Emit(OpCodes.Ldc_I4, r * IntPtr.Size);
-                _il.Emit(OpCodes.Add);
-                _il.Emit(OpCodes.Ldind_I);
-                ColumnOffset();
-                _il.Emit(OpCodes.Add);
-                _il.Emit(OpCodes.Call, Load);
-                _il.Emit(OpCodes.Stloc, Values[r]);
-            }
-
-            int chains = Math.Min(4, n);
-            for (int c = 0; c < chains; c++)
-            {
-                _il.Emit(OpCodes.Ldloc, Values[c]);
-                for (int r = c + chains; r < n; r += chains)
-                {
-                    _il.Emit(OpCodes.Ldloc, Values[r]);
-                    _il.Emit(OpCodes.Call, Add);
-                }
-
-                if (c > 0)
-                {
-                    _il.Emit(OpCodes.Call, Add);
-                }
-            }
-
-            Constant(0f);
-            _il.Emit(OpCodes.Ldloc, _check);
-            _il.Emit(OpCodes.Call, FusedMultiplyAdd);
-            _il.Emit(OpCodes.Stloc, _check);
         }
 
-        public void Network(LocalBuilder[] values, ComparatorNetwork network)
+        /// <summary>
+        /// Runs the network on values[r] = row r, loading each row just before its first comparator (so that with the
+        /// recursive comparator order few values are live at once), summing the loads in four chains for the
+        /// finiteness check.
+        /// </summary>
+        public void LoadLazilyAndSort(LocalBuilder[] values, ComparatorNetwork network)
         {
+            int n = values.Length;
+            var loaded = new bool[n];
+            var chains = Enumerable.Range(0, Math.Min(4, n)).Select(_ => _il.DeclareLocal(V)).ToArray();
+            foreach (var chain in chains)
+            {
+                Constant(0f);
+                _il.Emit(OpCodes.Stloc, chain);
+            }
+
+            void Ensure(int r)
+            {
+                if (loaded[r])
+                {
+                    return;
+                }
+
+                loaded[r] = true;
+                LoadRow(r);
+                _il.Emit(OpCodes.Stloc, values[r]);
+                _il.Emit(OpCodes.Ldloc, chains[r % chains.Length]);
+                _il.Emit(OpCodes.Ldloc, values[r]);
+                _il.Emit(OpCodes.Call, Add);
+                _il.Emit(OpCodes.Stloc, chains[r % chains.Length]);
+            }
+
             var low = _il.DeclareLocal(V);
             for (int c = 0; c < network.Count; c++)
             {
-                var a = values[network.Pairs[2 * c]];
-                var b = values[network.Pairs[2 * c + 1]];
+                int ia = network.Pairs[2 * c], ib = network.Pairs[2 * c + 1];
+                Ensure(ia);
+                Ensure(ib);
+                var a = values[ia];
+                var b = values[ib];
                 _il.Emit(OpCodes.Ldloc, a);
                 _il.Emit(OpCodes.Ldloc, b);
                 _il.Emit(OpCodes.Call, Min);
@@ -408,6 +402,23 @@ internal static class UnrolledNetworks
                 _il.Emit(OpCodes.Ldloc, low);
                 _il.Emit(OpCodes.Stloc, a);
             }
+
+            for (int r = 0; r < n; r++)
+            {
+                Ensure(r);
+            }
+
+            _il.Emit(OpCodes.Ldloc, chains[0]);
+            for (int c = 1; c < chains.Length; c++)
+            {
+                _il.Emit(OpCodes.Ldloc, chains[c]);
+                _il.Emit(OpCodes.Call, Add);
+            }
+
+            Constant(0f);
+            _il.Emit(OpCodes.Ldloc, _check);
+            _il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            _il.Emit(OpCodes.Stloc, _check);
         }
 
         /// <summary>Pushes the median of values sorted (at the middle ranks) by a median network.</summary>
