@@ -120,6 +120,12 @@ public sealed class ParameterServer
     /// <summary>Wall-clock seconds spent evaluating on the test set so far.</summary>
     public double EvaluationSeconds { get; private set; }
 
+    /// <summary>
+    /// The context the rule aggregates with (f, this round's g₀ once computed, the previous aggregate). The simulator
+    /// hands it to omniscient attacks, which DSTAR.md allows to know g₀; treat it as read-only.
+    /// </summary>
+    public AggregationContext Context => _context;
+
     /// <summary>The collector (its settings: k, deadline, k_min).</summary>
     public RoundCollector Collector => _collector;
 
@@ -172,6 +178,12 @@ public sealed class ParameterServer
             validationLoss = Validation.ComputeGradient(_parameters, RandomStreams.Create(Options.Seed, t, StreamPurpose.Validation), _validationGradient);
             ValidationSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
+
+        // The context is ready before any gradient is read, so a simulated omniscient attack can see this round's g₀.
+        _context.ByzantineCount = Options.ByzantineCount;
+        _context.ValidationGradient = _validationGradient;
+        _context.PreviousAggregate = _previousAggregate;
+        _context.Parameters = _parameters;
 
         _collector.Begin(t);
         await CollectAsync(transport, cancellationToken).ConfigureAwait(false);

@@ -128,6 +128,9 @@ public sealed class Simulator : IDisposable
             throw;
         }
 
+        // Omniscient attacks (adaptive-dstar) may know the server's g₀ and f, as DSTAR.md's threat model allows.
+        _transport.AttackAggregationContext = _server.Context;
+
         Description = $"{_workload.Description}; N = {config.Workers}, k = {config.K}, f = {config.Byzantine} ({config.AttackTiming} {attackName}), "
             + $"rule {pipeline.Name}, delay {delay.Name}";
     }
