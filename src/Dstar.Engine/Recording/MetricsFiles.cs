@@ -43,9 +43,12 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     public void Start(RunInfo info, long firstRound, IReadOnlyList<RoundRecord> replayed)
     {
         Dispose();
-        _json = new FileStream(Path.Combine(_directory, JsonLinesName), FileMode.Create, FileAccess.Write, FileShare.Read);
+
+        // New files are written beside the old ones and renamed over them once they hold every replayed row, so a
+        // crash while resuming never loses a row that was on disk. (The open streams follow the rename.)
+        _json = new FileStream(Path.Combine(_directory, JsonLinesName + ".tmp"), FileMode.Create, FileAccess.Write, FileShare.Read);
         _jsonWriter = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        _csv = Open(CsvName);
+        _csv = Open(CsvName + ".tmp");
         _csv.Write(string.Join(",", Columns) + "\n");
         foreach (var record in replayed)
         {
@@ -53,6 +56,10 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         }
 
         Flush();
+        _json.Flush(flushToDisk: true);
+        ((FileStream)_csv.BaseStream).Flush(flushToDisk: true);
+        File.Move(Path.Combine(_directory, JsonLinesName + ".tmp"), Path.Combine(_directory, JsonLinesName), overwrite: true);
+        File.Move(Path.Combine(_directory, CsvName + ".tmp"), Path.Combine(_directory, CsvName), overwrite: true);
     }
 
     /// <inheritdoc />
