@@ -94,6 +94,13 @@ public static class DemoCommand
                     }
                 }
 
+                // A run that stopped early was evaluated at its last parameters, which are those after its last
+                // recorded round: show that point on the comparison plots too.
+                if (summary.StoppedAtRound is not null && history.Records.Count > 0 && history.Records[^1].Accuracy is null)
+                {
+                    history.Records[^1] = history.Records[^1] with { Accuracy = summary.FinalAccuracy, TestLoss = summary.FinalTestLoss };
+                }
+
                 results.Add((name, runDirectory, summary, history.Records));
             }
 
