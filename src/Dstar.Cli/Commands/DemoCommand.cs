@@ -145,13 +145,14 @@ public static class DemoCommand
             .AddColumn("run")
             .AddColumn(new TableColumn("final accuracy").RightAligned())
             .AddColumn(new TableColumn("virtual time (s)").RightAligned())
+            .AddColumn(new TableColumn("s per round").RightAligned())
             .AddColumn(new TableColumn("Byzantine gradients kept").RightAligned())
             .AddColumn("note");
         var c2 = CultureInfo.InvariantCulture;
         foreach (var (name, s) in runs)
         {
             var note = s.StoppedAtRound is { } round ? $"diverged: stopped at round {round} of {c.Rounds}" : $"finished {s.Rounds} rounds";
-            table.AddRow(Markup.Escape(name), SimulateCommand.Percent(s.FinalAccuracy), s.VirtualSeconds.ToString("F1", c2), $"{s.ByzantineKept} of {s.ByzantineAccepted}", Markup.Escape(note));
+            table.AddRow(Markup.Escape(name), SimulateCommand.Percent(s.FinalAccuracy), s.VirtualSeconds.ToString("F1", c2), s.MeanRoundVirtualSeconds.ToString("F2", c2), $"{s.ByzantineKept} of {s.ByzantineAccepted}", Markup.Escape(note));
         }
 
         console.Write(table);
@@ -179,6 +180,7 @@ public static class DemoCommand
 
                 w.WriteNumber("virtual_seconds", s.VirtualSeconds);
                 w.WriteNumber("byzantine_kept", s.ByzantineKept);
+                w.WriteNumber("mean_round_virtual_seconds", s.MeanRoundVirtualSeconds);
                 w.WriteEndObject();
             }
 
