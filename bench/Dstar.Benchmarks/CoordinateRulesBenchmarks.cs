@@ -136,14 +136,15 @@ public class CoordinateRulesBenchmarks
 
     /// <summary>
     /// Short Stopwatch harness for a busy machine: warms every rule up (so the JIT has optimised it), then runs the
-    /// streaming read and each rule interleaved, <paramref name="repeats"/> times, and prints the median time of each
+    /// streaming read and each rule interleaved, <paramref name="repeats"/> times (for each n in
+    /// <paramref name="rowCounts"/>, default 16 and 64), and prints the median time of each
     /// and its ratio to the read measured in the same run. Run with <c>dotnet run -c Release -- quick-coordinate</c>.
     /// </summary>
-    public static void QuickRatios(int repeats = 15, int degreeOfParallelism = 1, TextWriter? writer = null)
+    public static void QuickRatios(int repeats = 15, int degreeOfParallelism = 1, TextWriter? writer = null, int[]? rowCounts = null)
     {
         writer ??= Console.Out;
         string[] specs = ["mean", "median", "trimmed-mean f=3", "meamed f=3", "dstar", "centered-clipping"];
-        foreach (int rows in new[] { 16, 64 })
+        foreach (int rows in rowCounts ?? [16, 64])
         {
             var (batch, context) = MakeBatch(rows, Dimension, seed: 1);
             var (small, smallContext) = MakeBatch(rows, 4096, seed: 2);

@@ -1,0 +1,99 @@
+using Dstar.Core.Kernels;
+using Xunit;
+
+namespace Dstar.Core.Tests;
+
+/// <summary>
+/// The compiled kernel paths chosen by n and f (for example a trimmed mean that tracks its extremes instead of running a
+/// rank network) against the naive references, at n around the group boundaries and with huge dropped values.
+/// </summary>
+[Collection(nameof(KernelSwitches))]
+public class SelectionKernelPathTests
+{
+    private static readonly int[] RowCounts = [3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 63, 64, 65, 96, 97];
+
+    /// <summary>Grid values with, per column, up to f rows replaced by ±1e30 (dropped by every rule, never summed).</summary>
+    private static float[][] WithHugeOutliers(Random rng, int n, int d, int f)
+    {
+        var data = Columns.Grid(rng, n, d);
+        for (int j = 0; j < d; j++)
+        {
+            int outliers = rng.Next(f + 1);
+            for (int k = 0; k < outliers; k++)
+            {
+                data[rng.Next(n)][j] = rng.Next(2) == 0 ? 1e30f : -1e30f;
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [InlineData(24)]
+    [InlineData(3)]
+    public void Trimmed_mean_matches_the_reference_on_every_path(int extremesMinRows)
+    {
+        var saved = UnrolledNetworks.ExtremesMinRows;
+        try
+        {
+            UnrolledNetworks.ExtremesMinRows = extremesMinRows;
+            var rng = new Random(extremesMinRows);
+            foreach (int n in RowCounts)
+            {
+                for (int trim = 0; 2 * trim < n && trim <= UnrolledNetworks.MaxExtremeTrim + 1; trim++)
+                {
+                    int d = 16 * rng.Next(1, 5) + rng.Next(16);
+                    var data = WithHugeOutliers(rng, n, d, trim);
+                    var output = new float[d];
+                    Assert.True(CoordinateSelection.TrimmedMean(GradientBatch.FromRows(data), RowPointers.All(n), trim, output));
+                    for (int j = 0; j < d; j++)
+                    {
+                        double expected = Columns.TrimmedMeanOf(Columns.Column(data, j), trim);
+                        Assert.True(Columns.Close(output[j], expected), $"n={n} trim={trim} column {j}: {output[j]} vs {expected}");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            UnrolledNetworks.ExtremesMinRows = saved;
+        }
+    }
+
+    [Fact]
+    public void Trimmed_mean_by_extremes_keeps_tied_values_by_rank()
+    {
+        // Many copies of the kept extremes: the clamp identity must count ranks, not distinct values.
+        var saved = UnrolledNetworks.ExtremesMinRows;
+        try
+        {
+            UnrolledNetworks.ExtremesMinRows = 3;
+            var rng = new Random(11);
+            foreach (int n in new[] { 9, 33, 64 })
+            {
+                var data = Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, 40).Select(_ => (float)rng.Next(-2, 3)).ToArray()).ToArray();
+                var output = new float[40];
+                Assert.True(CoordinateSelection.TrimmedMean(GradientBatch.FromRows(data), RowPointers.All(n), 3, output));
+                Assert.True(Columns.AllClose(output, j => Columns.TrimmedMeanOf(Columns.Column(data, j), 3)));
+            }
+        }
+        finally
+        {
+            UnrolledNetworks.ExtremesMinRows = saved;
+        }
+    }
+
+    [Fact]
+    public void Trimmed_mean_by_extremes_reports_non_finite_input()
+    {
+        var data = Columns.Grid(new Random(3), 40, 50);
+        data[17][33] = float.NaN;
+        Assert.False(CoordinateSelection.TrimmedMean(GradientBatch.FromRows(data), RowPointers.All(40), 3, new float[50]));
+    }
+}
+
+/// <summary>Tests that change the static kernel switches run one at a time.</summary>
+[CollectionDefinition(nameof(KernelSwitches), DisableParallelization = true)]
+public class KernelSwitches
+{
+}
