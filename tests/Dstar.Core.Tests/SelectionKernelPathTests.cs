@@ -28,6 +28,60 @@ public class SelectionKernelPathTests
         return data;
     }
 
+    [Fact]
+    public void Outside_networks_place_the_ends_and_median_for_every_zero_one_input()
+    {
+        // 0-1 principle (Knuth, TAOCP 5.3.4), as for the rank networks; the wires in between then hold the rest.
+        for (int n = 1; n <= 13; n++)
+        {
+            for (int low = 0; low <= (n + 1) / 2; low++)
+            {
+                int high = n - 1 - low;
+                foreach (bool median in new[] { false, true })
+                {
+                    var network = ComparatorNetwork.Outside(n, low, Math.Max(high, low - 1), median);
+                    for (int mask = 0; mask < 1 << n; mask++)
+                    {
+                        var v = Enumerable.Range(0, n).Select(i => (mask >> i) & 1).ToArray();
+                        var expected = v.OrderBy(x => x).ToArray();
+                        for (int c = 0; c < network.Count; c++)
+                        {
+                            int a = network.Pairs[2 * c], b = network.Pairs[2 * c + 1];
+                            (v[a], v[b]) = (Math.Min(v[a], v[b]), Math.Max(v[a], v[b]));
+                        }
+
+                        for (int r = 0; r < n; r++)
+                        {
+                            bool placed = r < low || r > high || (median && (r == (n - 1) / 2 || r == n / 2));
+                            Assert.True(!placed || expected[r] == v[r], $"n={n} outside {low}..{high} median={median} input {mask}: rank {r} wrong");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Meamed_matches_the_reference_for_every_keep()
+    {
+        var rng = new Random(21);
+        foreach (int n in RowCounts)
+        {
+            foreach (int keep in new[] { 1, n / 2, n / 2 + 1, n - 3, n - 1, n }.Where(k => k >= 1 && k <= n).Distinct())
+            {
+                int d = 16 * rng.Next(1, 4) + rng.Next(16);
+                var data = WithHugeOutliers(rng, n, d, Math.Min(n - keep, (n - 1) / 2));
+                var output = new float[d];
+                Assert.True(CoordinateSelection.MeanClosestToMedian(GradientBatch.FromRows(data), RowPointers.All(n), keep, output));
+                for (int j = 0; j < d; j++)
+                {
+                    double expected = Columns.MeamedOf(Columns.Column(data, j), keep);
+                    Assert.True(Columns.Close(output[j], expected), $"n={n} keep={keep} column {j}: {output[j]} vs {expected}");
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData(24)]
     [InlineData(3)]
