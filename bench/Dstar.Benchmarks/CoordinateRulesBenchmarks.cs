@@ -190,12 +190,20 @@ public class CoordinateRulesBenchmarks
 
             // The fastest run is also shown: on a shared machine other work only ever adds time.
             double read = Median(times[0]), fastestRead = times[0].Min();
-            writer.WriteLine($"n={rows} d={Dimension} threads={degreeOfParallelism} streaming read {read:F2} ms (fastest {fastestRead:F2} ms)");
+            writer.WriteLine($"n={rows} d={Dimension} threads={degreeOfParallelism} streaming read {read:F2} ms (fastest {fastestRead:F2} ms), batch at {AddressOf(batch) % 64} mod 64");
             for (int c = 1; c < times.Length; c++)
             {
                 double t = Median(times[c]), fastest = times[c].Min();
                 writer.WriteLine($"  {specs[c - 1],-20} {t,8:F2} ms  {t / read,5:F2}× the read   fastest {fastest,8:F2} ms  {fastest / fastestRead,5:F2}×");
             }
+        }
+    }
+
+    private static unsafe long AddressOf(GradientBatch batch)
+    {
+        fixed (float* data = batch.Buffer)
+        {
+            return (long)data;
         }
     }
 
