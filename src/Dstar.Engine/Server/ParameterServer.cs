@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using Dstar.Core;
+using Dstar.Core.Kernels;
+using Dstar.Core.Optimization;
+using Dstar.Engine.Collection;
+using Dstar.Engine.Randomness;
+using Dstar.Engine.Transport;
+using Dstar.Learning;
+
+namespace Dstar.Engine.Server;
+
+/// <summary>
+/// The parameter server: it owns x_t, the version t, the optimizer state, the aggregation pipeline and the validation
+/// split. One round is publish → collect (first k, with g₀ computed meanwhile) → aggregate → step → record
+/// (<see cref="RunRoundAsync"/>). It never knows whether its transport is simulated or a network.
+/// </summary>
+/// <remarks>
+/// The server never steps on unfiltered input it cannot vouch for: non-finite or wrong-length gradients never reach
+/// the rule (the collector drops them), and an aggregate with a non-finite value aborts the round with an
+/// <see cref="AggregationException"/> before x changes.
+/// </remarks>
+public sealed class ParameterServer
+{
+    private readonly float[] _parameters;
+    private readonly float[] _aggregate;
+    private readonly float[]? _validationGradient;
+    private float[]? _previousAggregate;
+    private readonly RoundCollector _collector;
+    private readonly AggregationContext _context;
+
+    /// <summary>Creates a server starting from <paramref name="initialParameters"/> (copied) at version 0.</summary>
+    /// <param name="options">N, k, f, deadline, k_min, seed.</param>
+    /// <param name="initialParameters">x₀, d floats.</param>
+    /// <param name="pipeline">Pre-aggregators and rule.</param>
+    /// <param name="optimizer">SGD of dimension d.</param>
+    /// <param name="validation">The trusted validation split for g₀, or null (then rules needing g₀ are refused here).</param>
+    /// <param name="evaluator">Test-set evaluation at given parameters, or null.</param>
+    /// <exception cref="ArgumentException">the dimensions disagree, or the rule cannot run with these n, f and validation.</exception>
+    public ParameterServer(
+        ParameterServerOptions options,
+        ReadOnlySpan<float> initialParameters,
+        AggregationPipeline pipeline,
+        Sgd optimizer,
+        ValidationSet? validation = null,
+        Func<ReadOnlyMemory<float>, Evaluation>? evaluator = null)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        Pipeline = pipeline ?? throw new ArgumentNullException(nameof(pipeline));
+        Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
+        if (initialParameters.Length == 0)
+        {
+            throw new ArgumentException("the parameter vector is empty", nameof(initialParameters));
+        }
+
+        if (optimizer.Velocity.Length != initialParameters.Length)
+        {
+            throw new ArgumentException($"the optimizer has dimension {optimizer.Velocity.Length}, the parameters {initialParameters.Length}", nameof(optimizer));
+        }
+
+        if (validation is not null && validation.Oracle.ParameterCount != initialParameters.Length)
+        {
+            throw new ArgumentException($"the validation oracle has {validation.Oracle.ParameterCount} parameters, the server {initialParameters.Length}", nameof(validation));
+        }
+
+        _collector = new RoundCollector(options.WorkerCount, initialParameters.Length, options.K, options.Deadline, options.MinimumCount);
+        if (pipeline.Rule.CheckRequirements(options.K, options.ByzantineCount, validation is not null) is { } why)
+        {
+            throw new ArgumentException($"aggregator '{pipeline.Name}' cannot run on the first k = {options.K} gradients: {why}", nameof(pipeline));
+        }
+
+        Validation = validation;
+        Evaluator = evaluator;
+        _parameters = initialParameters.ToArray();
+        _aggregate = new float[_parameters.Length];
+        _validationGradient = validation is null ? null : new float[_parameters.Length];
+        _context = new AggregationContext(options.ByzantineCount)
+        {
+            MaxDegreeOfParallelism = options.MaxDegreeOfParallelism,
+        };
+        if (validation is not null)
+        {
+            _context.ValidationLoss = validation.Loss;
+        }
+    }
+
+    /// <summary>The options the server runs with.</summary>
+    public ParameterServerOptions Options { get; }
+
+    /// <summary>The pre-aggregators and rule.</summary>
+    public AggregationPipeline Pipeline { get; }
+
+    /// <summary>The optimizer (its velocity is part of a checkpoint).</summary>
+    public Sgd Optimizer { get; }
+
+    /// <summary>The validation split, or null.</summary>
+    public ValidationSet? Validation { get; }
+
+    /// <summary>Test evaluation, or null.</summary>
+    public Func<ReadOnlyMemory<float>, Evaluation>? Evaluator { get; }
+
+    /// <summary>t: the version that the next round publishes (the number of steps taken).</summary>
+    public long Version { get; private set; }
+
+    /// <summary>x_t (d floats). Read-only view; use <see cref="Restore"/> to change it.</summary>
+    public ReadOnlyMemory<float> Parameters => _parameters;
+
+    /// <summary>The previous round's aggregate, or null before the first step.</summary>
+    public ReadOnlyMemory<float>? PreviousAggregate => _previousAggregate;
+
+    /// <summary>The collector (its settings: k, deadline, k_min).</summary>
+    public RoundCollector Collector => _collector;
+
+    /// <summary>
+    /// Replaces the server's state (resume from a checkpoint): version, parameters, optimizer velocity and the
+    /// previous aggregate.
+    /// </summary>
+    /// <exception cref="ArgumentException">a vector has the wrong length or the version is negative.</exception>
+    public void Restore(long version, ReadOnlySpan<float> parameters, ReadOnlySpan<float> velocity, bool hasVelocity, ReadOnlySpan<float> previousAggregate, bool hasPreviousAggregate)
+    {
+        int d = _parameters.Length;
+        if (version < 0 || parameters.Length != d || velocity.Length != d || (hasPreviousAggregate && previousAggregate.Length != d))
+        {
+            throw new ArgumentException($"state does not fit this server: version {version}, {parameters.Length} parameters, {velocity.Length} velocity values, expected d = {d}");
+        }
+
+        Version = version;
+        parameters.CopyTo(_parameters);
+        velocity.CopyTo(Optimizer.Velocity);
+        Optimizer.HasVelocity = hasVelocity;
+        _previousAggregate = hasPreviousAggregate ? previousAggregate.ToArray() : null;
+    }
+
+    /// <summary>
+    /// Runs round t = <see cref="Version"/>: publishes x_t, computes g₀ while the workers compute, collects the first k
+    /// gradients for version t, aggregates, steps to x_{t+1}, and evaluates on the test set when asked.
+    /// </summary>
+    /// <param name="transport">Where the workers are.</param>
+    /// <param name="evaluate">Whether to evaluate x_{t+1} on the test set (needs an evaluator).</param>
+    /// <param name="cancellationToken">Cancels the wait for gradients.</param>
+    /// <exception cref="InvalidOperationException">the workers stopped answering before the round could close.</exception>
+    /// <exception cref="AggregationException">the rule refused the input or produced a non-finite aggregate (x is unchanged).</exception>
+    public async Task<RoundEvent> RunRoundAsync(ITransport transport, bool evaluate = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        if (transport.WorkerCount != Options.WorkerCount)
+        {
+            throw new ArgumentException($"the transport serves {transport.WorkerCount} workers, the server expects {Options.WorkerCount}", nameof(transport));
+        }
+
+        var clock = Stopwatch.StartNew();
+        long t = Version;
+        await transport.PublishAsync(t, _parameters, cancellationToken).ConfigureAwait(false);
+
+        // g₀ is computed right after publishing: on a network the workers are computing meanwhile.
+        double validationLoss = double.NaN;
+        if (Validation is not null)
+        {
+            validationLoss = Validation.ComputeGradient(_parameters, RandomStreams.Create(Options.Seed, t, StreamPurpose.Validation), _validationGradient);
+        }
+
+        _collector.Begin(t);
+        await CollectAsync(transport, cancellationToken).ConfigureAwait(false);
+        _collector.Close();
+
+        var (kept, filtered, scores, exact) = Aggregate(t);
+        if (!NonFinite.AllFinite(_aggregate))
+        {
+            throw new AggregationException($"round {t}: '{Pipeline.Name}' produced a non-finite aggregate; the server did not step");
+        }
+
+        Optimizer.Step(_parameters, _aggregate);
+        _previousAggregate ??= new float[_aggregate.Length];
+        _aggregate.CopyTo(_previousAggregate, 0);
+        Version = t + 1;
+
+        Evaluation? evaluation = evaluate && Evaluator is not null ? Evaluator(_parameters) : null;
+        return new RoundEvent(
+            t,
+            _collector.CloseTime,
+            clock.Elapsed.TotalSeconds,
+            _collector.AcceptedWorkers.ToArray(),
+            kept,
+            filtered,
+            _collector.Drops.ToArray(),
+            validationLoss,
+            TensorPrimitives.Norm(_aggregate),
+            evaluation,
+            Pipeline.Name,
+            scores,
+            exact);
+    }
+
+    private async Task CollectAsync(ITransport transport, CancellationToken cancellationToken)
+    {
+        if (transport.UsesVirtualTime || Options.Deadline is not { } deadline)
+        {
+            await ReadUntilCompleteAsync(transport, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // Wall clock: a timer cancels the read at the deadline; then the round closes if k_min are in, otherwise
+        // the server keeps waiting for the k_min-th gradient without a timer.
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timer.CancelAfter(TimeSpan.FromSeconds(deadline));
+            try
+            {
+                await ReadUntilCompleteAsync(transport, timer.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (_collector.MarkDeadlinePassed())
+                {
+                    return;
+                }
+            }
+        }
+
+        await ReadUntilCompleteAsync(transport, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ReadUntilCompleteAsync(ITransport transport, CancellationToken cancellationToken)
+    {
+        if (_collector.IsComplete)
+        {
+            return;
+        }
+
+        await foreach (var arrival in transport.ReadArrivalsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            _collector.Offer(arrival);
+            if (_collector.IsComplete)
+            {
+                return;
+            }
+        }
+    }
+
+    private (int[] Kept, int[] Filtered, double[]? Scores, bool Exact) Aggregate(long t)
+    {
+        var batch = _collector.Batch;
+        int n = batch.Count;
+        _context.ByzantineCount = Options.ByzantineCount;
+        _context.ValidationGradient = _validationGradient;
+        _context.Random = RandomStreams.Create(Options.Seed, t, StreamPurpose.Aggregation);
+        _context.PreviousAggregate = _previousAggregate;
+        _context.Parameters = _parameters;
+
+        var current = batch;
+        foreach (var pre in Pipeline.PreAggregators)
+        {
+            current = pre.Apply(current, _context);
+        }
+
+        var report = Pipeline.Rule.Aggregate(current, _context, _aggregate);
+        var accepted = _collector.AcceptedWorkers;
+        if (current.Count != n)
+        {
+            var all = accepted.ToArray();
+            Array.Sort(all);
+            return (all, Array.Empty<int>(), null, false);
+        }
+
+        var keptSet = new bool[n];
+        foreach (var row in report.Kept)
+        {
+            keptSet[row] = true;
+        }
+
+        var kept = new List<int>(n);
+        var filtered = new List<int>();
+        for (int i = 0; i < n; i++)
+        {
+            (keptSet[i] ? kept : filtered).Add(accepted[i]);
+        }
+
+        kept.Sort();
+        filtered.Sort();
+        return (kept.ToArray(), filtered.ToArray(), report.Scores?.ToArray(), true);
+    }
+}
