@@ -21,6 +21,9 @@ public static class Program
 
     private static IEnumerable<Command> Commands()
     {
-        yield break;
+        yield return Dstar.Cli.Commands.KeygenCommand.Create();
+        yield return Dstar.Cli.Commands.ServeCommand.Create();
+        yield return Dstar.Cli.Commands.WorkCommand.Create();
+        yield return Dstar.Cli.Commands.LaunchCommand.Create();
     }
 }

@@ -45,6 +45,7 @@ public static class ClusterWorker
                 backoff = TimeSpan.FromMilliseconds(100);
                 if (await ServeAsync(connection, source, log, cancellationToken).ConfigureAwait(false))
                 {
+                    await connection.Call.RequestStream.CompleteAsync().ConfigureAwait(false);
                     log.LogInformation("worker {Worker}: run finished", settings.WorkerId);
                     return 0;
                 }

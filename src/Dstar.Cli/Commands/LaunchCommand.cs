@@ -1,0 +1,27 @@
+using System.CommandLine;
+using Dstar.Cluster.Configuration;
+using Dstar.Cluster.Launch;
+
+namespace Dstar.Cli.Commands;
+
+/// <summary><c>dstar launch</c>: a whole cluster (server + N workers as separate processes) on loopback.</summary>
+internal static class LaunchCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "The run's config file.", Required = true };
+        var set = new Option<string[]>("--set") { Description = "Override a config key: --set k=4 (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var output = new Option<string?>("--out") { Description = "Run directory (default runs/cluster-<UTC time>)." };
+        var command = new Command("launch", "Start the server and N workers as separate processes on loopback and train to the end.")
+        {
+            config, set, output,
+        };
+        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("launch", () =>
+        {
+            var cluster = ClusterConfig.Load(parse.GetValue(config), parse.GetValue(set));
+            var directory = parse.GetValue(output) ?? Path.Combine("runs", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+            return ClusterLauncher.RunAsync(cluster, cluster.ToText(), directory, ClusterLauncher.CurrentCommand(), Console.Out, cancellation);
+        }));
+        return command;
+    }
+}
