@@ -43,6 +43,9 @@ public sealed record ClusterConfig
     /// <summary>Real seconds per unit of the delay model's time.</summary>
     public double DelayScale { get; init; } = 0.01;
 
+    /// <summary>Extra real milliseconds every gradient takes (emulates a heavier model; added to the delay model's time).</summary>
+    public int ComputeMilliseconds { get; init; }
+
     /// <summary>Number of rounds T.</summary>
     public int Rounds { get; init; } = 50;
 
@@ -141,6 +144,7 @@ public sealed record ClusterConfig
                 "pre" => c with { Pre = value },
                 "delay" => c with { Delay = value },
                 "delay-scale" => c with { DelayScale = Double(key, value) },
+                "compute-ms" => c with { ComputeMilliseconds = Int(key, value) },
                 "rounds" => c with { Rounds = Int(key, value) },
                 "learning-rate" => c with { LearningRate = Double(key, value) },
                 "momentum" => c with { Momentum = Double(key, value) },
@@ -151,7 +155,7 @@ public sealed record ClusterConfig
                 "checkpoint-every" => c with { CheckpointEvery = Int(key, value) },
                 _ => throw new FormatException(
                     $"unknown config key '{key}' (valid: seed, workers, k, k-min, deadline-ms, byzantine, attack, rule, pre, " +
-                    "delay, delay-scale, rounds, learning-rate, momentum, batch, model, features, samples, checkpoint-every)"),
+                    "delay, delay-scale, compute-ms, rounds, learning-rate, momentum, batch, model, features, samples, checkpoint-every)"),
             };
         }
 
@@ -176,6 +180,7 @@ public sealed record ClusterConfig
         Require(Features >= 1, $"features = {Features}: need ≥ 1");
         Require(Samples >= Workers, $"samples = {Samples}: need ≥ workers ({Workers}) so every worker holds data");
         Require(DelayScale >= 0 && double.IsFinite(DelayScale), $"delay-scale = {DelayScale}: need a finite value ≥ 0");
+        Require(ComputeMilliseconds >= 0, $"compute-ms = {ComputeMilliseconds}: need ≥ 0");
         Require(CheckpointEvery >= 0, $"checkpoint-every = {CheckpointEvery}: need ≥ 0");
         try
         {
@@ -208,7 +213,7 @@ public sealed record ClusterConfig
         {
             $"seed: {Seed}", $"workers: {Workers}", $"k: {K}", $"deadline-ms: {DeadlineMilliseconds}",
             $"byzantine: {Byzantine}", $"attack: \"{Attack}\"", $"rule: \"{Rule}\"", $"pre: \"{Pre}\"",
-            $"delay: \"{Delay}\"", $"delay-scale: {DelayScale.ToString("R", inv)}", $"rounds: {Rounds}",
+            $"delay: \"{Delay}\"", $"delay-scale: {DelayScale.ToString("R", inv)}", $"compute-ms: {ComputeMilliseconds}", $"rounds: {Rounds}",
             $"learning-rate: {LearningRate.ToString("R", inv)}", $"momentum: {Momentum.ToString("R", inv)}",
             $"batch: {Batch}", $"model: {Model}", $"features: {Features}", $"samples: {Samples}",
             $"checkpoint-every: {CheckpointEvery}",

@@ -63,9 +63,9 @@ public sealed class GradientSource : IDisposable
     /// <summary>True when this worker is one of the config's Byzantine workers.</summary>
     public bool IsByzantine { get; }
 
-    /// <summary>Seconds this worker waits in round <paramref name="round"/> (0 without a delay model; may be +∞).</summary>
-    public double Delay(long round) =>
-        _delay is null ? 0 : _delay.Sample(WorkerId, (int)round, RandomStreams.Create(_config.Seed, round, StreamPurpose.Delays, WorkerId)) * _config.DelayScale;
+    /// <summary>Seconds this worker waits in round <paramref name="round"/>: compute-ms plus the delay model's time (may be +∞).</summary>
+    public double Delay(long round) => _config.ComputeMilliseconds / 1000.0 +
+        (_delay is null ? 0 : _delay.Sample(WorkerId, (int)round, RandomStreams.Create(_config.Seed, round, StreamPurpose.Delays, WorkerId)) * _config.DelayScale);
 
     /// <summary>Writes this worker's message for round <paramref name="round"/> at <paramref name="parameters"/> into <paramref name="gradient"/>.</summary>
     public void Compute(long round, ReadOnlySpan<float> parameters, Span<float> gradient)
