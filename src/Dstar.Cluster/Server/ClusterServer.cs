@@ -204,6 +204,12 @@ public static class ClusterServer
                 bad_signature = metrics.Refused("bad-signature"),
             },
         });
+        if (settings.OutputDirectory is { } output)
+        {
+            // The final /metrics snapshot, readable after the server is gone.
+            File.WriteAllText(Path.Combine(output, "metrics.prom"), metrics.Render());
+        }
+
         progress.WriteLine($"finished {server.Version} rounds in {clock.Elapsed.TotalSeconds:F1} s; accuracy {last?.Accuracy:P1}");
         return 0;
     }

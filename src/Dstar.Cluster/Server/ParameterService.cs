@@ -86,6 +86,13 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
         {
             // Replaced by a newer session of the same worker, or the client went away.
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            // gRPC refused a message larger than 4·d + slack from its length prefix, before buffering it.
+            _metrics.RecordDropped(workerId, "malformed");
+            _log.LogWarning("worker {Worker} sent a message larger than the model: {Detail}", workerId, e.Status.Detail);
+            throw;
+        }
         catch (IOException e)
         {
             _log.LogInformation("worker {Worker} stream broke: {Message}", workerId, e.Message);

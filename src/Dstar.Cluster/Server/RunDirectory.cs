@@ -8,7 +8,7 @@ namespace Dstar.Cluster.Server;
 /// <summary>
 /// The run directory of a cluster run: <c>config.yaml</c> (the effective config), <c>rounds.jsonl</c> (one JSON
 /// object per round, appended and flushed as rounds finish so a killed server loses nothing already written) and
-/// <c>summary.json</c> when the run ends.
+/// <c>summary.json</c> and <c>metrics.prom</c> (the final /metrics text) when the run ends.
 /// </summary>
 public sealed class RunDirectory : IDisposable
 {
