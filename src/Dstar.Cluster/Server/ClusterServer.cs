@@ -28,8 +28,8 @@ public static class ClusterServer
     /// <summary>Extra bytes allowed over 4·d in one received message (protobuf framing of the version and field tags).</summary>
     public const int MessageSlack = 1024;
 
-    /// <summary>Exit code when stopped by a signal after saving a checkpoint.</summary>
-    public const int InterruptedExitCode = 3;
+    /// <summary>Exit code when stopped by a signal after saving a checkpoint: 128 + SIGTERM, the shell convention.</summary>
+    public const int InterruptedExitCode = 143;
 
     /// <summary>Runs the server until the last round, or until stopped (SIGTERM / Ctrl+C); returns the exit code.</summary>
     /// <exception cref="ArgumentException">invalid settings (the message names the option).</exception>

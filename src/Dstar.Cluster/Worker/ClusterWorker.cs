@@ -150,6 +150,11 @@ public static class ClusterWorker
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
         }
+        catch (Exception e) when (e is RpcException or IOException or InvalidOperationException)
+        {
+            // The stream broke while sending; whether the run finished is decided by what the reader saw.
+            log.LogDebug("worker {Worker}: send failed: {Message}", source.WorkerId, e.Message);
+        }
         finally
         {
             stop.Cancel();

@@ -1,0 +1,111 @@
+using Dstar.Cluster.Server;
+
+namespace Dstar.Cluster.Tests;
+
+/// <summary>Real OS processes on loopback: crashes of workers and of the server.</summary>
+[Trait("Category", "Cluster")]
+public class FaultToleranceTests
+{
+    [Fact]
+    public async Task Six_workers_k4_finish_training_when_two_are_killed_mid_run()
+    {
+        using var fixture = new ClusterFixture("workers: 6\nk: 4\nrounds: 60\nfeatures: 10\nsamples: 1200\ncompute-ms: 15\ncheckpoint-every: 0\n");
+        using var server = DstarProcess.Start(fixture.ServeArguments());
+        var workers = Enumerable.Range(0, 6).Select(id => DstarProcess.Start(fixture.WorkArguments(id))).ToList();
+        try
+        {
+            await fixture.WaitForRoundAsync(15, TimeSpan.FromSeconds(60), () => server.Output);
+            workers[4].Kill();
+            workers[5].Kill();
+            var killedAt = fixture.Rounds().Count;
+            Assert.Equal(0, await server.WaitAsync(TimeSpan.FromSeconds(90)));
+
+            var summary = fixture.Summary();
+            Assert.Equal(60, summary.GetProperty("rounds").GetInt32());
+            Assert.True(summary.GetProperty("accuracy").GetDouble() > 0.8, server.Output);
+            Assert.True(killedAt < 55, $"the kill came too late to test anything (round {killedAt})");
+            var rounds = fixture.Rounds();
+            Assert.Equal(Enumerable.Range(0, 60), rounds.Select(r => r.GetProperty("round").GetInt32()));
+
+            // After the crash every round still aggregates k = 4 gradients, from the four survivors.
+            foreach (var round in rounds.Skip(killedAt + 2))
+            {
+                var accepted = round.GetProperty("accepted").EnumerateArray().Select(a => a.GetInt32()).Order().ToArray();
+                Assert.Equal([0, 1, 2, 3], accepted);
+            }
+
+            var metrics = File.ReadAllText(Path.Combine(fixture.RunDirectory, "metrics.prom"));
+            Assert.Contains("dstar_rounds_total 60", metrics);
+            Assert.Contains("dstar_connected_workers", metrics);
+            for (var id = 0; id < 4; id++)
+            {
+                Assert.Equal(0, await workers[id].WaitAsync(TimeSpan.FromSeconds(20)));
+            }
+        }
+        finally
+        {
+            workers.ForEach(w => w.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_killed_server_resumes_from_its_last_checkpoint_and_workers_reconnect()
+    {
+        using var fixture = new ClusterFixture("workers: 4\nk: 3\nrounds: 60\nfeatures: 10\nsamples: 800\ncompute-ms: 15\ncheckpoint-every: 5\n");
+        var workers = Enumerable.Range(0, 4).Select(id => DstarProcess.Start(fixture.WorkArguments(id))).ToList();
+        try
+        {
+            ClusterCheckpoint saved;
+            using (var first = DstarProcess.Start(fixture.ServeArguments()))
+            {
+                await fixture.WaitForRoundAsync(22, TimeSpan.FromSeconds(60), () => first.Output);
+                first.Kill();
+                await first.WaitAsync(TimeSpan.FromSeconds(10));
+                saved = ClusterCheckpoint.Load(ClusterCheckpoint.FindLatest(fixture.CheckpointDirectory)!);
+            }
+
+            Assert.True(saved.Version >= 20 && saved.Version % 5 == 0, $"checkpoint at {saved.Version}");
+            var before = fixture.Rounds().Count;
+            using var second = DstarProcess.Start(fixture.ServeArguments(resume: true));
+            Assert.Equal(0, await second.WaitAsync(TimeSpan.FromSeconds(90)));
+            Assert.Contains($"resumed from checkpoint-{saved.Version:D8}.bin at round {saved.Version}", second.Output);
+
+            var summary = fixture.Summary();
+            Assert.Equal(saved.Version, summary.GetProperty("resumed_from").GetInt64());
+            Assert.Equal(60, summary.GetProperty("rounds").GetInt32());
+            Assert.True(summary.GetProperty("accuracy").GetDouble() > 0.8);
+
+            // The resumed server's first round is the checkpoint's version; rounds then run to the end without a gap.
+            var resumed = fixture.Rounds().Skip(before).Select(r => r.GetProperty("round").GetInt64()).ToArray();
+            Assert.Equal(Enumerable.Range((int)saved.Version, 60 - (int)saved.Version).Select(i => (long)i), resumed);
+            foreach (var worker in workers)
+            {
+                Assert.Equal(0, await worker.WaitAsync(TimeSpan.FromSeconds(20)));
+            }
+        }
+        finally
+        {
+            workers.ForEach(w => w.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Sigterm_makes_the_server_checkpoint_the_last_full_round()
+    {
+        using var fixture = new ClusterFixture("workers: 3\nk: 3\nrounds: 1000\nfeatures: 5\nsamples: 300\ncompute-ms: 20\ncheckpoint-every: 0\n");
+        var workers = Enumerable.Range(0, 3).Select(id => DstarProcess.Start(fixture.WorkArguments(id))).ToList();
+        try
+        {
+            using var server = DstarProcess.Start(fixture.ServeArguments());
+            await fixture.WaitForRoundAsync(5, TimeSpan.FromSeconds(60), () => server.Output);
+            server.Terminate();
+            Assert.Equal(ClusterServer.InterruptedExitCode, await server.WaitAsync(TimeSpan.FromSeconds(20)));
+            var checkpoint = ClusterCheckpoint.Load(ClusterCheckpoint.FindLatest(fixture.CheckpointDirectory)!);
+            Assert.Equal(fixture.Rounds().Count, checkpoint.Version);
+        }
+        finally
+        {
+            workers.ForEach(w => w.Dispose());
+        }
+    }
+}
