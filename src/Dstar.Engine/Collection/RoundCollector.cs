@@ -152,7 +152,10 @@ public sealed class RoundCollector
         if (Deadline is { } d && !_deadlinePassed)
         {
             _deadlinePassed = true;
-            CloseTime = Math.Max(CloseTime, d);
+            if (_accepted >= MinimumCount)
+            {
+                CloseTime = Math.Max(CloseTime, d);
+            }
         }
 
         return IsComplete;
@@ -226,8 +229,9 @@ public sealed class RoundCollector
             return new Drop(a.Worker, DropReason.Duplicate, $"second gradient for version {a.Version}");
         }
 
-        if (!IsComplete && Deadline is { } deadline && a.Time > deadline && _accepted >= MinimumCount)
+        if (!IsComplete && Deadline is { } deadline && a.Time > deadline)
         {
+            // Closes the round at D when k_min are in; otherwise the k_min-th arrival will close it.
             MarkDeadlinePassed();
         }
 

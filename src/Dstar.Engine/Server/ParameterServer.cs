@@ -108,6 +108,15 @@ public sealed class ParameterServer
     /// <summary>The previous round's aggregate, or null before the first step.</summary>
     public ReadOnlyMemory<float>? PreviousAggregate => _previousAggregate;
 
+    /// <summary>Wall-clock seconds spent computing g₀ so far (for the simulator-overhead benchmark).</summary>
+    public double ValidationSeconds { get; private set; }
+
+    /// <summary>Wall-clock seconds spent in pre-aggregators and the rule so far.</summary>
+    public double AggregationSeconds { get; private set; }
+
+    /// <summary>Wall-clock seconds spent evaluating on the test set so far.</summary>
+    public double EvaluationSeconds { get; private set; }
+
     /// <summary>The collector (its settings: k, deadline, k_min).</summary>
     public RoundCollector Collector => _collector;
 
@@ -156,14 +165,18 @@ public sealed class ParameterServer
         double validationLoss = double.NaN;
         if (Validation is not null)
         {
+            long start = Stopwatch.GetTimestamp();
             validationLoss = Validation.ComputeGradient(_parameters, RandomStreams.Create(Options.Seed, t, StreamPurpose.Validation), _validationGradient);
+            ValidationSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 
         _collector.Begin(t);
         await CollectAsync(transport, cancellationToken).ConfigureAwait(false);
         _collector.Close();
 
+        long aggregationStart = Stopwatch.GetTimestamp();
         var (kept, filtered, scores, exact) = Aggregate(t);
+        AggregationSeconds += Stopwatch.GetElapsedTime(aggregationStart).TotalSeconds;
         if (!NonFinite.AllFinite(_aggregate))
         {
             throw new AggregationException($"round {t}: '{Pipeline.Name}' produced a non-finite aggregate; the server did not step");
@@ -174,7 +187,14 @@ public sealed class ParameterServer
         _aggregate.CopyTo(_previousAggregate, 0);
         Version = t + 1;
 
-        Evaluation? evaluation = evaluate && Evaluator is not null ? Evaluator(_parameters) : null;
+        Evaluation? evaluation = null;
+        if (evaluate && Evaluator is not null)
+        {
+            long evaluationStart = Stopwatch.GetTimestamp();
+            evaluation = Evaluator(_parameters);
+            EvaluationSeconds += Stopwatch.GetElapsedTime(evaluationStart).TotalSeconds;
+        }
+
         return new RoundEvent(
             t,
             _collector.CloseTime,

@@ -1,0 +1,156 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace Dstar.Engine.Checkpoints;
+
+/// <summary>
+/// Reads and writes <see cref="Checkpoint"/>s. Format (little-endian): the magic <c>DSTARCKP</c>, format version 1,
+/// round, seed, virtual seconds, d, two flags, x, velocity and the optional previous aggregate as float32, then a
+/// SHA-256 of everything before it.
+/// </summary>
+/// <remarks>
+/// Writing is atomic: the bytes go to <c>NAME.tmp</c>, which is flushed to disk (fsync) and then renamed over
+/// <c>NAME</c>; the checkpoint it replaces is first kept as <c>NAME.previous</c>. A crash at any moment therefore leaves
+/// a complete checkpoint on disk. Loading verifies the checksum and never deletes or rewrites anything, so a corrupt
+/// file costs nothing that was saved: the error names <c>NAME.previous</c> when it exists.
+/// </remarks>
+public static class CheckpointFile
+{
+    /// <summary>The checkpoint's name in a run directory.</summary>
+    public const string FileName = "checkpoint.bin";
+
+    private static ReadOnlySpan<byte> Magic => "DSTARCKP"u8;
+
+    private const int FormatVersion = 1;
+    private const int HeaderLength = 8 + 4 + 8 + 4 + 8 + 4 + 4 + 4;
+
+    /// <summary>Writes <paramref name="checkpoint"/> to <paramref name="path"/> atomically (see remarks).</summary>
+    /// <exception cref="ArgumentException">the vectors differ in length.</exception>
+    public static void Save(string path, Checkpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        int d = checkpoint.Parameters.Length;
+        if (checkpoint.Velocity.Length != d || (checkpoint.PreviousAggregate is { } p && p.Length != d))
+        {
+            throw new ArgumentException($"checkpoint vectors differ in length: x {d}, velocity {checkpoint.Velocity.Length}, previous aggregate {checkpoint.PreviousAggregate?.Length}");
+        }
+
+        var bytes = Serialize(checkpoint);
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+
+        if (File.Exists(path))
+        {
+            File.Copy(path, path + ".previous", overwrite: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Reads and verifies a checkpoint.</summary>
+    /// <exception cref="CheckpointException">missing, truncated, not a checkpoint, checksum mismatch, or inconsistent sizes.</exception>
+    public static Checkpoint Load(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException($"cannot read checkpoint {path}: {e.Message}");
+        }
+
+        var previous = path + ".previous";
+        string Hint() => File.Exists(previous)
+            ? $"; nothing was changed on disk, and the previous checkpoint {previous} is kept: copy it over {Path.GetFileName(path)} to resume from it"
+            : "; nothing was changed on disk";
+
+        if (bytes.Length < HeaderLength + SHA256.HashSizeInBytes || !bytes.AsSpan(0, 8).SequenceEqual(Magic))
+        {
+            throw new CheckpointException($"{path} is not a dstar checkpoint or is truncated ({bytes.Length} bytes){Hint()}");
+        }
+
+        var body = bytes.AsSpan(0, bytes.Length - SHA256.HashSizeInBytes);
+        var stored = bytes.AsSpan(bytes.Length - SHA256.HashSizeInBytes);
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(stored))
+        {
+            throw new CheckpointException($"{path} is corrupt: its SHA-256 checksum does not match its contents{Hint()}");
+        }
+
+        var reader = body[8..];
+        int format = BinaryPrimitives.ReadInt32LittleEndian(reader);
+        if (format != FormatVersion)
+        {
+            throw new CheckpointException($"{path} has checkpoint format {format}; this dstar reads format {FormatVersion}");
+        }
+
+        long round = BinaryPrimitives.ReadInt64LittleEndian(reader[4..]);
+        int seed = BinaryPrimitives.ReadInt32LittleEndian(reader[12..]);
+        double virtualSeconds = BinaryPrimitives.ReadDoubleLittleEndian(reader[16..]);
+        int d = BinaryPrimitives.ReadInt32LittleEndian(reader[24..]);
+        int hasVelocity = BinaryPrimitives.ReadInt32LittleEndian(reader[28..]);
+        int hasPrevious = BinaryPrimitives.ReadInt32LittleEndian(reader[32..]);
+        long expected = HeaderLength + (long)d * 4 * (2 + (hasPrevious != 0 ? 1 : 0));
+        if (d <= 0 || round < 0 || expected != body.Length)
+        {
+            throw new CheckpointException($"{path} is inconsistent: d = {d}, round = {round}, {body.Length} bytes where {expected} were expected{Hint()}");
+        }
+
+        int offset = HeaderLength;
+        var x = ReadFloats(bytes, ref offset, d);
+        var velocity = ReadFloats(bytes, ref offset, d);
+        var previousAggregate = hasPrevious != 0 ? ReadFloats(bytes, ref offset, d) : null;
+        return new Checkpoint(round, seed, virtualSeconds, x, velocity, hasVelocity != 0, previousAggregate);
+    }
+
+    private static float[] ReadFloats(byte[] bytes, ref int offset, int count)
+    {
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(offset + i * 4));
+        }
+
+        offset += count * 4;
+        return values;
+    }
+
+    private static byte[] Serialize(Checkpoint c)
+    {
+        int d = c.Parameters.Length;
+        int vectors = 2 + (c.PreviousAggregate is null ? 0 : 1);
+        var bytes = new byte[HeaderLength + (long)d * 4 * vectors + SHA256.HashSizeInBytes];
+        var span = bytes.AsSpan();
+        Magic.CopyTo(span);
+        BinaryPrimitives.WriteInt32LittleEndian(span[8..], FormatVersion);
+        BinaryPrimitives.WriteInt64LittleEndian(span[12..], c.Round);
+        BinaryPrimitives.WriteInt32LittleEndian(span[20..], c.Seed);
+        BinaryPrimitives.WriteDoubleLittleEndian(span[24..], c.VirtualSeconds);
+        BinaryPrimitives.WriteInt32LittleEndian(span[32..], d);
+        BinaryPrimitives.WriteInt32LittleEndian(span[36..], c.HasVelocity ? 1 : 0);
+        BinaryPrimitives.WriteInt32LittleEndian(span[40..], c.PreviousAggregate is null ? 0 : 1);
+        int offset = HeaderLength;
+        foreach (var vector in new[] { c.Parameters, c.Velocity, c.PreviousAggregate })
+        {
+            if (vector is null)
+            {
+                continue;
+            }
+
+            for (int i = 0; i < d; i++)
+            {
+                BinaryPrimitives.WriteSingleLittleEndian(span[(offset + i * 4)..], vector[i]);
+            }
+
+            offset += d * 4;
+        }
+
+        SHA256.HashData(span[..offset], span[offset..]);
+        return bytes;
+    }
+}

@@ -1,0 +1,242 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Dstar.Engine.Configuration;
+
+/// <summary>
+/// Reads an experiment: a YAML file (nested mappings become dotted keys: <c>data: {name: mnist}</c> is
+/// <c>data.name</c>), then <c>--set key=value</c> overrides (the value is read as YAML, so <c>pre=[nnm, "clip c=1"]</c>
+/// gives a list), then one validation pass that reports every bad field. Writes the resolved config back as YAML.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>Loads, overrides and validates.</summary>
+    /// <param name="yaml">The YAML text, or null for the defaults.</param>
+    /// <param name="overrides"><c>key=value</c> strings, applied in order after the file.</param>
+    /// <exception cref="ConfigException">unknown keys, unparsable values or invalid fields — all of them at once.</exception>
+    public static ExperimentConfig Load(string? yaml, IEnumerable<string>? overrides = null)
+    {
+        var (config, errors) = Bind(yaml, overrides);
+        var all = errors.Concat(ConfigValidator.Validate(config)).ToArray();
+        if (all.Length > 0)
+        {
+            throw new ConfigException(all);
+        }
+
+        return config;
+    }
+
+    /// <summary>
+    /// Reads the YAML and overrides into a config without the semantic checks of <see cref="ConfigValidator"/>:
+    /// returns the config and the syntax problems (malformed YAML, unknown keys, values of the wrong type).
+    /// </summary>
+    public static (ExperimentConfig Config, IReadOnlyList<ConfigError> Errors) Bind(string? yaml, IEnumerable<string>? overrides = null)
+    {
+        var errors = new List<ConfigError>();
+        var values = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
+        var order = new List<string>();
+        if (!string.IsNullOrWhiteSpace(yaml))
+        {
+            try
+            {
+                var stream = new YamlStream();
+                stream.Load(new StringReader(yaml));
+                if (stream.Documents.Count > 0)
+                {
+                    if (stream.Documents[0].RootNode is YamlMappingNode root)
+                    {
+                        Flatten(root, "", values, order, errors);
+                    }
+                    else
+                    {
+                        errors.Add(new ConfigError("(file)", "", "the top level must be a mapping of key: value"));
+                    }
+                }
+            }
+            catch (YamlException e)
+            {
+                errors.Add(new ConfigError("(file)", "", $"not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}"));
+            }
+            catch (InvalidOperationException e)
+            {
+                // YamlDotNet reports some unterminated structures this way, without a position.
+                errors.Add(new ConfigError("(file)", "", $"not valid YAML: {e.Message}"));
+            }
+        }
+
+        foreach (var item in overrides ?? Array.Empty<string>())
+        {
+            int eq = item.IndexOf('=');
+            if (eq <= 0)
+            {
+                errors.Add(new ConfigError("--set", item, "expected key=value"));
+                continue;
+            }
+
+            var key = item[..eq].Trim();
+            if (ParseValue(item[(eq + 1)..], out var value) is { } why)
+            {
+                errors.Add(new ConfigError(key, item[(eq + 1)..], why));
+                continue;
+            }
+
+            if (!values.ContainsKey(key))
+            {
+                order.Add(key);
+            }
+
+            values[key] = value;
+        }
+
+        var known = ConfigKeys.All.ToDictionary(k => k.Name, StringComparer.Ordinal);
+        var config = new ExperimentConfig();
+        foreach (var key in order)
+        {
+            var value = values[key];
+            if (!known.TryGetValue(key, out var entry))
+            {
+                errors.Add(new ConfigError(key, value.ToString(), "unknown key (valid: " + string.Join(", ", known.Keys) + ")"));
+                continue;
+            }
+
+            try
+            {
+                config = entry.Read(config, value);
+            }
+            catch (FormatException e)
+            {
+                errors.Add(new ConfigError(key, value.ToString(), e.Message));
+            }
+        }
+
+        return (config, errors);
+    }
+
+    /// <summary>Loads a file (or the defaults when <paramref name="path"/> is null), then overrides and validates.</summary>
+    /// <exception cref="ConfigException">the file cannot be read, or any field is bad.</exception>
+    public static ExperimentConfig LoadFile(string? path, IEnumerable<string>? overrides = null)
+    {
+        string? text = null;
+        if (path is not null)
+        {
+            try
+            {
+                text = File.ReadAllText(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigException([new ConfigError("--config", path, "cannot read the file: " + e.Message)]);
+            }
+        }
+
+        return Load(text, overrides);
+    }
+
+    /// <summary>The config as YAML, every key written (nested under <c>data:</c>), in <see cref="ConfigKeys.All"/> order.</summary>
+    public static string ToYaml(ExperimentConfig config)
+    {
+        var root = new YamlMappingNode();
+        foreach (var key in ConfigKeys.All)
+        {
+            var value = key.Write(config);
+            YamlNode node = value.List is not null
+                ? new YamlSequenceNode(value.List.Select(s => (YamlNode)new YamlScalarNode(s) { Style = ScalarStyle.DoubleQuoted }))
+                : new YamlScalarNode(value.Scalar ?? "") { Style = value.Scalar is null ? ScalarStyle.Plain : ScalarStyle.Any };
+            var parts = key.Name.Split('.');
+            var parent = root;
+            for (int i = 0; i < parts.Length - 1; i++)
+            {
+                var name = new YamlScalarNode(parts[i]);
+                if (!parent.Children.TryGetValue(name, out var child))
+                {
+                    child = new YamlMappingNode();
+                    parent.Children.Add(name, child);
+                }
+
+                parent = (YamlMappingNode)child;
+            }
+
+            parent.Children.Add(new YamlScalarNode(parts[^1]), node);
+        }
+
+        var writer = new StringWriter { NewLine = "\n" };
+        new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
+        return writer.ToString().Replace("\n...\n", "\n", StringComparison.Ordinal);
+    }
+
+    private static void Flatten(YamlMappingNode node, string prefix, Dictionary<string, ConfigValue> values, List<string> order, List<ConfigError> errors)
+    {
+        foreach (var (keyNode, valueNode) in node.Children)
+        {
+            var key = prefix + ((keyNode as YamlScalarNode)?.Value ?? "?");
+            if (valueNode is YamlMappingNode child)
+            {
+                Flatten(child, key + ".", values, order, errors);
+                continue;
+            }
+
+            if (ToValue(valueNode, out var value) is { } why)
+            {
+                errors.Add(new ConfigError(key, valueNode.ToString(), why));
+                continue;
+            }
+
+            if (!values.ContainsKey(key))
+            {
+                order.Add(key);
+            }
+
+            values[key] = value;
+        }
+    }
+
+    private static string? ParseValue(string text, out ConfigValue value)
+    {
+        value = default;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            value = new ConfigValue(null, null);
+            return null;
+        }
+
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            return stream.Documents.Count == 0 ? null : ToValue(stream.Documents[0].RootNode, out value);
+        }
+        catch (YamlException)
+        {
+            // Not YAML on its own (for example "krum f=3: x"): take the text literally.
+            value = new ConfigValue(text.Trim(), null);
+            return null;
+        }
+    }
+
+    private static string? ToValue(YamlNode node, out ConfigValue value)
+    {
+        value = default;
+        switch (node)
+        {
+            case YamlScalarNode s:
+                value = new ConfigValue(s.Style == ScalarStyle.Plain && s.Value is "~" or "null" ? null : s.Value, null);
+                return null;
+            case YamlSequenceNode seq:
+                var items = new List<string>();
+                foreach (var item in seq.Children)
+                {
+                    if (item is not YamlScalarNode scalar || scalar.Value is null)
+                    {
+                        return "list items must be plain texts (specs)";
+                    }
+
+                    items.Add(scalar.Value);
+                }
+
+                value = new ConfigValue(null, items);
+                return null;
+            default:
+                return "expected a value or a list";
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using System.Globalization;
+using Dstar.Core.Specs;
+
+namespace Dstar.Engine.Configuration;
+
+/// <summary>
+/// The one place an <see cref="ExperimentConfig"/> is checked. Every problem is reported (not only the first), each
+/// naming its key, the value given and what is needed. Specs are built once through <see cref="Registry"/> so that an
+/// unknown rule, attack, delay model or parameter is caught before the run starts.
+/// </summary>
+public static class ConfigValidator
+{
+    /// <summary>The data sets the simulator can load.</summary>
+    public static IReadOnlyList<string> DataNames { get; } = ["fashion-mnist", "mnist", "cifar10", "synthetic-logistic", "synthetic-linear"];
+
+    /// <summary>The attack name handled by the simulator itself rather than the attack registry (a data-level attack).</summary>
+    public const string LabelFlip = "label-flip";
+
+    /// <summary>Every problem with <paramref name="c"/>; empty when it is valid.</summary>
+    public static IReadOnlyList<ConfigError> Validate(ExperimentConfig c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var errors = new List<ConfigError>();
+        void Need(bool ok, string key, object? value, string problem)
+        {
+            if (!ok)
+            {
+                errors.Add(new ConfigError(key, Format(value), problem));
+            }
+        }
+
+        Need(c.Rounds >= 1, "rounds", c.Rounds, "must be ≥ 1");
+        Need(c.EvalEvery >= 1, "eval_every", c.EvalEvery, "must be ≥ 1");
+        Need(c.Workers >= 1, "workers", c.Workers, "must be ≥ 1");
+        Need(c.K >= 1 && c.K <= c.Workers, "k", c.K, $"must be in 1..workers = {c.Workers}");
+        Need(c.Byzantine >= 0 && c.Byzantine < c.Workers, "byzantine", c.Byzantine, $"must be in 0..workers−1 = {c.Workers - 1} (at least one honest worker)");
+        Need(c.AttackTiming is "fast" or "honest", "attack_timing", c.AttackTiming, "must be fast or honest");
+        Need(c.Byzantine == 0 || c.Attack is not null, "attack", c.Attack, $"byzantine = {c.Byzantine} needs an attack spec (or byzantine = 0)");
+        Need(c.Deadline is null || (c.Deadline > 0 && double.IsFinite(c.Deadline.Value)), "deadline", c.Deadline, "must be a positive number of seconds, or empty for none");
+        Need(c.KMin is null || (c.KMin >= 1 && c.KMin <= c.K), "k_min", c.KMin, $"must be in 1..k = {c.K}");
+        Need(c.KMin is null || c.Deadline is not null, "k_min", c.KMin, "only matters with a deadline; set deadline too");
+        Need(c.LearningRate > 0, "lr", c.LearningRate, "must be > 0");
+        Need(c.Momentum >= 0 && c.Momentum < 1, "momentum", c.Momentum, "must be in [0, 1)");
+        Need(c.WeightDecay >= 0, "weight_decay", c.WeightDecay, "must be ≥ 0");
+        Need(c.BatchSize >= 1, "batch_size", c.BatchSize, "must be ≥ 1");
+        Need(c.ValidationBatchSize is null || c.ValidationBatchSize >= 1, "validation_batch_size", c.ValidationBatchSize, "must be ≥ 1");
+        Need(c.CheckpointEvery >= 0, "checkpoint_every", c.CheckpointEvery, "must be ≥ 0 (0 disables checkpoints)");
+        Need(c.Threads >= 1, "threads", c.Threads, "must be ≥ 1");
+
+        var d = c.Data;
+        Need(DataNames.Contains(d.Name), "data.name", d.Name, "must be one of " + string.Join(", ", DataNames));
+        Need(d.ValidationSize >= 0, "data.validation_size", d.ValidationSize, "must be ≥ 0");
+        Need(d.Samples >= 1, "data.samples", d.Samples, "must be ≥ 1");
+        Need(d.Features >= 1, "data.features", d.Features, "must be ≥ 1");
+        Need(d.Noise >= 0, "data.noise", d.Noise, "must be ≥ 0");
+        CheckSpec(errors, "data.partition", d.Partition, spec =>
+        {
+            Learning.Partitioning.PartitionerCatalog.Partitioners.Create(spec);
+            return null;
+        });
+        CheckSpec(errors, "model", c.Model, spec =>
+        {
+            Learning.Models.ModelCatalog.Models.Create(spec);
+            return null;
+        });
+
+        CheckSpec(errors, "aggregator", c.Aggregator, spec =>
+        {
+            var rule = Registry.Rules.Create(spec);
+            return rule.CheckRequirements(c.K, c.Byzantine, d.ValidationSize > 0) is { } why
+                ? $"cannot run on the first k = {c.K} gradients with f = {c.Byzantine}: {why}"
+                : null;
+        });
+        for (int i = 0; i < c.Pre.Count; i++)
+        {
+            CheckSpec(errors, $"pre[{i}]", c.Pre[i], spec =>
+            {
+                Registry.PreAggregators.Create(spec);
+                return null;
+            });
+        }
+
+        CheckSpec(errors, "delay", c.Delay, spec =>
+        {
+            Registry.Delays.Create(spec);
+            return null;
+        });
+        if (c.Attack is not null && c.Byzantine > 0)
+        {
+            CheckSpec(errors, "attack", c.Attack, spec =>
+            {
+                if (spec.Name != LabelFlip || spec.Parameters.Count > 0)
+                {
+                    Registry.Attacks.Create(spec);
+                }
+
+                return null;
+            });
+        }
+
+        return errors;
+    }
+
+    private static void CheckSpec(List<ConfigError> errors, string key, string text, Func<Spec, string?> check)
+    {
+        try
+        {
+            var spec = Spec.Parse(text);
+            if (check(spec) is { } why)
+            {
+                errors.Add(new ConfigError(key, text, why));
+            }
+        }
+        catch (SpecException e)
+        {
+            errors.Add(new ConfigError(key, text, e.Message));
+        }
+    }
+
+    private static string Format(object? value) => value switch
+    {
+        null => "",
+        double x => x.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+}

@@ -1,0 +1,235 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Dstar.Engine.Collection;
+
+namespace Dstar.Engine.Recording;
+
+/// <summary>
+/// Writes metrics.jsonl and metrics.csv in the run directory, one row per round, flushed every round so that a
+/// killed run keeps its rows. Numbers use the invariant culture and the shortest round-trip form, so the same run
+/// gives byte-identical files except the <c>wall_time</c> column. Columns: see <see cref="Columns"/>.
+/// </summary>
+public sealed class MetricsFiles : IRunSink, IDisposable
+{
+    /// <summary>metrics.jsonl.</summary>
+    public const string JsonLinesName = "metrics.jsonl";
+
+    /// <summary>metrics.csv.</summary>
+    public const string CsvName = "metrics.csv";
+
+    /// <summary>The columns, in order (lists in the CSV are separated by ';', drops written as worker:reason).</summary>
+    public static IReadOnlyList<string> Columns { get; } =
+    [
+        "round", "virtual_time", "round_time", "wall_time", "loss", "accuracy", "test_loss",
+        "byzantine_accepted", "byzantine_kept", "aggregate_norm", "accepted", "kept", "filtered", "dropped", "kept_exact",
+    ];
+
+    private readonly string _directory;
+    private StreamWriter? _json;
+    private StreamWriter? _csv;
+
+    /// <summary>Writes into <paramref name="directory"/> (created when missing).</summary>
+    public MetricsFiles(string directory)
+    {
+        _directory = directory;
+        Directory.CreateDirectory(directory);
+    }
+
+    /// <inheritdoc />
+    public void Start(RunInfo info, long firstRound, IReadOnlyList<RoundRecord> replayed)
+    {
+        Dispose();
+        _json = Open(JsonLinesName);
+        _csv = Open(CsvName);
+        _csv.Write(string.Join(",", Columns) + "\n");
+        foreach (var record in replayed)
+        {
+            Write(record);
+        }
+
+        Flush();
+    }
+
+    /// <inheritdoc />
+    public void Record(RoundRecord record)
+    {
+        Write(record);
+        Flush();
+    }
+
+    /// <inheritdoc />
+    public void Finish(RunSummary summary) => Dispose();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _json?.Dispose();
+        _csv?.Dispose();
+        _json = null;
+        _csv = null;
+    }
+
+    /// <summary>Reads metrics.jsonl back (resume), keeping rows with round &lt; <paramref name="beforeRound"/>.</summary>
+    /// <exception cref="InvalidDataException">a line is not a metrics row; the message names the file and line.</exception>
+    public static IReadOnlyList<RoundRecord> Read(string directory, long beforeRound)
+    {
+        var path = Path.Combine(directory, JsonLinesName);
+        var rows = new List<RoundRecord>();
+        if (!File.Exists(path))
+        {
+            return rows;
+        }
+
+        int lineNumber = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            RoundRecord record;
+            try
+            {
+                record = Parse(line);
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{path}, line {lineNumber}: not a metrics row ({e.Message})");
+            }
+
+            if (record.Round < beforeRound)
+            {
+                rows.Add(record);
+            }
+        }
+
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Round != i)
+            {
+                throw new InvalidDataException($"{path}: expected round {i} at row {i + 1}, found round {rows[i].Round}");
+            }
+        }
+
+        return rows;
+    }
+
+    private StreamWriter Open(string name) =>
+        new(new FileStream(Path.Combine(_directory, name), FileMode.Create, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { NewLine = "\n" };
+
+    private void Flush()
+    {
+        _json!.Flush();
+        _csv!.Flush();
+    }
+
+    private void Write(RoundRecord r)
+    {
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("round", r.Round);
+            Number(w, "virtual_time", r.VirtualTime);
+            Number(w, "round_time", r.RoundTime);
+            Number(w, "wall_time", r.WallTime);
+            Number(w, "loss", r.Loss);
+            Number(w, "accuracy", r.Accuracy);
+            Number(w, "test_loss", r.TestLoss);
+            w.WriteNumber("byzantine_accepted", r.ByzantineAccepted);
+            w.WriteNumber("byzantine_kept", r.ByzantineKept);
+            Number(w, "aggregate_norm", r.AggregateNorm);
+            Ints(w, "accepted", r.Accepted);
+            Ints(w, "kept", r.Kept);
+            Ints(w, "filtered", r.Filtered);
+            w.WriteStartArray("dropped");
+            foreach (var (worker, reason) in r.Dropped)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("worker", worker);
+                w.WriteString("reason", reason.Name());
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteBoolean("kept_exact", r.KeptIsExact);
+            w.WriteEndObject();
+        }
+
+        _json!.Write(Encoding.UTF8.GetString(buffer.ToArray()) + "\n");
+
+        var csv = new[]
+        {
+            r.Round.ToString(CultureInfo.InvariantCulture),
+            Text(r.VirtualTime), Text(r.RoundTime), Text(r.WallTime), Text(r.Loss), Text(r.Accuracy), Text(r.TestLoss),
+            r.ByzantineAccepted.ToString(CultureInfo.InvariantCulture),
+            r.ByzantineKept.ToString(CultureInfo.InvariantCulture),
+            Text(r.AggregateNorm),
+            string.Join(';', r.Accepted), string.Join(';', r.Kept), string.Join(';', r.Filtered),
+            string.Join(';', r.Dropped.Select(d => $"{d.Worker}:{d.Reason.Name()}")),
+            r.KeptIsExact ? "true" : "false",
+        };
+        _csv!.Write(string.Join(",", csv) + "\n");
+    }
+
+    private static string Text(double? value) =>
+        value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
+
+    private static void Number(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v))
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static void Ints(Utf8JsonWriter w, string name, IReadOnlyList<int> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values)
+        {
+            w.WriteNumberValue(v);
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static RoundRecord Parse(string line)
+    {
+        using var doc = JsonDocument.Parse(line);
+        var e = doc.RootElement;
+        double? Opt(string n) => e.GetProperty(n).ValueKind == JsonValueKind.Null ? null : e.GetProperty(n).GetDouble();
+        int[] IntList(string n) => e.GetProperty(n).EnumerateArray().Select(x => x.GetInt32()).ToArray();
+        var dropped = e.GetProperty("dropped").EnumerateArray()
+            .Select(x => (x.GetProperty("worker").GetInt32(), ParseReason(x.GetProperty("reason").GetString())))
+            .ToArray();
+        return new RoundRecord(
+            e.GetProperty("round").GetInt64(),
+            e.GetProperty("virtual_time").GetDouble(),
+            e.GetProperty("round_time").GetDouble(),
+            Opt("wall_time") ?? 0,
+            Opt("loss") ?? double.NaN,
+            Opt("accuracy"),
+            Opt("test_loss"),
+            IntList("accepted"),
+            IntList("kept"),
+            IntList("filtered"),
+            dropped,
+            e.GetProperty("byzantine_accepted").GetInt32(),
+            e.GetProperty("byzantine_kept").GetInt32(),
+            Opt("aggregate_norm") ?? double.NaN,
+            e.GetProperty("kept_exact").GetBoolean());
+    }
+
+    private static DropReason ParseReason(string? name) =>
+        Enum.GetValues<DropReason>().FirstOrDefault(r => r.Name() == name, (DropReason)(-1)) is var r && Enum.IsDefined(r)
+            ? r
+            : throw new FormatException($"unknown drop reason '{name}'");
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+
+namespace Dstar.Engine.Recording;
+
+/// <summary>Writes summary.json when the run finishes (keys in snake_case; undefined ratios are null).</summary>
+public sealed class SummaryFile(string directory) : IRunSink
+{
+    /// <summary>summary.json.</summary>
+    public const string FileName = "summary.json";
+
+    /// <summary>The path written.</summary>
+    public string Path { get; } = System.IO.Path.Combine(directory, FileName);
+
+    /// <inheritdoc />
+    public void Start(RunInfo info, long firstRound, IReadOnlyList<RoundRecord> replayed)
+    {
+    }
+
+    /// <inheritdoc />
+    public void Record(RoundRecord record)
+    {
+    }
+
+    /// <inheritdoc />
+    public void Finish(RunSummary summary) => File.WriteAllText(Path, ToJson(summary) + "\n");
+
+    /// <summary>The summary as indented JSON.</summary>
+    public static string ToJson(RunSummary s)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, NewLine = "\n" }))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", s.Name);
+            Number(w, "final_accuracy", s.FinalAccuracy);
+            Number(w, "best_accuracy", s.BestAccuracy);
+            Number(w, "final_test_loss", s.FinalTestLoss);
+            w.WriteNumber("rounds", s.Rounds);
+            Number(w, "virtual_seconds", s.VirtualSeconds);
+            Number(w, "wall_seconds", s.WallSeconds);
+            Number(w, "mean_round_virtual_seconds", s.MeanRoundVirtualSeconds);
+            Number(w, "filter_precision", s.FilterPrecision);
+            Number(w, "filter_recall", s.FilterRecall);
+            Number(w, "byzantine_kept_fraction", s.ByzantineKeptFraction);
+            w.WriteNumber("byzantine_kept", s.ByzantineKept);
+            w.WriteNumber("byzantine_accepted", s.ByzantineAccepted);
+            w.WriteStartObject("drops");
+            foreach (var (reason, count) in s.Drops.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                w.WriteNumber(reason, count);
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void Number(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v))
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+}

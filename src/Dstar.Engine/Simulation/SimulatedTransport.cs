@@ -1,0 +1,349 @@
+using Dstar.Core;
+using Dstar.Core.Attacks;
+using Dstar.Core.Stragglers;
+using Dstar.Engine.Randomness;
+using Dstar.Engine.Transport;
+using Dstar.Learning;
+
+namespace Dstar.Engine.Simulation;
+
+/// <summary>
+/// N in-process workers on a virtual clock. On publish of version t it first samples every worker's response time
+/// for round t (one <see cref="IDelayModel"/> draw per worker from the round's delay stream; fast Byzantine workers
+/// answer at 0), orders the workers by (time, id), and then, lazily as the server reads, computes only the gradients
+/// that are actually read. A server that stops after k accepted gradients therefore pays wall-clock time only for
+/// the gradients it uses.
+/// </summary>
+/// <remarks>
+/// <para>Honest worker w's gradient for round t is the oracle's gradient at x_t on a minibatch of b samples drawn with
+/// replacement from its shard with the (seed, t, minibatch, w) stream. Label-flip Byzantine workers do the same with
+/// y' = C − 1 − y.</para>
+/// <para>Crafting attacks run once per round, when the first Byzantine arrival is read. An omniscient attack sees the
+/// honest gradients computed that round: those of the honest workers among the first k in arrival order (at least
+/// one honest worker, the first to answer). Those gradients are computed then and reused when their workers arrive.
+/// The attack's generator is the (seed, t, attack) stream.</para>
+/// <para>A worker whose delay is +∞ (a crash) never arrives. Memory: one N × d buffer of gradients.</para>
+/// </remarks>
+public sealed class SimulatedTransport : ITransport
+{
+    private readonly IGradientOracle _oracle;
+    private readonly IReadOnlyList<int[]> _shards;
+    private readonly IDelayModel _delay;
+    private readonly ByzantineSetup? _byzantine;
+    private readonly bool[] _isByzantine;
+    private readonly int[] _byzantineSlot;
+    private readonly GradientBatch _gradients;
+    private readonly double[] _losses;
+    private readonly bool[] _computed;
+    private readonly double[] _delays;
+    private readonly int[] _order;
+    private readonly int[] _minibatch;
+    private readonly float[] _parameters;
+    private readonly GradientBatch? _honestForAttack;
+    private readonly GradientBatch? _crafted;
+    private int _arrivalCount;
+    private int _cursor;
+    private bool _crafted0;
+    private long _version = -1;
+
+    /// <summary>Creates the simulated workers.</summary>
+    /// <param name="oracle">Computes every worker's gradient (shared; the transport sets its parameters).</param>
+    /// <param name="shards">Per worker, the training-sample indices it owns (N entries, none empty).</param>
+    /// <param name="batchSize">b ≥ 1, each worker's minibatch size.</param>
+    /// <param name="delay">The response-time model.</param>
+    /// <param name="k">The server's k (which honest gradients an omniscient attack sees).</param>
+    /// <param name="seed">The run seed.</param>
+    /// <param name="byzantine">The Byzantine workers, or null for none.</param>
+    /// <param name="pipeline">The server's pipeline, given to attacks that search through it.</param>
+    /// <exception cref="ArgumentException">an empty shard, bad k or batch size, or a Byzantine id out of range or repeated.</exception>
+    public SimulatedTransport(
+        IGradientOracle oracle,
+        IReadOnlyList<int[]> shards,
+        int batchSize,
+        IDelayModel delay,
+        int k,
+        int seed,
+        ByzantineSetup? byzantine = null,
+        AggregationPipeline? pipeline = null)
+    {
+        _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+        _shards = shards ?? throw new ArgumentNullException(nameof(shards));
+        _delay = delay ?? throw new ArgumentNullException(nameof(delay));
+        int n = shards.Count;
+        if (n == 0)
+        {
+            throw new ArgumentException("there are no workers", nameof(shards));
+        }
+
+        for (int w = 0; w < n; w++)
+        {
+            if (shards[w] is null || shards[w].Length == 0)
+            {
+                throw new ArgumentException($"worker {w} has an empty data shard", nameof(shards));
+            }
+        }
+
+        if (batchSize < 1)
+        {
+            throw new ArgumentException($"batch size must be ≥ 1, got {batchSize}", nameof(batchSize));
+        }
+
+        if (k < 1 || k > n)
+        {
+            throw new ArgumentException($"k must be in 1..N = {n}, got {k}", nameof(k));
+        }
+
+        K = k;
+        Seed = seed;
+        Pipeline = pipeline;
+        _byzantine = byzantine;
+        _isByzantine = new bool[n];
+        _byzantineSlot = new int[n];
+        if (byzantine is not null)
+        {
+            for (int j = 0; j < byzantine.Workers.Count; j++)
+            {
+                int w = byzantine.Workers[j];
+                if ((uint)w >= (uint)n || _isByzantine[w])
+                {
+                    throw new ArgumentException($"Byzantine worker id {w} is out of 0..{n - 1} or repeated", nameof(byzantine));
+                }
+
+                _isByzantine[w] = true;
+                _byzantineSlot[w] = j;
+            }
+
+            if (byzantine.Workers.Count == n)
+            {
+                throw new ArgumentException("every worker is Byzantine; at least one must be honest", nameof(byzantine));
+            }
+        }
+
+        int d = oracle.ParameterCount;
+        _gradients = new GradientBatch(n, d);
+        _losses = new double[n];
+        _computed = new bool[n];
+        _delays = new double[n];
+        _order = new int[n];
+        _minibatch = new int[batchSize];
+        _parameters = new float[d];
+        if (byzantine is { Attack: not null } && byzantine.Workers.Count > 0)
+        {
+            _honestForAttack = new GradientBatch(n, d);
+            _crafted = new GradientBatch(byzantine.Workers.Count, d);
+        }
+    }
+
+    /// <inheritdoc />
+    public int WorkerCount => _shards.Count;
+
+    /// <inheritdoc />
+    public bool UsesVirtualTime => true;
+
+    /// <summary>k, as given.</summary>
+    public int K { get; }
+
+    /// <summary>The run seed.</summary>
+    public int Seed { get; }
+
+    /// <summary>The server's pipeline, passed to attacks.</summary>
+    public AggregationPipeline? Pipeline { get; }
+
+    /// <summary>The context the server aggregates with (f, g₀), passed to adaptive attacks when set.</summary>
+    public AggregationContext? AttackAggregationContext { get; set; }
+
+    /// <summary>The response times sampled for the current round, per worker (+∞: never answers).</summary>
+    public ReadOnlySpan<double> RoundDelays => _delays;
+
+    /// <summary>Whether worker <paramref name="worker"/> is Byzantine.</summary>
+    public bool IsByzantine(int worker) => _isByzantine[worker];
+
+    /// <summary>How many gradients (honest or label-flipped) the oracle computed this round.</summary>
+    public int GradientsComputed { get; private set; }
+
+    /// <summary>Wall-clock seconds spent inside the oracle since creation (for the overhead benchmark).</summary>
+    public double OracleSeconds { get; private set; }
+
+    /// <inheritdoc />
+    public ValueTask PublishAsync(long version, ReadOnlyMemory<float> parameters, CancellationToken cancellationToken = default)
+    {
+        if (parameters.Length != _parameters.Length)
+        {
+            throw new ArgumentException($"parameters have {parameters.Length} values, the model {_parameters.Length}", nameof(parameters));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        parameters.Span.CopyTo(_parameters);
+        _version = version;
+        var random = RandomStreams.Create(Seed, version, StreamPurpose.Delays);
+        bool fast = _byzantine?.Timing == ByzantineTiming.Fast;
+        _arrivalCount = 0;
+        for (int w = 0; w < _delays.Length; w++)
+        {
+            // Every worker draws, so that the honest workers' times do not depend on the Byzantine timing.
+            double time = _delay.Sample(w, (int)Math.Min(version, int.MaxValue), random);
+            if (double.IsNaN(time) || time < 0)
+            {
+                throw new InvalidOperationException($"delay model '{_delay.Name}' returned {time} for worker {w} in round {version}; times must be ≥ 0 or +∞");
+            }
+
+            _delays[w] = fast && _isByzantine[w] ? 0 : time;
+            if (!double.IsPositiveInfinity(_delays[w]))
+            {
+                _order[_arrivalCount++] = w;
+            }
+        }
+
+        Array.Sort(_order, 0, _arrivalCount, Comparer<int>.Create((a, b) =>
+        {
+            int c = _delays[a].CompareTo(_delays[b]);
+            return c != 0 ? c : a.CompareTo(b);
+        }));
+        Array.Clear(_computed);
+        _cursor = 0;
+        _crafted0 = false;
+        GradientsComputed = 0;
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<Arrival> ReadArrivalsAsync(CancellationToken cancellationToken = default) => new ArrivalStream(this, cancellationToken);
+
+    private bool TryNext(out Arrival arrival)
+    {
+        if (_version < 0 || _cursor >= _arrivalCount)
+        {
+            arrival = default;
+            return false;
+        }
+
+        int w = _order[_cursor++];
+        Ensure(w);
+        arrival = new Arrival(w, _version, _gradients.Buffer.AsMemory(w * _gradients.Dimension, _gradients.Dimension), _delays[w], _losses[w]);
+        return true;
+    }
+
+    private void Ensure(int worker)
+    {
+        if (_computed[worker])
+        {
+            return;
+        }
+
+        if (_isByzantine[worker] && _byzantine!.Attack is not null)
+        {
+            Craft();
+            return;
+        }
+
+        Compute(worker, flipLabels: _isByzantine[worker]);
+    }
+
+    private void Compute(int worker, bool flipLabels)
+    {
+        var shard = _shards[worker];
+        var random = RandomStreams.Create(Seed, _version, StreamPurpose.Minibatch, worker);
+        for (int i = 0; i < _minibatch.Length; i++)
+        {
+            _minibatch[i] = shard[random.Next(shard.Length)];
+        }
+
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (GradientsComputed == 0)
+        {
+            _oracle.SetParameters(_parameters);
+        }
+
+        _losses[worker] = _oracle.ComputeGradient(_minibatch, _gradients.Row(worker), flipLabels);
+        OracleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        _computed[worker] = true;
+        GradientsComputed++;
+    }
+
+    private void Craft()
+    {
+        if (_crafted0)
+        {
+            return;
+        }
+
+        _crafted0 = true;
+        var honest = _honestForAttack!;
+        var crafted = _crafted!;
+        int m = 0;
+        int firstHonest = -1;
+        for (int i = 0; i < _arrivalCount; i++)
+        {
+            int w = _order[i];
+            if (_isByzantine[w])
+            {
+                continue;
+            }
+
+            if (firstHonest < 0)
+            {
+                firstHonest = w;
+            }
+
+            if (i < K)
+            {
+                Compute(w, flipLabels: false);
+                honest.Count = m + 1;
+                honest.SetRow(m++, _gradients.Row(w));
+            }
+        }
+
+        if (m == 0)
+        {
+            // No honest worker among the first k: the attacker still sees one honest gradient, the first to answer
+            // (or worker-order's first honest one when every honest worker crashed this round).
+            firstHonest = firstHonest >= 0 ? firstHonest : Array.IndexOf(_isByzantine, false);
+            Compute(firstHonest, flipLabels: false);
+            honest.Count = 1;
+            honest.SetRow(0, _gradients.Row(firstHonest));
+            m = 1;
+        }
+
+        var context = new AttackContext(K, _byzantine!.Workers.Count, RandomStreams.Create(Seed, _version, StreamPurpose.Attack))
+        {
+            Pipeline = Pipeline,
+            AggregationContext = AttackAggregationContext,
+        };
+        _byzantine.Attack!.Craft(honest, context, crafted);
+        foreach (var w in _byzantine.Workers)
+        {
+            var row = crafted.Row(_byzantineSlot[w]);
+            row.CopyTo(_gradients.Row(w));
+            _losses[w] = double.NaN;
+            _computed[w] = true;
+        }
+    }
+
+    /// <summary>A synchronous enumerator over the round's schedule: no allocation per arrival, nothing to await.</summary>
+    private sealed class ArrivalStream(SimulatedTransport owner, CancellationToken outer) : IAsyncEnumerable<Arrival>, IAsyncEnumerator<Arrival>
+    {
+        private CancellationToken _token = outer;
+
+        public Arrival Current { get; private set; }
+
+        public IAsyncEnumerator<Arrival> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+        {
+            if (cancellationToken.CanBeCanceled)
+            {
+                _token = cancellationToken;
+            }
+
+            return this;
+        }
+
+        public ValueTask<bool> MoveNextAsync()
+        {
+            _token.ThrowIfCancellationRequested();
+            bool more = owner.TryNext(out var arrival);
+            Current = arrival;
+            return ValueTask.FromResult(more);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using Dstar.Core;
+using Dstar.Core.Attacks;
+using Dstar.Core.Optimization;
+using Dstar.Core.Specs;
+using Dstar.Core.Stragglers;
+using Dstar.Engine.Checkpoints;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Recording;
+using Dstar.Engine.Server;
+using Dstar.Learning;
+
+namespace Dstar.Engine.Simulation;
+
+/// <summary>Components that replace what the config names (custom delay models, attacks or rules in code and tests).</summary>
+public sealed record SimulatorOverrides
+{
+    /// <summary>Used instead of <c>delay</c>.</summary>
+    public IDelayModel? Delay { get; init; }
+
+    /// <summary>Used instead of <c>attack</c> (a crafting attack).</summary>
+    public IAttack? Attack { get; init; }
+
+    /// <summary>Used instead of <c>aggregator</c> and <c>pre</c>.</summary>
+    public AggregationPipeline? Pipeline { get; init; }
+}
+
+/// <summary>How the wall-clock time of the rounds run by <see cref="Simulator.RunAsync"/> was spent.</summary>
+/// <param name="RoundsSeconds">Wall seconds of the round loop (rounds, recording, checkpoints).</param>
+/// <param name="OracleSeconds">Inside the oracle for worker gradients.</param>
+/// <param name="ValidationSeconds">Computing g₀.</param>
+/// <param name="AggregationSeconds">In pre-aggregators and the rule.</param>
+/// <param name="EvaluationSeconds">Test-set evaluations.</param>
+public sealed record SimulationTiming(double RoundsSeconds, double OracleSeconds, double ValidationSeconds, double AggregationSeconds, double EvaluationSeconds)
+{
+    /// <summary>Seconds spent on anything but gradients, aggregation and evaluation: the simulator's own cost.</summary>
+    public double OverheadSeconds => RoundsSeconds - OracleSeconds - ValidationSeconds - AggregationSeconds - EvaluationSeconds;
+
+    /// <summary><see cref="OverheadSeconds"/> as a fraction of the round time without evaluation.</summary>
+    public double OverheadFraction => OverheadSeconds / Math.Max(1e-12, RoundsSeconds - EvaluationSeconds);
+}
+
+/// <summary>
+/// One simulated experiment: builds the workload, the delay model, the Byzantine workers, the pipeline, the
+/// <see cref="SimulatedTransport"/> and the <see cref="ParameterServer"/> from a validated config, and runs the rounds,
+/// recording each and checkpointing every <c>checkpoint_every</c> rounds. The last f worker ids are Byzantine.
+/// </summary>
+public sealed class Simulator : IDisposable
+{
+    private readonly Workload _workload;
+    private readonly SimulatedTransport _transport;
+    private readonly ParameterServer _server;
+    private readonly int[] _byzantine;
+
+    /// <summary>Builds everything for <paramref name="config"/>.</summary>
+    /// <exception cref="ConfigException">the config is invalid (every problem listed).</exception>
+    /// <exception cref="ArgumentException">the data or model cannot be set up as asked.</exception>
+    public Simulator(ExperimentConfig config, string name = "run", SimulatorOverrides? overrides = null)
+    {
+        Config = config ?? throw new ArgumentNullException(nameof(config));
+        Name = name;
+        overrides ??= new SimulatorOverrides();
+        var errors = ConfigValidator.Validate(config)
+            .Where(e => !(overrides.Delay is not null && e.Key == "delay")
+                && !(overrides.Attack is not null && e.Key == "attack")
+                && !(overrides.Pipeline is not null && (e.Key == "aggregator" || e.Key.StartsWith("pre[", StringComparison.Ordinal))))
+            .ToArray();
+        if (errors.Length > 0)
+        {
+            throw new ConfigException(errors);
+        }
+
+        var pipeline = overrides.Pipeline ?? Registry.Pipeline(config.Aggregator, config.Pre);
+        var delay = overrides.Delay ?? Registry.Delays.Create(config.Delay);
+        _byzantine = Enumerable.Range(config.Workers - config.Byzantine, config.Byzantine).ToArray();
+        ByzantineSetup? byzantine = null;
+        string attackName = "none";
+        if (config.Byzantine > 0)
+        {
+            IAttack? attack = overrides.Attack;
+            if (attack is null && Spec.Parse(config.Attack!).Name != ConfigValidator.LabelFlip)
+            {
+                attack = Registry.Attacks.Create(config.Attack!);
+            }
+
+            attackName = overrides.Attack?.Name ?? config.Attack!;
+
+            byzantine = new ByzantineSetup(_byzantine, attack, config.AttackTiming == "fast" ? ByzantineTiming.Fast : ByzantineTiming.Honest);
+        }
+
+        _workload = WorkloadFactory.Create(config);
+        try
+        {
+            int d = _workload.Oracle.ParameterCount;
+            _transport = new SimulatedTransport(_workload.Oracle, _workload.Shards, config.BatchSize, delay, config.K, config.Seed, byzantine, pipeline);
+            var validation = config.Data.ValidationSize > 0
+                ? new ValidationSet(_workload.Oracle, _workload.Validation, config.EffectiveValidationBatchSize)
+                : null;
+            var oracle = _workload.Oracle;
+            _server = new ParameterServer(
+                new ParameterServerOptions
+                {
+                    WorkerCount = config.Workers,
+                    K = config.K,
+                    ByzantineCount = config.Byzantine,
+                    Deadline = config.Deadline,
+                    MinimumCount = config.KMin,
+                    Seed = config.Seed,
+                    MaxDegreeOfParallelism = config.Threads,
+                },
+                _workload.InitialParameters,
+                pipeline,
+                new Sgd(d, config.LearningRate, config.Momentum, config.WeightDecay),
+                validation,
+                x =>
+                {
+                    oracle.SetParameters(x.Span);
+                    return oracle.Evaluate();
+                });
+        }
+        catch
+        {
+            _workload.Dispose();
+            throw;
+        }
+
+        Description = $"{_workload.Description}; N = {config.Workers}, k = {config.K}, f = {config.Byzantine} ({config.AttackTiming} {attackName}), "
+            + $"rule {pipeline.Name}, delay {delay.Name}";
+    }
+
+    /// <summary>The config.</summary>
+    public ExperimentConfig Config { get; }
+
+    /// <summary>The run name.</summary>
+    public string Name { get; }
+
+    /// <summary>One line: data, model, N, k, f, attack, rule, delay.</summary>
+    public string Description { get; }
+
+    /// <summary>The parameter server.</summary>
+    public ParameterServer Server => _server;
+
+    /// <summary>The simulated workers.</summary>
+    public SimulatedTransport Transport => _transport;
+
+    /// <summary>The workload (oracle, shards, validation split, θ* for synthetic data).</summary>
+    public Workload Workload => _workload;
+
+    /// <summary>The Byzantine worker ids.</summary>
+    public IReadOnlyList<int> ByzantineWorkers => _byzantine;
+
+    /// <summary>Where the time of the last <see cref="RunAsync"/> went.</summary>
+    public SimulationTiming? Timing { get; private set; }
+
+    /// <summary>
+    /// Runs the experiment to <c>rounds</c>. With a <paramref name="directory"/>, writes config.yaml, metrics.jsonl,
+    /// metrics.csv, summary.json, the plots and checkpoint.bin there; with <paramref name="resume"/>, continues from that
+    /// directory's checkpoint and ends with the same metrics as an uninterrupted run.
+    /// </summary>
+    /// <param name="directory">The run directory, or null to write nothing.</param>
+    /// <param name="sinks">Extra sinks (console progress).</param>
+    /// <param name="resume">Continue from the directory's checkpoint.</param>
+    /// <param name="stopAfterRound">Stop (as if interrupted: no final checkpoint, summary or plots) once this many rounds are done.</param>
+    /// <param name="plots">Whether to write the PNG plots.</param>
+    /// <param name="cancellationToken">Stops between rounds.</param>
+    /// <returns>The summary, or null when stopped by <paramref name="stopAfterRound"/>.</returns>
+    /// <exception cref="CheckpointException">resume: the checkpoint is missing, corrupt or belongs to another run.</exception>
+    public async Task<RunSummary?> RunAsync(string? directory, IEnumerable<IRunSink>? sinks = null, bool resume = false, long? stopAfterRound = null, bool plots = true, CancellationToken cancellationToken = default)
+    {
+        var allSinks = new List<IRunSink>(sinks ?? Array.Empty<IRunSink>());
+        IReadOnlyList<RoundRecord> replayed = Array.Empty<RoundRecord>();
+        MetricsFiles? metrics = null;
+        string? checkpointPath = null;
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+            checkpointPath = Path.Combine(directory, CheckpointFile.FileName);
+            if (resume)
+            {
+                replayed = Resume(directory, checkpointPath);
+            }
+
+            File.WriteAllText(Path.Combine(directory, "config.yaml"), ConfigLoader.ToYaml(Config));
+            metrics = new MetricsFiles(directory);
+            allSinks.Add(metrics);
+            allSinks.Add(new SummaryFile(directory));
+            if (plots)
+            {
+                allSinks.Add(new PlotSink(directory));
+            }
+        }
+        else if (resume)
+        {
+            throw new CheckpointException("resume needs the run directory that holds the checkpoint");
+        }
+
+        try
+        {
+            var recorder = new RunRecorder(new RunInfo(Name, directory, Config.Workers, Config.Rounds, _byzantine, Description), allSinks);
+            recorder.Start(_server.Version, replayed);
+            var clock = Stopwatch.StartNew();
+            double oracle0 = _transport.OracleSeconds, validation0 = _server.ValidationSeconds, aggregation0 = _server.AggregationSeconds, evaluation0 = _server.EvaluationSeconds;
+            while (_server.Version < Config.Rounds)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (stopAfterRound is { } stop && _server.Version >= stop)
+                {
+                    return null;
+                }
+
+                long t = _server.Version;
+                bool evaluate = (t + 1) % Config.EvalEvery == 0 || t + 1 == Config.Rounds;
+                var e = await _server.RunRoundAsync(_transport, evaluate, cancellationToken).ConfigureAwait(false);
+                var record = recorder.Record(e, clock.Elapsed.TotalSeconds);
+                if (checkpointPath is not null && Config.CheckpointEvery > 0 && (t + 1) % Config.CheckpointEvery == 0)
+                {
+                    SaveCheckpoint(checkpointPath, record.VirtualTime);
+                }
+
+                Timing = new SimulationTiming(
+                    clock.Elapsed.TotalSeconds,
+                    _transport.OracleSeconds - oracle0,
+                    _server.ValidationSeconds - validation0,
+                    _server.AggregationSeconds - aggregation0,
+                    _server.EvaluationSeconds - evaluation0);
+            }
+
+            if (checkpointPath is not null && Config.CheckpointEvery > 0)
+            {
+                SaveCheckpoint(checkpointPath, recorder.VirtualTime);
+            }
+
+            return recorder.Finish();
+        }
+        finally
+        {
+            metrics?.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _workload.Dispose();
+
+    private IReadOnlyList<RoundRecord> Resume(string directory, string checkpointPath)
+    {
+        if (!File.Exists(checkpointPath))
+        {
+            throw new CheckpointException($"cannot resume: {checkpointPath} does not exist (was checkpoint_every 0, or did the run stop before its first checkpoint?)");
+        }
+
+        var checkpoint = CheckpointFile.Load(checkpointPath);
+        if (checkpoint.Seed != Config.Seed || checkpoint.Parameters.Length != _workload.Oracle.ParameterCount)
+        {
+            throw new CheckpointException(
+                $"{checkpointPath} belongs to another run: seed {checkpoint.Seed} and d = {checkpoint.Parameters.Length}, this run has seed {Config.Seed} and d = {_workload.Oracle.ParameterCount}");
+        }
+
+        IReadOnlyList<RoundRecord> rows;
+        try
+        {
+            rows = MetricsFiles.Read(directory, checkpoint.Round);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CheckpointException("cannot resume: " + e.Message);
+        }
+
+        if (rows.Count != checkpoint.Round)
+        {
+            throw new CheckpointException($"cannot resume: the checkpoint is at round {checkpoint.Round} but {MetricsFiles.JsonLinesName} holds only {rows.Count} rows");
+        }
+
+        _server.Restore(checkpoint.Round, checkpoint.Parameters, checkpoint.Velocity, checkpoint.HasVelocity,
+            checkpoint.PreviousAggregate ?? Array.Empty<float>(), checkpoint.PreviousAggregate is not null);
+        return rows;
+    }
+
+    private void SaveCheckpoint(string path, double virtualSeconds)
+    {
+        var previous = _server.PreviousAggregate;
+        CheckpointFile.Save(path, new Checkpoint(
+            _server.Version,
+            Config.Seed,
+            virtualSeconds,
+            _server.Parameters.ToArray(),
+            _server.Optimizer.Velocity.ToArray(),
+            _server.Optimizer.HasVelocity,
+            previous?.ToArray()));
+    }
+}

@@ -1,0 +1,36 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Dstar.Learning.Models;
+
+/// <summary>
+/// A named model architecture, built for a data set's sample shape and class count (C = 0: one regression output).
+/// Building seeds torch's global generator first, so the same seed gives the same initial parameters.
+/// </summary>
+public sealed class ModelDefinition
+{
+    private readonly Func<IReadOnlyList<int>, int, nn.Module<Tensor, Tensor>> _build;
+
+    /// <summary>Wraps a builder.</summary>
+    public ModelDefinition(string name, string description, Func<IReadOnlyList<int>, int, nn.Module<Tensor, Tensor>> build)
+    {
+        Name = name;
+        Description = description;
+        _build = build;
+    }
+
+    /// <summary>The spec text it was built from, for example "mlp hidden=128".</summary>
+    public string Name { get; }
+
+    /// <summary>A one-line description of the architecture.</summary>
+    public string Description { get; }
+
+    /// <summary>Builds the model with parameters initialised from <paramref name="seed"/>.</summary>
+    /// <exception cref="ArgumentException">the architecture cannot take this sample shape or class count; the message names both.</exception>
+    public nn.Module<Tensor, Tensor> Build(IReadOnlyList<int> sampleShape, int classCount, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        torch.manual_seed(seed);
+        return _build(sampleShape, classCount);
+    }
+}

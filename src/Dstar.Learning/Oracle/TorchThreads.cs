@@ -1,0 +1,83 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace Dstar.Learning.Oracle;
+
+/// <summary>
+/// The one setting for how many CPU threads torch uses, so that many simulated workers on few cores do not
+/// oversubscribe. The simulator computes workers' gradients one after another on one shared oracle, so each gradient
+/// may use every core through torch's intra-op parallelism; nothing else in the process should run torch at the same
+/// time. Order of precedence: an explicit count, then the <c>DSTAR_TORCH_THREADS</c> environment variable, then
+/// <see cref="Environment.ProcessorCount"/>. Inter-op parallelism is set to 1 (a gradient is one chain of ops).
+/// </summary>
+public static class TorchThreads
+{
+    /// <summary>The environment variable that sets the count when no explicit one is given.</summary>
+    public const string EnvironmentVariable = "DSTAR_TORCH_THREADS";
+
+    private static readonly Lock Gate = new();
+    private static bool _interopSet;
+
+    /// <summary>The intra-op thread count last applied; 0 before <see cref="Configure"/> has run.</summary>
+    public static int Count { get; private set; }
+
+    /// <summary>Applies the thread setting (idempotent; a later call with another count changes it).</summary>
+    /// <param name="threads">An explicit count ≥ 1, or null for the environment variable or the core count.</param>
+    /// <returns>The count in force.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">an explicit count below 1.</exception>
+    /// <exception cref="InvalidOperationException">the environment variable is set but is not an integer ≥ 1.</exception>
+    public static int Configure(int? threads = null)
+    {
+        int count = threads ?? FromEnvironment() ?? Environment.ProcessorCount;
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1, nameof(threads));
+        lock (Gate)
+        {
+            if (!_interopSet)
+            {
+                _interopSet = true;
+                try
+                {
+                    torch.set_num_interop_threads(1);
+                }
+                catch (Exception e) when (e is InvalidOperationException or ExternalException)
+                {
+                    // libtorch refuses once inter-op work has started; the default is then kept, which only matters
+                    // for graphs with independent branches.
+                }
+            }
+
+            if (Count != count)
+            {
+                torch.set_num_threads(count);
+                Count = count;
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>Applies the default setting unless <see cref="Configure"/> already ran.</summary>
+    public static void EnsureConfigured()
+    {
+        if (Count == 0)
+        {
+            Configure();
+        }
+    }
+
+    private static int? FromEnvironment()
+    {
+        var text = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) || value < 1)
+        {
+            throw new InvalidOperationException($"{EnvironmentVariable}={text} is invalid: expected an integer ≥ 1");
+        }
+
+        return value;
+    }
+}
