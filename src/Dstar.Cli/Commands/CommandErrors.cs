@@ -33,7 +33,8 @@ internal static class CommandErrors
 
     private static bool IsInputError(Exception e) =>
         e is FormatException or ArgumentException or IOException or InvalidDataException or CryptographicException or UnauthorizedAccessException
-            or InvalidOperationException or TimeoutException;
+            or InvalidOperationException or TimeoutException
+            or Dstar.Engine.Configuration.ConfigException or Dstar.Engine.Checkpoints.CheckpointException;
 
     private static int Report(string command, Exception e)
     {

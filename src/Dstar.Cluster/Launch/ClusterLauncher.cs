@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Dstar.Cluster.Configuration;
+using Dstar.Engine.Configuration;
 using Dstar.Cluster.Security;
 
 namespace Dstar.Cluster.Launch;
@@ -16,14 +17,15 @@ public static class ClusterLauncher
 {
     /// <summary>Runs the whole cluster; returns the server's exit code.</summary>
     /// <param name="config">The run (validated).</param>
-    /// <param name="configText">The config as text (written to OUT/cluster.yaml and passed to every process).</param>
+    /// <param name="realTime">How the workers turn virtual delays into sleeps.</param>
     /// <param name="outputDirectory">The run directory.</param>
     /// <param name="dstar">How to start the <c>dstar</c> command: the executable and the arguments that come before the subcommand.</param>
     /// <param name="progress">Where the server's output is streamed.</param>
     /// <param name="cancellationToken">Stops the cluster (the server checkpoints and exits).</param>
-    public static async Task<int> RunAsync(ClusterConfig config, string configText, string outputDirectory, (string Executable, string[] Prefix) dstar,
+    public static async Task<int> RunAsync(ExperimentConfig config, RealTimeOptions realTime, string outputDirectory, (string Executable, string[] Prefix) dstar,
         TextWriter progress, CancellationToken cancellationToken = default)
     {
+        realTime.Validate();
         Directory.CreateDirectory(outputDirectory);
         var keys = Path.Combine(outputDirectory, "keys");
         Directory.CreateDirectory(keys);
@@ -42,12 +44,12 @@ public static class ClusterLauncher
         var authorized = Path.Combine(outputDirectory, "authorized_keys");
         await File.WriteAllLinesAsync(authorized, lines, cancellationToken).ConfigureAwait(false);
         var configPath = Path.Combine(outputDirectory, "cluster.yaml");
-        await File.WriteAllTextAsync(configPath, configText, cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(configPath, ConfigLoader.ToYaml(config), cancellationToken).ConfigureAwait(false);
 
         var port = FreeLoopbackPort();
         var url = $"http://127.0.0.1:{port}";
         using var server = Start(dstar, ["serve", "--config", configPath, "--listen", url, "--authorized-keys", authorized, "--insecure",
-            "--checkpoint-dir", Path.Combine(outputDirectory, "checkpoints"), "--out", outputDirectory], progress, "");
+            "--out", outputDirectory], progress, "");
         var workers = new List<Process>();
         try
         {
@@ -55,7 +57,9 @@ public static class ClusterLauncher
             for (var id = 0; id < config.Workers; id++)
             {
                 workers.Add(Start(dstar, ["work", "--server", url, "--id", id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    "--key", Path.Combine(keys, $"worker-{id}.key"), "--config", configPath], progress, $"[worker {id}] "));
+                    "--key", Path.Combine(keys, $"worker-{id}.key"), "--config", configPath,
+                    "--delay-scale", realTime.DelayScale.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                    "--compute-ms", realTime.ComputeMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)], progress, $"[worker {id}] "));
             }
 
             using var registration = cancellationToken.Register(() => Signal(server));

@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Observability;
 using Dstar.Cluster.Security;
-using Dstar.Cluster.Workload;
 using Dstar.Core.Optimization;
 using Dstar.Core.Specs;
+using Dstar.Engine.Checkpoints;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Recording;
 using Dstar.Engine.Server;
+using Dstar.Engine.Simulation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -38,7 +40,8 @@ public static class ClusterServer
         settings.Validate();
         var config = settings.Config;
         using var keys = AuthorizedKeys.Load(settings.AuthorizedKeysPath);
-        var dimension = ClusterWorkload.Dimension(config);
+        using var workload = WorkloadFactory.Create(config);
+        var dimension = workload.Oracle.ParameterCount;
         var metrics = new ClusterMetrics();
         var transport = new GrpcTransport(config.Workers, dimension, metrics);
 
@@ -78,12 +81,12 @@ public static class ClusterServer
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         log.LogInformation("serving {Workers} workers (k = {K}, rule {Rule}) on {Listen}{Tls}", config.Workers, config.K,
-            config.Rule, settings.Listen, settings.Insecure ? " without TLS (loopback)" : " with TLS");
+            config.Aggregator, settings.Listen, settings.Insecure ? " without TLS (loopback)" : " with TLS");
 
         int exitCode;
         try
         {
-            exitCode = await TrainAsync(settings, transport, metrics, progress, log, stop.Token).ConfigureAwait(false);
+            exitCode = await TrainAsync(settings, workload, transport, metrics, progress, log, stop.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -95,123 +98,144 @@ public static class ClusterServer
         return exitCode;
     }
 
-    private static async Task<int> TrainAsync(ServerSettings settings, GrpcTransport transport, ClusterMetrics metrics, TextWriter progress,
+    private static async Task<int> TrainAsync(ServerSettings settings, Dstar.Learning.Workload workload, GrpcTransport transport, ClusterMetrics metrics, TextWriter progress,
         ILogger log, CancellationToken cancellationToken)
     {
         var config = settings.Config;
-        using var validationOracle = ClusterWorkload.CreateOracle(config);
-        using var evaluationOracle = ClusterWorkload.CreateOracle(config);
-        var pipeline = Registry.Pipeline(config.Rule, config.PreSpecs);
+        var pipeline = Registry.Pipeline(config.Aggregator, config.Pre);
+        var oracle = workload.Oracle;
         var server = new ParameterServer(
             new ParameterServerOptions
             {
                 WorkerCount = config.Workers,
                 K = config.K,
                 ByzantineCount = config.Byzantine,
-                Deadline = config.DeadlineMilliseconds > 0 ? config.DeadlineMilliseconds / 1000.0 : null,
+                Deadline = config.Deadline,
                 MinimumCount = config.KMin,
                 Seed = config.Seed,
+                MaxDegreeOfParallelism = config.Threads,
             },
-            ClusterWorkload.InitialParameters(config),
+            workload.InitialParameters,
             pipeline,
-            new Sgd(ClusterWorkload.Dimension(config), config.LearningRate, config.Momentum),
-            ClusterWorkload.Validation(config, validationOracle),
+            new Sgd(oracle.ParameterCount, config.LearningRate, config.Momentum, config.WeightDecay),
+            config.Data.ValidationSize > 0 ? new ValidationSet(oracle, workload.Validation, config.EffectiveValidationBatchSize) : null,
             x =>
             {
-                evaluationOracle.SetParameters(x.Span);
-                return evaluationOracle.Evaluate();
+                oracle.SetParameters(x.Span);
+                return oracle.Evaluate();
             });
         transport.Collector = server.Collector;
 
-        long resumedFrom = -1;
-        if (settings.Resume && ClusterCheckpoint.FindLatest(settings.CheckpointDirectory!) is { } latest)
+        var directory = settings.OutputDirectory;
+        var checkpointDirectory = settings.CheckpointDirectory ?? directory;
+        var checkpointPath = checkpointDirectory is null ? null : Path.Combine(checkpointDirectory, CheckpointFile.FileName);
+        IReadOnlyList<RoundRecord> replayed = [];
+        double virtualSeconds = 0;
+        if (settings.Resume)
         {
-            ClusterCheckpoint.Load(latest).RestoreInto(server);
-            resumedFrom = server.Version;
-            log.LogInformation("resumed from {Checkpoint} at round {Round}", latest, server.Version);
-            progress.WriteLine($"resumed from {Path.GetFileName(latest)} at round {server.Version}");
+            if (!File.Exists(checkpointPath))
+            {
+                throw new CheckpointException($"cannot resume: {checkpointPath} does not exist (no checkpoint was written yet).");
+            }
+
+            var checkpoint = CheckpointFile.Load(checkpointPath);
+            if (checkpoint.Seed != config.Seed || checkpoint.Parameters.Length != oracle.ParameterCount)
+            {
+                throw new CheckpointException(
+                    $"{checkpointPath} belongs to another run: seed {checkpoint.Seed} and d = {checkpoint.Parameters.Length}, this run has seed {config.Seed} and d = {oracle.ParameterCount}");
+            }
+
+            replayed = directory is not null && File.Exists(Path.Combine(directory, MetricsFiles.JsonLinesName))
+                ? MetricsFiles.Read(directory, checkpoint.Round)
+                : [];
+            server.Restore(checkpoint.Round, checkpoint.Parameters, checkpoint.Velocity, checkpoint.HasVelocity,
+                checkpoint.PreviousAggregate ?? [], checkpoint.PreviousAggregate is not null);
+            virtualSeconds = checkpoint.VirtualSeconds;
+            log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpointPath, server.Version);
+            progress.WriteLine($"resumed from {checkpointPath} at round {server.Version}");
         }
 
-        using var run = settings.OutputDirectory is null ? null : new RunDirectory(settings.OutputDirectory, config);
-        var evaluateEvery = Math.Max(1, config.Rounds / 10);
-        var clock = Stopwatch.StartNew();
-        var dropCounts = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        Dstar.Learning.Evaluation? last = null;
+        var sinks = new List<IRunSink> { new TextProgressSink(progress, config.EvalEvery) };
+        MetricsFiles? files = null;
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+            File.WriteAllText(Path.Combine(directory, "config.yaml"), ConfigLoader.ToYaml(config));
+            files = new MetricsFiles(directory);
+            sinks.Add(files);
+            sinks.Add(new SummaryFile(directory));
+            if (settings.Plots)
+            {
+                sinks.Add(new PlotSink(directory));
+            }
+        }
+
         try
         {
-            while (server.Version < config.Rounds)
+            var description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {config.K}, rule {pipeline.Name}";
+            var recorder = new RunRecorder(new RunInfo("cluster", directory, config.Workers, config.Rounds, [], description), sinks);
+            recorder.Start(server.Version, replayed);
+            var clock = Stopwatch.StartNew();
+            try
             {
-                var evaluate = (server.Version + 1) % evaluateEvery == 0 || server.Version + 1 == config.Rounds;
-                var round = await server.RunRoundAsync(transport, evaluate, cancellationToken).ConfigureAwait(false);
-                transport.ReportRound(round);
-                metrics.RecordRound(server.Version, round.WallSeconds);
-                run?.Write(round);
-                foreach (var drop in round.Drops)
+                // Round 0's time should measure the workers, not how long their processes take to start.
+                await transport.WaitForWorkersAsync(config.K, cancellationToken).ConfigureAwait(false);
+                log.LogInformation("{Count} workers connected; starting at round {Round}", transport.ConnectedCount, server.Version);
+                clock.Restart();
+                while (server.Version < config.Rounds)
                 {
-                    var name = drop.Reason.ToString().ToLowerInvariant();
-                    dropCounts[name] = dropCounts.GetValueOrDefault(name) + 1;
-                }
-
-                if (round.Evaluation is { } e)
-                {
-                    last = e;
-                    progress.WriteLine(
-                        $"round {round.Round + 1}/{config.Rounds}  accuracy {e.Accuracy:P1}  test loss {e.Loss:F4}  kept [{string.Join(',', round.KeptWorkers)}]  round {round.WallSeconds * 1000:F1} ms");
-                }
-
-                if (settings.CheckpointDirectory is { } directory && config.CheckpointEvery > 0 && server.Version % config.CheckpointEvery == 0)
-                {
-                    ClusterCheckpoint.Capture(server).Save(directory);
+                    var t = server.Version;
+                    var evaluate = (t + 1) % config.EvalEvery == 0 || t + 1 == config.Rounds;
+                    var round = await server.RunRoundAsync(transport, evaluate, cancellationToken).ConfigureAwait(false);
+                    transport.ReportRound(round);
+                    metrics.RecordRound(server.Version, round.WallSeconds);
+                    recorder.Record(round, clock.Elapsed.TotalSeconds);
+                    if (checkpointPath is not null && config.CheckpointEvery > 0 && server.Version % config.CheckpointEvery == 0)
+                    {
+                        Save(checkpointPath, server, config.Seed, virtualSeconds + recorder.VirtualTime);
+                    }
                 }
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // SIGTERM / Ctrl+C: the interrupted round never stepped, so the state is the end of the last full round.
-            if (settings.CheckpointDirectory is { } directory)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                var path = ClusterCheckpoint.Capture(server).Save(directory);
-                log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, path);
+                // SIGTERM / Ctrl+C: the interrupted round never stepped, so the state is the end of the last full round.
+                if (checkpointPath is not null)
+                {
+                    Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
+                    log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
+                }
+
+                progress.WriteLine($"interrupted at round {server.Version}");
+                return InterruptedExitCode;
             }
 
-            progress.WriteLine($"interrupted at round {server.Version}");
-            return InterruptedExitCode;
-        }
-
-        transport.Finish(server.Version);
-        if (settings.CheckpointDirectory is { } final)
-        {
-            ClusterCheckpoint.Capture(server).Save(final);
-        }
-
-        run?.WriteSummary(new
-        {
-            rounds = server.Version,
-            resumed_from = resumedFrom >= 0 ? resumedFrom : (long?)null,
-            accuracy = last?.Accuracy,
-            test_loss = last?.Loss,
-            wall_seconds = clock.Elapsed.TotalSeconds,
-            rule = pipeline.Name,
-            workers = config.Workers,
-            k = config.K,
-            byzantine = config.Byzantine,
-            attack = config.Attack,
-            drops = dropCounts,
-            refused_connections = new
+            transport.Finish(server.Version);
+            if (checkpointPath is not null)
             {
-                unauthenticated = metrics.Refused("unauthenticated"),
-                unregistered = metrics.Refused("unregistered"),
-                bad_signature = metrics.Refused("bad-signature"),
-            },
-        });
-        if (settings.OutputDirectory is { } output)
-        {
-            // The final /metrics snapshot, readable after the server is gone.
-            File.WriteAllText(Path.Combine(output, "metrics.prom"), metrics.Render());
-        }
+                Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
+            }
 
-        progress.WriteLine($"finished {server.Version} rounds in {clock.Elapsed.TotalSeconds:F1} s; accuracy {last?.Accuracy:P1}");
-        return 0;
+            var summary = recorder.Finish();
+            if (directory is not null)
+            {
+                // The final /metrics text, readable after the server is gone.
+                File.WriteAllText(Path.Combine(directory, "metrics.prom"), metrics.Render());
+            }
+
+            progress.WriteLine($"finished {summary.Rounds} rounds in {clock.Elapsed.TotalSeconds:F1} s; accuracy {summary.FinalAccuracy:P1}");
+            return 0;
+        }
+        finally
+        {
+            files?.Dispose();
+        }
+    }
+
+    private static void Save(string path, ParameterServer server, int seed, double virtualSeconds)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        CheckpointFile.Save(path, new Checkpoint(server.Version, seed, virtualSeconds, server.Parameters.ToArray(),
+            server.Optimizer.Velocity.ToArray(), server.Optimizer.HasVelocity, server.PreviousAggregate?.ToArray()));
     }
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)

@@ -117,6 +117,15 @@ public sealed class GrpcTransport : ITransport
         }
     }
 
+    /// <summary>Waits until at least <paramref name="count"/> worker sessions are open (polled every 50 ms).</summary>
+    public async Task WaitForWorkersAsync(int count, CancellationToken cancellationToken)
+    {
+        while (ConnectedCount < count)
+        {
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// After a round: tells each accepted worker whether the rule kept or filtered its gradient, and counts it.
     /// </summary>

@@ -1,5 +1,5 @@
 using System.Net;
-using Dstar.Cluster.Configuration;
+using Dstar.Engine.Configuration;
 
 namespace Dstar.Cluster.Server;
 
@@ -7,7 +7,7 @@ namespace Dstar.Cluster.Server;
 public sealed record ServerSettings
 {
     /// <summary>The run's config.</summary>
-    public required ClusterConfig Config { get; init; }
+    public required ExperimentConfig Config { get; init; }
 
     /// <summary>Where to listen, e.g. <c>https://0.0.0.0:7070</c> or <c>http://127.0.0.1:7070</c>.</summary>
     public string Listen { get; init; } = "https://127.0.0.1:7070";
@@ -24,14 +24,17 @@ public sealed record ServerSettings
     /// <summary>Plain-text HTTP/2 (h2c); only on a loopback address.</summary>
     public bool Insecure { get; init; }
 
-    /// <summary>Where checkpoints go (null: none).</summary>
+    /// <summary>Where <c>checkpoint.bin</c> goes (null: the run directory; no checkpoints without either).</summary>
     public string? CheckpointDirectory { get; init; }
 
-    /// <summary>Continue from the newest checkpoint in <see cref="CheckpointDirectory"/>.</summary>
+    /// <summary>Continue from <c>checkpoint.bin</c> in the checkpoint (or run) directory, replaying the run directory's metrics.</summary>
     public bool Resume { get; init; }
 
-    /// <summary>The run directory (null: none).</summary>
+    /// <summary>The run directory, as <c>dstar simulate</c> writes it (null: none).</summary>
     public string? OutputDirectory { get; init; }
+
+    /// <summary>Write the run directory's PNG plots at the end, as <c>dstar simulate</c> does.</summary>
+    public bool Plots { get; init; } = true;
 
     /// <summary>Write logs as JSON lines instead of text.</summary>
     public bool JsonLogs { get; init; }
@@ -82,9 +85,9 @@ public sealed record ServerSettings
             }
         }
 
-        if (Resume && CheckpointDirectory is null)
+        if (Resume && CheckpointDirectory is null && OutputDirectory is null)
         {
-            throw new ArgumentException("--resume needs --checkpoint-dir (where the checkpoints are).");
+            throw new ArgumentException("--resume needs --checkpoint-dir or --out (where checkpoint.bin is).");
         }
     }
 

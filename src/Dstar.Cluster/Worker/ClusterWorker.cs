@@ -26,7 +26,8 @@ public static class ClusterWorker
     public static async Task<int> RunAsync(WorkerSettings settings, ILogger log, CancellationToken cancellationToken = default)
     {
         using var key = WorkerKey.LoadPrivateKey(settings.KeyPath);
-        using var source = new GradientSource(settings.Config, settings.WorkerId);
+        settings.RealTime.Validate();
+        using var source = new GradientSource(settings.Config, settings.WorkerId, settings.RealTime);
         using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath);
         var lastContact = DateTime.UtcNow;
         var backoff = TimeSpan.FromMilliseconds(100);

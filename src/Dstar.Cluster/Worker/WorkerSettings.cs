@@ -1,4 +1,5 @@
 using Dstar.Cluster.Configuration;
+using Dstar.Engine.Configuration;
 
 namespace Dstar.Cluster.Worker;
 
@@ -14,8 +15,11 @@ public sealed record WorkerSettings
     /// <summary>The PKCS#8 PEM private key file.</summary>
     public required string KeyPath { get; init; }
 
-    /// <summary>The run's config (shard, delay model, Byzantine role).</summary>
-    public required ClusterConfig Config { get; init; }
+    /// <summary>The run's config (data, model, shard, delay model, Byzantine role).</summary>
+    public required ExperimentConfig Config { get; init; }
+
+    /// <summary>How virtual delays become real sleeps.</summary>
+    public RealTimeOptions RealTime { get; init; } = new();
 
     /// <summary>PEM CA certificate the server's TLS certificate must chain to (null: the system trust store).</summary>
     public string? CaCertificatePath { get; init; }
