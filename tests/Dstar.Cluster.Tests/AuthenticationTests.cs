@@ -11,7 +11,7 @@ namespace Dstar.Cluster.Tests;
 [Trait("Category", "Cluster")]
 public class AuthenticationTests
 {
-    private const string Config = "workers: 3\nk: 2\nrounds: 3\nfeatures: 5\nsamples: 300\n";
+    private static readonly string Config = ClusterFixture.Yaml(workers: 3, k: 2, rounds: 3, samples: 300, features: 5);
 
     [Fact]
     public async Task Unauthenticated_unregistered_impersonating_and_replayed_joins_are_refused_and_counted()

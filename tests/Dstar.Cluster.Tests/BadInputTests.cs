@@ -14,18 +14,18 @@ namespace Dstar.Cluster.Tests;
 [Trait("Category", "Cluster")]
 public class BadInputTests
 {
-    // Honest workers take 400 ms per gradient, so round 0 stays open while worker 3 sends its bad messages.
-    private const string Config = "workers: 4\nk: 3\nrounds: 4\nfeatures: 5\nsamples: 400\ncompute-ms: 400\n";
+    // Honest workers take 1 s per gradient, so round 0 stays open while worker 3 sends its bad messages.
+    private static readonly string Config = ClusterFixture.Yaml(workers: 4, k: 3, rounds: 4, samples: 400, features: 5);
 
     [Fact]
     public async Task Each_bad_gradient_is_refused_with_its_reason_and_training_finishes()
     {
-        await using var server = new InProcessServer(Config);
+        await using var server = new InProcessServer(Config, computeMilliseconds: 1000);
         await server.ReadyAsync();
-        const int d = 6;
         using var key = WorkerKey.LoadPrivateKey(server.Fixture.KeyPath(3));
         using var connection = await WorkerConnection.JoinAsync(server.Channel, 3, key, CancellationToken.None);
-        Assert.Equal(d, connection.Welcome.Dimension);
+        var d = connection.Welcome.Dimension;
+        Assert.Equal(12, d); // softmax logistic regression: 2 classes × (5 features + bias)
         for (var id = 0; id < 3; id++)
         {
             server.StartHonestWorker(id);
@@ -49,7 +49,7 @@ public class BadInputTests
 
         var cases = new (string Name, long Version, ByteString Data, string Reason)[]
         {
-            ("wrong length", 0, FloatWire.Encode(new float[d - 1]), "length 5, expected 6"),
+            ("wrong length", 0, FloatWire.Encode(new float[d - 1]), $"length {d - 1}, expected {d}"),
             ("NaN", 0, FloatWire.Encode(nan), "NaN"),
             ("infinity", 0, FloatWire.Encode(infinite), "NaN or ±∞"),
             ("garbage bytes", 0, ByteString.CopyFrom(1, 2, 3, 4, 5, 6, 7), "not a whole number of float32"),

@@ -1,4 +1,5 @@
 using Dstar.Cluster.Configuration;
+using Dstar.Engine.Configuration;
 using Dstar.Cluster.Server;
 
 namespace Dstar.Cluster.Tests;
@@ -7,7 +8,7 @@ public class SettingsTests
 {
     private static ServerSettings Settings(string listen, bool insecure, string? cert = null) => new()
     {
-        Config = new ClusterConfig(),
+        Config = new ExperimentConfig(),
         Listen = listen,
         AuthorizedKeysPath = "keys",
         Insecure = insecure,
@@ -41,30 +42,13 @@ public class SettingsTests
         Settings("https://0.0.0.0:7070", insecure: false, cert: "c.pem").Validate();
     }
 
-    [Fact]
-    public void Config_refuses_unknown_keys_and_out_of_range_values_naming_them()
+    [Theory]
+    [InlineData(-0.5, 0, "--delay-scale")]
+    [InlineData(double.NaN, 0, "--delay-scale")]
+    [InlineData(0.01, -1, "--compute-ms")]
+    public void Real_time_options_refuse_negative_or_non_finite_values(double scale, int computeMilliseconds, string option)
     {
-        Assert.Contains("unknown config key 'kk'", Assert.Throws<FormatException>(() => ClusterConfig.FromValues(new Dictionary<string, string> { ["kk"] = "3" })).Message);
-        Assert.Contains("k = 9", Assert.Throws<FormatException>(() => ClusterConfig.FromValues(new Dictionary<string, string> { ["workers"] = "4", ["k"] = "9" })).Message);
-        Assert.Contains("'four' is not an integer", Assert.Throws<FormatException>(() => ClusterConfig.FromValues(new Dictionary<string, string> { ["workers"] = "four" })).Message);
-        Assert.Contains("unknown rule", Assert.Throws<FormatException>(() => ClusterConfig.FromValues(new Dictionary<string, string> { ["rule"] = "nonsense" })).Message);
-    }
-
-    [Fact]
-    public void Config_text_round_trips_with_overrides()
-    {
-        var path = Path.GetTempFileName();
-        try
-        {
-            File.WriteAllText(path, "workers: 5 # five\nk: 3\nrule: \"mean\"\nlearning-rate: 0.25\n");
-            var config = ClusterConfig.Load(path, ["k=2", "rounds=7"]);
-            Assert.Equal((5, 2, 7, 0.25), (config.Workers, config.K, config.Rounds, config.LearningRate));
-            File.WriteAllText(path, config.ToText());
-            Assert.Equal(config, ClusterConfig.Load(path));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var e = Assert.Throws<ArgumentException>(() => new RealTimeOptions { DelayScale = scale, ComputeMilliseconds = computeMilliseconds }.Validate());
+        Assert.Contains(option, e.Message);
     }
 }

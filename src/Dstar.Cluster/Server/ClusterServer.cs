@@ -130,7 +130,6 @@ public static class ClusterServer
         var checkpointDirectory = settings.CheckpointDirectory ?? directory;
         var checkpointPath = checkpointDirectory is null ? null : Path.Combine(checkpointDirectory, CheckpointFile.FileName);
         IReadOnlyList<RoundRecord> replayed = [];
-        double virtualSeconds = 0;
         if (settings.Resume)
         {
             if (!File.Exists(checkpointPath))
@@ -150,7 +149,6 @@ public static class ClusterServer
                 : [];
             server.Restore(checkpoint.Round, checkpoint.Parameters, checkpoint.Velocity, checkpoint.HasVelocity,
                 checkpoint.PreviousAggregate ?? [], checkpoint.PreviousAggregate is not null);
-            virtualSeconds = checkpoint.VirtualSeconds;
             log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpointPath, server.Version);
             progress.WriteLine($"resumed from {checkpointPath} at round {server.Version}");
         }
@@ -192,7 +190,7 @@ public static class ClusterServer
                     recorder.Record(round, clock.Elapsed.TotalSeconds);
                     if (checkpointPath is not null && config.CheckpointEvery > 0 && server.Version % config.CheckpointEvery == 0)
                     {
-                        Save(checkpointPath, server, config.Seed, virtualSeconds + recorder.VirtualTime);
+                        Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
                     }
                 }
             }
@@ -235,7 +233,9 @@ public static class ClusterServer
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         CheckpointFile.Save(path, new Checkpoint(server.Version, seed, virtualSeconds, server.Parameters.ToArray(),
-            server.Optimizer.Velocity.ToArray(), server.Optimizer.HasVelocity, server.PreviousAggregate?.ToArray()));
+            server.Optimizer.Velocity.ToArray(), server.Optimizer.HasVelocity,
+            // PreviousAggregate is a non-null empty memory before the first step (a null array converts to it).
+            server.PreviousAggregate is { Length: > 0 } previous ? previous.ToArray() : null));
     }
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)
