@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Commands;
 
 namespace Dstar.Cli;
 
@@ -21,9 +22,11 @@ public static class Program
 
     private static IEnumerable<Command> Commands()
     {
-        yield return Dstar.Cli.Commands.KeygenCommand.Create();
-        yield return Dstar.Cli.Commands.ServeCommand.Create();
-        yield return Dstar.Cli.Commands.WorkCommand.Create();
-        yield return Dstar.Cli.Commands.LaunchCommand.Create();
+        yield return SimulateCommand.Create();
+        yield return DemoCommand.Create();
+        yield return KeygenCommand.Create();
+        yield return ServeCommand.Create();
+        yield return WorkCommand.Create();
+        yield return LaunchCommand.Create();
     }
 }

@@ -1,0 +1,192 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Recording;
+using Dstar.Engine.Simulation;
+using Spectre.Console;
+
+namespace Dstar.Cli.Commands;
+
+/// <summary>
+/// <c>dstar demo [--json] [--out DIR] [--set key=value]...</c>: the README's main job. One scenario, three runs:
+/// plain averaging that waits for all 20 workers, the coordinate-wise median of the first 15, and dSTAR on the first
+/// 15. Fashion-MNIST (the bundled sample, or the full set when installed), 4 fast Byzantine workers sending IPM with
+/// ε = 100, Pareto (heavy-tailed) response times. Prints a comparison table and the plot paths, or JSON.
+/// </summary>
+public static class DemoCommand
+{
+    /// <summary>The demo's attack, named in the output.</summary>
+    public const string Attack = "ipm epsilon=100";
+
+    /// <summary>The shared scenario (see experiments/demo.yaml, which holds the same values).</summary>
+    public static ExperimentConfig Scenario() => new()
+    {
+        Seed = 1,
+        Rounds = 200,
+        EvalEvery = 10,
+        Data = new DataConfig { Name = "fashion-mnist", Partition = "iid", ValidationSize = 1000 },
+        Model = "mlp hidden=64",
+        Workers = 20,
+        K = 15,
+        Byzantine = 4,
+        Attack = Attack,
+        AttackTiming = "fast",
+        Aggregator = "dstar",
+        Delay = "pareto xm=1 alpha=1.5",
+        LearningRate = 0.1,
+        Momentum = 0.9,
+        BatchSize = 32,
+        CheckpointEvery = 0,
+        Threads = 2,
+    };
+
+    /// <summary>The three runs: name and the config changes from <see cref="Scenario"/>.</summary>
+    public static IReadOnlyList<(string Name, Func<ExperimentConfig, ExperimentConfig> Change)> Runs { get; } =
+    [
+        ("mean (waits for all 20)", c => c with { Aggregator = "mean", K = c.Workers }),
+        ("median (first 15)", c => c with { Aggregator = "median" }),
+        ("dstar (first 15)", c => c with { Aggregator = "dstar" }),
+    ];
+
+    /// <summary>Builds the <c>demo</c> command.</summary>
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "print {\"runs\":[{\"name\",\"final_accuracy\",\"virtual_seconds\",\"byzantine_kept\"}]} instead of the table" };
+        var output = new Option<string>("--out") { Description = "where the three runs and the comparison plots go", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
+        var set = new Option<string[]>("--set") { Description = "override a scenario key for all three runs, e.g. --set rounds=100 (repeatable)" };
+        var command = new Command("demo", "Mean vs median vs dSTAR on Fashion-MNIST with stragglers and 4 fast Byzantine workers (IPM ε = 100).") { json, output, set };
+        command.SetAction(parsed =>
+        {
+            var configuration = parsed.InvocationConfiguration;
+            return Run(parsed.GetValue(json), parsed.GetValue(output)!, parsed.GetValue(set) ?? [], configuration.Output, configuration.Error);
+        });
+        return command;
+    }
+
+    /// <summary>Runs the demo; failures print on <paramref name="error"/> and return 1.</summary>
+    public static int Run(bool json, string directory, IReadOnlyList<string> overrides, TextWriter output, TextWriter error) =>
+        SimulationConsole.Guard("demo", error, () =>
+        {
+            var baseline = ConfigLoader.Load(ConfigLoader.ToYaml(Scenario()), overrides);
+            var results = new List<(string Name, string Directory, RunSummary Summary, IReadOnlyList<RoundRecord> History)>();
+            string? description = null;
+            foreach (var (name, change) in Runs)
+            {
+                var config = change(baseline);
+                var runDirectory = Path.Combine(directory, config.Aggregator);
+                using var simulator = new Simulator(config, name);
+                description ??= simulator.Description;
+                if (!json)
+                {
+                    output.WriteLine($"{name}: {simulator.Description}");
+                }
+
+                var history = new HistorySink();
+                var summary = simulator.RunAsync(runDirectory, [history], plots: true).GetAwaiter().GetResult()!;
+                if (!json)
+                {
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  final accuracy {SimulateCommand.Percent(summary.FinalAccuracy)}, {summary.VirtualSeconds:F1} virtual s, {summary.ByzantineKept} Byzantine gradients kept, {summary.WallSeconds:F1} wall s"));
+                }
+
+                results.Add((name, runDirectory, summary, history.Records));
+            }
+
+            var plots = new[]
+            {
+                Plots.Accuracy(Path.Combine(directory, "accuracy_by_round.png"), results.Select(r => (r.Name, r.History)), byTime: false, "demo: test accuracy"),
+                Plots.Accuracy(Path.Combine(directory, "accuracy_by_time.png"), results.Select(r => (r.Name, r.History)), byTime: true, "demo: test accuracy"),
+            };
+
+            if (json)
+            {
+                WriteJson(results.Select(r => (r.Name, r.Summary)), output);
+            }
+            else
+            {
+                WriteTable(results.Select(r => (r.Name, r.Summary)), baseline, output);
+                output.WriteLine("plots:");
+                foreach (var path in plots.Concat(results.SelectMany(r => Plots.FileNames.Select(f => Path.Combine(r.Directory, f)))))
+                {
+                    output.WriteLine("  " + path);
+                }
+            }
+
+            return 0;
+        });
+
+    private static void WriteTable(IEnumerable<(string Name, RunSummary Summary)> runs, ExperimentConfig c, TextWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.Detect,
+        });
+        if (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 120;
+        }
+
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title(Markup.Escape($"N = {c.Workers}, {c.Byzantine} fast Byzantine workers sending {c.Attack}, delays {c.Delay}, {c.Rounds} rounds"))
+            .AddColumn("run")
+            .AddColumn(new TableColumn("final accuracy").RightAligned())
+            .AddColumn(new TableColumn("virtual time (s)").RightAligned())
+            .AddColumn(new TableColumn("Byzantine gradients kept").RightAligned());
+        var c2 = CultureInfo.InvariantCulture;
+        foreach (var (name, s) in runs)
+        {
+            table.AddRow(Markup.Escape(name), SimulateCommand.Percent(s.FinalAccuracy), s.VirtualSeconds.ToString("F1", c2), $"{s.ByzantineKept} of {s.ByzantineAccepted}");
+        }
+
+        console.Write(table);
+    }
+
+    private static void WriteJson(IEnumerable<(string Name, RunSummary Summary)> runs, TextWriter output)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("runs");
+            foreach (var (name, s) in runs)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", name);
+                if (s.FinalAccuracy is { } accuracy)
+                {
+                    w.WriteNumber("final_accuracy", accuracy);
+                }
+                else
+                {
+                    w.WriteNull("final_accuracy");
+                }
+
+                w.WriteNumber("virtual_seconds", s.VirtualSeconds);
+                w.WriteNumber("byzantine_kept", s.ByzantineKept);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    /// <summary>Keeps a run's records for the comparison plots.</summary>
+    private sealed class HistorySink : IRunSink
+    {
+        public List<RoundRecord> Records { get; } = new();
+
+        public void Start(RunInfo info, long firstRound, IReadOnlyList<RoundRecord> replayed) => Records.AddRange(replayed);
+
+        public void Record(RoundRecord record) => Records.Add(record);
+
+        public void Finish(RunSummary summary)
+        {
+        }
+    }
+}

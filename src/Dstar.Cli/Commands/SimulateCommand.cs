@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Recording;
+using Dstar.Engine.Simulation;
+
+namespace Dstar.Cli.Commands;
+
+/// <summary>
+/// <c>dstar simulate [--config F] [--set key=value]... [--out DIR] [--resume]</c>: one experiment in the virtual-time
+/// simulator. Writes config.yaml, metrics.jsonl, metrics.csv, summary.json, PNG plots and checkpoint.bin into the run
+/// directory (docs/simulate.md); <c>--resume</c> continues that directory's run from its last checkpoint.
+/// </summary>
+public static class SimulateCommand
+{
+    /// <summary>The parsed options.</summary>
+    /// <param name="Config">The YAML file, or null for the defaults (with --resume: the run's own config.yaml).</param>
+    /// <param name="Overrides"><c>key=value</c> overrides.</param>
+    /// <param name="Out">The run directory, or null for runs/simulate-TIMESTAMP.</param>
+    /// <param name="Resume">Continue from the directory's checkpoint.</param>
+    /// <param name="Quiet">No progress output.</param>
+    public sealed record Arguments(string? Config, IReadOnlyList<string> Overrides, string? Out, bool Resume, bool Quiet = false);
+
+    /// <summary>Builds the <c>simulate</c> command.</summary>
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = "the experiment YAML file (docs/config.md); defaults apply to missing keys" };
+        var set = new Option<string[]>("--set") { Description = "override one key, e.g. --set k=15 --set data.partition=\"dirichlet alpha=0.5\" (repeatable)" };
+        var output = new Option<string?>("--out") { Description = "the run directory (default runs/simulate-YYYYMMDD-HHMMSS)" };
+        var resume = new Option<bool>("--resume") { Description = "continue the run in --out from its last checkpoint, with its config.yaml" };
+        var quiet = new Option<bool>("--quiet") { Description = "no progress display" };
+        var command = new Command("simulate", "Run one experiment in the deterministic virtual-time simulator.") { config, set, output, resume, quiet };
+        command.SetAction(parsed =>
+        {
+            var configuration = parsed.InvocationConfiguration;
+            return Run(
+                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet)),
+                configuration.Output,
+                configuration.Error);
+        });
+        return command;
+    }
+
+    /// <summary>Runs the command; failures print on <paramref name="error"/> and return 1.</summary>
+    public static int Run(Arguments arguments, TextWriter output, TextWriter error) =>
+        SimulationConsole.Guard("simulate", error, () =>
+        {
+            string directory;
+            ExperimentConfig config;
+            if (arguments.Resume)
+            {
+                if (arguments.Out is null)
+                {
+                    throw new ArgumentException("--resume needs --out DIR, the run directory to continue");
+                }
+
+                if (arguments.Config is not null)
+                {
+                    throw new ArgumentException("--resume continues with the run's own config.yaml; drop --config (use --set to change, e.g., rounds)");
+                }
+
+                directory = arguments.Out;
+                config = ConfigLoader.LoadFile(Path.Combine(directory, "config.yaml"), arguments.Overrides);
+            }
+            else
+            {
+                config = ConfigLoader.LoadFile(arguments.Config, arguments.Overrides);
+                directory = arguments.Out ?? Path.Combine("runs", "simulate-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+            }
+
+            using var simulator = new Simulator(config, name: "simulate");
+            output.WriteLine($"dstar simulate: {simulator.Description}");
+            var summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output)!;
+            Print(summary, directory, output);
+            return 0;
+        });
+
+    private static void Print(RunSummary s, string directory, TextWriter output)
+    {
+        var c = CultureInfo.InvariantCulture;
+        output.WriteLine(string.Create(c, $"final accuracy {Percent(s.FinalAccuracy)} (best {Percent(s.BestAccuracy)}) after {s.Rounds} rounds, {s.VirtualSeconds:F1} virtual s ({s.MeanRoundVirtualSeconds:F3} per round), {s.WallSeconds:F1} wall s"));
+        output.WriteLine(string.Create(c, $"Byzantine gradients kept: {s.ByzantineKept} of {s.ByzantineAccepted} accepted; filter precision {Ratio(s.FilterPrecision)}, recall {Ratio(s.FilterRecall)}"));
+        output.WriteLine($"run directory: {directory}");
+        foreach (var name in new[] { "config.yaml", MetricsFiles.JsonLinesName, MetricsFiles.CsvName, SummaryFile.FileName }.Concat(Plots.FileNames))
+        {
+            output.WriteLine("  " + Path.Combine(directory, name));
+        }
+    }
+
+    internal static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "–";
+
+    internal static string Ratio(double? value) => value is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "–";
+}
