@@ -70,6 +70,26 @@ public class AuthenticationTests
             Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
         }
 
+        // Garbage on the wire: a gRPC frame whose payload is not a protobuf message. The call fails; the server goes on.
+        using (var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact })
+        {
+            byte[] frame = [0, 0, 0, 0, 6, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+            using var request = new HttpRequestMessage(HttpMethod.Post, server.Fixture.Url + "/dstar.v1.ParameterService/Session")
+            {
+                Content = new ByteArrayContent(frame),
+                Version = System.Net.HttpVersion.Version20,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+            request.Headers.TryAddWithoutValidation("TE", "trailers");
+            using var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            var status = response.TrailingHeaders.TryGetValues("grpc-status", out var values) ? values.Single()
+                : response.Headers.TryGetValues("grpc-status", out var headerValues) ? headerValues.Single() : null;
+            Assert.True(status is not null, $"HTTP {(int)response.StatusCode}; headers: {response.Headers}; trailers: {response.TrailingHeaders}; body: {body}");
+            Assert.NotEqual("0", status);
+        }
+
         var metrics = await server.MetricsAsync();
         Assert.Contains("dstar_refused_connections_total{reason=\"unauthenticated\"} 1", metrics);
         Assert.Contains("dstar_refused_connections_total{reason=\"unregistered\"} 1", metrics);
