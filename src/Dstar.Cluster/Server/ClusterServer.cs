@@ -171,7 +171,10 @@ public static class ClusterServer
         try
         {
             var description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {config.K}, rule {pipeline.Name}";
-            var recorder = new RunRecorder(new RunInfo("cluster", directory, config.Workers, config.Rounds, [], description), sinks);
+            // The config's Byzantine ids are the experiment's ground truth (the server never uses them to judge a
+            // gradient); the recorder needs them for the filter's precision and recall, as in simulation.
+            var byzantine = Enumerable.Range(config.Workers - config.Byzantine, config.Byzantine).ToArray();
+            var recorder = new RunRecorder(new RunInfo("cluster", directory, config.Workers, config.Rounds, byzantine, description), sinks);
             recorder.Start(server.Version, replayed);
             var clock = Stopwatch.StartNew();
             try

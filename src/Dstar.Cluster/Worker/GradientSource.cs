@@ -94,7 +94,8 @@ public sealed class GradientSource : IDisposable
 
         if (_fast)
         {
-            time = 0;
+            // Fast Byzantine workers answer at once: no delay model and no emulated compute time.
+            return 0;
         }
 
         return _realTime.ComputeMilliseconds / 1000.0 + (double.IsPositiveInfinity(time) ? time : time * _realTime.DelayScale);
