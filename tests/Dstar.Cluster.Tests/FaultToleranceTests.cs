@@ -8,9 +8,10 @@ namespace Dstar.Cluster.Tests;
 public class FaultToleranceTests
 {
     [Fact]
-    public async Task Six_workers_k4_finish_training_when_two_are_killed_mid_run()
+    public async Task Six_workers_k4_finish_training_when_two_are_killed_mid_run_and_a_restarted_one_rejoins()
     {
-        using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 6, k: 4, rounds: 60), computeMilliseconds: 15);
+        const int rounds = 400;
+        using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 6, k: 4, rounds: rounds), computeMilliseconds: 15);
         using var server = DstarProcess.Start(fixture.ServeArguments());
         var workers = Enumerable.Range(0, 6).Select(id => DstarProcess.Start(fixture.WorkArguments(id))).ToList();
         try
@@ -19,26 +20,34 @@ public class FaultToleranceTests
             workers[4].Kill();
             workers[5].Kill();
             var killedAt = fixture.Rounds().Count;
-            Assert.Equal(0, await server.WaitAsync(TimeSpan.FromSeconds(90)));
+            await fixture.WaitForRoundAsync(killedAt + 20, TimeSpan.FromSeconds(60), () => server.Output);
+
+            // Worker 5 comes back (a crashed host restarted): it rejoins and gets the current parameters.
+            var restartedAt = fixture.Rounds().Count;
+            workers.Add(DstarProcess.Start(fixture.WorkArguments(5)));
+            Assert.Equal(0, await server.WaitAsync(TimeSpan.FromSeconds(120)));
 
             var summary = fixture.Summary();
-            Assert.Equal(60, summary.GetProperty("rounds").GetInt32());
+            Assert.Equal(rounds, summary.GetProperty("rounds").GetInt32());
             Assert.True(summary.GetProperty("final_accuracy").GetDouble() > 0.75, server.Output);
-            Assert.True(killedAt < 55, $"the kill came too late to test anything (round {killedAt})");
-            var rounds = fixture.Rounds();
-            Assert.Equal(Enumerable.Range(0, 60), rounds.Select(r => r.GetProperty("round").GetInt32()));
+            var history = fixture.Rounds();
+            Assert.Equal(Enumerable.Range(0, rounds), history.Select(r => r.GetProperty("round").GetInt32()));
+            int[] Accepted(int round) => history[round].GetProperty("accepted").EnumerateArray().Select(a => a.GetInt32()).Order().ToArray();
 
-            // After the crash every round still aggregates k = 4 gradients, from the four survivors.
-            foreach (var round in rounds.Skip(killedAt + 2))
+            // Between the crash and the restart every round still aggregates k = 4 gradients, from the four survivors.
+            for (var round = killedAt + 2; round < restartedAt; round++)
             {
-                var accepted = round.GetProperty("accepted").EnumerateArray().Select(a => a.GetInt32()).Order().ToArray();
-                Assert.Equal([0, 1, 2, 3], accepted);
+                Assert.Equal([0, 1, 2, 3], Accepted(round));
             }
 
+            // After the restart worker 5 is back among the first k of some rounds, at the then current version.
+            var rejoined = Enumerable.Range(restartedAt, rounds - restartedAt).Count(round => Accepted(round).Contains(5));
+            Assert.True(rejoined > 0, $"worker 5 never contributed after its restart at round {restartedAt}:\n{workers[^1].Output}");
+
             var metrics = File.ReadAllText(Path.Combine(fixture.RunDirectory, "metrics.prom"));
-            Assert.Contains("dstar_rounds_total 60", metrics);
+            Assert.Contains($"dstar_rounds_total {rounds}", metrics);
             Assert.Contains("dstar_connected_workers ", metrics);
-            for (var id = 0; id < 4; id++)
+            foreach (var id in new[] { 0, 1, 2, 3, 6 })
             {
                 Assert.Equal(0, await workers[id].WaitAsync(TimeSpan.FromSeconds(20)));
             }
