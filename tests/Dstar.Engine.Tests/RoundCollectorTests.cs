@@ -160,4 +160,24 @@ public class RoundCollectorTests
         Assert.Empty(collector.Drops);
         Assert.Null(collector.Offer(Gradient(0, 1, 0.1)));
     }
+
+    [Theory]
+    [InlineData(0, float.NaN)]
+    [InlineData(17, float.PositiveInfinity)]
+    [InlineData(63, float.NegativeInfinity)]
+    [InlineData(100, float.NaN)]
+    public void Collector_finds_a_non_finite_value_anywhere_in_a_long_gradient(int position, float value)
+    {
+        // 101 values: the vectorized part and the scalar tail are both checked.
+        var collector = new RoundCollector(2, 101, k: 1);
+        collector.Begin(0);
+        var gradient = Enumerable.Range(0, 101).Select(i => (float)i).ToArray();
+        gradient[position] = value;
+        Assert.Equal(DropReason.Malformed, collector.Offer(new Arrival(0, 0, gradient, 0.1))?.Reason);
+
+        var good = Enumerable.Range(0, 101).Select(i => i * 0.5f).ToArray();
+        Assert.Null(collector.Offer(new Arrival(1, 0, good, 0.2)));
+        collector.Close();
+        Assert.Equal(good, collector.Batch.Row(0).ToArray());
+    }
 }

@@ -139,6 +139,27 @@ public class OracleTests
     }
 
     [Fact]
+    public void Same_parameters_and_batch_give_identical_gradients_whatever_came_before()
+    {
+        using var oracle = new TorchGradientOracle(ModelCatalog.Create("small-cnn").Build([1, 28, 28], 10, 1), Images.Random(40, 10, 3), Images.Random(4, 10, 4));
+        var theta = new float[oracle.ParameterCount];
+        oracle.GetParameters(theta);
+        int[] batch = [3, 1, 4, 1, 5, 9, 2, 6];
+        var first = new float[oracle.ParameterCount];
+        var other = new float[oracle.ParameterCount];
+        var second = new float[oracle.ParameterCount];
+        double loss = oracle.ComputeGradient(batch, first);
+
+        // Another worker's call in between (other parameters, other batch, flipped labels) leaves no trace.
+        oracle.SetParameters(theta.Select(v => v * 0.5f).ToArray());
+        oracle.ComputeGradient([7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18], other, flipLabels: true);
+        oracle.SetParameters(theta);
+        Assert.Equal(loss, oracle.ComputeGradient(batch, second));
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, other);
+    }
+
+    [Fact]
     public void Bad_inputs_are_refused_with_the_reason()
     {
         var problem = LogisticRegressionProblem.Create(trainCount: 10, testCount: 5, dimension: 3);

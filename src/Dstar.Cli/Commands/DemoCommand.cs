@@ -24,7 +24,7 @@ public static class DemoCommand
     {
         Seed = 1,
         Rounds = 200,
-        EvalEvery = 10,
+        EvalEvery = 20,
         Data = new DataConfig { Name = "fashion-mnist", Partition = "iid", ValidationSize = 1000 },
         Model = "mlp hidden=64",
         Workers = 20,
@@ -38,7 +38,7 @@ public static class DemoCommand
         Momentum = 0.9,
         BatchSize = 32,
         CheckpointEvery = 0,
-        Threads = 2,
+        Threads = 1,
     };
 
     /// <summary>The three runs: name and the config changes from <see cref="Scenario"/>.</summary>
@@ -88,6 +88,10 @@ public static class DemoCommand
                 {
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  final accuracy {SimulateCommand.Percent(summary.FinalAccuracy)}, {summary.VirtualSeconds:F1} virtual s, {summary.ByzantineKept} Byzantine gradients kept, {summary.WallSeconds:F1} wall s"));
+                    if (summary.StoppedAtRound is { } round)
+                    {
+                        output.WriteLine($"  stopped at round {round}: {summary.StopReason}");
+                    }
                 }
 
                 results.Add((name, runDirectory, summary, history.Records));
@@ -126,7 +130,7 @@ public static class DemoCommand
         });
         if (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected)
         {
-            console.Profile.Width = 120;
+            console.Profile.Width = 140;
         }
 
         var table = new Table().Border(TableBorder.Rounded)
@@ -134,11 +138,13 @@ public static class DemoCommand
             .AddColumn("run")
             .AddColumn(new TableColumn("final accuracy").RightAligned())
             .AddColumn(new TableColumn("virtual time (s)").RightAligned())
-            .AddColumn(new TableColumn("Byzantine gradients kept").RightAligned());
+            .AddColumn(new TableColumn("Byzantine gradients kept").RightAligned())
+            .AddColumn("note");
         var c2 = CultureInfo.InvariantCulture;
         foreach (var (name, s) in runs)
         {
-            table.AddRow(Markup.Escape(name), SimulateCommand.Percent(s.FinalAccuracy), s.VirtualSeconds.ToString("F1", c2), $"{s.ByzantineKept} of {s.ByzantineAccepted}");
+            var note = s.StoppedAtRound is { } round ? $"diverged: stopped at round {round} of {c.Rounds}" : $"finished {s.Rounds} rounds";
+            table.AddRow(Markup.Escape(name), SimulateCommand.Percent(s.FinalAccuracy), s.VirtualSeconds.ToString("F1", c2), $"{s.ByzantineKept} of {s.ByzantineAccepted}", Markup.Escape(note));
         }
 
         console.Write(table);

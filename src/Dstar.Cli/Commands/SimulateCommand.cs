@@ -72,6 +72,11 @@ public static class SimulateCommand
             output.WriteLine($"dstar simulate: {simulator.Description}");
             var summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output)!;
             Print(summary, directory, output);
+            if (simulator.Timing is { } timing)
+            {
+                output.WriteLine(Describe(timing));
+            }
+
             return 0;
         });
 
@@ -80,12 +85,21 @@ public static class SimulateCommand
         var c = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(c, $"final accuracy {Percent(s.FinalAccuracy)} (best {Percent(s.BestAccuracy)}) after {s.Rounds} rounds, {s.VirtualSeconds:F1} virtual s ({s.MeanRoundVirtualSeconds:F3} per round), {s.WallSeconds:F1} wall s"));
         output.WriteLine(string.Create(c, $"Byzantine gradients kept: {s.ByzantineKept} of {s.ByzantineAccepted} accepted; filter precision {Ratio(s.FilterPrecision)}, recall {Ratio(s.FilterRecall)}"));
+        if (s.StoppedAtRound is { } round)
+        {
+            output.WriteLine($"the run stopped at round {round}: {s.StopReason}");
+        }
+
         output.WriteLine($"run directory: {directory}");
         foreach (var name in new[] { "config.yaml", MetricsFiles.JsonLinesName, MetricsFiles.CsvName, SummaryFile.FileName }.Concat(Plots.FileNames))
         {
             output.WriteLine("  " + Path.Combine(directory, name));
         }
     }
+
+    /// <summary>The wall-clock breakdown of the round loop, one line.</summary>
+    internal static string Describe(SimulationTiming t) => string.Create(CultureInfo.InvariantCulture,
+        $"wall time in rounds {t.RoundsSeconds:F2} s: worker gradients {t.OracleSeconds:F2} s, attack {t.AttackSeconds:F2} s, validation gradient {t.ValidationSeconds:F2} s, aggregation {t.AggregationSeconds:F2} s, evaluation {t.EvaluationSeconds:F2} s, simulator overhead {t.OverheadSeconds:F3} s ({t.OverheadFraction:P1} of the rounds without evaluation)");
 
     internal static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "–";
 

@@ -1,5 +1,4 @@
 using Dstar.Core;
-using Dstar.Core.Kernels;
 using Dstar.Engine.Transport;
 
 namespace Dstar.Engine.Collection;
@@ -134,7 +133,6 @@ public sealed class RoundCollector
             return d;
         }
 
-        arrival.Gradient.Span.CopyTo(Batch.Row(_accepted));
         _workers[_accepted] = arrival.Worker;
         _losses[_accepted] = arrival.Loss;
         _delivered[arrival.Worker] = true;
@@ -167,7 +165,7 @@ public sealed class RoundCollector
     /// the stream ended early (a simulated crash): with a deadline and at least k_min accepted the round closes at the
     /// deadline, otherwise it cannot close.
     /// </summary>
-    /// <exception cref="InvalidOperationException">fewer than k gradients and the round cannot close at a deadline; the message says how many arrived.</exception>
+    /// <exception cref="InvalidOperationException">fewer than k gradients and the round cannot close at a deadline; the message says how many were usable and why the others were dropped.</exception>
     public void Close()
     {
         if (!IsComplete)
@@ -179,8 +177,11 @@ public sealed class RoundCollector
             else
             {
                 var need = Deadline is null ? $"k = {K} (no deadline is set)" : $"k_min = {MinimumCount}";
+                var dropped = _drops.Count == 0
+                    ? "none dropped"
+                    : string.Join(", ", _drops.GroupBy(d => d.Reason).Select(g => $"{g.Count()} {g.Key.Name()}")) + " dropped (first: worker " + _drops[0].Worker + ", " + _drops[0].Detail + ")";
                 throw new InvalidOperationException(
-                    $"round {Version}: the workers stopped answering after {_accepted} of {WorkerCount} gradients, and the round needs {need}; set a deadline and k_min, or lower k");
+                    $"round {Version}: no more gradients will arrive, and only {_accepted} of {WorkerCount} were usable ({dropped}); the round needs {need}");
             }
         }
 
@@ -245,7 +246,8 @@ public sealed class RoundCollector
             return new Drop(a.Worker, DropReason.Malformed, $"length {a.Gradient.Length}, expected {Dimension}");
         }
 
-        if (!NonFinite.AllFinite(a.Gradient.Span))
+        // Copy and check in one pass; a non-finite row is left in the scratch row and overwritten by the next one.
+        if (!Finite.CopyAndCheck(a.Gradient.Span, Batch.Row(_accepted)))
         {
             return new Drop(a.Worker, DropReason.Malformed, "holds NaN or ±∞");
         }

@@ -27,7 +27,7 @@ public static class ConfigKeys
         new("data.validation_size", "training samples held out as the server's validation split", (c, v) => c with { Data = c.Data with { ValidationSize = Int(v) } }, c => Scalar(c.Data.ValidationSize)),
         new("data.samples", "synthetic: training samples generated", (c, v) => c with { Data = c.Data with { Samples = Int(v) } }, c => Scalar(c.Data.Samples)),
         new("data.features", "synthetic: feature dimension", (c, v) => c with { Data = c.Data with { Features = Int(v) } }, c => Scalar(c.Data.Features)),
-        new("data.noise", "synthetic: label noise", (c, v) => c with { Data = c.Data with { Noise = Double(v) } }, c => Scalar(c.Data.Noise)),
+        new("data.noise", "synthetic-linear: σ of the Gaussian target noise", (c, v) => c with { Data = c.Data with { Noise = Double(v) } }, c => Scalar(c.Data.Noise)),
         new("model", "model spec: logreg | linreg | mlp hidden=128 | small-cnn | resnet18", (c, v) => c with { Model = Text(v) }, c => Scalar(c.Model)),
         new("workers", "N, the number of workers", (c, v) => c with { Workers = Int(v) }, c => Scalar(c.Workers)),
         new("k", "gradients the server waits for each round", (c, v) => c with { K = Int(v) }, c => Scalar(c.K)),

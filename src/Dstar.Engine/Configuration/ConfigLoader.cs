@@ -141,7 +141,7 @@ public static class ConfigLoader
             var value = key.Write(config);
             YamlNode node = value.List is not null
                 ? new YamlSequenceNode(value.List.Select(s => (YamlNode)new YamlScalarNode(s) { Style = ScalarStyle.DoubleQuoted }))
-                : new YamlScalarNode(value.Scalar ?? "") { Style = value.Scalar is null ? ScalarStyle.Plain : ScalarStyle.Any };
+                : new YamlScalarNode(value.Scalar ?? "null") { Style = value.Scalar is null ? ScalarStyle.Plain : ScalarStyle.Any };
             var parts = key.Name.Split('.');
             var parent = root;
             for (int i = 0; i < parts.Length - 1; i++)

@@ -97,6 +97,6 @@ public sealed record DataConfig
     /// <summary><c>data.features</c>: synthetic data only, the feature dimension.</summary>
     public int Features { get; init; } = 20;
 
-    /// <summary><c>data.noise</c>: synthetic data only, label noise (linear: σ of additive noise; logistic: flip probability).</summary>
+    /// <summary><c>data.noise</c>: synthetic-linear only, σ of the Gaussian noise added to the targets.</summary>
     public double Noise { get; init; } = 0.1;
 }

@@ -6,8 +6,9 @@ using Dstar.Engine.Collection;
 namespace Dstar.Engine.Recording;
 
 /// <summary>
-/// Writes metrics.jsonl and metrics.csv in the run directory, one row per round, flushed every round so that a
-/// killed run keeps its rows. Numbers use the invariant culture and the shortest round-trip form, so the same run
+/// Writes metrics.jsonl and metrics.csv in the run directory, one row per round. Rows reach the disk at least every
+/// two seconds, and always before a checkpoint is written (<see cref="Flush"/>), so a killed run keeps every row its
+/// checkpoint covers; resume recomputes the rest. Numbers use the invariant culture and the shortest round-trip form, so the same run
 /// gives byte-identical files except the <c>wall_time</c> column. Columns: see <see cref="Columns"/>.
 /// </summary>
 public sealed class MetricsFiles : IRunSink, IDisposable
@@ -26,7 +27,9 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     ];
 
     private readonly string _directory;
-    private StreamWriter? _json;
+    private readonly System.Diagnostics.Stopwatch _sinceFlush = new();
+    private FileStream? _json;
+    private Utf8JsonWriter? _jsonWriter;
     private StreamWriter? _csv;
 
     /// <summary>Writes into <paramref name="directory"/> (created when missing).</summary>
@@ -40,8 +43,12 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     public void Start(RunInfo info, long firstRound, IReadOnlyList<RoundRecord> replayed)
     {
         Dispose();
-        _json = Open(JsonLinesName);
-        _csv = Open(CsvName);
+
+        // New files are written beside the old ones and renamed over them once they hold every replayed row, so a
+        // crash while resuming never loses a row that was on disk. (The open streams follow the rename.)
+        _json = new FileStream(Path.Combine(_directory, JsonLinesName + ".tmp"), FileMode.Create, FileAccess.Write, FileShare.Read);
+        _jsonWriter = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _csv = Open(CsvName + ".tmp");
         _csv.Write(string.Join(",", Columns) + "\n");
         foreach (var record in replayed)
         {
@@ -49,13 +56,20 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         }
 
         Flush();
+        _json.Flush(flushToDisk: true);
+        ((FileStream)_csv.BaseStream).Flush(flushToDisk: true);
+        File.Move(Path.Combine(_directory, JsonLinesName + ".tmp"), Path.Combine(_directory, JsonLinesName), overwrite: true);
+        File.Move(Path.Combine(_directory, CsvName + ".tmp"), Path.Combine(_directory, CsvName), overwrite: true);
     }
 
     /// <inheritdoc />
     public void Record(RoundRecord record)
     {
         Write(record);
-        Flush();
+        if (_sinceFlush.Elapsed.TotalSeconds >= 2)
+        {
+            Flush();
+        }
     }
 
     /// <inheritdoc />
@@ -64,6 +78,13 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        if (_json is not null)
+        {
+            Flush();
+        }
+
+        _jsonWriter?.Dispose();
+        _jsonWriter = null;
         _json?.Dispose();
         _csv?.Dispose();
         _json = null;
@@ -120,16 +141,17 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     private StreamWriter Open(string name) =>
         new(new FileStream(Path.Combine(_directory, name), FileMode.Create, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { NewLine = "\n" };
 
-    private void Flush()
+    /// <summary>Pushes every row written so far to the files.</summary>
+    public void Flush()
     {
-        _json!.Flush();
-        _csv!.Flush();
+        _json?.Flush();
+        _csv?.Flush();
+        _sinceFlush.Restart();
     }
 
     private void Write(RoundRecord r)
     {
-        var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        var w = _jsonWriter!;
         {
             w.WriteStartObject();
             w.WriteNumber("round", r.Round);
@@ -157,9 +179,11 @@ public sealed class MetricsFiles : IRunSink, IDisposable
             w.WriteEndArray();
             w.WriteBoolean("kept_exact", r.KeptIsExact);
             w.WriteEndObject();
+            w.Flush();
+            w.Reset();
         }
 
-        _json!.Write(Encoding.UTF8.GetString(buffer.ToArray()) + "\n");
+        _json!.WriteByte((byte)'\n');
 
         var csv = new[]
         {

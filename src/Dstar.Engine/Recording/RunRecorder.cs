@@ -26,6 +26,8 @@ public sealed class RunRecorder
     private long _byzantineAccepted;
     private long _keptTotal;
     private long _keptExactByzantineAccepted;
+    private long? _stoppedAt;
+    private string? _stopReason;
 
     /// <summary>Creates a recorder for <paramref name="info"/> writing to <paramref name="sinks"/>.</summary>
     public RunRecorder(RunInfo info, IEnumerable<IRunSink> sinks)
@@ -115,7 +117,29 @@ public sealed class RunRecorder
         _keptTotal > 0 ? (double)_byzantineKept / _keptTotal : null,
         _byzantineKept,
         _byzantineAccepted,
-        new Dictionary<string, long>(_drops));
+        new Dictionary<string, long>(_drops),
+        _stoppedAt,
+        _stopReason);
+
+    /// <summary>
+    /// Marks the run as stopped at <paramref name="round"/> for <paramref name="reason"/> (it could not go on, for
+    /// example because the model diverged); <paramref name="evaluation"/> of the last parameters becomes the final accuracy.
+    /// </summary>
+    public void Stop(long round, string reason, Learning.Evaluation? evaluation)
+    {
+        _stoppedAt = round;
+        _stopReason = reason;
+        if (evaluation is { } e)
+        {
+            if (!double.IsNaN(e.Accuracy))
+            {
+                _finalAccuracy = e.Accuracy;
+                _bestAccuracy = Math.Max(_bestAccuracy ?? double.NegativeInfinity, e.Accuracy);
+            }
+
+            _finalTestLoss = e.Loss;
+        }
+    }
 
     /// <summary>Ends the run: every sink gets the summary.</summary>
     public RunSummary Finish()

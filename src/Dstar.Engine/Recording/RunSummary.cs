@@ -15,6 +15,8 @@ namespace Dstar.Engine.Recording;
 /// <param name="ByzantineKept">Byzantine gradients kept, summed over rounds.</param>
 /// <param name="ByzantineAccepted">Byzantine gradients accepted by the collector, summed over rounds.</param>
 /// <param name="Drops">Collector drops by reason, summed over rounds.</param>
+/// <param name="StoppedAtRound">The round at which the run could not go on (a diverging run), or null when it finished.</param>
+/// <param name="StopReason">Why it stopped, or null.</param>
 public sealed record RunSummary(
     string Name,
     double? FinalAccuracy,
@@ -29,4 +31,6 @@ public sealed record RunSummary(
     double? ByzantineKeptFraction,
     long ByzantineKept,
     long ByzantineAccepted,
-    IReadOnlyDictionary<string, long> Drops);
+    IReadOnlyDictionary<string, long> Drops,
+    long? StoppedAtRound = null,
+    string? StopReason = null);

@@ -44,6 +44,17 @@ public sealed class SummaryFile(string directory) : IRunSink
             Number(w, "byzantine_kept_fraction", s.ByzantineKeptFraction);
             w.WriteNumber("byzantine_kept", s.ByzantineKept);
             w.WriteNumber("byzantine_accepted", s.ByzantineAccepted);
+            if (s.StoppedAtRound is { } stopped)
+            {
+                w.WriteNumber("stopped_at_round", stopped);
+                w.WriteString("stop_reason", s.StopReason);
+            }
+            else
+            {
+                w.WriteNull("stopped_at_round");
+                w.WriteNull("stop_reason");
+            }
+
             w.WriteStartObject("drops");
             foreach (var (reason, count) in s.Drops.OrderBy(p => p.Key, StringComparer.Ordinal))
             {

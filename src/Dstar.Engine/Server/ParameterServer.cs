@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using Dstar.Core;
-using Dstar.Core.Kernels;
 using Dstar.Core.Optimization;
 using Dstar.Engine.Collection;
 using Dstar.Engine.Randomness;
@@ -24,6 +23,8 @@ public sealed class ParameterServer
 {
     private readonly float[] _parameters;
     private readonly float[] _aggregate;
+    private readonly float[] _parametersBefore;
+    private readonly float[] _velocityBefore;
     private readonly float[]? _validationGradient;
     private float[]? _previousAggregate;
     private readonly RoundCollector _collector;
@@ -73,6 +74,8 @@ public sealed class ParameterServer
         Evaluator = evaluator;
         _parameters = initialParameters.ToArray();
         _aggregate = new float[_parameters.Length];
+        _parametersBefore = new float[_parameters.Length];
+        _velocityBefore = new float[_parameters.Length];
         _validationGradient = validation is null ? null : new float[_parameters.Length];
         _context = new AggregationContext(options.ByzantineCount)
         {
@@ -117,6 +120,12 @@ public sealed class ParameterServer
     /// <summary>Wall-clock seconds spent evaluating on the test set so far.</summary>
     public double EvaluationSeconds { get; private set; }
 
+    /// <summary>
+    /// The context the rule aggregates with (f, this round's g₀ once computed, the previous aggregate). The simulator
+    /// hands it to omniscient attacks, which DSTAR.md allows to know g₀; treat it as read-only.
+    /// </summary>
+    public AggregationContext Context => _context;
+
     /// <summary>The collector (its settings: k, deadline, k_min).</summary>
     public RoundCollector Collector => _collector;
 
@@ -148,7 +157,7 @@ public sealed class ParameterServer
     /// <param name="evaluate">Whether to evaluate x_{t+1} on the test set (needs an evaluator).</param>
     /// <param name="cancellationToken">Cancels the wait for gradients.</param>
     /// <exception cref="InvalidOperationException">the workers stopped answering before the round could close.</exception>
-    /// <exception cref="AggregationException">the rule refused the input or produced a non-finite aggregate (x is unchanged).</exception>
+    /// <exception cref="AggregationException">the rule refused the input, produced a non-finite aggregate, or the step would overflow x (x and the optimizer state are unchanged).</exception>
     public async Task<RoundEvent> RunRoundAsync(ITransport transport, bool evaluate = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transport);
@@ -170,6 +179,12 @@ public sealed class ParameterServer
             ValidationSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 
+        // The context is ready before any gradient is read, so a simulated omniscient attack can see this round's g₀.
+        _context.ByzantineCount = Options.ByzantineCount;
+        _context.ValidationGradient = _validationGradient;
+        _context.PreviousAggregate = _previousAggregate;
+        _context.Parameters = _parameters;
+
         _collector.Begin(t);
         await CollectAsync(transport, cancellationToken).ConfigureAwait(false);
         _collector.Close();
@@ -177,12 +192,25 @@ public sealed class ParameterServer
         long aggregationStart = Stopwatch.GetTimestamp();
         var (kept, filtered, scores, exact) = Aggregate(t);
         AggregationSeconds += Stopwatch.GetElapsedTime(aggregationStart).TotalSeconds;
-        if (!NonFinite.AllFinite(_aggregate))
+        if (!Finite.All(_aggregate))
         {
             throw new AggregationException($"round {t}: '{Pipeline.Name}' produced a non-finite aggregate; the server did not step");
         }
 
+        // Keep x_t and the momentum buffer until the step is known to be finite: a diverging run stops at its last
+        // finite state instead of writing ±∞ into the parameters.
+        _parameters.CopyTo(_parametersBefore, 0);
+        Optimizer.Velocity.CopyTo(_velocityBefore);
+        bool hadVelocity = Optimizer.HasVelocity;
         Optimizer.Step(_parameters, _aggregate);
+        if (!Finite.All(_parameters))
+        {
+            _parametersBefore.CopyTo(_parameters, 0);
+            _velocityBefore.CopyTo(Optimizer.Velocity);
+            Optimizer.HasVelocity = hadVelocity;
+            throw new AggregationException($"round {t}: the step with '{Pipeline.Name}''s aggregate (norm {TensorPrimitives.Norm(_aggregate):G3}) overflowed the parameters; the server kept x_{t}");
+        }
+
         _previousAggregate ??= new float[_aggregate.Length];
         _aggregate.CopyTo(_previousAggregate, 0);
         Version = t + 1;
@@ -210,6 +238,9 @@ public sealed class ParameterServer
             scores,
             exact);
     }
+
+    /// <summary>Evaluates x_t on the test set now (null without an evaluator).</summary>
+    public Evaluation? Evaluate() => Evaluator?.Invoke(_parameters);
 
     private async Task CollectAsync(ITransport transport, CancellationToken cancellationToken)
     {

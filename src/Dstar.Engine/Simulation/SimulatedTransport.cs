@@ -21,7 +21,7 @@ namespace Dstar.Engine.Simulation;
 /// <para>Crafting attacks run once per round, when the first Byzantine arrival is read. An omniscient attack sees the
 /// honest gradients computed that round: those of the honest workers among the first k in arrival order (at least
 /// one honest worker, the first to answer). Those gradients are computed then and reused when their workers arrive.
-/// The attack's generator is the (seed, t, attack) stream.</para>
+/// The attack's generator is the (seed, t, attack) stream. It reads the honest rows in place and must not change them.</para>
 /// <para>A worker whose delay is +∞ (a crash) never arrives. Memory: one N × d buffer of gradients.</para>
 /// </remarks>
 public sealed class SimulatedTransport : ITransport
@@ -39,8 +39,9 @@ public sealed class SimulatedTransport : ITransport
     private readonly int[] _order;
     private readonly int[] _minibatch;
     private readonly float[] _parameters;
-    private readonly GradientBatch? _honestForAttack;
+    private readonly ReadOnlyMemory<float>[] _memory;
     private readonly GradientBatch? _crafted;
+    private int _nextRow;
     private int _arrivalCount;
     private int _cursor;
     private bool _crafted0;
@@ -121,6 +122,7 @@ public sealed class SimulatedTransport : ITransport
 
         int d = oracle.ParameterCount;
         _gradients = new GradientBatch(n, d);
+        _memory = new ReadOnlyMemory<float>[n];
         _losses = new double[n];
         _computed = new bool[n];
         _delays = new double[n];
@@ -129,7 +131,6 @@ public sealed class SimulatedTransport : ITransport
         _parameters = new float[d];
         if (byzantine is { Attack: not null } && byzantine.Workers.Count > 0)
         {
-            _honestForAttack = new GradientBatch(n, d);
             _crafted = new GradientBatch(byzantine.Workers.Count, d);
         }
     }
@@ -163,6 +164,9 @@ public sealed class SimulatedTransport : ITransport
 
     /// <summary>Wall-clock seconds spent inside the oracle since creation (for the overhead benchmark).</summary>
     public double OracleSeconds { get; private set; }
+
+    /// <summary>Wall-clock seconds spent crafting Byzantine gradients since creation (the Byzantine workers' computation).</summary>
+    public double AttackSeconds { get; private set; }
 
     /// <inheritdoc />
     public ValueTask PublishAsync(long version, ReadOnlyMemory<float> parameters, CancellationToken cancellationToken = default)
@@ -200,6 +204,7 @@ public sealed class SimulatedTransport : ITransport
             return c != 0 ? c : a.CompareTo(b);
         }));
         Array.Clear(_computed);
+        _nextRow = 0;
         _cursor = 0;
         _crafted0 = false;
         GradientsComputed = 0;
@@ -219,7 +224,7 @@ public sealed class SimulatedTransport : ITransport
 
         int w = _order[_cursor++];
         Ensure(w);
-        arrival = new Arrival(w, _version, _gradients.Buffer.AsMemory(w * _gradients.Dimension, _gradients.Dimension), _delays[w], _losses[w]);
+        arrival = new Arrival(w, _version, _memory[w], _delays[w], _losses[w]);
         return true;
     }
 
@@ -254,7 +259,11 @@ public sealed class SimulatedTransport : ITransport
             _oracle.SetParameters(_parameters);
         }
 
-        _losses[worker] = _oracle.ComputeGradient(_minibatch, _gradients.Row(worker), flipLabels);
+        // Rows are handed out in the order gradients are computed, so the honest gradients an attack sees are the
+        // first rows of the buffer and reach it without a copy.
+        int row = _nextRow++;
+        _memory[worker] = _gradients.Buffer.AsMemory(row * _gradients.Dimension, _gradients.Dimension);
+        _losses[worker] = _oracle.ComputeGradient(_minibatch, _gradients.Row(row), flipLabels);
         OracleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
         _computed[worker] = true;
         GradientsComputed++;
@@ -268,9 +277,7 @@ public sealed class SimulatedTransport : ITransport
         }
 
         _crafted0 = true;
-        var honest = _honestForAttack!;
         var crafted = _crafted!;
-        int m = 0;
         int firstHonest = -1;
         for (int i = 0; i < _arrivalCount; i++)
         {
@@ -285,23 +292,18 @@ public sealed class SimulatedTransport : ITransport
                 firstHonest = w;
             }
 
-            if (i < K)
+            if (i < K && !_computed[w])
             {
                 Compute(w, flipLabels: false);
-                honest.Count = m + 1;
-                honest.SetRow(m++, _gradients.Row(w));
             }
         }
 
-        if (m == 0)
+        if (_nextRow == 0)
         {
             // No honest worker among the first k: the attacker still sees one honest gradient, the first to answer
             // (or worker-order's first honest one when every honest worker crashed this round).
             firstHonest = firstHonest >= 0 ? firstHonest : Array.IndexOf(_isByzantine, false);
             Compute(firstHonest, flipLabels: false);
-            honest.Count = 1;
-            honest.SetRow(0, _gradients.Row(firstHonest));
-            m = 1;
         }
 
         var context = new AttackContext(K, _byzantine!.Workers.Count, RandomStreams.Create(Seed, _version, StreamPurpose.Attack))
@@ -309,11 +311,24 @@ public sealed class SimulatedTransport : ITransport
             Pipeline = Pipeline,
             AggregationContext = AttackAggregationContext,
         };
-        _byzantine.Attack!.Craft(honest, context, crafted);
+
+        // The honest view is the buffer's first rows (every gradient computed so far this round is honest).
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        _gradients.Count = _nextRow;
+        try
+        {
+            _byzantine.Attack!.Craft(_gradients, context, crafted);
+        }
+        finally
+        {
+            _gradients.Count = _gradients.Capacity;
+        }
+
+        AttackSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
         foreach (var w in _byzantine.Workers)
         {
-            var row = crafted.Row(_byzantineSlot[w]);
-            row.CopyTo(_gradients.Row(w));
+            int slot = _byzantineSlot[w];
+            _memory[w] = crafted.Buffer.AsMemory(slot * crafted.Dimension, crafted.Dimension);
             _losses[w] = double.NaN;
             _computed[w] = true;
         }

@@ -27,14 +27,18 @@ public sealed record SimulatorOverrides
 
 /// <summary>How the wall-clock time of the rounds run by <see cref="Simulator.RunAsync"/> was spent.</summary>
 /// <param name="RoundsSeconds">Wall seconds of the round loop (rounds, recording, checkpoints).</param>
-/// <param name="OracleSeconds">Inside the oracle for worker gradients.</param>
+/// <param name="OracleSeconds">Inside the oracle for worker gradients (honest and label-flipped).</param>
+/// <param name="AttackSeconds">Crafting the Byzantine workers' gradients (the attack's own computation).</param>
 /// <param name="ValidationSeconds">Computing g₀.</param>
 /// <param name="AggregationSeconds">In pre-aggregators and the rule.</param>
 /// <param name="EvaluationSeconds">Test-set evaluations.</param>
-public sealed record SimulationTiming(double RoundsSeconds, double OracleSeconds, double ValidationSeconds, double AggregationSeconds, double EvaluationSeconds)
+public sealed record SimulationTiming(double RoundsSeconds, double OracleSeconds, double AttackSeconds, double ValidationSeconds, double AggregationSeconds, double EvaluationSeconds)
 {
-    /// <summary>Seconds spent on anything but gradients, aggregation and evaluation: the simulator's own cost.</summary>
-    public double OverheadSeconds => RoundsSeconds - OracleSeconds - ValidationSeconds - AggregationSeconds - EvaluationSeconds;
+    /// <summary>
+    /// Seconds spent on anything but the workers' computation (gradients, attacks), g₀, aggregation and evaluation:
+    /// the simulator's own cost (scheduling, collection, the optimizer step, recording, checkpoints).
+    /// </summary>
+    public double OverheadSeconds => RoundsSeconds - OracleSeconds - AttackSeconds - ValidationSeconds - AggregationSeconds - EvaluationSeconds;
 
     /// <summary><see cref="OverheadSeconds"/> as a fraction of the round time without evaluation.</summary>
     public double OverheadFraction => OverheadSeconds / Math.Max(1e-12, RoundsSeconds - EvaluationSeconds);
@@ -124,6 +128,9 @@ public sealed class Simulator : IDisposable
             throw;
         }
 
+        // Omniscient attacks (adaptive-dstar) may know the server's g₀ and f, as DSTAR.md's threat model allows.
+        _transport.AttackAggregationContext = _server.Context;
+
         Description = $"{_workload.Description}; N = {config.Workers}, k = {config.K}, f = {config.Byzantine} ({config.AttackTiming} {attackName}), "
             + $"rule {pipeline.Name}, delay {delay.Name}";
     }
@@ -149,7 +156,10 @@ public sealed class Simulator : IDisposable
     /// <summary>The Byzantine worker ids.</summary>
     public IReadOnlyList<int> ByzantineWorkers => _byzantine;
 
-    /// <summary>Where the time of the last <see cref="RunAsync"/> went.</summary>
+    /// <summary>Rounds at the start of <see cref="RunAsync"/> left out of <see cref="Timing"/> (warm-up), when more than twice as many are run; default 10.</summary>
+    public int TimingWarmupRounds { get; init; } = 10;
+
+    /// <summary>Where the wall-clock time of the last <see cref="RunAsync"/>'s rounds went, after the warm-up rounds.</summary>
     public SimulationTiming? Timing { get; private set; }
 
     /// <summary>
@@ -163,7 +173,11 @@ public sealed class Simulator : IDisposable
     /// <param name="stopAfterRound">Stop (as if interrupted: no final checkpoint, summary or plots) once this many rounds are done.</param>
     /// <param name="plots">Whether to write the PNG plots.</param>
     /// <param name="cancellationToken">Stops between rounds.</param>
-    /// <returns>The summary, or null when stopped by <paramref name="stopAfterRound"/>.</returns>
+    /// <returns>
+    /// The summary, or null when stopped by <paramref name="stopAfterRound"/>. A round that cannot complete (a rule
+    /// refusing its input, a diverged model whose gradients are all non-finite) ends the run early: the summary says at
+    /// which round and why, and its final accuracy is that of the last finite parameters.
+    /// </returns>
     /// <exception cref="CheckpointException">resume: the checkpoint is missing, corrupt or belongs to another run.</exception>
     public async Task<RunSummary?> RunAsync(string? directory, IEnumerable<IRunSink>? sinks = null, bool resume = false, long? stopAfterRound = null, bool plots = true, CancellationToken cancellationToken = default)
     {
@@ -199,9 +213,25 @@ public sealed class Simulator : IDisposable
             var recorder = new RunRecorder(new RunInfo(Name, directory, Config.Workers, Config.Rounds, _byzantine, Description), allSinks);
             recorder.Start(_server.Version, replayed);
             var clock = Stopwatch.StartNew();
-            double oracle0 = _transport.OracleSeconds, validation0 = _server.ValidationSeconds, aggregation0 = _server.AggregationSeconds, evaluation0 = _server.EvaluationSeconds;
+            var timingClock = new Stopwatch();
+            double oracle0 = 0, attack0 = 0, validation0 = 0, aggregation0 = 0, evaluation0 = 0;
+            int roundsRun = 0;
+
+            // The timing leaves out this process's first rounds (JIT compilation, first-touch allocations), as a
+            // benchmark's warm-up would, when there are enough rounds to do so.
+            int warmup = Config.Rounds - _server.Version > 2 * TimingWarmupRounds ? TimingWarmupRounds : 0;
             while (_server.Version < Config.Rounds)
             {
+                if (roundsRun++ == warmup)
+                {
+                    timingClock.Start();
+                    oracle0 = _transport.OracleSeconds;
+                    attack0 = _transport.AttackSeconds;
+                    validation0 = _server.ValidationSeconds;
+                    aggregation0 = _server.AggregationSeconds;
+                    evaluation0 = _server.EvaluationSeconds;
+                }
+
                 cancellationToken.ThrowIfCancellationRequested();
                 if (stopAfterRound is { } stop && _server.Version >= stop)
                 {
@@ -210,16 +240,30 @@ public sealed class Simulator : IDisposable
 
                 long t = _server.Version;
                 bool evaluate = (t + 1) % Config.EvalEvery == 0 || t + 1 == Config.Rounds;
-                var e = await _server.RunRoundAsync(_transport, evaluate, cancellationToken).ConfigureAwait(false);
+                Server.RoundEvent e;
+                try
+                {
+                    e = await _server.RunRoundAsync(_transport, evaluate, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception failure) when (failure is AggregationException or InvalidOperationException)
+                {
+                    // The run cannot go on (typically a model driven to overflow by an attack the rule let through).
+                    // The server kept its last finite state: report that, honestly, as the run's end.
+                    recorder.Stop(t, failure.Message, _server.Evaluate());
+                    break;
+                }
+
                 var record = recorder.Record(e, clock.Elapsed.TotalSeconds);
                 if (checkpointPath is not null && Config.CheckpointEvery > 0 && (t + 1) % Config.CheckpointEvery == 0)
                 {
+                    metrics!.Flush();
                     SaveCheckpoint(checkpointPath, record.VirtualTime);
                 }
 
-                Timing = new SimulationTiming(
-                    clock.Elapsed.TotalSeconds,
+                Timing = !timingClock.IsRunning ? Timing : new SimulationTiming(
+                    timingClock.Elapsed.TotalSeconds,
                     _transport.OracleSeconds - oracle0,
+                    _transport.AttackSeconds - attack0,
                     _server.ValidationSeconds - validation0,
                     _server.AggregationSeconds - aggregation0,
                     _server.EvaluationSeconds - evaluation0);
@@ -227,6 +271,7 @@ public sealed class Simulator : IDisposable
 
             if (checkpointPath is not null && Config.CheckpointEvery > 0)
             {
+                metrics!.Flush();
                 SaveCheckpoint(checkpointPath, recorder.VirtualTime);
             }
 

@@ -7,7 +7,8 @@ namespace Dstar.Learning.Data;
 /// Reads the IDX format of MNIST and Fashion-MNIST (LeCun et al., http://yann.lecun.com/exdb/mnist/): a big-endian
 /// header (two zero bytes, a type byte, a dimension count, then each dimension as a 32-bit integer) followed by the
 /// data. Only unsigned bytes (type 0x08) are accepted, which is what both data sets use. A file that starts with the
-/// gzip magic (1F 8B) is decompressed first, so <c>.gz</c> and raw files both work whatever their names.
+/// gzip magic (1F 8B) is decompressed first, so <c>.gz</c> and raw files both work whatever their names; it must be a
+/// single gzip member whose trailer length matches (this is how a cut-off download is caught).
 /// </summary>
 public static class IdxFile
 {
@@ -100,6 +101,13 @@ public static class IdxFile
             using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
             using var output = new MemoryStream(raw.Length * 4);
             gzip.CopyTo(output);
+            // GZipStream stops quietly at the end of a cut-off file; the trailer's ISIZE (length mod 2³²) catches it.
+            uint declared = raw.Length < 18 ? uint.MaxValue : BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4));
+            if (declared != (uint)output.Length)
+            {
+                throw new DataFileException(path, $"truncated or corrupt gzip stream: it decompressed to {output.Length} bytes, its trailer says {declared}");
+            }
+
             return output.ToArray();
         }
         catch (InvalidDataException e)

@@ -5,10 +5,14 @@ namespace Dstar.Learning.Models;
 
 /// <summary>
 /// A named model architecture, built for a data set's sample shape and class count (C = 0: one regression output).
-/// Building seeds torch's global generator first, so the same seed gives the same initial parameters.
+/// Building seeds torch's global generator first, so the same seed gives the same initial parameters (builds on
+/// different threads are serialised so that they cannot interleave their draws).
 /// </summary>
 public sealed class ModelDefinition
 {
+    // torch's default generator is process-wide: seeding and drawing the initial parameters must not interleave with
+    // another thread's build, or the same seed could give different parameters.
+    private static readonly Lock SeedGate = new();
     private readonly Func<IReadOnlyList<int>, int, nn.Module<Tensor, Tensor>> _build;
 
     /// <summary>Wraps a builder.</summary>
@@ -30,7 +34,10 @@ public sealed class ModelDefinition
     public nn.Module<Tensor, Tensor> Build(IReadOnlyList<int> sampleShape, int classCount, long seed)
     {
         ArgumentNullException.ThrowIfNull(sampleShape);
-        torch.manual_seed(seed);
-        return _build(sampleShape, classCount);
+        lock (SeedGate)
+        {
+            torch.manual_seed(seed);
+            return _build(sampleShape, classCount);
+        }
     }
 }

@@ -149,6 +149,7 @@ public sealed class TorchGradientOracle : IGradientOracle
     }
 
     /// <inheritdoc />
+    /// <remarks>Runs the model in evaluation mode (BatchNorm uses its running statistics) without building a graph.</remarks>
     /// <exception cref="ArgumentException">no indices, or an index outside the training set.</exception>
     public double Loss(ReadOnlySpan<int> sampleIndices)
     {

@@ -5,10 +5,12 @@ namespace Dstar.Learning.Oracle;
 
 /// <summary>
 /// The one setting for how many CPU threads torch uses, so that many simulated workers on few cores do not
-/// oversubscribe. The simulator computes workers' gradients one after another on one shared oracle, so each gradient
-/// may use every core through torch's intra-op parallelism; nothing else in the process should run torch at the same
-/// time. Order of precedence: an explicit count, then the <c>DSTAR_TORCH_THREADS</c> environment variable, then
-/// <see cref="Environment.ProcessorCount"/>. Inter-op parallelism is set to 1 (a gradient is one chain of ops).
+/// oversubscribe. The simulator computes workers' gradients one after another on one shared oracle; the count is set
+/// once per process. Order of precedence: an explicit count, then the <c>DSTAR_TORCH_THREADS</c> environment
+/// variable, then 1. The default is 1 because torch's OpenMP threads spin while they wait: measured on 2 cores shared
+/// with other processes (load ≈ 20), a small-cnn batch-32 gradient cost 21 ms of CPU with 1 thread and about 160 ms
+/// with 2. Raise it (for example to the core count) only where the process has the cores to itself, such as one
+/// simulator on a dedicated machine. Inter-op parallelism is set to 1 (a gradient is one chain of ops).
 /// </summary>
 public static class TorchThreads
 {
@@ -22,13 +24,13 @@ public static class TorchThreads
     public static int Count { get; private set; }
 
     /// <summary>Applies the thread setting (idempotent; a later call with another count changes it).</summary>
-    /// <param name="threads">An explicit count ≥ 1, or null for the environment variable or the core count.</param>
+    /// <param name="threads">An explicit count ≥ 1, or null for the environment variable or 1.</param>
     /// <returns>The count in force.</returns>
     /// <exception cref="ArgumentOutOfRangeException">an explicit count below 1.</exception>
     /// <exception cref="InvalidOperationException">the environment variable is set but is not an integer ≥ 1.</exception>
     public static int Configure(int? threads = null)
     {
-        int count = threads ?? FromEnvironment() ?? Environment.ProcessorCount;
+        int count = threads ?? FromEnvironment() ?? 1;
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1, nameof(threads));
         lock (Gate)
         {

@@ -5,7 +5,8 @@ namespace Dstar.Learning.Partitioning;
 /// and cut into consecutive batches; the remainder shorter than b is skipped (each epoch is a fresh shuffle, so no
 /// sample is skipped systematically). A shard smaller than b gives its whole shard each
 /// time. Epoch e's order depends only on (seed, e), so the state is just (<see cref="Epoch"/>, <see cref="Position"/>)
-/// and <see cref="Restore"/> rebuilds it exactly (for checkpoints). <see cref="Next"/> allocates nothing.
+/// and <see cref="Restore"/> rebuilds it exactly (for checkpoints). <see cref="Next"/> allocates nothing but one
+/// random generator at each epoch boundary.
 /// </summary>
 public sealed class MinibatchSampler
 {

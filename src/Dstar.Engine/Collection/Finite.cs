@@ -1,0 +1,54 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace Dstar.Engine.Collection;
+
+/// <summary>The collector's finiteness checks, vectorized: they run on every accepted gradient, so they are on the hot path.</summary>
+internal static class Finite
+{
+    /// <summary>
+    /// True when every value is finite. The largest magnitude is NaN when any value is NaN and +∞ when any is ±∞
+    /// (TensorPrimitives.MaxMagnitude propagates NaN), so one vectorized reduction decides. Empty spans count as finite.
+    /// </summary>
+    public static bool All(ReadOnlySpan<float> values) => values.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(values));
+
+    /// <summary>
+    /// Copies <paramref name="source"/> into <paramref name="destination"/> (same length) and returns whether every
+    /// value was finite, in one pass over the data: x − x is 0 for a finite x and NaN for NaN and ±∞.
+    /// </summary>
+    public static bool CopyAndCheck(ReadOnlySpan<float> source, Span<float> destination)
+    {
+        if (source.Length != destination.Length)
+        {
+            throw new ArgumentException($"source has {source.Length} values, destination {destination.Length}");
+        }
+
+        int i = 0;
+        bool finite = true;
+        if (Vector.IsHardwareAccelerated && source.Length >= Vector<float>.Count)
+        {
+            var src = MemoryMarshal.Cast<float, Vector<float>>(source);
+            var dst = MemoryMarshal.Cast<float, Vector<float>>(destination);
+            var bad = Vector<int>.Zero;
+            for (int v = 0; v < src.Length; v++)
+            {
+                var x = src[v];
+                dst[v] = x;
+                bad |= ~Vector.Equals(x - x, Vector<float>.Zero);
+            }
+
+            finite = bad == Vector<int>.Zero;
+            i = src.Length * Vector<float>.Count;
+        }
+
+        for (; i < source.Length; i++)
+        {
+            float x = source[i];
+            destination[i] = x;
+            finite &= float.IsFinite(x);
+        }
+
+        return finite;
+    }
+}
