@@ -5,6 +5,7 @@ using Dstar.Core.Specs;
 using Dstar.Core.Stragglers;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Randomness;
+using Dstar.Engine.Server;
 using Dstar.Engine.Simulation;
 using Dstar.Learning;
 
@@ -17,8 +18,8 @@ namespace Dstar.Cluster.Worker;
 /// <item>honest: the oracle's gradient at x_t on b samples drawn with replacement from w's shard with the
 /// (seed, t, minibatch, w) stream; label-flip Byzantine workers do the same with flipped labels;</item>
 /// <item>crafting Byzantine workers are omniscient, as in simulation: the worker recomputes the honest gradients of the
-/// round (it has the same data and streams) and lets the attack craft the f rows from the (seed, t, attack) stream,
-/// then sends its own row. Unlike the simulator, which shows the attack the honest workers among the first k to
+/// round (it has the same data and streams) and the server's g₀ (same validation split and stream), lets the attack
+/// craft the f rows from the (seed, t, attack) stream, then sends its own row. Unlike the simulator, which shows the attack the honest workers among the first k to
 /// arrive, a real attacker cannot know the arrival order, so it sees every honest worker's gradient;</item>
 /// <item>the response time: the delay model's draw for w from the round's (seed, t, delays) stream, where workers draw
 /// in id order as in the simulator (0 for fast Byzantine workers), scaled to real time by
@@ -38,6 +39,9 @@ public sealed class GradientSource : IDisposable
     private readonly AggregationPipeline? _pipeline;
     private readonly GradientBatch? _honest;
     private readonly GradientBatch? _crafted;
+    private readonly ValidationSet? _validation;
+    private readonly float[]? _validationGradient;
+    private readonly AggregationContext? _serverContext;
 
     /// <summary>Builds worker <paramref name="workerId"/>'s view of the run (loads the data and the model).</summary>
     /// <exception cref="ArgumentOutOfRangeException">the id is not a worker of this config.</exception>
@@ -68,6 +72,15 @@ public sealed class GradientSource : IDisposable
                 _pipeline = Registry.Pipeline(config.Aggregator, config.Pre);
                 _honest = new GradientBatch(config.Workers - config.Byzantine, Dimension);
                 _crafted = new GradientBatch(config.Byzantine, Dimension);
+                if (config.Data.ValidationSize > 0)
+                {
+                    // The threat model lets an omniscient attacker know the server's g₀ (DSTAR.md); it recomputes it
+                    // exactly, from the same validation split and the same (seed, t, validation) stream.
+                    _validation = new ValidationSet(_workload.Oracle, _workload.Validation, config.EffectiveValidationBatchSize);
+                    _validationGradient = new float[Dimension];
+                }
+
+                _serverContext = new AggregationContext(config.Byzantine) { ValidationGradient = _validationGradient };
             }
         }
     }
@@ -104,6 +117,11 @@ public sealed class GradientSource : IDisposable
     /// <summary>Writes this worker's message for round <paramref name="round"/> at <paramref name="parameters"/> into <paramref name="gradient"/>.</summary>
     public void Compute(long round, ReadOnlySpan<float> parameters, Span<float> gradient)
     {
+        if (_validation is not null)
+        {
+            _validation.ComputeGradient(parameters, RandomStreams.Create(_config.Seed, round, StreamPurpose.Validation), _validationGradient);
+        }
+
         _workload.Oracle.SetParameters(parameters);
         if (_attack is null)
         {
@@ -119,6 +137,7 @@ public sealed class GradientSource : IDisposable
         var context = new AttackContext(_config.K, _config.Byzantine, RandomStreams.Create(_config.Seed, round, StreamPurpose.Attack))
         {
             Pipeline = _pipeline,
+            AggregationContext = _serverContext,
         };
         _attack.Craft(_honest, context, _crafted!);
         _crafted!.Row(WorkerId - (_config.Workers - _config.Byzantine)).CopyTo(gradient);
