@@ -10,7 +10,11 @@ public static class ClusterLogging
     {
         if (json)
         {
-            builder.AddJsonConsole(o => o.UseUtcTimestamp = true);
+            builder.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "O";
+            });
         }
         else
         {

@@ -49,7 +49,11 @@ public static class ClusterServer
         builder.Logging.ClearProviders();
         if (settings.JsonLogs)
         {
-            builder.Logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "O";
+            });
         }
         else
         {
