@@ -59,6 +59,36 @@ public class FaultToleranceTests
     }
 
     [Fact]
+    public async Task With_fewer_than_k_alive_rounds_close_at_the_deadline_with_k_min()
+    {
+        using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 4, k: 4, rounds: 40, extra: "deadline: 0.25\nk_min: 2\n"), computeMilliseconds: 15);
+        using var server = DstarProcess.Start(fixture.ServeArguments());
+        var workers = Enumerable.Range(0, 4).Select(id => DstarProcess.Start(fixture.WorkArguments(id))).ToList();
+        try
+        {
+            await fixture.WaitForRoundAsync(10, TimeSpan.FromSeconds(90), () => server.Output);
+            workers[2].Kill();
+            workers[3].Kill();
+            var killedAt = fixture.Rounds().Count;
+            Assert.Equal(0, await server.WaitAsync(TimeSpan.FromSeconds(90)));
+
+            var rounds = fixture.Rounds();
+            Assert.Equal(40, rounds.Count);
+            foreach (var round in rounds.Skip(killedAt + 2))
+            {
+                var accepted = round.GetProperty("accepted").EnumerateArray().Select(a => a.GetInt32()).Order().ToArray();
+                Assert.Equal([0, 1], accepted);
+                // Closed by the deadline (k = 4 never arrives), not before it.
+                Assert.InRange(round.GetProperty("round_time").GetDouble(), 0.25, 5);
+            }
+        }
+        finally
+        {
+            workers.ForEach(w => w.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task A_killed_server_resumes_from_its_last_checkpoint_and_workers_reconnect()
     {
         using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 4, k: 3, rounds: 60, checkpointEvery: 5, samples: 800), computeMilliseconds: 15);
