@@ -24,5 +24,9 @@ public static class Program
     {
         yield return SimulateCommand.Create();
         yield return DemoCommand.Create();
+        yield return KeygenCommand.Create();
+        yield return ServeCommand.Create();
+        yield return WorkCommand.Create();
+        yield return LaunchCommand.Create();
     }
 }
