@@ -241,8 +241,7 @@ public static class ClusterServer
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         CheckpointFile.Save(path, new Checkpoint(server.Version, seed, virtualSeconds, server.Parameters.ToArray(),
             server.Optimizer.Velocity.ToArray(), server.Optimizer.HasVelocity,
-            // PreviousAggregate is a non-null empty memory before the first step (a null array converts to it).
-            server.PreviousAggregate is { Length: > 0 } previous ? previous.ToArray() : null));
+            server.PreviousAggregate?.ToArray()));
     }
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)
