@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Commands;
 
 namespace Dstar.Cli;
 
@@ -21,6 +22,7 @@ public static class Program
 
     private static IEnumerable<Command> Commands()
     {
-        yield break;
+        yield return AggregateCommand.Create();
+        yield return BenchCommand.Create();
     }
 }
