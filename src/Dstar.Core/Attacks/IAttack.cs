@@ -11,8 +11,10 @@ public interface IAttack
 
     /// <summary>
     /// Writes <see cref="GradientBatch.Count"/> Byzantine rows into <paramref name="byzantine"/>, crafted from
-    /// <paramref name="honest"/> (same dimension).
+    /// <paramref name="honest"/> (same dimension). The honest rows are read, never changed.
     /// </summary>
+    /// <exception cref="AttackException">the dimensions differ, an omniscient attack got no honest rows, or the attack
+    /// cannot run in this context (see each attack).</exception>
     void Craft(GradientBatch honest, AttackContext context, GradientBatch byzantine);
 }
 
@@ -20,8 +22,14 @@ public interface IAttack
 public sealed class AttackContext
 {
     /// <summary>Creates a context for n aggregated rows of which f are Byzantine.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">n &lt; 1, f &lt; 0 or f &gt; n.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="random"/> is null.</exception>
     public AttackContext(int workerCount, int byzantineCount, Random random)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(workerCount, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(byzantineCount);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(byzantineCount, workerCount);
+        ArgumentNullException.ThrowIfNull(random);
         WorkerCount = workerCount;
         ByzantineCount = byzantineCount;
         Random = random;

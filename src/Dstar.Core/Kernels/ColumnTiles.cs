@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.Runtime.Intrinsics;
+
+namespace Dstar.Core.Kernels;
+
+/// <summary>
+/// One pass of a column kernel: the kernel sees one register of columns (16 with AVX-512) of every row at a time and
+/// keeps its working set in a small scratch area that stays in L1.
+/// </summary>
+/// <remarks>
+/// Implementations are unmanaged structs holding pointers into the scratch the driver gives them, so that one pass
+/// allocates nothing (scratch comes from <see cref="ArrayPool{T}"/>) and each parallel worker owns its copy.
+/// </remarks>
+internal unsafe interface IColumnKernel<TSelf>
+    where TSelf : unmanaged, IColumnKernel<TSelf>
+{
+    /// <summary>Scratch floats one worker needs, for registers of at most <see cref="ColumnTiles.MaxWidth"/> lanes.</summary>
+    int ScratchFloats { get; }
+
+    /// <summary>A copy of this kernel bound to (and initialising) one worker's scratch.</summary>
+    TSelf Bind(float* scratch);
+
+    /// <summary>Processes the columns [column, column + Width) of every row; writes Width outputs when output is not null.</summary>
+    void Block<TLanes, TVec>(float** rows, nint column, float* output)
+        where TLanes : struct, ISimdLanes<TVec>
+        where TVec : unmanaged;
+
+    /// <summary>Moves register accumulators into double sums; called every few blocks and at the end of a range.</summary>
+    void Flush<TLanes, TVec>()
+        where TLanes : struct, ISimdLanes<TVec>
+        where TVec : unmanaged;
+}
+
+/// <summary>Runs a column kernel over [0, d), on one thread or split into column ranges across several.</summary>
+internal static unsafe class ColumnTiles
+{
+    /// <summary>The widest register (floats) any kernel runs with.</summary>
+    public const int MaxWidth = 16;
+
+    // Float accumulators are flushed to double often enough that each lane sums at most this many terms.
+    private const int FlushEvery = 64;
+
+    // Below this many columns per worker a second thread costs more than it saves.
+    private const int MinColumnsPerWorker = 1 << 14;
+
+    /// <summary>
+    /// Runs <paramref name="kernel"/> over columns [0, d) of <paramref name="pointerCount"/> row pointers, writing to
+    /// <paramref name="output"/> (or nothing when null). The bound per-worker kernels are left in <paramref name="bound"/>
+    /// (its length caps the number of workers) so that the caller can merge their results.
+    /// </summary>
+    /// <returns>How many workers ran (entries of <paramref name="bound"/> in use).</returns>
+    public static int Run<TKernel>(TKernel kernel, float** rows, int pointerCount, int d, float* output, int degreeOfParallelism, Span<TKernel> bound)
+        where TKernel : unmanaged, IColumnKernel<TKernel>
+    {
+        int workers = Math.Clamp(Math.Min(degreeOfParallelism, d / MinColumnsPerWorker), 1, bound.Length);
+        int tailFloats = pointerCount * MaxWidth + MaxWidth + 2 * pointerCount;
+        int perWorker = Align(kernel.ScratchFloats + tailFloats);
+        var pool = ArrayPool<float>.Shared.Rent(perWorker * workers + MaxWidth);
+        try
+        {
+            fixed (float* pinned = pool)
+            fixed (TKernel* kernels = bound)
+            {
+                // 64-byte alignment keeps each scratch register within one cache line.
+                float* scratch = (float*)(((nint)pinned + 63) & ~(nint)63);
+                for (int w = 0; w < workers; w++)
+                {
+                    kernels[w] = kernel.Bind(scratch + w * perWorker + tailFloats);
+                }
+
+                if (workers == 1)
+                {
+                    Dispatch(kernels, rows, pointerCount, output, 0, d, scratch);
+                }
+                else
+                {
+                    int chunk = d / workers / MaxWidth * MaxWidth;
+                    nint kernelsAddress = (nint)kernels, rowsAddress = (nint)rows, outputAddress = (nint)output, scratchAddress = (nint)scratch;
+                    Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+                    {
+                        int start = w * chunk, end = w == workers - 1 ? d : start + chunk;
+                        Dispatch((TKernel*)kernelsAddress + w, (float**)rowsAddress, pointerCount, (float*)outputAddress, start, end, (float*)scratchAddress + w * perWorker);
+                    });
+                }
+            }
+
+            return workers;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(pool);
+        }
+    }
+
+    private static int Align(int floats) => (floats + MaxWidth - 1) / MaxWidth * MaxWidth;
+
+    private static void Dispatch<TKernel>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
+        where TKernel : unmanaged, IColumnKernel<TKernel>
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            RunRange<TKernel, Lanes512, Vector512<float>>(kernel, rows, pointerCount, output, start, end, tail);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            RunRange<TKernel, Lanes256, Vector256<float>>(kernel, rows, pointerCount, output, start, end, tail);
+        }
+        else
+        {
+            RunRange<TKernel, Lanes1, float>(kernel, rows, pointerCount, output, start, end, tail);
+        }
+    }
+
+    /// <summary>Blocks of Width columns; the ragged end is copied into a zero-padded tile so kernels never see a partial register.</summary>
+    internal static void RunRange<TKernel, TLanes, TVec>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
+        where TKernel : unmanaged, IColumnKernel<TKernel>
+        where TLanes : struct, ISimdLanes<TVec>
+        where TVec : unmanaged
+    {
+        int width = TLanes.Width;
+        nint column = start;
+        int sinceFlush = 0;
+        for (; column + width <= end; column += width)
+        {
+            kernel->Block<TLanes, TVec>(rows, column, output == null ? null : output + column);
+            if (++sinceFlush == FlushEvery)
+            {
+                kernel->Flush<TLanes, TVec>();
+                sinceFlush = 0;
+            }
+        }
+
+        int remaining = end - (int)column;
+        if (remaining > 0)
+        {
+            // Zero padding is neutral for every kernel: it adds 0 to sums and a 0 deviation from a 0 centre.
+            float** tailRows = (float**)(tail + pointerCount * MaxWidth + MaxWidth);
+            float* tailOutput = tail + pointerCount * MaxWidth;
+            for (int r = 0; r < pointerCount; r++)
+            {
+                float* row = tail + r * MaxWidth;
+                new Span<float>(row, MaxWidth).Clear();
+                new ReadOnlySpan<float>(rows[r] + column, remaining).CopyTo(new Span<float>(row, MaxWidth));
+                tailRows[r] = row;
+            }
+
+            kernel->Block<TLanes, TVec>(tailRows, 0, output == null ? null : tailOutput);
+            if (output != null)
+            {
+                new ReadOnlySpan<float>(tailOutput, remaining).CopyTo(new Span<float>(output + column, remaining));
+            }
+        }
+
+        kernel->Flush<TLanes, TVec>();
+    }
+}

@@ -1,0 +1,115 @@
+namespace Dstar.Core.Kernels;
+
+/// <summary>
+/// A comparator network over n inputs that places the values of chosen ranks (for example the middle one or two)
+/// at their sorted positions. Built from Batcher's odd–even merge sort (K. E. Batcher, "Sorting networks and their
+/// applications", AFIPS 1968) on the next power of two, with comparators that touch a padding input removed (padding
+/// is +∞, so such a comparator never moves anything) and pruned backwards to those that can reach a wanted rank.
+/// </summary>
+/// <remarks>
+/// A comparator (a, b) with a &lt; b leaves min at a and max at b. Networks are built once per (n, ranks) and cached;
+/// the column kernels apply them to whole registers, so one network serves 16 coordinates at a time.
+/// </remarks>
+internal sealed class ComparatorNetwork
+{
+    private static readonly Dictionary<(int N, int Low, int High), ComparatorNetwork> Cache = new();
+
+    private ComparatorNetwork(int n, int[] pairs)
+    {
+        Inputs = n;
+        Pairs = pairs;
+    }
+
+    /// <summary>Number of inputs n.</summary>
+    public int Inputs { get; }
+
+    /// <summary>Comparators as flattened (a, b) pairs, in application order.</summary>
+    public int[] Pairs { get; }
+
+    /// <summary>Number of comparators.</summary>
+    public int Count => Pairs.Length / 2;
+
+    /// <summary>
+    /// The cached network on <paramref name="n"/> inputs that puts ranks <paramref name="lowRank"/>..<paramref name="highRank"/>
+    /// (0-based, inclusive) in sorted position; (0, n−1) is a full sort.
+    /// </summary>
+    public static ComparatorNetwork For(int n, int lowRank, int highRank)
+    {
+        if (n < 1 || lowRank < 0 || highRank >= n || lowRank > highRank)
+        {
+            throw new ArgumentOutOfRangeException(nameof(n), $"no network for ranks {lowRank}..{highRank} of {n} inputs");
+        }
+
+        lock (Cache)
+        {
+            if (!Cache.TryGetValue((n, lowRank, highRank), out var network))
+            {
+                network = Build(n, lowRank, highRank);
+                Cache.Add((n, lowRank, highRank), network);
+            }
+
+            return network;
+        }
+    }
+
+    /// <summary>The network that places the median rank(s): (n−1)/2 and n/2.</summary>
+    public static ComparatorNetwork Median(int n) => For(n, (n - 1) / 2, n / 2);
+
+    private static ComparatorNetwork Build(int n, int lowRank, int highRank)
+    {
+        int size = 1;
+        while (size < n)
+        {
+            size <<= 1;
+        }
+
+        // Iterative odd–even merge sort on `size` inputs; comparators reaching past n compare with +∞ padding.
+        var all = new List<(int A, int B)>();
+        for (int p = 1; p < size; p <<= 1)
+        {
+            for (int k = p; k >= 1; k >>= 1)
+            {
+                for (int j = k % p; j + k < size; j += 2 * k)
+                {
+                    for (int i = 0; i < k && i + j + k < size; i++)
+                    {
+                        int a = i + j, b = i + j + k;
+                        if (a / (2 * p) == b / (2 * p) && b < n)
+                        {
+                            all.Add((a, b));
+                        }
+                    }
+                }
+            }
+        }
+
+        // Backwards pruning: a comparator matters only when one of its wires still leads to a wanted rank.
+        var needed = new bool[n];
+        for (int r = lowRank; r <= highRank; r++)
+        {
+            needed[r] = true;
+        }
+
+        var kept = new List<(int A, int B)>();
+        for (int c = all.Count - 1; c >= 0; c--)
+        {
+            var (a, b) = all[c];
+            if (needed[a] || needed[b])
+            {
+                needed[a] = needed[b] = true;
+                kept.Add((a, b));
+            }
+        }
+
+        kept.Reverse();
+        // Pinned so the kernels can walk it by pointer without fixing it on every call.
+        var pairs = GC.AllocateArray<int>(kept.Count * 2, pinned: true);
+        for (int c = 0; c < kept.Count; c++)
+        {
+            pairs[2 * c] = kept[c].A;
+            pairs[2 * c + 1] = kept[c].B;
+        }
+
+        return new ComparatorNetwork(n, pairs);
+    }
+}

@@ -1,0 +1,211 @@
+namespace Dstar.Core.Kernels;
+
+/// <summary>Where <see cref="DeviationKernel"/> takes the centre c of each block.</summary>
+internal enum CenterMode
+{
+    /// <summary>The median of the first centerRows rows.</summary>
+    Median,
+
+    /// <summary>The median of bucket means; buckets are consecutive runs of a row order.</summary>
+    MedianOfBucketMeans,
+
+    /// <summary>A given vector: the row pointer after the data rows.</summary>
+    Given,
+
+    /// <summary>The origin: the deviations are squared norms.</summary>
+    Origin,
+}
+
+/// <summary>
+/// One fused pass: per block, the centre c (median, median of bucket means, a given vector or 0) and, for every row,
+/// the partial sums of (xᵢ − c)². Writes c when given an output. Float partial sums are flushed into doubles every
+/// few blocks, so a row sums at most a few hundred float terms per lane; a row whose float sum overflows (values past
+/// about 1.8e19) is reported non-finite here and recomputed exactly by the caller.
+/// </summary>
+internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
+{
+    private readonly int _rows;
+    private readonly CenterMode _mode;
+    private readonly int _centerRows;
+    private readonly int* _order;
+    private readonly int _bucketSize;
+    private readonly int* _pairs;
+    private readonly int _comparators;
+    private float* _check;
+
+    /// <summary>A kernel over <paramref name="rows"/> data rows.</summary>
+    /// <param name="rows">Rows whose deviations are summed.</param>
+    /// <param name="mode">Where the centre comes from.</param>
+    /// <param name="centerRows">Median: the centre is the median of rows [0, centerRows). Buckets: how many rows are bucketed.</param>
+    /// <param name="order">Buckets: the row order (pinned, length centerRows) cut into runs of <paramref name="bucketSize"/>.</param>
+    /// <param name="bucketSize">Buckets: rows per bucket (the last may be smaller).</param>
+    public DeviationKernel(int rows, CenterMode mode, int centerRows = 0, int* order = null, int bucketSize = 1)
+    {
+        _rows = rows;
+        _mode = mode;
+        _centerRows = centerRows;
+        _order = order;
+        _bucketSize = bucketSize;
+        int medianInputs = mode switch
+        {
+            CenterMode.Median => centerRows,
+            CenterMode.MedianOfBucketMeans => Buckets,
+            _ => 0,
+        };
+        if (medianInputs > 0)
+        {
+            var network = ComparatorNetwork.Median(medianInputs);
+            fixed (int* pairs = network.Pairs)
+            {
+                _pairs = pairs; // allocated pinned
+            }
+
+            _comparators = network.Count;
+        }
+    }
+
+    private readonly int Buckets => (_centerRows + _bucketSize - 1) / _bucketSize;
+
+    private readonly int MedianInputs => _mode == CenterMode.Median ? _centerRows : _mode == CenterMode.MedianOfBucketMeans ? Buckets : 0;
+
+    public readonly int ScratchFloats => (1 + 2 * _rows + MedianInputs) * ColumnTiles.MaxWidth + 2 * _rows;
+
+    private readonly float* Values => _check + ColumnTiles.MaxWidth;
+
+    private readonly float* Work => Values + _rows * ColumnTiles.MaxWidth;
+
+    private readonly float* Accumulators => Work + MedianInputs * ColumnTiles.MaxWidth;
+
+    private readonly double* Sums => (double*)(Accumulators + _rows * ColumnTiles.MaxWidth);
+
+    /// <summary>False when a value was non-finite (or a sum overflowed).</summary>
+    public readonly bool Finite => ColumnKernelParts.CheckPassed(_check);
+
+    /// <summary>Adds this worker's Σⱼ (xᵢⱼ − cⱼ)² to <paramref name="squared"/>[i].</summary>
+    public readonly void AddTo(Span<double> squared)
+    {
+        for (int i = 0; i < _rows; i++)
+        {
+            squared[i] += Sums[i];
+        }
+    }
+
+    public readonly DeviationKernel Bind(float* scratch)
+    {
+        var bound = this;
+        bound._check = scratch;
+        new Span<float>(scratch, ScratchFloats).Clear();
+        return bound;
+    }
+
+    public readonly void Block<TLanes, TVec>(float** rowPointers, nint column, float* output)
+        where TLanes : struct, ISimdLanes<TVec>
+        where TVec : unmanaged
+    {
+        var v = (TVec*)Values;
+        var w = (TVec*)Work;
+        var acc = (TVec*)Accumulators;
+        int n = _rows;
+        var sum = ColumnKernelParts.LoadAndSum<TLanes, TVec>(rowPointers, column, n, v);
+        ColumnKernelParts.Check<TLanes, TVec>(sum, _check);
+        TVec center;
+        switch (_mode)
+        {
+            case CenterMode.Median:
+                for (int r = 0; r < _centerRows; r++)
+                {
+                    w[r] = v[r];
+                }
+
+                ColumnKernelParts.Sort<TLanes, TVec>(w, _pairs, _comparators);
+                center = ColumnKernelParts.MedianOfSorted<TLanes, TVec>(w, _centerRows);
+                break;
+            case CenterMode.MedianOfBucketMeans:
+                int buckets = Buckets;
+                for (int b = 0; b < buckets; b++)
+                {
+                    int first = b * _bucketSize, last = Math.Min(first + _bucketSize, _centerRows);
+                    var bucketSum = v[_order[first]];
+                    for (int r = first + 1; r < last; r++)
+                    {
+                        bucketSum = TLanes.Add(bucketSum, v[_order[r]]);
+                    }
+
+                    w[b] = TLanes.Multiply(bucketSum, TLanes.Broadcast(1f / (last - first)));
+                }
+
+                ColumnKernelParts.Sort<TLanes, TVec>(w, _pairs, _comparators);
+                center = ColumnKernelParts.MedianOfSorted<TLanes, TVec>(w, buckets);
+                break;
+            case CenterMode.Given:
+                center = TLanes.Load(rowPointers[n] + column);
+                break;
+            default:
+                center = TLanes.Broadcast(0f);
+                break;
+        }
+
+        for (int r = 0; r < n; r++)
+        {
+            var diff = TLanes.Subtract(v[r], center);
+            acc[r] = TLanes.MultiplyAdd(diff, diff, acc[r]);
+        }
+
+        if (output != null)
+        {
+            TLanes.Store(center, output);
+        }
+    }
+
+    public readonly void Flush<TLanes, TVec>()
+        where TLanes : struct, ISimdLanes<TVec>
+        where TVec : unmanaged
+    {
+        var acc = (TVec*)Accumulators;
+        var zero = TLanes.Broadcast(0f);
+        for (int r = 0; r < _rows; r++)
+        {
+            Sums[r] += TLanes.SumToDouble(acc[r]);
+            acc[r] = zero;
+        }
+    }
+}
+
+/// <summary>
+/// Per coordinate, c + Σᵢ wᵢ (xᵢ − c) with c the row pointer after the data rows (centered clipping's step). Output may
+/// be the centre itself: each block reads c before writing.
+/// </summary>
+internal unsafe struct WeightedStepKernel(int rows, float* weights) : IColumnKernel<WeightedStepKernel>
+{
+    public readonly int ScratchFloats => ColumnTiles.MaxWidth;
+
+    public readonly WeightedStepKernel Bind(float* scratch) => this;
+
+    public readonly void Block<TLanes, TVec>(float** rowPointers, nint column, float* output)
+        where TLanes : struct, ISimdLanes<TVec>
+        where TVec : unmanaged
+    {
+        var center = TLanes.Load(rowPointers[rows] + column);
+        var zero = TLanes.Broadcast(0f);
+        TVec even = zero, odd = zero;
+        int r = 0;
+        for (; r + 2 <= rows; r += 2)
+        {
+            even = TLanes.MultiplyAdd(TLanes.Subtract(TLanes.Load(rowPointers[r] + column), center), TLanes.Broadcast(weights[r]), even);
+            odd = TLanes.MultiplyAdd(TLanes.Subtract(TLanes.Load(rowPointers[r + 1] + column), center), TLanes.Broadcast(weights[r + 1]), odd);
+        }
+
+        if (r < rows)
+        {
+            even = TLanes.MultiplyAdd(TLanes.Subtract(TLanes.Load(rowPointers[r] + column), center), TLanes.Broadcast(weights[r]), even);
+        }
+
+        TLanes.Store(TLanes.Add(center, TLanes.Add(even, odd)), output);
+    }
+
+    public readonly void Flush<TLanes, TVec>()
+        where TLanes : struct, ISimdLanes<TVec>
+        where TVec : unmanaged
+    {
+    }
+}

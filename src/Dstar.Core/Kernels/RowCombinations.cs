@@ -1,0 +1,73 @@
+namespace Dstar.Core.Kernels;
+
+/// <summary>
+/// Per-coordinate combinations of whole rows: the mean of a subset (plus an optional extra vector such as g₀) and
+/// centered clipping's step c + Σ wᵢ (xᵢ − c). One pass over the rows in register-wide column blocks.
+/// </summary>
+internal static unsafe class RowCombinations
+{
+    /// <summary>
+    /// output = (Σ_{i ∈ rows} xᵢ + extra) / (|rows| + [extra given]).
+    /// </summary>
+    /// <returns>False when a value was non-finite (or a sum overflowed); the output is then unspecified.</returns>
+    public static bool Mean(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<float> extra, Span<float> output, int degreeOfParallelism = 1)
+    {
+        int d = batch.Dimension;
+        int count = rows.Length + (extra.IsEmpty ? 0 : 1);
+        if (count == 0)
+        {
+            throw new ArgumentException("a mean needs at least one row", nameof(rows));
+        }
+
+        if (output.Length != d || (!extra.IsEmpty && extra.Length != d))
+        {
+            throw new ArgumentException($"output and extra row need d = {d} values, got {output.Length} and {extra.Length}", nameof(output));
+        }
+
+        var kernel = new RowSumKernel(count, 1f / count);
+        Span<nint> pointers = count <= RowPointers.StackLimit ? stackalloc nint[count] : new nint[count];
+        Span<RowSumKernel> bound = stackalloc RowSumKernel[2];
+        fixed (float* data = batch.Buffer)
+        fixed (float* extraData = extra)
+        fixed (float* destination = output)
+        fixed (nint* rowPointers = pointers)
+        {
+            RowPointers.Fill(data, d, batch.Count, rows, pointers);
+            if (!extra.IsEmpty)
+            {
+                pointers[rows.Length] = (nint)extraData;
+            }
+
+            int workers = ColumnTiles.Run(kernel, (float**)rowPointers, count, d, destination, degreeOfParallelism, bound);
+            bool finite = true;
+            for (int w = 0; w < workers; w++)
+            {
+                finite &= bound[w].Finite;
+            }
+
+            return finite;
+        }
+    }
+
+    /// <summary>center ← center + Σᵢ weights[i]·(x_rows[i] − center), in place.</summary>
+    public static void Step(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<float> weights, Span<float> center, int degreeOfParallelism = 1)
+    {
+        int n = rows.Length, d = batch.Dimension;
+        if (weights.Length < n || center.Length != d)
+        {
+            throw new ArgumentException($"step needs {n} weights and a centre of d = {d}, got {weights.Length} and {center.Length}", nameof(weights));
+        }
+
+        Span<nint> pointers = n + 1 <= RowPointers.StackLimit ? stackalloc nint[n + 1] : new nint[n + 1];
+        Span<WeightedStepKernel> bound = stackalloc WeightedStepKernel[2];
+        fixed (float* data = batch.Buffer)
+        fixed (float* weightData = weights)
+        fixed (float* destination = center)
+        fixed (nint* rowPointers = pointers)
+        {
+            RowPointers.Fill(data, d, batch.Count, rows, pointers);
+            pointers[n] = (nint)destination;
+            ColumnTiles.Run(new WeightedStepKernel(n, weightData), (float**)rowPointers, n + 1, d, destination, degreeOfParallelism, bound);
+        }
+    }
+}

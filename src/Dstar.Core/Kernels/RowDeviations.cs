@@ -1,0 +1,99 @@
+namespace Dstar.Core.Kernels;
+
+/// <summary>
+/// Squared Euclidean deviations ‖xᵢ − c‖² of rows from a centre c computed in the same pass (coordinate-wise median,
+/// median of bucket means) or given (a vector, or the origin for squared norms). dSTAR, centered clipping, static
+/// clipping and ARC call this; it is the one place such a loop is written.
+/// </summary>
+/// <remarks>
+/// Sums are formed per lane in float over at most 64 blocks, then in double. A row whose float partial sum
+/// overflows (values beyond about 1.8e19) or that holds NaN/±∞ comes back non-finite; <see cref="Exact"/> then
+/// recomputes a finite row in double, so huge Byzantine rows get their true (huge) deviation.
+/// </remarks>
+internal static unsafe class RowDeviations
+{
+    /// <summary>
+    /// squared[i] = Σⱼ (pᵢⱼ − cⱼ)² for the pointers p = the listed rows, then <paramref name="extra"/> when given.
+    /// Median: c = median of the first <paramref name="centerRows"/> pointers. Buckets: c = median of the means of
+    /// consecutive runs of <paramref name="bucketSize"/> pointers taken in <paramref name="order"/>. Given: c =
+    /// <paramref name="center"/>. Origin: c = 0. The centre is written to <paramref name="centerOutput"/> when not empty.
+    /// </summary>
+    /// <returns>False when a value was non-finite or a sum overflowed.</returns>
+    public static bool Squared(
+        GradientBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<float> extra,
+        CenterMode mode,
+        Span<double> squared,
+        Span<float> centerOutput,
+        int degreeOfParallelism = 1,
+        int centerRows = 0,
+        ReadOnlySpan<int> order = default,
+        int bucketSize = 1,
+        ReadOnlySpan<float> center = default)
+    {
+        int d = batch.Dimension;
+        int count = rows.Length + (extra.IsEmpty ? 0 : 1);
+        int pointerCount = count + (mode == CenterMode.Given ? 1 : 0);
+        if (count == 0 || squared.Length < count)
+        {
+            throw new ArgumentException($"deviations of {count} rows need at least one row and {count} outputs", nameof(rows));
+        }
+
+        if ((!extra.IsEmpty && extra.Length != d) || (!centerOutput.IsEmpty && centerOutput.Length != d) || (mode == CenterMode.Given && center.Length != d))
+        {
+            throw new ArgumentException($"every vector must have d = {d} values", nameof(extra));
+        }
+
+        Span<nint> pointers = pointerCount <= RowPointers.StackLimit ? stackalloc nint[pointerCount] : new nint[pointerCount];
+        Span<DeviationKernel> bound = stackalloc DeviationKernel[2];
+        fixed (float* data = batch.Buffer)
+        fixed (float* extraData = extra)
+        fixed (float* centerData = center)
+        fixed (float* output = centerOutput)
+        fixed (int* orderData = order)
+        fixed (nint* rowPointers = pointers)
+        {
+            RowPointers.Fill(data, d, batch.Count, rows, pointers);
+            if (!extra.IsEmpty)
+            {
+                pointers[rows.Length] = (nint)extraData;
+            }
+
+            if (mode == CenterMode.Given)
+            {
+                pointers[count] = (nint)centerData;
+            }
+
+            var kernel = new DeviationKernel(count, mode, centerRows, orderData, bucketSize);
+            int workers = ColumnTiles.Run(kernel, (float**)rowPointers, pointerCount, d, centerOutput.IsEmpty ? null : output, degreeOfParallelism, bound);
+            squared[..count].Clear();
+            bool finite = true;
+            for (int w = 0; w < workers; w++)
+            {
+                bound[w].AddTo(squared);
+                finite &= bound[w].Finite;
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                finite &= double.IsFinite(squared[i]);
+            }
+
+            return finite;
+        }
+    }
+
+    /// <summary>Σⱼ (rowⱼ − cⱼ)² in double (c = 0 when <paramref name="center"/> is empty): the slow, exact path for huge rows.</summary>
+    public static double Exact(ReadOnlySpan<float> row, ReadOnlySpan<float> center)
+    {
+        double sum = 0;
+        for (int j = 0; j < row.Length; j++)
+        {
+            double diff = (double)row[j] - (center.IsEmpty ? 0.0 : center[j]);
+            sum += diff * diff;
+        }
+
+        return sum;
+    }
+}
