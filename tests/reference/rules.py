@@ -118,7 +118,7 @@ def krum_scores(dist, rows, f):
     scores = {}
     for i in rows:
         others = sorted(dist[i][j] for j in rows if j != i)
-        scores[i] = sum(others[:neighbours])
+        scores[i] = sum(others[:max(0, neighbours)])
     return scores
 
 
