@@ -1,12 +1,12 @@
-using System.Numerics.Tensors;
 using Dstar.Core.Kernels;
 
 namespace Dstar.Core.Aggregation;
 
 /// <summary>
 /// The arithmetic mean (1/n) Σᵢ xᵢ: plain averaging, not robust (one row moves it arbitrarily).
-/// Requirements: n ≥ 1. Cost: O(n·d), one pass.
-/// Non-finite rows are dropped and reported; when every row is non-finite the rule fails.
+/// Requirements: n ≥ 1. Cost: O(n·d), one pass over column blocks (see <see cref="RowCombinations"/>).
+/// Non-finite rows are dropped and reported; when every row is non-finite the rule fails with
+/// <see cref="AggregationException"/>. An output of the wrong length also fails.
 /// </summary>
 public sealed class Mean : IAggregator
 {
@@ -20,43 +20,29 @@ public sealed class Mean : IAggregator
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
-        if (CheckRequirements(batch.Count, context.ByzantineCount, context.ValidationGradient is not null) is { } why)
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(context);
+        RuleChecks.Ensure(this, batch, context, output);
+        var kept = RowPointers.All(batch.Count);
+        int[] dropped = [];
+        if (!RowCombinations.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism))
         {
-            throw new AggregationException(why);
-        }
-
-        if (output.Length != batch.Dimension)
-        {
-            throw new AggregationException($"mean: output has {output.Length} values, expected d = {batch.Dimension}");
-        }
-
-        output.Clear();
-        var kept = new List<int>(batch.Count);
-        var dropped = new List<int>();
-        for (int i = 0; i < batch.Count; i++)
-        {
-            var row = batch.Row(i);
-            if (NonFinite.AllFinite(row))
+            (kept, dropped) = FiniteRows.Scan(batch);
+            if (kept.Length == 0)
             {
-                TensorPrimitives.Add(output, row, output);
-                kept.Add(i);
+                throw new AggregationException($"mean: all {batch.Count} rows hold non-finite values");
             }
-            else
+
+            if (dropped.Length > 0)
             {
-                dropped.Add(i);
+                RowCombinations.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism);
             }
         }
 
-        if (kept.Count == 0)
-        {
-            throw new AggregationException($"mean: all {batch.Count} rows hold non-finite values");
-        }
-
-        TensorPrimitives.Multiply(output, 1f / kept.Count, output);
         var weights = new double[batch.Count];
         foreach (var i in kept)
         {
-            weights[i] = 1.0 / kept.Count;
+            weights[i] = 1.0 / kept.Length;
         }
 
         return new AggregationReport(Name, kept, weights, NonFinite: dropped);

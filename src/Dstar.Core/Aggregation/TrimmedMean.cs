@@ -1,0 +1,61 @@
+using Dstar.Core.Kernels;
+
+namespace Dstar.Core.Aggregation;
+
+/// <summary>
+/// Coordinate-wise trimmed mean: per coordinate, drop the f largest and the f smallest values and average the other
+/// n − 2f. Yin et al., "Byzantine-robust distributed learning: towards optimal statistical rates", ICML 2018.
+/// </summary>
+/// <remarks>
+/// Requirements: n &gt; 2f, with f from the spec (<c>trimmed-mean f=3</c>) or else <see cref="AggregationContext.ByzantineCount"/>.
+/// With f = 0 it is the mean. Cost: O(n·d) reads plus a selection network placing ranks f..n−f−1, per 16 coordinates.
+/// Non-finite rows are dropped and reported; when too few finite rows remain for n &gt; 2f the rule fails with
+/// <see cref="AggregationException"/>, as it does for an output of the wrong length.
+/// </remarks>
+public sealed class TrimmedMean : IAggregator
+{
+    private readonly int? _byzantineCount;
+
+    /// <summary>Creates the rule; <paramref name="byzantineCount"/> (f) overrides the context's when given.</summary>
+    public TrimmedMean(int? byzantineCount = null)
+    {
+        if (byzantineCount < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(byzantineCount), $"trimmed-mean: f must be ≥ 0, got {byzantineCount}");
+        }
+
+        _byzantineCount = byzantineCount;
+    }
+
+    /// <inheritdoc />
+    public string Name => "trimmed-mean";
+
+    /// <inheritdoc />
+    public string? CheckRequirements(int n, int f, bool hasValidationGradient)
+    {
+        f = _byzantineCount ?? f;
+        return n > 2 * f ? null : $"trimmed-mean needs n > 2f = {2 * f}, got n = {n} with f = {f}";
+    }
+
+    /// <inheritdoc />
+    public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(context);
+        int f = _byzantineCount ?? context.ByzantineCount;
+        RuleChecks.Ensure(this, batch, context, output, f);
+        var kept = RowPointers.All(batch.Count);
+        int[] dropped = [];
+        if (!CoordinateSelection.TrimmedMean(batch, kept, f, output, context.MaxDegreeOfParallelism))
+        {
+            (kept, dropped) = FiniteRows.Scan(batch);
+            if (dropped.Length > 0)
+            {
+                RuleChecks.EnsureAfterDropping(this, kept.Length, dropped.Length, f, false);
+                CoordinateSelection.TrimmedMean(batch, kept, f, output, context.MaxDegreeOfParallelism);
+            }
+        }
+
+        return new AggregationReport(Name, kept, NonFinite: dropped);
+    }
+}
