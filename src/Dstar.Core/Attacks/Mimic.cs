@@ -15,7 +15,8 @@ namespace Dstar.Core.Attacks;
 /// v is found by power iteration on the centred rows, v ← Σᵢ ⟨xᵢ − μ, v⟩ (xᵢ − μ), normalised, from a start drawn
 /// from <see cref="AttackContext.Random"/>: never the d×d covariance. (The paper estimates v online across rounds; we
 /// recompute it each round, which needs no state between rounds.) Ties pick the lowest index; when every row equals μ
-/// it sends row 0. Omniscient; needs at least one honest row. Cost O(iterations·h·d). Not thread-safe.
+/// it sends row 0. The iteration stops early once v moves by less than 10⁻⁶ in cosine. Omniscient; needs at least
+/// one honest row. Cost O(iterations·h·d) at most. Not thread-safe.
 /// </remarks>
 public sealed class Mimic : IAttack
 {
@@ -73,8 +74,13 @@ public sealed class Mimic : IAttack
                 break; // no spread along v (or at all): any direction is as good, keep the current one
             }
 
+            Normalise(next);
+            float alignment = TensorPrimitives.Dot<float>(next, direction);
             next.CopyTo(direction, 0);
-            Normalise(direction);
+            if (alignment > 1 - 1e-6f)
+            {
+                break; // converged: another step would not change which row is chosen
+            }
         }
 
         int chosen = 0;

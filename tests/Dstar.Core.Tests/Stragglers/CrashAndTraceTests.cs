@@ -1,0 +1,121 @@
+using Dstar.Core.Specs;
+using Dstar.Core.Stragglers;
+using Xunit;
+
+namespace Dstar.Core.Tests.Stragglers;
+
+public sealed class CrashAndTraceTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "dstar-trace-" + Guid.NewGuid().ToString("N"));
+
+    public CrashAndTraceTests() => Directory.CreateDirectory(_directory);
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    [Fact]
+    public void Crashed_workers_never_answer_from_round_r_on_and_others_are_unchanged()
+    {
+        var crash = new Crash(round: 10, workers: [0, 3], baseModel: new ShiftedExponential());
+        var plain = new ShiftedExponential();
+        var crashRandom = new Random(4);
+        var plainRandom = new Random(4);
+        for (int round = 0; round < 20; round++)
+        {
+            for (int worker = 0; worker < 5; worker++)
+            {
+                double time = crash.Sample(worker, round, crashRandom);
+                double expected = plain.Sample(worker, round, plainRandom);
+                if (round >= 10 && worker is 0 or 3)
+                {
+                    Assert.Equal(double.PositiveInfinity, time);
+                }
+                else
+                {
+                    Assert.Equal(expected, time);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Crash_spec_wraps_a_base_spec_written_with_colons()
+    {
+        var crash = (Crash)Registry.Delays.Create("crash round=2 workers=1 base=pareto:xm=3:alpha=2");
+        var pareto = Assert.IsType<Pareto>(crash.Base);
+        Assert.Equal((3.0, 2.0), (pareto.Scale, pareto.Shape));
+        Assert.Equal(2, crash.Round);
+        Assert.Equal(new[] { 1 }, crash.Workers.ToArray());
+        Assert.IsType<ShiftedExponential>(((Crash)Registry.Delays.Create("crash round=0 workers=0,2")).Base);
+        Assert.Equal(double.PositiveInfinity, crash.Sample(1, 2, new Random(0)));
+        Assert.True(crash.Sample(1, 1, new Random(0)) >= 3);
+    }
+
+    [Theory]
+    [InlineData("crash workers=1", "round=R")]
+    [InlineData("crash round=3", "workers=")]
+    [InlineData("crash round=-1 workers=1", "round=-1")]
+    [InlineData("crash round=1 workers=1,x", "workers=1,x")]
+    [InlineData("crash round=1 workers=-2", "workers=-2")]
+    [InlineData("crash round=1 workers=1 base=warp", "unknown delay model 'warp'")]
+    [InlineData("crash round=1 workers=1 base=pareto:alpha=-1", "alpha=-1")]
+    public void Crash_spec_errors_name_the_problem(string spec, string expected)
+    {
+        var e = Assert.Throws<SpecException>(() => Registry.Delays.Create(spec));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Trace_round_trips_a_csv_file()
+    {
+        var path = Write("times.csv", "# recorded on 4 workers\nw0,w1,w2,w3\n1.5,2,0.25,inf\n\n3,1e-1,7,8\n");
+        var trace = (Trace)Registry.Delays.Create($"trace file={path} header=true");
+        Assert.Equal((2, 4), (trace.Rounds, trace.Workers));
+        var random = new Random(0);
+        Assert.Equal(new[] { 1.5, 2, 0.25, double.PositiveInfinity }, Enumerable.Range(0, 4).Select(w => trace.Sample(w, 0, random)));
+        Assert.Equal(new[] { 3, 0.1, 7, 8 }, Enumerable.Range(0, 4).Select(w => trace.Sample(w, 1, random)));
+    }
+
+    [Fact]
+    public void Trace_past_its_end_errors_by_default_and_wraps_when_asked()
+    {
+        var path = Write("short.csv", "1,2\n3,4\n");
+        var strict = Registry.Delays.Create($"trace file={path}");
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => strict.Sample(0, 2, new Random(0)));
+        Assert.Contains("holds 2 rounds", e.Message);
+        Assert.Contains("after-end=wrap", e.Message);
+        var wrapping = Registry.Delays.Create($"trace file={path} after-end=wrap");
+        Assert.Equal(3, wrapping.Sample(0, 5, new Random(0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => wrapping.Sample(2, 0, new Random(0)));
+    }
+
+    [Theory]
+    [InlineData("1,2\n3,x\n", "line 2, column 2: 'x'")]
+    [InlineData("1,2\n3,-4\n", "line 2, column 2: '-4'")]
+    [InlineData("1,2\n3,NaN\n", "'NaN'")]
+    [InlineData("1,2\n3\n", "line 2 has 1 columns")]
+    [InlineData("# only a comment\n", "no data lines")]
+    public void Malformed_trace_files_are_refused_with_line_and_column(string content, string expected)
+    {
+        var path = Write("bad.csv", content);
+        var e = Assert.Throws<SpecException>(() => Registry.Delays.Create($"trace file={path}"));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public void Missing_trace_file_and_missing_path_are_refused()
+    {
+        var missing = Path.Combine(_directory, "nope.csv");
+        var e = Assert.Throws<SpecException>(() => Registry.Delays.Create($"trace file={missing}"));
+        Assert.Contains("cannot read file", e.Message);
+        Assert.Contains(missing, e.Message);
+        Assert.Contains("file=PATH", Assert.Throws<SpecException>(() => Registry.Delays.Create("trace")).Message);
+    }
+}
