@@ -47,7 +47,9 @@ public static class AggregatorBenchmark
     /// <param name="Settings">What was run.</param>
     /// <param name="StreamReadMilliseconds">Median of every streaming read of the run.</param>
     /// <param name="Timings">Rules first, then pre-aggregators, in registry order.</param>
-    public sealed record Result(Settings Settings, double StreamReadMilliseconds, IReadOnlyList<Timing> Timings);
+    /// <param name="LoadAverage">The 1-minute load average at the start and the end (Linux /proc/loadavg), when known:
+    /// a machine shared with other work shows it here.</param>
+    public sealed record Result(Settings Settings, double StreamReadMilliseconds, IReadOnlyList<Timing> Timings, (double Start, double End)? LoadAverage);
 
     /// <summary>Runs the benchmark; <paramref name="progress"/> receives one line per component.</summary>
     /// <exception cref="ArgumentOutOfRangeException">a setting is out of range (n, d, repeats, threads ≥ 1; f, warm-ups ≥ 0).</exception>
@@ -61,6 +63,7 @@ public static class AggregatorBenchmark
         ArgumentOutOfRangeException.ThrowIfNegative(settings.WarmUps, nameof(settings.WarmUps));
 
         int n = settings.Rows, d = settings.Dimension;
+        var loadAtStart = OneMinuteLoad();
         progress($"generating {n} × {d} Gaussian rows ({(long)n * d * 4 / 1e6:F1} MB)");
         var (batch, validation) = Generate(n, d, settings.Seed);
         var scratch = new GradientBatch(n, d);
@@ -77,7 +80,22 @@ public static class AggregatorBenchmark
             timings.Add(Time(name, kind, build, context, batch, scratch, output, settings, streamSamples));
         }
 
-        return new Result(settings, Median(streamSamples), timings);
+        var loadAtEnd = OneMinuteLoad();
+        var load = loadAtStart is { } start && loadAtEnd is { } end ? (start, end) : ((double, double)?)null;
+        return new Result(settings, Median(streamSamples), timings, load);
+    }
+
+    private static double? OneMinuteLoad()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var load) ? load : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -126,6 +126,9 @@ public static class BenchCommand
             json.WriteNumber("threads", s.Threads);
             json.WriteNumber("repeats", s.Repeats);
             WriteNumber(json, "stream_read_ms", result.StreamReadMilliseconds);
+            WriteNumber(json, "processors", Environment.ProcessorCount);
+            WriteNumber(json, "load_average_start", result.LoadAverage?.Start);
+            WriteNumber(json, "load_average_end", result.LoadAverage?.End);
             json.WriteStartArray("rules");
             foreach (var t in result.Timings)
             {
@@ -173,6 +176,11 @@ public static class BenchCommand
             $"[bold]n = {s.Rows}, d = {s.Dimension}, f = {s.ByzantineCount}, threads = {s.Threads}[/], median of {s.Repeats} after {s.WarmUps} warm-up(s)"));
         console.MarkupLine(Invariant(
             $"streaming read of {(long)s.Rows * s.Dimension * 4 / 1e6:F1} MB: [bold]{result.StreamReadMilliseconds:F2} ms[/]"));
+        if (result.LoadAverage is var (start, end))
+        {
+            console.MarkupLine(Invariant($"load average (1 min) {start:F2} at the start, {end:F2} at the end, on {Environment.ProcessorCount} processors"));
+        }
+
         var table = new Table().AddColumns("component", "kind", "ms", "read ms", "ratio", "target");
         foreach (var t in result.Timings)
         {
