@@ -5,7 +5,9 @@ Written from /work/shared/DSTAR.md's formulas (naive loops, float64, obviously c
 to check `dstar aggregate` against. Every spec uses the registry's text form, `name key=value ...`.
 
 Conventions (they must match dstar's rules; each is pinned down here in one place):
-  * Rows holding NaN or +-inf are dropped first; the rule then runs on the finite rows with the same f.
+  * Rules drop rows holding NaN or +-inf and run on the finite rows with the same f. Pre-aggregators leave such
+    rows in place for the rule to drop (NNM leaves them out of every neighbourhood; ARC counts them as the largest
+    norms, with k computed from all n rows).
   * Median of an even count: the mean of the two middle values.
   * "Values closest to the median" (meamed, Bulyan's second phase): sort by |v - median|, ties broken by the
     smaller value first, and average the first k.
@@ -14,7 +16,8 @@ Conventions (they must match dstar's rules; each is pinned down here in one plac
   * Bulyan: theta = n - 2f rows by repeated Krum on the remaining rows (Krum's neighbour count uses the remaining
     count and the same f), then per coordinate the mean of the beta = theta - 2f values closest to the median of the
     selected rows.
-  * NNM: each row becomes the mean of its n - f nearest rows, itself included (distance 0); ties by row index.
+  * NNM: each row becomes the mean of its m - f nearest finite rows (m finite rows), itself included (distance 0);
+    ties by row index.
   * ARC: k = floor(2 (f/n) (n - f)) rows with the largest norms are scaled to the (k+1)-th largest norm.
 
 Usage:
@@ -154,8 +157,9 @@ def rule_trimmed_mean(x, p, f, g0):
 
 def rule_geometric_median(x, p, f, g0):
     # Smoothed Weiszfeld run far past dstar's tolerance: the reference is the (smoothed) optimum itself.
+    # dstar's tol= and iterations= only say how far dstar iterates; the reference always goes to convergence.
     nu = p.float("nu", 1e-6)
-    p.used.update({"tolerance", "iterations"})
+    p.used.update({"tol", "iterations"})
     p.check()
     z = x.mean(axis=0)
     for _ in range(20000):
@@ -214,8 +218,8 @@ def rule_bulyan(x, p, f, g0):
 
 
 def rule_centered_clipping(x, p, f, g0, previous=None):
-    tau = p.float("tau", 1.0)
-    iterations = p.int("iterations", 3)
+    tau = p.float("tau", 10.0)
+    iterations = p.int("iterations", 1)
     p.check()
     n, d = x.shape
     v = np.zeros(d) if previous is None else previous.astype(np.float64).copy()
@@ -273,6 +277,7 @@ def rule_fltrust(x, p, f, g0):
 def rule_dstar(x, p, f, g0):
     tau = p.float("tau", 2.0)
     center = p.choice("center", "median")
+    bucket = p.int("bucket", 2)
     reference = p.choice("reference", "validation")
     include_validation = p.bool("include-validation", False)
     batch_ratio = p.float("batch-ratio", 1.0)
@@ -281,16 +286,18 @@ def rule_dstar(x, p, f, g0):
         raise Refused("dstar needs a validation gradient")
     if center == "median":
         m = coordinate_median(np.vstack([x, g0[None, :]]))
-    elif center == "exclude-validation":
+    elif center == "exclude-validation" or (center == "median-of-means" and bucket == 1):
+        # median-of-means with buckets of one row is the median of the worker rows, whatever the shuffle.
         m = coordinate_median(x)
     else:
-        raise Refused(f"dstar center={center} is random; the reference cannot replay it")
+        raise Refused(f"dstar center={center} bucket={bucket} is random; the reference cannot replay it")
     deviations = [norm(xi - m) for xi in x]
     d0 = norm(g0 - m)
     if reference == "validation":
         ref = d0 * math.sqrt(batch_ratio)
     else:
-        ref = median_of(deviations + [d0])
+        # DSTAR.md: "the median of all deviations"; dstar reads it as the workers' deviations, g0's excluded.
+        ref = median_of(deviations)
     kept = [i for i in range(x.shape[0]) if deviations[i] <= tau * ref]
     if not kept:
         return g0.astype(np.float64).copy()
@@ -316,14 +323,21 @@ RULES = {
 
 # ---------------------------------------------------------------- pre-aggregators
 
+# Pre-aggregators map a batch to a batch and leave rows holding NaN/inf in place (unchanged), for the rule after
+# them to drop; each says below how such rows count.
+
 def pre_nnm(x, p, f):
+    # Non-finite rows take no part in any neighbourhood; n - f counts the finite rows.
     f = f_of(p, f)
     p.check()
-    n = x.shape[0]
+    finite = finite_rows(x)
+    m = len(finite)
+    if m < f + 1:
+        raise Refused(f"nnm needs at least f+1 finite rows, got {m}")
     dist = distance_matrix(x)
-    out = np.empty_like(x)
-    for i in range(n):
-        nearest = sorted(range(n), key=lambda j: (dist[i][j], j))[:n - f]
+    out = x.copy()
+    for i in finite:
+        nearest = sorted(finite, key=lambda j: (dist[i][j], j))[:m - f]
         out[i] = x[nearest].mean(axis=0)
     return out
 
@@ -332,7 +346,7 @@ def pre_clip(x, p, f):
     c = p.float("c", 1.0)
     p.check()
     out = x.copy()
-    for i in range(x.shape[0]):
+    for i in finite_rows(x):
         r = norm(x[i])
         if r > c:
             out[i] = x[i] * (c / r)
@@ -340,18 +354,22 @@ def pre_clip(x, p, f):
 
 
 def pre_arc(x, p, f):
+    # k = floor(2 (f/n) (n - f)) over all n rows; a non-finite row counts as the largest norm and stays as it is.
     f = f_of(p, f)
     p.check()
     n = x.shape[0]
-    k = int(math.floor(2.0 * f / n * (n - f)))
+    if n <= f:
+        raise Refused(f"arc needs n > f, got n={n}, f={f}")
+    k = (2 * f * (n - f)) // n
     if k == 0:
         return x.copy()
-    norms = [norm(xi) for xi in x]
+    finite = set(finite_rows(x))
+    norms = [norm(x[i]) if i in finite else math.inf for i in range(n)]
     order = sorted(range(n), key=lambda i: (-norms[i], i))
     threshold = norms[order[k]] if k < n else 0.0
     out = x.copy()
     for i in order[:k]:
-        if norms[i] > threshold:
+        if i in finite and norms[i] > threshold:
             out[i] = x[i] * (threshold / norms[i])
     return out
 
@@ -366,10 +384,10 @@ def run_case(case):
     g0 = np.load(case["validation"]).astype(np.float64) if case.get("validation") else None
     previous = np.load(case["previous"]).astype(np.float64) if case.get("previous") else None
     f = int(case.get("f", 0))
-    x = x[finite_rows(x)]
     for spec in case.get("pre", []):
         name, params = parse_spec(spec)
         x = PRE[name](x, Params(name, params), f)
+    x = x[finite_rows(x)]
     name, params = parse_spec(case["rule"])
     if name == "centered-clipping":
         return rule_centered_clipping(x, Params(name, params), f, g0, previous)
