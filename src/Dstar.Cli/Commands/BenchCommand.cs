@@ -166,6 +166,9 @@ public static class BenchCommand
     {
         var s = result.Settings;
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+
+        // Redirected output reports a width of 80, which wraps the table; a wider page keeps one row per line.
+        console.Profile.Width = Math.Max(console.Profile.Width, 120);
         console.MarkupLine(Invariant(
             $"[bold]n = {s.Rows}, d = {s.Dimension}, f = {s.ByzantineCount}, threads = {s.Threads}[/], median of {s.Repeats} after {s.WarmUps} warm-up(s)"));
         console.MarkupLine(Invariant(
