@@ -74,6 +74,7 @@ public class ReferenceAgreementTests
         ["centered-clipping"] = new("centered-clipping", []),
         ["meamed"] = new("meamed", []),
         ["mda"] = new("mda", []),
+        ["mda max-subsets=100 (refuses C(n, f) > 100)"] = new("mda max-subsets=100", []),
         ["fltrust"] = new("fltrust", []),
         ["dstar"] = new("dstar", []),
         ["dstar tau=1"] = new("dstar tau=1", []),

@@ -244,9 +244,13 @@ def rule_meamed(x, p, f, g0):
 
 def rule_mda(x, p, f, g0):
     f = f_of(p, f)
-    p.used.add("max-subsets")
+    max_subsets = p.int("max-subsets", 1000000)
     p.check()
     n = x.shape[0]
+    if n < 2 * f + 1:
+        raise Refused(f"mda needs n >= 2f+1, got n={n}, f={f}")
+    if math.comb(n, f) > max_subsets:
+        raise Refused(f"mda: C({n}, {f}) = {math.comb(n, f)} subsets exceed max-subsets={max_subsets}")
     dist = distance_matrix(x)
     best, best_diameter = None, math.inf
     for subset in itertools.combinations(range(n), n - f):
