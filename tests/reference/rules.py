@@ -48,8 +48,9 @@ def parse_spec(text):
 class Params:
     """Typed reads of spec parameters; unknown keys are an error (as in dstar)."""
 
-    def __init__(self, name, params):
+    def __init__(self, name, params, total_rows=0):
         self.name, self.params, self.used = name, params, set()
+        self.total_rows = total_rows  # rows before the non-finite ones were dropped
 
     def int(self, key, default):
         self.used.add(key)
@@ -249,8 +250,11 @@ def rule_mda(x, p, f, g0):
     n = x.shape[0]
     if n < 2 * f + 1:
         raise Refused(f"mda needs n >= 2f+1, got n={n}, f={f}")
-    if math.comb(n, f) > max_subsets:
-        raise Refused(f"mda: C({n}, {f}) = {math.comb(n, f)} subsets exceed max-subsets={max_subsets}")
+    # Like every dstar rule, MDA checks its requirements on all rows first, then on the finite ones: the subset count
+    # is largest for all rows.
+    total = max(n, p.total_rows)
+    if math.comb(total, f) > max_subsets:
+        raise Refused(f"mda: C({total}, {f}) = {math.comb(total, f)} subsets exceed max-subsets={max_subsets}")
     dist = distance_matrix(x)
     best, best_diameter = None, math.inf
     for subset in itertools.combinations(range(n), n - f):
@@ -391,11 +395,12 @@ def run_case(case):
     for spec in case.get("pre", []):
         name, params = parse_spec(spec)
         x = PRE[name](x, Params(name, params), f)
+    total_rows = x.shape[0]
     x = x[finite_rows(x)]
     name, params = parse_spec(case["rule"])
     if name == "centered-clipping":
-        return rule_centered_clipping(x, Params(name, params), f, g0, previous)
-    return RULES[name](x, Params(name, params), f, g0)
+        return rule_centered_clipping(x, Params(name, params, total_rows), f, g0, previous)
+    return RULES[name](x, Params(name, params, total_rows), f, g0)
 
 
 def main(manifest_path):
