@@ -18,10 +18,13 @@ public class ReferenceAgreementTests
     private const double Tolerance = 1e-4;
 
     /// <summary>One input shape: n rows of dimension d, f of them Byzantine, and how many rows hold NaN/∞.</summary>
-    public sealed record Config(int Rows, int Dimension, int ByzantineCount, int Seed, int NonFiniteRows = 0, bool Float64 = false)
+    /// <remarks><see cref="HugeScale"/> is the standard deviation of the "huge" Byzantine rows; at 1e19 their squared
+    /// distances overflow float32, which the rules must survive.</remarks>
+    public sealed record Config(int Rows, int Dimension, int ByzantineCount, int Seed, int NonFiniteRows = 0, bool Float64 = false, double HugeScale = 1e6)
     {
         public override string ToString() =>
-            $"n={Rows} d={Dimension} f={ByzantineCount} seed={Seed}" + (NonFiniteRows > 0 ? $" non-finite={NonFiniteRows}" : "") + (Float64 ? " float64" : "");
+            $"n={Rows} d={Dimension} f={ByzantineCount} seed={Seed}" + (NonFiniteRows > 0 ? $" non-finite={NonFiniteRows}" : "")
+            + (Float64 ? " float64" : "") + (HugeScale != 1e6 ? $" huge={HugeScale:G3}" : "");
     }
 
     /// <summary>
@@ -43,10 +46,11 @@ public class ReferenceAgreementTests
         Coordinates,
 
         /// <summary>
-        /// The geometric median at dstar's default tolerance and iteration cap: its objective Σᵢ‖xᵢ − z‖ (over the finite
-        /// rows) is within 1e-4 relative of the reference optimum's (the reference iterates to convergence).
+        /// The geometric median at dstar's default tolerance and iteration cap, by first-order optimality: the norm of
+        /// the objective's gradient at dstar's z, divided by n, is ≤ 1e-4. (The reference iterates to convergence and
+        /// is compared by coordinates in the case that runs dstar to convergence too.)
         /// </summary>
-        GeometricMedianObjective,
+        GeometricMedianOptimality,
     }
 
     private static readonly Config[] Configs =
@@ -57,6 +61,8 @@ public class ReferenceAgreementTests
         new(16, 24, 3, 14, Float64: true),
         new(15, 9, 2, 15, NonFiniteRows: 2),
         new(20, 12, 4, 16),
+        new(13, 10, 3, 17, HugeScale: 1e19),
+        new(9, 40, 2, 18, NonFiniteRows: 1, HugeScale: 1e19),
     ];
 
     private static readonly Dictionary<string, Case> Cases = new()
@@ -65,7 +71,7 @@ public class ReferenceAgreementTests
         ["median"] = new("median", []),
         ["trimmed-mean"] = new("trimmed-mean", []),
         ["trimmed-mean f=1"] = new("trimmed-mean f=1", []),
-        ["geometric-median"] = new("geometric-median", [], Compare: Comparison.GeometricMedianObjective),
+        ["geometric-median"] = new("geometric-median", [], Compare: Comparison.GeometricMedianOptimality),
         ["geometric-median tol=1e-12 iterations=100000"] = new("geometric-median tol=1e-12 iterations=100000", []),
         ["krum"] = new("krum", []),
         ["multi-krum"] = new("multi-krum", []),
@@ -176,14 +182,13 @@ public class ReferenceAgreementTests
             return $"length {actual.Length} vs reference {expected.Length}";
         }
 
-        if (@case.Compare == Comparison.GeometricMedianObjective)
+        if (@case.Compare == Comparison.GeometricMedianOptimality)
         {
             var (rows, n, d) = NpyReader.ReadMatrix(inputPath);
-            double objectiveActual = Objective(rows, n, d, actual), objectiveExpected = Objective(rows, n, d, expected);
-            double excess = (objectiveActual - objectiveExpected) / objectiveExpected;
-            return excess <= Tolerance
+            double residual = OptimalityResidual(rows, n, d, actual);
+            return residual <= Tolerance
                 ? null
-                : string.Create(CultureInfo.InvariantCulture, $"objective Σ‖xᵢ − z‖ = {objectiveActual:R} vs reference optimum {objectiveExpected:R} (relative excess {excess:E2})");
+                : string.Create(CultureInfo.InvariantCulture, $"‖Σᵢ (z − xᵢ)/‖z − xᵢ‖‖ / n = {residual:E2} at dstar's z (0 at the geometric median)");
         }
 
         var worst = -1;
@@ -207,25 +212,40 @@ public class ReferenceAgreementTests
             $"coordinate {worst}: dstar {actual[worst]:R} vs reference {expected[worst]:R} (|a−b|/(1+|b|) = {worstExcess:E2})");
     }
 
-    private static double Objective(float[] rows, int n, int d, float[] z)
+    /// <summary>
+    /// ‖Σᵢ (z − xᵢ)/max(ν, ‖z − xᵢ‖)‖ / n over the finite rows, in double: the gradient of the smoothed objective
+    /// Σᵢ ‖xᵢ − z‖, 0 at the geometric median. Every row pulls with a unit vector however far it is, so this does not
+    /// let a far row hide (as a relative objective gap would).
+    /// </summary>
+    private static double OptimalityResidual(float[] rows, int n, int d, float[] z)
     {
-        double total = 0;
+        const double smoothing = 1e-6;
+        var gradient = new double[d];
+        int finite = 0;
         for (int i = 0; i < n; i++)
         {
+            var row = rows.AsSpan(i * d, d);
+            if (!row.ToArray().All(float.IsFinite))
+            {
+                continue;
+            }
+
+            finite++;
             double squared = 0;
             for (int j = 0; j < d; j++)
             {
-                double diff = (double)rows[i * d + j] - z[j];
+                double diff = (double)z[j] - row[j];
                 squared += diff * diff;
             }
 
-            if (double.IsFinite(squared))
+            double distance = Math.Max(smoothing, Math.Sqrt(squared));
+            for (int j = 0; j < d; j++)
             {
-                total += Math.Sqrt(squared);
+                gradient[j] += ((double)z[j] - row[j]) / distance;
             }
         }
 
-        return total;
+        return Math.Sqrt(gradient.Sum(g => g * g)) / finite;
     }
 
     private static (string Input, string Validation) WriteInput(CliRun run, Config config, int k)
@@ -284,7 +304,7 @@ internal static class Inputs
 {
     /// <summary>
     /// Honest rows: truth + N(0, 0.5²); the validation gradient likewise. The f Byzantine rows, at random positions,
-    /// cycle through: huge (1e6·N(0,1)), sign flip (−mean of the honest rows), scaled (−5·truth), far (truth + 50).
+    /// cycle through: huge (HugeScale·N(0,1), 1e6 by default), sign flip (−mean of the honest rows), scaled (−5·truth), far (truth + 50).
     /// Then <see cref="ReferenceAgreementTests.Config.NonFiniteRows"/> further rows get a NaN or an ∞.
     /// </summary>
     public static (float[] Rows, float[] Validation) WithOutliers(ReferenceAgreementTests.Config config)
@@ -310,7 +330,7 @@ internal static class Inputs
         {
             rows[order[b]] = (b % 4) switch
             {
-                0 => Gaussian(random, d, 1e6),
+                0 => Gaussian(random, d, config.HugeScale),
                 1 => honestMean.Select(v => -v).ToArray(),
                 2 => truth.Select(v => -5 * v).ToArray(),
                 _ => truth.Select(v => v + 50).ToArray(),
