@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Dstar.Core.Kernels;
 
 namespace Dstar.Core.Aggregation;
@@ -6,18 +7,23 @@ namespace Dstar.Core.Aggregation;
 /// The geometric median argmin_z Σᵢ ‖xᵢ − z‖ by smoothed Weiszfeld iterations (Pillutla, Kakade, Harchaoui, "Robust
 /// Aggregation for Federated Learning", IEEE TSP 2022, Algorithm 2 with unit weights):
 /// z ← Σ wᵢxᵢ / Σ wᵢ with wᵢ = 1 / max(ν, ‖xᵢ − z‖), starting from the coordinate mean, until the relative change
-/// ‖z_new − z‖ / ((1/n) Σᵢ ‖xᵢ − z‖) falls below <see cref="Tolerance"/> or after <see cref="Iterations"/> iterations.
+/// ‖z_new − z‖ / medianᵢ ‖xᵢ − z‖ falls below <see cref="Tolerance"/> or after <see cref="Iterations"/> iterations.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Our choice of "relative change": relative to the mean distance of the rows from z, not to ‖z‖, so that the stopping
-/// rule does not depend on where the origin is (a gradient near 0 would otherwise never stop early).
+/// Our choice of "relative change": relative to the median distance of the rows from z, not to ‖z‖, so that the
+/// stopping rule does not depend on where the origin is (a gradient near 0 would otherwise never stop early), and not
+/// to the mean distance, which f far rows inflate until the iteration stops early, far from the honest rows.
 /// </para>
 /// <para>
 /// How it is computed: every iterate is a convex combination z = Σⱼ cⱼxⱼ, and for such a z
 /// ‖xᵢ − z‖² = Σⱼ cⱼDᵢⱼ − ½ Σⱼₖ cⱼcₖDⱼₖ with D the squared distance matrix. So one Gram pass over the data gives D,
-/// every iteration then costs O(n²) instead of O(n·d), and a last pass writes z. The result equals the iterates of
-/// the d-dimensional algorithm up to rounding.
+/// every iteration then costs O(n²) instead of O(n·d). That phase is only as exact as D, whose entries carry float
+/// rounding of about 1e-7 relative; a far row (distance R) then blurs the others' distances by about 1e-7·R. So the
+/// coefficient phase only provides the starting point, and the iteration continues with exact d-dimensional Weiszfeld
+/// steps, each one fused pass over the data (tile by tile: z_new = Σ wᵢxᵢ/Σ wᵢ, then ‖xᵢ − z_new‖ from the same
+/// tile in cache), until the same relative-change test holds. Typical inputs need one or two such passes; each phase
+/// is capped at <see cref="Iterations"/>.
 /// </para>
 /// <para>
 /// Requirements: n ≥ 1 and f &lt; n/2 (the breakdown point of the geometric median is 1/2), with f the context's
@@ -26,7 +32,7 @@ namespace Dstar.Core.Aggregation;
 /// rows) get weight 0 (their true weight would be below 1e-19); when no row is left the rule throws.
 /// </para>
 /// <para>Report: Kept = rows with a non-zero final weight, Weights = the final normalized weights, Scores = ‖xᵢ − z‖ at the last iterate.</para>
-/// <para>Cost: one Gram pass (see <see cref="PairwiseDistances"/>), O(T·n²) for T iterations, one read of the rows for the output.</para>
+/// <para>Cost: one Gram pass (see <see cref="PairwiseDistances"/>), O(T·n²) for T coefficient iterations, then one read of the rows per exact pass (at least two).</para>
 /// </remarks>
 public sealed class GeometricMedian : IAggregator
 {
@@ -36,6 +42,9 @@ public sealed class GeometricMedian : IAggregator
     private double[] _toPoint = Array.Empty<double>();
     private double[] _distanceToZ = Array.Empty<double>();
     private bool[] _usable = Array.Empty<bool>();
+    private float[] _tile = Array.Empty<float>();
+    private double[] _median = Array.Empty<double>();
+    private const int TileWidth = 2048;
 
     /// <summary>Creates the rule.</summary>
     /// <param name="smoothing">ν &gt; 0: distances below it count as ν, so a row equal to z does not get infinite weight.</param>
@@ -73,8 +82,11 @@ public sealed class GeometricMedian : IAggregator
     /// <summary>The iteration cap T.</summary>
     public int Iterations { get; }
 
-    /// <summary>Iterations the last call ran (for tests and benchmarks).</summary>
+    /// <summary>Coefficient-space iterations the last call ran (for tests and benchmarks).</summary>
     public int LastIterations { get; private set; }
+
+    /// <summary>Exact d-dimensional passes the last call ran (for tests and benchmarks).</summary>
+    public int LastExactPasses { get; private set; }
 
     /// <inheritdoc />
     public string Name => "geometric-median";
@@ -132,9 +144,9 @@ public sealed class GeometricMedian : IAggregator
             {
                 next[i] = usable[i] ? 1.0 / Math.Max(Smoothing, toZ[i]) : 0;
                 total += next[i];
-                spread += usable[i] ? toZ[i] : 0;
             }
 
+            spread = MedianDistance(toZ, usable);
             for (int i = 0; i < m; i++)
             {
                 next[i] /= total;
@@ -143,7 +155,33 @@ public sealed class GeometricMedian : IAggregator
             double change = Math.Sqrt(SquaredNormOfDifference(distances, m, next, c, usable));
             next.CopyTo(c);
             DistancesToCombination(distances, m, c, usable, toZ);
-            spread /= usableCount;
+            if (spread == 0 || change <= Tolerance * spread)
+            {
+                break;
+            }
+        }
+
+        var rows = _workspace.Rows;
+        Krum.EnsureCapacity(ref _tile, TileWidth);
+        ExactPass(batch, rows, c, output, toZ, first: true);
+        int exact = 0;
+        while (exact < Iterations)
+        {
+            exact++;
+            double total = 0, spread = 0;
+            for (int i = 0; i < m; i++)
+            {
+                c[i] = usable[i] ? 1.0 / Math.Max(Smoothing, toZ[i]) : 0;
+                total += c[i];
+            }
+
+            spread = MedianDistance(toZ, usable);
+            for (int i = 0; i < m; i++)
+            {
+                c[i] /= total;
+            }
+
+            double change = Math.Sqrt(ExactPass(batch, rows, c, output, toZ, first: false));
             if (spread == 0 || change <= Tolerance * spread)
             {
                 break;
@@ -151,8 +189,7 @@ public sealed class GeometricMedian : IAggregator
         }
 
         LastIterations = iteration;
-        var rows = _workspace.Rows;
-        RowCombination.WeightedSum(batch, rows, c, output);
+        LastExactPasses = exact;
 
         var kept = new List<int>(m);
         for (int a = 0; a < m; a++)
@@ -169,6 +206,71 @@ public sealed class GeometricMedian : IAggregator
         }
 
         return new AggregationReport(Name, kept, _workspace.Spread(c, n, 0), _workspace.Spread(toZ, n, double.NaN), _workspace.NonFiniteRows(n));
+    }
+
+    /// <summary>
+    /// One pass over the data, tile by tile: z_new = Σⱼ cⱼxⱼ written into <paramref name="z"/>, the exact distances
+    /// ‖xᵢ − z_new‖ into <paramref name="toZ"/>; returns ‖z_new − z_old‖² (0 on the first pass, when z holds nothing).
+    /// </summary>
+    private double ExactPass(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> c, Span<float> z, Span<double> toZ, bool first)
+    {
+        int m = rows.Length, d = batch.Dimension;
+        var data = batch.Buffer;
+        var fresh = _tile.AsSpan(0, TileWidth);
+        toZ[..m].Clear();
+        double change = 0;
+        for (int start = 0; start < d; start += TileWidth)
+        {
+            int width = Math.Min(TileWidth, d - start);
+            var next = fresh[..width];
+            next.Clear();
+            for (int k = 0; k < m; k++)
+            {
+                if (c[k] != 0)
+                {
+                    TensorPrimitives.MultiplyAdd(data.AsSpan(rows[k] * d + start, width), (float)c[k], next, next);
+                }
+            }
+
+            var current = z.Slice(start, width);
+            if (!first)
+            {
+                double step = TensorPrimitives.Distance<float>(next, current);
+                change += step * step;
+            }
+
+            next.CopyTo(current);
+            for (int k = 0; k < m; k++)
+            {
+                double r = TensorPrimitives.Distance<float>(data.AsSpan(rows[k] * d + start, width), current);
+                toZ[k] += r * r;
+            }
+        }
+
+        for (int k = 0; k < m; k++)
+        {
+            toZ[k] = Math.Sqrt(toZ[k]);
+        }
+
+        return change;
+    }
+
+    // The median of the usable rows' distances to z (upper median), sorted in a scratch buffer.
+    private double MedianDistance(ReadOnlySpan<double> toZ, ReadOnlySpan<bool> usable)
+    {
+        Krum.EnsureCapacity(ref _median, toZ.Length);
+        int count = 0;
+        for (int i = 0; i < usable.Length; i++)
+        {
+            if (usable[i])
+            {
+                _median[count++] = toZ[i];
+            }
+        }
+
+        var values = _median.AsSpan(0, count);
+        values.Sort();
+        return values[count / 2];
     }
 
     // A row is usable unless its distance to more than half of the other rows overflowed.

@@ -101,7 +101,7 @@ public sealed class Zeno : IAggregator
         double baseline = loss(parameters);
         if (!double.IsFinite(baseline))
         {
-            throw new AggregationException($"zeno: the validation loss at the current parameters is {baseline}");
+            throw new AggregationException($"zeno: the validation loss at the current parameters is non-finite ({baseline})");
         }
 
         var dropped = new List<int>();
