@@ -19,6 +19,7 @@ namespace Dstar.Core.Attacks;
 /// </remarks>
 public sealed class OptimalAlie : IAttack, IScalarObjective
 {
+    private const string Label = "optimal-alie";
     private readonly SimulatedRound _round = new();
     private float[]? _mean;
     private float[]? _deviation;
@@ -38,8 +39,6 @@ public sealed class OptimalAlie : IAttack, IScalarObjective
         Grid = (int)ParameterChecks.InRange(Label, "grid", grid, 2, 1000);
         Refine = (int)ParameterChecks.InRange(Label, "refine", refine, 0, 200);
     }
-
-    private const string Label = "optimal-alie";
 
     /// <summary>Smallest z tried.</summary>
     public double Low { get; }

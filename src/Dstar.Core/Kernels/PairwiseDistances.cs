@@ -20,8 +20,9 @@ namespace Dstar.Core.Kernels;
 /// <para>
 /// Precision choice: the Gram form cancels catastrophically when the rows share a large common offset
 /// (‖xᵢ‖² ≫ ‖xᵢ − xⱼ‖²). Distances are translation invariant, and a sum over tiles of per-tile distances is the whole
-/// distance, so each tile is first centred on its own reference row: the row whose squared norm within the tile is
-/// the median of the finite rows. A median-norm row is a typical row even when fewer than half the rows are
+/// distance, so each tile is centred on a reference row while it is copied (one fused pass: copy, subtract, sum of
+/// squares): the row whose squared norm was the median of the finite rows in the previous tile (for the first tile,
+/// in that tile itself). A median-norm row is a typical row even when fewer than half the rows are
 /// Byzantine, so an honest cloud is measured relative to a member of it and keeps its precision, while an enormous
 /// Byzantine row cannot shift the reference the way it would shift a mean. The relative error of a distance is then
 /// about 1e-6 · ‖xᵢ − r‖²/‖xᵢ − xⱼ‖² rather than 1e-6 · ‖xᵢ‖²/‖xᵢ − xⱼ‖².
@@ -209,36 +210,48 @@ public static class PairwiseDistances
             Array.Clear(tile, 0, mPad * TileWidth);
             var data = batch.Buffer;
             int d = batch.Dimension;
+            int referenceRow = FirstReference(data, rows, m, d, firstTile * TileWidth, squares, order);
             for (int t = firstTile; t < lastTile; t++)
             {
                 int start = t * TileWidth;
                 int width = Math.Min(TileWidth, d - start);
                 int padded = (width + 15) & ~15;
+                var referenceSpan = reference.AsSpan(0, padded);
+                referenceSpan.Clear();
+                if (referenceRow >= 0)
+                {
+                    var referenceSource = data.AsSpan(rows[referenceRow] * d + start, width);
+                    // A reference that is not finite here (or too large to square) would spoil every row: skip centring.
+                    if (float.IsFinite(TensorPrimitives.SumOfSquares(referenceSource)))
+                    {
+                        referenceSource.CopyTo(referenceSpan);
+                    }
+                }
+
                 int candidates = 0;
                 for (int r = 0; r < m; r++)
                 {
-                    var destination = tile.AsSpan(r * TileWidth, padded);
                     if (nonFinite[r])
                     {
                         continue;
                     }
 
-                    data.AsSpan(rows[r] * d + start, width).CopyTo(destination);
-                    destination[width..].Clear();
-                    float square = TensorPrimitives.SumOfSquares(destination[..width]);
+                    var source = data.AsSpan(rows[r] * d + start, width);
+                    float square = CopyCentered(source, tile.AsSpan(r * TileWidth, padded), referenceSpan);
                     if (float.IsFinite(square))
                     {
                         squares[candidates] = square;
                         order[candidates++] = r;
                     }
-                    else if (!NonFinite.AllFinite(destination[..width]))
+                    else if (!NonFinite.AllFinite(source))
                     {
                         nonFinite[r] = true;
                         tile.AsSpan(r * TileWidth, TileWidth).Clear();
                     }
                 }
 
-                CenterOnMedianNormRow(tile, reference, squares.AsSpan(0, candidates), order.AsSpan(0, candidates), m, nonFinite, padded);
+                // The next tile is centred on this tile's median-norm row: a typical row, so long as most rows are honest.
+                referenceRow = MedianRow(squares.AsSpan(0, candidates), order.AsSpan(0, candidates));
                 int nextStart = start + TileWidth;
                 int nextWidth = t + 1 < lastTile ? Math.Min(TileWidth, d - nextStart) : 0;
                 AccumulateGram(tile, mPad, padded, gram, data, rows, m, d, nextStart, nextWidth);
@@ -253,24 +266,84 @@ public static class PairwiseDistances
         }
     }
 
-    private static void CenterOnMedianNormRow(float[] tile, float[] reference, Span<float> squares, Span<int> order, int m, ReadOnlySpan<bool> nonFinite, int padded)
+    // The median-norm row of the first tile, found by one extra read of that tile only.
+    private static int FirstReference(float[] data, int[] rows, int m, int d, int start, float[] squares, int[] order)
+    {
+        if (start >= d)
+        {
+            return -1;
+        }
+
+        int width = Math.Min(TileWidth, d - start);
+        int candidates = 0;
+        for (int r = 0; r < m; r++)
+        {
+            float square = TensorPrimitives.SumOfSquares<float>(data.AsSpan(rows[r] * d + start, width));
+            if (float.IsFinite(square))
+            {
+                squares[candidates] = square;
+                order[candidates++] = r;
+            }
+        }
+
+        return MedianRow(squares.AsSpan(0, candidates), order.AsSpan(0, candidates));
+    }
+
+    private static int MedianRow(Span<float> squares, Span<int> order)
     {
         if (squares.Length == 0)
         {
-            return;
+            return -1;
         }
 
         squares.Sort(order);
-        int referenceRow = order[squares.Length / 2];
-        var referenceSpan = reference.AsSpan(0, padded);
-        tile.AsSpan(referenceRow * TileWidth, padded).CopyTo(referenceSpan);
-        for (int r = 0; r < m; r++)
+        return order[squares.Length / 2];
+    }
+
+    /// <summary>
+    /// destination = source − reference (zero-padded to destination's length); returns Σ source² in float, which is
+    /// finite exactly when every value is finite and not too large to square.
+    /// </summary>
+    private static unsafe float CopyCentered(ReadOnlySpan<float> source, Span<float> destination, ReadOnlySpan<float> reference)
+    {
+        int width = source.Length;
+        if (!Vector512.IsHardwareAccelerated)
         {
-            if (!nonFinite[r])
+            TensorPrimitives.Subtract(source, reference[..width], destination[..width]);
+            destination[width..].Clear();
+            return TensorPrimitives.SumOfSquares(source);
+        }
+
+        fixed (float* s = source)
+        fixed (float* t = destination)
+        fixed (float* r = reference)
+        {
+            var sum0 = Vector512<float>.Zero;
+            var sum1 = Vector512<float>.Zero;
+            int k = 0;
+            for (; k + 32 <= width; k += 32)
             {
-                var row = tile.AsSpan(r * TileWidth, padded);
-                TensorPrimitives.Subtract(row, referenceSpan, row);
+                var a = Vector512.Load(s + k);
+                var b = Vector512.Load(s + k + 16);
+                (a - Vector512.Load(r + k)).Store(t + k);
+                (b - Vector512.Load(r + k + 16)).Store(t + k + 16);
+                sum0 = Vector512.FusedMultiplyAdd(a, a, sum0);
+                sum1 = Vector512.FusedMultiplyAdd(b, b, sum1);
             }
+
+            float sum = Vector512.Sum(sum0 + sum1);
+            for (; k < width; k++)
+            {
+                t[k] = s[k] - r[k];
+                sum += s[k] * s[k];
+            }
+
+            for (; k < destination.Length; k++)
+            {
+                t[k] = 0;
+            }
+
+            return sum;
         }
     }
 

@@ -60,4 +60,49 @@ public static class RowCombination
         weights.Fill(1.0 / rows.Length);
         WeightedSum(batch, rows, weights, output);
     }
+
+    /// <summary>
+    /// Several combinations at once, tile by tile: for each o, target.Row(targetRows[o]) = Σₖ weights[o·m + k]·batch.Row(rows[k])
+    /// with m = rows.Length. The m source tiles stay in cache while every output row is formed, so the sources are
+    /// read from memory once in total, not once per output row.
+    /// </summary>
+    /// <exception cref="ArgumentException">the shapes disagree, or target is the same batch as the source.</exception>
+    public static void Mix(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, GradientBatch target, ReadOnlySpan<int> targetRows)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(target);
+        int m = rows.Length, d = batch.Dimension;
+        if (weights.Length != targetRows.Length * m)
+        {
+            throw new ArgumentException($"{targetRows.Length} outputs of {m} rows need {targetRows.Length * m} weights, got {weights.Length}", nameof(weights));
+        }
+
+        if (target.Dimension != d || ReferenceEquals(target.Buffer, batch.Buffer))
+        {
+            throw new ArgumentException("the target must be a different batch of the same dimension", nameof(target));
+        }
+
+        var source = batch.Buffer;
+        var destination = target.Buffer;
+        for (int start = 0; start < d; start += MixTileWidth)
+        {
+            int width = Math.Min(MixTileWidth, d - start);
+            for (int o = 0; o < targetRows.Length; o++)
+            {
+                var output = destination.AsSpan(targetRows[o] * d + start, width);
+                output.Clear();
+                for (int k = 0; k < m; k++)
+                {
+                    double w = weights[o * m + k];
+                    if (w != 0)
+                    {
+                        TensorPrimitives.MultiplyAdd(source.AsSpan(rows[k] * d + start, width), (float)w, output, output);
+                    }
+                }
+            }
+        }
+    }
+
+    // Small enough that the m source tiles stay in L1/L2 while every output row is formed.
+    private const int MixTileWidth = 1024;
 }

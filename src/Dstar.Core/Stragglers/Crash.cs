@@ -8,6 +8,7 @@ namespace Dstar.Core.Stragglers;
 /// Spec: <c>crash round=R workers=I,J,… [base=NAME[:key=value…]]</c>, for example
 /// <c>crash round=10 workers=0,3 base=shifted-exp:shift=2:rate=0.5</c>. The base spec is written with ':' in place of
 /// the spaces of a spec, so it stays one token; it defaults to <c>shifted-exp</c>. round ≥ 0; workers non-empty.
+/// (So a base value cannot itself hold ':'; a trace path with a drive letter cannot be wrapped this way.)
 /// </summary>
 /// <remarks>
 /// The base model is sampled even for a crashed worker, and the time discarded, so the random stream, and hence every

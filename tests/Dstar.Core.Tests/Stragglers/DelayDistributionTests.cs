@@ -87,6 +87,14 @@ public class DelayDistributionTests
     }
 
     [Fact]
+    public void Bimodal_probability_zero_and_one_are_all_fast_and_all_slow()
+    {
+        var random = new Random(1);
+        Assert.All(Enumerable.Range(0, 1000), w => Assert.Equal(1, new Bimodal(probability: 0).Sample(w, 0, random)));
+        Assert.All(Enumerable.Range(0, 1000), w => Assert.Equal(10, new Bimodal(probability: 1, persistent: false).Sample(w, 0, random)));
+    }
+
+    [Fact]
     public void Constant_is_constant()
     {
         Assert.All(Sample(new ConstantDelay(2.5)).Take(1000), t => Assert.Equal(2.5, t));
