@@ -135,6 +135,44 @@ public class AggregateErrorTests
     }
 
     [Fact]
+    public void Zeno_is_refused_because_a_gradient_file_carries_no_validation_loss()
+    {
+        using var run = new CliRun();
+        NpyWriter.Write(run.PathOf("x.npy"), new float[12], 4, 3);
+        var result = CliRun.Invoke("aggregate", "--rule", "zeno", "--input", run.PathOf("x.npy"), "--output", run.PathOf("o.npy"));
+        AssertOneLineFailure(result, "zeno needs the validation loss F_val(x) and the parameters x");
+        Assert.False(File.Exists(run.PathOf("o.npy")));
+    }
+
+    [Fact]
+    public void A_rule_that_needs_the_validation_gradient_refuses_without_it()
+    {
+        using var run = new CliRun();
+        NpyWriter.Write(run.PathOf("x.npy"), new float[12], 4, 3);
+        var result = CliRun.Invoke("aggregate", "--rule", "fltrust", "--input", run.PathOf("x.npy"), "--output", run.PathOf("o.npy"));
+        AssertOneLineFailure(result, "fltrust needs the server's validation gradient");
+    }
+
+    [Fact]
+    public void A_rule_refusing_n_and_f_is_one_line_naming_what_it_needs()
+    {
+        using var run = new CliRun();
+        NpyWriter.Write(run.PathOf("x.npy"), new float[21], 7, 3);
+        var result = CliRun.Invoke("aggregate", "--rule", "krum", "--f", "3", "--input", run.PathOf("x.npy"), "--output", run.PathOf("o.npy"));
+        AssertOneLineFailure(result, "krum needs n ≥ 2f+3 = 9, got n = 7");
+        Assert.False(File.Exists(run.PathOf("o.npy")));
+    }
+
+    [Fact]
+    public void A_bad_parameter_value_names_the_parameter()
+    {
+        using var run = new CliRun();
+        NpyWriter.Write(run.PathOf("x.npy"), new float[21], 7, 3);
+        var result = CliRun.Invoke("aggregate", "--rule", "dstar tau=abc", "--input", run.PathOf("x.npy"), "--output", run.PathOf("o.npy"));
+        AssertOneLineFailure(result, "'dstar': parameter tau=abc is invalid");
+    }
+
+    [Fact]
     public void All_non_finite_rows_make_the_rule_refuse_in_one_line()
     {
         using var run = new CliRun();
