@@ -100,7 +100,7 @@ public class PairwiseRulesBenchmarks
     /// thread's CPU time (clock_gettime(CLOCK_THREAD_CPUTIME_ID)), which other processes on a busy machine disturb less
     /// than wall time (they still share the memory bus and caches).
     /// </summary>
-    public static string QuickRatios(int rows, int dimension, int repeats, int byzantineCount = 3, int maxDegreeOfParallelism = 1)
+    public static string QuickRatios(int rows, int dimension, int repeats, int byzantineCount = 3, int maxDegreeOfParallelism = 1, string? only = null)
     {
         var batch = CreateBatch(rows, dimension, seed: 1);
         var output = new float[dimension];
@@ -121,6 +121,11 @@ public class PairwiseRulesBenchmarks
         report.AppendLine($"n = {rows}, d = {dimension}, f = {byzantineCount}, threads = {maxDegreeOfParallelism}, repeats = {repeats}");
         foreach (var (name, run) in rules)
         {
+            if (only is not null && !only.Split(',').Contains(name))
+            {
+                continue;
+            }
+
             var read = new List<double>();
             var rule = new List<double>();
             var readCpu = new List<double>();

@@ -109,3 +109,32 @@ public class KrumTests
         Assert.Contains("expected d = 3", Assert.Throws<AggregationException>(() => new Krum().Aggregate(batch, new AggregationContext(), new float[2])).Message);
     }
 }
+
+public class PairwiseRulesAllocationTests
+{
+    [Fact]
+    public void Steady_state_calls_allocate_only_the_small_report()
+    {
+        var data = PairwiseReference.RandomRows(new Random(1), 16, 20_000);
+        var batch = GradientBatch.FromRows(data);
+        var output = new float[20_000];
+        var context = new AggregationContext(3);
+        IAggregator[] rules = [new Krum(), new MultiKrum(), new GeometricMedian(), new Mda()];
+        foreach (var rule in rules)
+        {
+            rule.Aggregate(batch, context, output);
+            rule.Aggregate(batch, context, output);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            rule.Aggregate(batch, context, output);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            // The report: a few arrays of n = 16 entries. The d-sized work (80 KB per row) must come from reused buffers.
+            Assert.True(allocated < 4_000, $"{rule.Name} allocated {allocated} bytes");
+        }
+
+        var nnm = new Dstar.Core.PreAggregation.Nnm(3);
+        nnm.Apply(batch, context);
+        long start = GC.GetAllocatedBytesForCurrentThread();
+        nnm.Apply(batch, context);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - start < 1_000);
+    }
+}

@@ -32,6 +32,20 @@ public class NnmTests
         return ok.ToProperty();
     }
 
+    [Theory]
+    [InlineData(7, 5000, 2)]
+    [InlineData(20, 2100, 5)]
+    public void Nnm_matches_the_naive_means_across_tiles(int n, int d, int f)
+    {
+        var data = RandomRows(new Random(n + d), n, d);
+        var result = new Nnm(f).Apply(GradientBatch.FromRows(data), new AggregationContext());
+        for (int i = 0; i < n; i++)
+        {
+            var nearest = Enumerable.Range(0, n).OrderBy(j => j == i ? -1 : Distance2(data[i], data[j])).Take(n - f);
+            Assert.True(Close(result.Row(i), Mean(nearest.Select(j => data[j])), 1e-5), $"row {i}");
+        }
+    }
+
     [Fact]
     public void Nnm_leaves_the_input_alone_and_reuses_its_output_batch()
     {

@@ -58,8 +58,10 @@ public class PairwiseDistancesTests
     [Theory]
     [InlineData(7, 1)]
     [InlineData(9, 1023)]
+    [InlineData(3, 8193)]
+    [InlineData(30, 4100)]
     [InlineData(5, 1025)]
-    [InlineData(16, 5000)]
+    [InlineData(16, 20000)]
     public void Gram_distances_match_naive_across_tiles(int n, int d)
     {
         var data = RandomRows(new Random(n * 31 + d), n, d);
@@ -77,7 +79,7 @@ public class PairwiseDistancesTests
     [Fact]
     public void Two_threads_give_the_same_distances_as_one()
     {
-        var data = RandomRows(new Random(5), 13, 10_000);
+        var data = RandomRows(new Random(5), 13, 30_000);
         var batch = GradientBatch.FromRows(data);
         var one = Compute(batch);
         var two = Compute(batch, parallelism: 2);

@@ -1,6 +1,17 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dstar.Core.Kernels;
+
+/// <summary>
+/// Software prefetch distance for the row streams. With many rows read side by side (n streams 4·d bytes apart) the
+/// hardware prefetchers lose track; touching each row a few blocks ahead keeps the loads from waiting on memory.
+/// </summary>
+internal static class Prefetch
+{
+    /// <summary>Floats ahead of the current block (0 turns software prefetch off).</summary>
+    public static int Floats { get; set; } = 256;
+}
 
 /// <summary>Pieces shared by the column kernels.</summary>
 internal static unsafe class ColumnKernelParts
@@ -17,6 +28,14 @@ internal static unsafe class ColumnKernelParts
     {
         var zero = TLanes.Broadcast(0f);
         TVec s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+        if (Prefetch.Floats > 0 && Sse.IsSupported)
+        {
+            for (int p = 0; p < count; p++)
+            {
+                Sse.Prefetch0(rows[p] + column + Prefetch.Floats);
+            }
+        }
+
         int r = 0;
         for (; r + 4 <= count; r += 4)
         {
@@ -94,7 +113,13 @@ internal static unsafe class ColumnKernelParts
 /// <summary>Per coordinate, (Σ rows)·scale: the mean when scale = 1/rows.</summary>
 internal unsafe struct RowSumKernel(int rows, float scale) : IColumnKernel<RowSumKernel>
 {
+    private readonly int _compiled = UnrolledNetworks.RowSum(rows, scale);
     private float* _check;
+
+    public readonly bool HasCompiled => _compiled >= 0;
+
+    public readonly void RunCompiled(float** rowPointers, nint start, nint end, float* output) =>
+        UnrolledNetworks.Get(_compiled)(rowPointers, start, end, output, _check, null);
 
     public readonly int ScratchFloats => (rows + 1) * ColumnTiles.MaxWidth;
 
@@ -148,6 +173,7 @@ internal unsafe struct SelectionKernel : IColumnKernel<SelectionKernel>
     private readonly int _high;
     private readonly int* _pairs;
     private readonly int _comparators;
+    private readonly int _compiled;
     private float* _check;
 
     /// <summary>
@@ -167,9 +193,15 @@ internal unsafe struct SelectionKernel : IColumnKernel<SelectionKernel>
         }
 
         _comparators = network.Count;
+        _compiled = UnrolledNetworks.Selection(rows, mode, low, high, network);
     }
 
     public readonly int ScratchFloats => (_rows + 1) * ColumnTiles.MaxWidth;
+
+    public readonly bool HasCompiled => _compiled >= 0;
+
+    public readonly void RunCompiled(float** rows, nint start, nint end, float* output) =>
+        UnrolledNetworks.Get(_compiled)(rows, start, end, output, _check, null);
 
     /// <summary>False when a value was non-finite (or a sum overflowed).</summary>
     public readonly bool Finite => ColumnKernelParts.CheckPassed(_check);

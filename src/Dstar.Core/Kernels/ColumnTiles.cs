@@ -25,6 +25,12 @@ internal unsafe interface IColumnKernel<TSelf>
         where TLanes : struct, ISimdLanes<TVec>
         where TVec : unmanaged;
 
+    /// <summary>True when an AVX-512 range compiled for this kernel's shape exists (see <see cref="UnrolledNetworks"/>).</summary>
+    bool HasCompiled { get; }
+
+    /// <summary>Runs the compiled range over the whole 16-column blocks of [start, end).</summary>
+    void RunCompiled(float** rows, nint start, nint end, float* output);
+
     /// <summary>Moves register accumulators into double sums; called every few blocks and at the end of a range.</summary>
     void Flush<TLanes, TVec>()
         where TLanes : struct, ISimdLanes<TVec>
@@ -40,8 +46,14 @@ internal static unsafe class ColumnTiles
     // Float accumulators are flushed to double often enough that each lane sums at most this many terms.
     private const int FlushEvery = 64;
 
+    /// <summary>The widest register the driver may use (16, 8 or 1); tests lower it to cover the fallback paths.</summary>
+    internal static int WidthLimit { get; set; } = MaxWidth;
+
     /// <summary>Columns copied per row into the tile; one 4 KiB page of each row, so each copy is one sequential run.</summary>
-    public static int TileColumns = 0;
+    public static int TileColumns = 1024;
+
+    /// <summary>Fewer row pointers than this are read directly (the prefetchers keep up); more go through the tile.</summary>
+    public static int TileFromRows = 24;
 
     // Row stride inside the tile: padded by one register so the rows do not alias in the L1 sets.
     private static int TileStride => TileColumns + MaxWidth;
@@ -103,18 +115,11 @@ internal static unsafe class ColumnTiles
     private static void Dispatch<TKernel>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
         where TKernel : unmanaged, IColumnKernel<TKernel>
     {
-        if (Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated && WidthLimit >= 16)
         {
-            if (TileColumns == 0)
-            {
-                RunDirect<TKernel, Lanes512, Vector512<float>>(kernel, rows, pointerCount, output, start, end, tail);
-            }
-            else
-            {
-                RunRange<TKernel, Lanes512, Vector512<float>>(kernel, rows, pointerCount, output, start, end, tail);
-            }
+            RunRange<TKernel, Lanes512, Vector512<float>>(kernel, rows, pointerCount, output, start, end, tail);
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (Vector256.IsHardwareAccelerated && WidthLimit >= 8)
         {
             RunRange<TKernel, Lanes256, Vector256<float>>(kernel, rows, pointerCount, output, start, end, tail);
         }
@@ -135,6 +140,12 @@ internal static unsafe class ColumnTiles
         where TLanes : struct, ISimdLanes<TVec>
         where TVec : unmanaged
     {
+        if (TileColumns == 0 || pointerCount < TileFromRows)
+        {
+            RunDirect<TKernel, TLanes, TVec>(kernel, rows, pointerCount, output, start, end, tile);
+            return;
+        }
+
         int width = TLanes.Width;
         int stride = TileStride;
         float* tileOutput = tile + pointerCount * stride;
@@ -156,7 +167,15 @@ internal static unsafe class ColumnTiles
                 target[length..].Clear();
             }
 
-            for (int column = 0; column < padded; column += width)
+            int startColumn = 0;
+            if (typeof(TVec) == typeof(Vector512<float>) && kernel->HasCompiled)
+            {
+                startColumn = length / width * width;
+                kernel->RunCompiled(tileRows, 0, startColumn, output == null ? null : output + tileStart);
+                kernel->Flush<TLanes, TVec>();
+            }
+
+            for (int column = startColumn; column < padded; column += width)
             {
                 bool whole = column + width <= length;
                 float* destination = output == null ? null : whole ? output + tileStart + column : tileOutput;
@@ -186,6 +205,18 @@ internal static unsafe class ColumnTiles
         int width = TLanes.Width;
         nint column = start;
         int sinceFlush = 0;
+        if (typeof(TVec) == typeof(Vector512<float>) && kernel->HasCompiled)
+        {
+            nint wholeEnd = start + (end - start) / width * width;
+            for (; column < wholeEnd; column += FlushEvery * width)
+            {
+                kernel->RunCompiled(rows, column, Math.Min(column + FlushEvery * width, wholeEnd), output);
+                kernel->Flush<TLanes, TVec>();
+            }
+
+            column = wholeEnd;
+        }
+
         for (; column + width <= end; column += width)
         {
             kernel->Block<TLanes, TVec>(rows, column, output == null ? null : output + column);

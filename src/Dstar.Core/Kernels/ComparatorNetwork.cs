@@ -63,25 +63,47 @@ internal sealed class ComparatorNetwork
             size <<= 1;
         }
 
-        // Iterative odd–even merge sort on `size` inputs; comparators reaching past n compare with +∞ padding.
+        // Odd–even merge sort in its recursive form: the same comparators as the layered form, but each half is
+        // finished before the merge, so the compiled code works on few values at a time (fewer register spills).
         var all = new List<(int A, int B)>();
-        for (int p = 1; p < size; p <<= 1)
+        void Add(int a, int b)
         {
-            for (int k = p; k >= 1; k >>= 1)
+            if (b < n)
             {
-                for (int j = k % p; j + k < size; j += 2 * k)
-                {
-                    for (int i = 0; i < k && i + j + k < size; i++)
-                    {
-                        int a = i + j, b = i + j + k;
-                        if (a / (2 * p) == b / (2 * p) && b < n)
-                        {
-                            all.Add((a, b));
-                        }
-                    }
-                }
+                all.Add((a, b));
             }
         }
+
+        void Merge(int low, int length, int stride)
+        {
+            int step = stride * 2;
+            if (step < length)
+            {
+                Merge(low, length, step);
+                Merge(low + stride, length, step);
+                for (int i = low + stride; i + stride < low + length; i += step)
+                {
+                    Add(i, i + stride);
+                }
+            }
+            else
+            {
+                Add(low, low + stride);
+            }
+        }
+
+        void Sort(int low, int length)
+        {
+            if (length > 1)
+            {
+                int half = length / 2;
+                Sort(low, half);
+                Sort(low + half, half);
+                Merge(low, length, 1);
+            }
+        }
+
+        Sort(0, size);
 
         // Backwards pruning: a comparator matters only when one of its wires still leads to a wanted rank.
         var needed = new bool[n];

@@ -31,6 +31,7 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
     private readonly int _bucketSize;
     private readonly int* _pairs;
     private readonly int _comparators;
+    private readonly int _compiled = -1;
     private float* _check;
 
     /// <summary>A kernel over <paramref name="rows"/> data rows.</summary>
@@ -61,8 +62,21 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
             }
 
             _comparators = network.Count;
+            if (mode == CenterMode.Median)
+            {
+                _compiled = UnrolledNetworks.MedianDeviations(rows, centerRows, network);
+            }
+        }
+        else if (mode is CenterMode.Given or CenterMode.Origin)
+        {
+            _compiled = UnrolledNetworks.FixedCenterDeviations(rows, mode == CenterMode.Given);
         }
     }
+
+    public readonly bool HasCompiled => _compiled >= 0;
+
+    public readonly void RunCompiled(float** rows, nint start, nint end, float* output) =>
+        UnrolledNetworks.Get(_compiled)(rows, start, end, output, _check, Accumulators);
 
     private readonly int Buckets => (_centerRows + _bucketSize - 1) / _bucketSize;
 
@@ -177,9 +191,23 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 /// </summary>
 internal unsafe struct WeightedStepKernel(int rows, float* weights) : IColumnKernel<WeightedStepKernel>
 {
+    private readonly int _compiled = UnrolledNetworks.Step(rows);
+    private float* _check;
+
+    public readonly bool HasCompiled => _compiled >= 0;
+
+    public readonly void RunCompiled(float** rowPointers, nint start, nint end, float* output) =>
+        UnrolledNetworks.Get(_compiled)(rowPointers, start, end, output, _check, weights);
+
     public readonly int ScratchFloats => ColumnTiles.MaxWidth;
 
-    public readonly WeightedStepKernel Bind(float* scratch) => this;
+    public readonly WeightedStepKernel Bind(float* scratch)
+    {
+        var bound = this;
+        bound._check = scratch;
+        new Span<float>(scratch, ColumnTiles.MaxWidth).Clear();
+        return bound;
+    }
 
     public readonly void Block<TLanes, TVec>(float** rowPointers, nint column, float* output)
         where TLanes : struct, ISimdLanes<TVec>

@@ -11,10 +11,11 @@ namespace Dstar.Core.Kernels;
 /// </summary>
 /// <remarks>
 /// <para>
-/// One pass over the data. Columns are cut into tiles of <see cref="TileWidth"/> floats. Each tile of the m selected
+/// One pass over the data. Columns are cut into tiles of 1,024 to 8,192 floats (about 512 KiB for all m rows, so the
+/// tile fits in L2 while each row is still read in long sequential runs). Each tile of the m selected
 /// rows is copied into a scratch block that stays in L1/L2, and there every dot product of the m(m+1)/2 pairs is
 /// accumulated by a register-blocked 4×4 micro-kernel (16 vector accumulators, Vector512 FMA where the hardware has
-/// it, Vector256 otherwise). Within a tile each lane sums only TileWidth/16 products in float; the tile's sums are
+/// it, Vector256 otherwise). Within a tile each lane sums at most 512 products in float; the tile's sums are
 /// then added to a double-precision Gram matrix, so the rounding error does not grow with d.
 /// </para>
 /// <para>
@@ -34,7 +35,7 @@ namespace Dstar.Core.Kernels;
 /// distance +∞ to every other row; the distances among the other rows are unaffected.
 /// </para>
 /// <para>
-/// Cost: O(m²·d/2) multiply-adds and one read of m·d floats; scratch memory O(m·TileWidth + m²) per thread, rented
+/// Cost: O(m²·d/2) multiply-adds and one read of m·d floats; scratch memory about 512 KiB + O(m²) per thread, rented
 /// from <see cref="ArrayPool{T}.Shared"/>, so steady-state calls on one thread allocate nothing. With
 /// maxDegreeOfParallelism &gt; 1 the column tiles are split into contiguous ranges, each thread fills its own partial
 /// Gram matrix and the partial matrices are summed (the Parallel.For call allocates a little).
@@ -42,8 +43,27 @@ namespace Dstar.Core.Kernels;
 /// </remarks>
 public static class PairwiseDistances
 {
-    /// <summary>Width of a column tile in floats (a multiple of 16).</summary>
-    public const int TileWidth = 2048;
+    /// <summary>The widest column tile, in floats (a multiple of 16).</summary>
+    public const int MaxTileWidth = 8192;
+
+    /// <summary>The narrowest column tile, in floats (a multiple of 16).</summary>
+    public const int MinTileWidth = 1024;
+
+    // About 512 KiB of tile per thread: wide tiles keep each row's read sequential for longer (reading 16 rows in
+    // 4 KiB pieces runs at half the speed of reading them in 32 KiB pieces), while the tile still fits in L2.
+    private const int TileBytes = 512 * 1024;
+
+    /// <summary>The tile width used for mPad (rows rounded up to 4) rows: a power of two in [MinTileWidth, MaxTileWidth].</summary>
+    internal static int TileWidthFor(int paddedRows)
+    {
+        int width = MaxTileWidth;
+        while (width > MinTileWidth && (long)width * paddedRows * sizeof(float) > TileBytes)
+        {
+            width /= 2;
+        }
+
+        return width;
+    }
 
     private const int Block = 4;
 
@@ -116,7 +136,9 @@ public static class PairwiseDistances
         }
 
         int d = batch.Dimension;
-        int tiles = (d + TileWidth - 1) / TileWidth;
+        int mPad0 = (m + Block - 1) / Block * Block;
+        int tileWidth = TileWidthFor(mPad0);
+        int tiles = (d + tileWidth - 1) / tileWidth;
         int parts = Math.Clamp(maxDegreeOfParallelism, 1, tiles);
         int mPad = (m + Block - 1) / Block * Block;
 
@@ -130,7 +152,7 @@ public static class PairwiseDistances
             Array.Clear(gram, 0, mPad * mPad * parts);
             if (parts == 1)
             {
-                AccumulateTiles(batch, rowArray, m, 0, tiles, gram.AsSpan(0, mPad * mPad), nonFinite.AsSpan(0, m));
+                AccumulateTiles(batch, rowArray, m, tileWidth, 0, tiles, gram.AsSpan(0, mPad * mPad), nonFinite.AsSpan(0, m));
             }
             else
             {
@@ -139,7 +161,7 @@ public static class PairwiseDistances
                 {
                     int first = (int)((long)tiles * p / parts);
                     int last = (int)((long)tiles * (p + 1) / parts);
-                    AccumulateTiles(batch, rowArray, m, first, last, gram.AsSpan(p * mPad * mPad, mPad * mPad), nonFinite.AsSpan(p * m, m));
+                    AccumulateTiles(batch, rowArray, m, tileWidth, first, last, gram.AsSpan(p * mPad * mPad, mPad * mPad), nonFinite.AsSpan(p * m, m));
                 });
                 for (int p = 1; p < parts; p++)
                 {
@@ -197,24 +219,24 @@ public static class PairwiseDistances
         return count;
     }
 
-    private static void AccumulateTiles(GradientBatch batch, int[] rows, int m, int firstTile, int lastTile, Span<double> gram, Span<bool> nonFinite)
+    private static void AccumulateTiles(GradientBatch batch, int[] rows, int m, int tileWidth, int firstTile, int lastTile, Span<double> gram, Span<bool> nonFinite)
     {
         int mPad = (m + Block - 1) / Block * Block;
-        var tile = ArrayPool<float>.Shared.Rent(mPad * TileWidth);
-        var reference = ArrayPool<float>.Shared.Rent(TileWidth);
+        var tile = ArrayPool<float>.Shared.Rent(mPad * tileWidth);
+        var reference = ArrayPool<float>.Shared.Rent(tileWidth);
         var squares = ArrayPool<float>.Shared.Rent(m);
         var order = ArrayPool<int>.Shared.Rent(m);
         try
         {
             // Padding rows stay zero, so every block is a full 4×4 block.
-            Array.Clear(tile, 0, mPad * TileWidth);
+            Array.Clear(tile, 0, mPad * tileWidth);
             var data = batch.Buffer;
             int d = batch.Dimension;
-            int referenceRow = FirstReference(data, rows, m, d, firstTile * TileWidth, squares, order);
+            int referenceRow = FirstReference(data, rows, m, d, tileWidth, firstTile * tileWidth, squares, order);
             for (int t = firstTile; t < lastTile; t++)
             {
-                int start = t * TileWidth;
-                int width = Math.Min(TileWidth, d - start);
+                int start = t * tileWidth;
+                int width = Math.Min(tileWidth, d - start);
                 int padded = (width + 15) & ~15;
                 var referenceSpan = reference.AsSpan(0, padded);
                 referenceSpan.Clear();
@@ -237,7 +259,7 @@ public static class PairwiseDistances
                     }
 
                     var source = data.AsSpan(rows[r] * d + start, width);
-                    float square = CopyCentered(source, tile.AsSpan(r * TileWidth, padded), referenceSpan);
+                    float square = CopyCentered(source, tile.AsSpan(r * tileWidth, padded), referenceSpan);
                     if (float.IsFinite(square))
                     {
                         squares[candidates] = square;
@@ -246,15 +268,14 @@ public static class PairwiseDistances
                     else if (!NonFinite.AllFinite(source))
                     {
                         nonFinite[r] = true;
-                        tile.AsSpan(r * TileWidth, TileWidth).Clear();
+                        tile.AsSpan(r * tileWidth, tileWidth).Clear();
                     }
                 }
 
                 // The next tile is centred on this tile's median-norm row: a typical row, so long as most rows are honest.
                 referenceRow = MedianRow(squares.AsSpan(0, candidates), order.AsSpan(0, candidates));
-                int nextStart = start + TileWidth;
-                int nextWidth = t + 1 < lastTile ? Math.Min(TileWidth, d - nextStart) : 0;
-                AccumulateGram(tile, mPad, padded, gram, data, rows, m, d, nextStart, nextWidth);
+                int nextStart = start + tileWidth;
+                AccumulateGram(tile, tileWidth, mPad, padded, gram, data, rows, m, d, nextStart, t + 1 < lastTile ? Math.Min(tileWidth, d - nextStart) : 0);
             }
         }
         finally
@@ -267,14 +288,14 @@ public static class PairwiseDistances
     }
 
     // The median-norm row of the first tile, found by one extra read of that tile only.
-    private static int FirstReference(float[] data, int[] rows, int m, int d, int start, float[] squares, int[] order)
+    private static int FirstReference(float[] data, int[] rows, int m, int d, int tileWidth, int start, float[] squares, int[] order)
     {
         if (start >= d)
         {
             return -1;
         }
 
-        int width = Math.Min(TileWidth, d - start);
+        int width = Math.Min(tileWidth, d - start);
         int candidates = 0;
         for (int r = 0; r < m; r++)
         {
@@ -347,18 +368,17 @@ public static class PairwiseDistances
         }
     }
 
-    private static unsafe void AccumulateGram(float[] tile, int mPad, int width, Span<double> gram, float[] data, int[] rows, int m, int d, int nextStart, int nextWidth)
+    private static unsafe void AccumulateGram(float[] tile, int tileWidth, int mPad, int width, Span<double> gram, float[] data, int[] rows, int m, int d, int nextStart, int nextWidth)
     {
-        // While the cores multiply this tile, the next tile's rows are requested from memory, spread evenly over the
-        // block pairs, so that the copy of the next tile finds them in L2 instead of waiting on DRAM.
+        // While this tile is multiplied, the next tile's rows are requested (one prefetch per cache line, spread over the
+        // block pairs), so that copying it overlaps with arithmetic instead of waiting on memory.
         int blocks = mPad / Block * (mPad / Block + 1) / 2;
         int linesPerRow = (nextWidth + 15) / 16;
-        long totalLines = (long)linesPerRow * m;
-        long linesPerBlock = (totalLines + blocks - 1) / blocks;
-        long nextLine = 0;
+        int linesPerBlock = (linesPerRow * m + blocks - 1) / blocks;
+        int prefetchRow = 0, prefetchLine = 0;
+        fixed (float* source = data)
         fixed (float* basePointer = tile)
         fixed (double* g = gram)
-        fixed (float* source = data)
         {
             for (int bi = 0; bi < mPad; bi += Block)
             {
@@ -366,28 +386,34 @@ public static class PairwiseDistances
                 {
                     if (Sse.IsSupported)
                     {
-                        for (long end = Math.Min(totalLines, nextLine + linesPerBlock); nextLine < end; nextLine++)
+                        float* line = source + (long)(prefetchRow < m ? rows[prefetchRow] : 0) * d + nextStart + prefetchLine * 16;
+                        for (int issued = 0; issued < linesPerBlock && prefetchRow < m; issued++)
                         {
-                            int row = (int)(nextLine / linesPerRow);
-                            int line = (int)(nextLine - (long)row * linesPerRow);
-                            Sse.Prefetch1(source + (long)rows[row] * d + nextStart + line * 16);
+                            Sse.Prefetch0(line);
+                            line += 16;
+                            if (++prefetchLine == linesPerRow)
+                            {
+                                prefetchLine = 0;
+                                prefetchRow++;
+                                line = source + (long)(prefetchRow < m ? rows[prefetchRow] : 0) * d + nextStart;
+                            }
                         }
                     }
 
-                    float* a = basePointer + bi * TileWidth;
-                    float* b = basePointer + bj * TileWidth;
+                    float* a = basePointer + bi * tileWidth;
+                    float* b = basePointer + bj * tileWidth;
                     double* target = g + bi * mPad + bj;
                     if (Vector512.IsHardwareAccelerated)
                     {
-                        Block512(a, b, width, target, mPad);
+                        Block512(a, b, tileWidth, width, target, mPad);
                     }
                     else if (Vector256.IsHardwareAccelerated)
                     {
-                        Block256(a, b, width, target, mPad);
+                        Block256(a, b, tileWidth, width, target, mPad);
                     }
                     else
                     {
-                        BlockScalar(a, b, width, target, mPad);
+                        BlockScalar(a, b, tileWidth, width, target, mPad);
                     }
                 }
             }
@@ -396,7 +422,7 @@ public static class PairwiseDistances
 
     // The 4×4 micro-kernels: rows a0..a3 against rows b0..b3 over one tile, 16 accumulators kept in registers
     // (8 loads feed 16 FMAs). Width is a multiple of 16, so no tail handling is needed.
-    private static unsafe void Block512(float* a, float* b, int width, double* target, int stride)
+    private static unsafe void Block512(float* a, float* b, int rowStride, int width, double* target, int stride)
     {
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -405,25 +431,25 @@ public static class PairwiseDistances
         for (int k = 0; k < width; k += 16)
         {
             var y0 = Vector512.Load(b + k);
-            var y1 = Vector512.Load(b + TileWidth + k);
-            var y2 = Vector512.Load(b + 2 * TileWidth + k);
-            var y3 = Vector512.Load(b + 3 * TileWidth + k);
+            var y1 = Vector512.Load(b + rowStride + k);
+            var y2 = Vector512.Load(b + 2 * rowStride + k);
+            var y3 = Vector512.Load(b + 3 * rowStride + k);
             var x = Vector512.Load(a + k);
             c00 = Vector512.FusedMultiplyAdd(x, y0, c00);
             c01 = Vector512.FusedMultiplyAdd(x, y1, c01);
             c02 = Vector512.FusedMultiplyAdd(x, y2, c02);
             c03 = Vector512.FusedMultiplyAdd(x, y3, c03);
-            x = Vector512.Load(a + TileWidth + k);
+            x = Vector512.Load(a + rowStride + k);
             c10 = Vector512.FusedMultiplyAdd(x, y0, c10);
             c11 = Vector512.FusedMultiplyAdd(x, y1, c11);
             c12 = Vector512.FusedMultiplyAdd(x, y2, c12);
             c13 = Vector512.FusedMultiplyAdd(x, y3, c13);
-            x = Vector512.Load(a + 2 * TileWidth + k);
+            x = Vector512.Load(a + 2 * rowStride + k);
             c20 = Vector512.FusedMultiplyAdd(x, y0, c20);
             c21 = Vector512.FusedMultiplyAdd(x, y1, c21);
             c22 = Vector512.FusedMultiplyAdd(x, y2, c22);
             c23 = Vector512.FusedMultiplyAdd(x, y3, c23);
-            x = Vector512.Load(a + 3 * TileWidth + k);
+            x = Vector512.Load(a + 3 * rowStride + k);
             c30 = Vector512.FusedMultiplyAdd(x, y0, c30);
             c31 = Vector512.FusedMultiplyAdd(x, y1, c31);
             c32 = Vector512.FusedMultiplyAdd(x, y2, c32);
@@ -436,7 +462,7 @@ public static class PairwiseDistances
         Flush(target + 3 * stride, Vector512.Sum(c30), Vector512.Sum(c31), Vector512.Sum(c32), Vector512.Sum(c33));
     }
 
-    private static unsafe void Block256(float* a, float* b, int width, double* target, int stride)
+    private static unsafe void Block256(float* a, float* b, int rowStride, int width, double* target, int stride)
     {
         Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -445,25 +471,25 @@ public static class PairwiseDistances
         for (int k = 0; k < width; k += 8)
         {
             var y0 = Vector256.Load(b + k);
-            var y1 = Vector256.Load(b + TileWidth + k);
-            var y2 = Vector256.Load(b + 2 * TileWidth + k);
-            var y3 = Vector256.Load(b + 3 * TileWidth + k);
+            var y1 = Vector256.Load(b + rowStride + k);
+            var y2 = Vector256.Load(b + 2 * rowStride + k);
+            var y3 = Vector256.Load(b + 3 * rowStride + k);
             var x = Vector256.Load(a + k);
             c00 = Vector256.FusedMultiplyAdd(x, y0, c00);
             c01 = Vector256.FusedMultiplyAdd(x, y1, c01);
             c02 = Vector256.FusedMultiplyAdd(x, y2, c02);
             c03 = Vector256.FusedMultiplyAdd(x, y3, c03);
-            x = Vector256.Load(a + TileWidth + k);
+            x = Vector256.Load(a + rowStride + k);
             c10 = Vector256.FusedMultiplyAdd(x, y0, c10);
             c11 = Vector256.FusedMultiplyAdd(x, y1, c11);
             c12 = Vector256.FusedMultiplyAdd(x, y2, c12);
             c13 = Vector256.FusedMultiplyAdd(x, y3, c13);
-            x = Vector256.Load(a + 2 * TileWidth + k);
+            x = Vector256.Load(a + 2 * rowStride + k);
             c20 = Vector256.FusedMultiplyAdd(x, y0, c20);
             c21 = Vector256.FusedMultiplyAdd(x, y1, c21);
             c22 = Vector256.FusedMultiplyAdd(x, y2, c22);
             c23 = Vector256.FusedMultiplyAdd(x, y3, c23);
-            x = Vector256.Load(a + 3 * TileWidth + k);
+            x = Vector256.Load(a + 3 * rowStride + k);
             c30 = Vector256.FusedMultiplyAdd(x, y0, c30);
             c31 = Vector256.FusedMultiplyAdd(x, y1, c31);
             c32 = Vector256.FusedMultiplyAdd(x, y2, c32);
@@ -476,7 +502,7 @@ public static class PairwiseDistances
         Flush(target + 3 * stride, Vector256.Sum(c30), Vector256.Sum(c31), Vector256.Sum(c32), Vector256.Sum(c33));
     }
 
-    private static unsafe void BlockScalar(float* a, float* b, int width, double* target, int stride)
+    private static unsafe void BlockScalar(float* a, float* b, int rowStride, int width, double* target, int stride)
     {
         for (int i = 0; i < Block; i++)
         {
@@ -485,7 +511,7 @@ public static class PairwiseDistances
                 float sum = 0;
                 for (int k = 0; k < width; k++)
                 {
-                    sum += a[i * TileWidth + k] * b[j * TileWidth + k];
+                    sum += a[i * rowStride + k] * b[j * rowStride + k];
                 }
 
                 target[i * stride + j] += sum;

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dstar.Core.Kernels;
 
@@ -7,17 +10,15 @@ namespace Dstar.Core.Kernels;
 /// MDA, Zeno, FLTrust, the geometric median) and of NNM.
 /// </summary>
 /// <remarks>
-/// Column-tiled: the output tile stays in L1 while each source row's tile streams in once, so the cost is one read of
-/// the rows with a non-zero weight and one write of the output. Accumulation is in float (at most a few hundred terms
+/// Each group of 64 output values is accumulated in four vector registers over every source row and stored once, so
+/// the cost is one read of the rows with a non-zero weight and one write of the output. Accumulation is in float (at most a few hundred terms
 /// per value). Rows must be finite; rules drop non-finite rows first. Allocates nothing.
 /// </remarks>
 public static class RowCombination
 {
-    private const int TileWidth = 4096;
-
     /// <summary>Writes Σₖ weights[k]·batch.Row(rows[k]) into <paramref name="output"/>; zero weights are skipped.</summary>
     /// <exception cref="ArgumentException">rows and weights differ in length, or output is not d long.</exception>
-    public static void WeightedSum(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, Span<float> output)
+    public static unsafe void WeightedSum(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, Span<float> output)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (rows.Length != weights.Length)
@@ -31,19 +32,30 @@ public static class RowCombination
             throw new ArgumentException($"output has {output.Length} values, expected d = {d}", nameof(output));
         }
 
-        var data = batch.Buffer;
-        for (int start = 0; start < d; start += TileWidth)
+        int terms = 0;
+        var offsets = ArrayPool<long>.Shared.Rent(Math.Max(1, rows.Length));
+        var factors = ArrayPool<float>.Shared.Rent(Math.Max(1, rows.Length));
+        try
         {
-            int width = Math.Min(TileWidth, d - start);
-            var target = output.Slice(start, width);
-            target.Clear();
             for (int k = 0; k < rows.Length; k++)
             {
                 if (weights[k] != 0)
                 {
-                    TensorPrimitives.MultiplyAdd(data.AsSpan(rows[k] * d + start, width), (float)weights[k], target, target);
+                    offsets[terms] = (long)rows[k] * d;
+                    factors[terms++] = (float)weights[k];
                 }
             }
+
+            fixed (float* source = batch.Buffer)
+            fixed (float* destination = output)
+            {
+                Combine(source, offsets.AsSpan(0, terms), factors.AsSpan(0, terms), destination, d);
+            }
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(offsets);
+            ArrayPool<float>.Shared.Return(factors);
         }
     }
 
@@ -64,17 +76,18 @@ public static class RowCombination
     /// <summary>
     /// Several combinations at once, tile by tile: for each o, target.Row(targetRows[o]) = Σₖ weights[o·m + k]·batch.Row(rows[k])
     /// with m = rows.Length. The m source tiles stay in cache while every output row is formed, so the sources are
-    /// read from memory once in total, not once per output row.
+    /// read from memory once in total, not once per output row; each output value is accumulated in registers over
+    /// its non-zero terms and stored once.
     /// </summary>
     /// <exception cref="ArgumentException">the shapes disagree, or target is the same batch as the source.</exception>
-    public static void Mix(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, GradientBatch target, ReadOnlySpan<int> targetRows)
+    public static unsafe void Mix(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, GradientBatch target, ReadOnlySpan<int> targetRows)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(target);
-        int m = rows.Length, d = batch.Dimension;
-        if (weights.Length != targetRows.Length * m)
+        int m = rows.Length, d = batch.Dimension, outputs = targetRows.Length;
+        if (weights.Length != outputs * m)
         {
-            throw new ArgumentException($"{targetRows.Length} outputs of {m} rows need {targetRows.Length * m} weights, got {weights.Length}", nameof(weights));
+            throw new ArgumentException($"{outputs} outputs of {m} rows need {outputs * m} weights, got {weights.Length}", nameof(weights));
         }
 
         if (target.Dimension != d || ReferenceEquals(target.Buffer, batch.Buffer))
@@ -82,27 +95,143 @@ public static class RowCombination
             throw new ArgumentException("the target must be a different batch of the same dimension", nameof(target));
         }
 
-        var source = batch.Buffer;
-        var destination = target.Buffer;
-        for (int start = 0; start < d; start += MixTileWidth)
+        // Per output row, only its non-zero terms: offsets of the source rows and float weights.
+        var offsets = ArrayPool<long>.Shared.Rent(Math.Max(1, outputs * m));
+        var factors = ArrayPool<float>.Shared.Rent(Math.Max(1, outputs * m));
+        var counts = ArrayPool<int>.Shared.Rent(Math.Max(1, outputs));
+        try
         {
-            int width = Math.Min(MixTileWidth, d - start);
-            for (int o = 0; o < targetRows.Length; o++)
+            for (int o = 0; o < outputs; o++)
             {
-                var output = destination.AsSpan(targetRows[o] * d + start, width);
-                output.Clear();
+                int count = 0;
                 for (int k = 0; k < m; k++)
                 {
                     double w = weights[o * m + k];
                     if (w != 0)
                     {
-                        TensorPrimitives.MultiplyAdd(source.AsSpan(rows[k] * d + start, width), (float)w, output, output);
+                        offsets[o * m + count] = (long)rows[k] * d;
+                        factors[o * m + count] = (float)w;
+                        count++;
+                    }
+                }
+
+                counts[o] = count;
+            }
+
+            fixed (float* source = batch.Buffer)
+            fixed (float* destination = target.Buffer)
+            {
+                for (int start = 0; start < d; start += MixTileWidth)
+                {
+                    int width = Math.Min(MixTileWidth, d - start);
+                    // The next tile's source rows are requested while this one is mixed, spread over the outputs.
+                    int nextStart = start + MixTileWidth;
+                    int linesPerRow = nextStart < d ? (Math.Min(MixTileWidth, d - nextStart) + 15) / 16 : 0;
+                    int linesPerOutput = (linesPerRow * m + outputs - 1) / outputs;
+                    int prefetchRow = 0, prefetchLine = 0;
+                    for (int o = 0; o < outputs; o++)
+                    {
+                        if (Sse.IsSupported && linesPerRow > 0)
+                        {
+                            for (int issued = 0; issued < linesPerOutput && prefetchRow < m; issued++)
+                            {
+                                Sse.Prefetch0(source + (long)rows[prefetchRow] * d + nextStart + prefetchLine * 16);
+                                if (++prefetchLine == linesPerRow)
+                                {
+                                    prefetchLine = 0;
+                                    prefetchRow++;
+                                }
+                            }
+                        }
+
+                        Combine(source + start, offsets.AsSpan(o * m, counts[o]), factors.AsSpan(o * m, counts[o]), destination + (long)targetRows[o] * d + start, width, streaming: true);
                     }
                 }
             }
         }
+        finally
+        {
+            if (Sse.IsSupported)
+            {
+                // Non-temporal stores are weakly ordered: make them visible before another thread reads the target.
+                Sse.StoreFence();
+            }
+
+            ArrayPool<long>.Shared.Return(offsets);
+            ArrayPool<float>.Shared.Return(factors);
+            ArrayPool<int>.Shared.Return(counts);
+        }
     }
 
-    // Small enough that the m source tiles stay in L1/L2 while every output row is formed.
-    private const int MixTileWidth = 1024;
+    // output[0..width) = Σₖ factors[k]·source[offsets[k] + 0..width), 64 values at a time in four vector registers.
+    // With streaming, the 64-value groups are stored with non-temporal stores from the first 64-byte boundary on, so
+    // that writing a large output does not first read it into the cache.
+    private static unsafe void Combine(float* source, ReadOnlySpan<long> offsets, ReadOnlySpan<float> factors, float* output, int width, bool streaming = false)
+    {
+        int terms = offsets.Length;
+        int head = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            if (streaming)
+            {
+                head = Math.Min(width, (int)((64 - ((nint)output & 63)) & 63) / sizeof(float));
+                CombineScalar(source, offsets, factors, output, 0, head);
+            }
+
+            int c = head;
+            for (; c + 64 <= width; c += 64)
+            {
+                var a0 = Vector512<float>.Zero;
+                var a1 = Vector512<float>.Zero;
+                var a2 = Vector512<float>.Zero;
+                var a3 = Vector512<float>.Zero;
+                for (int k = 0; k < terms; k++)
+                {
+                    float* p = source + offsets[k] + c;
+                    var w = Vector512.Create(factors[k]);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Load(p), w, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 16), w, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 32), w, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Load(p + 48), w, a3);
+                }
+
+                if (streaming)
+                {
+                    a0.StoreAlignedNonTemporal(output + c);
+                    a1.StoreAlignedNonTemporal(output + c + 16);
+                    a2.StoreAlignedNonTemporal(output + c + 32);
+                    a3.StoreAlignedNonTemporal(output + c + 48);
+                }
+                else
+                {
+                    a0.Store(output + c);
+                    a1.Store(output + c + 16);
+                    a2.Store(output + c + 32);
+                    a3.Store(output + c + 48);
+                }
+            }
+
+            head = c;
+        }
+
+        CombineScalar(source, offsets, factors, output, head, width);
+    }
+
+    private static unsafe void CombineScalar(float* source, ReadOnlySpan<long> offsets, ReadOnlySpan<float> factors, float* output, int from, int to)
+    {
+        if (from >= to)
+        {
+            return;
+        }
+
+        var rest = new Span<float>(output + from, to - from);
+        rest.Clear();
+        for (int k = 0; k < offsets.Length; k++)
+        {
+            TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(source + offsets[k] + from, to - from), factors[k], rest, rest);
+        }
+    }
+
+    // Small enough that the m source tiles stay in L2 while every output row is formed.
+    private const int MixTileWidth = 2048;
 }

@@ -1,0 +1,595 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Dstar.Core.Kernels;
+
+/// <summary>
+/// Processes whole 16-column blocks in [start, end): rows[i] + column are the inputs, output + column the result,
+/// check a running finiteness register, accumulators one register per row (deviation sums), both read on entry and
+/// written back on exit.
+/// </summary>
+internal unsafe delegate void UnrolledRange(float** rows, nint start, nint end, float* output, float* check, float* accumulators);
+
+/// <summary>
+/// Comparator networks compiled, once per (n, task), into straight-line code over AVX-512 registers: every input is a
+/// local, so the network runs in registers instead of bouncing through memory (the interpreted network in
+/// <see cref="ColumnKernelParts.Sort{TLanes, TVec}"/> is limited by store-to-load forwarding, about 3× slower).
+/// Used only when <see cref="Vector512.IsHardwareAccelerated"/>; other widths use the generic kernels.
+/// </summary>
+/// <remarks>
+/// The code is emitted as a <see cref="DynamicMethod"/> (jitted fully optimised on first use) because a network's shape
+/// depends on n, which is only known at run time. Compiled ranges are kept in a table and named by index, so the
+/// unmanaged kernel structs can refer to them.
+/// </remarks>
+internal static class UnrolledNetworks
+{
+    /// <summary>Largest n compiled; past it register pressure makes the interpreted network as good.</summary>
+    public const int MaxInputs = 96;
+
+    private static readonly List<UnrolledRange> Table = new();
+    private static readonly Dictionary<string, int> Index = new();
+
+    private static readonly Type V = typeof(Vector512<float>);
+    private static readonly MethodInfo Load = Generic("Load", 1);
+    private static readonly MethodInfo Store = Generic("Store", 2);
+    private static readonly MethodInfo Min = Generic("MinNative", 2);
+    private static readonly MethodInfo Max = Generic("MaxNative", 2);
+    private static readonly MethodInfo LessThan = Generic("LessThan", 2);
+    private static readonly MethodInfo Select = Generic("ConditionalSelect", 3);
+    private static readonly MethodInfo Add = V.GetMethod("op_Addition", [V, V])!;
+    private static readonly MethodInfo Subtract = V.GetMethod("op_Subtraction", [V, V])!;
+    private static readonly MethodInfo Multiply = V.GetMethod("op_Multiply", [V, V])!;
+    private static readonly MethodInfo Broadcast = typeof(Vector512).GetMethod("Create", [typeof(float)])!;
+    private static readonly MethodInfo PrefetchMethod = typeof(Sse).GetMethod("Prefetch0", [typeof(void*)])!;
+    private static readonly MethodInfo FusedMultiplyAdd = typeof(Vector512).GetMethod("FusedMultiplyAdd", [V, V, V])!;
+
+    /// <summary>Whether compiled networks are used (AVX-512 present and not switched off for tests).</summary>
+    public static bool Enabled { get; set; } = Vector512.IsHardwareAccelerated && RuntimeFeature.IsDynamicCodeCompiled;
+
+    /// <summary>The compiled range at <paramref name="id"/>.</summary>
+    public static UnrolledRange Get(int id)
+    {
+        lock (Table)
+        {
+            return Table[id];
+        }
+    }
+
+    /// <summary>A compiled selection (median, rank mean or closest-to-median) over n rows, or −1 when not available.</summary>
+    public static int Selection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"select {n} {mode} {low} {high}", () => EmitSelection(n, mode, low, high, network));
+
+    /// <summary>A compiled median-centre-and-deviations pass over n rows (centre = median of the first centerRows), or −1.</summary>
+    public static int MedianDeviations(int n, int centerRows, ComparatorNetwork network) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"deviate {n} {centerRows}", () => EmitDeviations(n, centerRows, network));
+
+    /// <summary>A compiled (Σ rows)·scale over n rows, or −1.</summary>
+    public static int RowSum(int n, float scale) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"sum {n} {scale:R}", () => EmitRowSum(n, scale));
+
+    /// <summary>A compiled Σ (xᵢ − c)² pass with c = rows[n] (given) or 0, or −1.</summary>
+    public static int FixedCenterDeviations(int n, bool given) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"fixed {n} {given}", () => EmitFixedCenter(n, given));
+
+    /// <summary>A compiled c + Σ wᵢ (xᵢ − c) with c = rows[n] and wᵢ read from the accumulators argument, or −1.</summary>
+    public static int Step(int n) =>
+        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"step {n}", () => EmitStep(n));
+
+    private static UnrolledRange EmitRowSum(int n, float scale)
+    {
+        var (method, il, e) = Begin($"sum{n}", 0, 0);
+        e.LoopHead();
+        e.SumRows(n);
+        var sum = il.DeclareLocal(V);
+        il.Emit(OpCodes.Stloc, sum);
+        e.CheckLocal(sum);
+        il.Emit(OpCodes.Ldloc, sum);
+        e.Constant(scale);
+        il.Emit(OpCodes.Call, Multiply);
+        e.StoreResult();
+        e.LoopTail(0);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
+
+    private static UnrolledRange EmitFixedCenter(int n, bool given)
+    {
+        var (method, il, e) = Begin($"fixed{n}", 0, n);
+        e.LoopHead();
+        var center = il.DeclareLocal(V);
+        if (given)
+        {
+            e.LoadRow(n);
+        }
+        else
+        {
+            e.Constant(0f);
+        }
+
+        il.Emit(OpCodes.Stloc, center);
+        var diff = il.DeclareLocal(V);
+        for (int r = 0; r < n; r++)
+        {
+            // Non-finite rows show up as non-finite sums, so no separate check is needed here.
+            e.LoadRow(r);
+            il.Emit(OpCodes.Ldloc, center);
+            il.Emit(OpCodes.Call, Subtract);
+            il.Emit(OpCodes.Stloc, diff);
+            il.Emit(OpCodes.Ldloc, diff);
+            il.Emit(OpCodes.Ldloc, diff);
+            il.Emit(OpCodes.Ldloc, e.Accumulators[r]);
+            il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            il.Emit(OpCodes.Stloc, e.Accumulators[r]);
+        }
+
+        e.LoopTail(n);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
+
+    private static UnrolledRange EmitStep(int n)
+    {
+        var (method, il, e) = Begin($"step{n}", 0, 0);
+        var weights = new LocalBuilder[n];
+        for (int r = 0; r < n; r++)
+        {
+            weights[r] = il.DeclareLocal(V);
+            il.Emit(OpCodes.Ldarg_S, (byte)5);
+            il.Emit(OpCodes.Ldc_I4, r * 4);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldind_R4);
+            il.Emit(OpCodes.Call, Broadcast);
+            il.Emit(OpCodes.Stloc, weights[r]);
+        }
+
+        e.LoopHead();
+        var center = il.DeclareLocal(V);
+        e.LoadRow(n);
+        il.Emit(OpCodes.Stloc, center);
+        var chains = new[] { il.DeclareLocal(V), il.DeclareLocal(V) };
+        foreach (var chain in chains)
+        {
+            e.Constant(0f);
+            il.Emit(OpCodes.Stloc, chain);
+        }
+
+        for (int r = 0; r < n; r++)
+        {
+            e.LoadRow(r);
+            il.Emit(OpCodes.Ldloc, center);
+            il.Emit(OpCodes.Call, Subtract);
+            il.Emit(OpCodes.Ldloc, weights[r]);
+            il.Emit(OpCodes.Ldloc, chains[r & 1]);
+            il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            il.Emit(OpCodes.Stloc, chains[r & 1]);
+        }
+
+        il.Emit(OpCodes.Ldloc, center);
+        il.Emit(OpCodes.Ldloc, chains[0]);
+        il.Emit(OpCodes.Ldloc, chains[1]);
+        il.Emit(OpCodes.Call, Add);
+        il.Emit(OpCodes.Call, Add);
+        e.StoreResult();
+        e.LoopTail(0);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
+
+    private static int GetOrAdd(string key, Func<UnrolledRange> build)
+    {
+        lock (Table)
+        {
+            if (!Index.TryGetValue(key, out int id))
+            {
+                id = Table.Count;
+                Table.Add(build());
+                Index.Add(key, id);
+            }
+
+            return id;
+        }
+    }
+
+    private static MethodInfo Generic(string name, int parameters) =>
+        typeof(Vector512).GetMethods()
+            .Single(m => m.Name == name && m.IsGenericMethodDefinition && m.GetParameters().Length == parameters
+                && (parameters == 1 || m.GetParameters()[0].ParameterType.IsGenericType))
+            .MakeGenericMethod(typeof(float));
+
+    private static UnrolledRange EmitSelection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network)
+    {
+        var (method, il, e) = Begin($"select{n}{mode}", n, 0);
+        e.LoopHead();
+        e.PrefetchRows(n);
+        e.LoadLazilyAndSort(e.Values, network);
+        switch (mode)
+        {
+            case SelectionMode.Median:
+                e.Median(e.Values, n);
+                break;
+            case SelectionMode.RankMean:
+                il.Emit(OpCodes.Ldloc, e.Values[low]);
+                for (int r = low + 1; r <= high; r++)
+                {
+                    il.Emit(OpCodes.Ldloc, e.Values[r]);
+                    il.Emit(OpCodes.Call, Add);
+                }
+
+                e.Constant(1f / (high - low + 1));
+                il.Emit(OpCodes.Call, Multiply);
+                break;
+            default:
+                e.ClosestToMedian(n, low);
+                break;
+        }
+
+        e.StoreResult();
+        e.LoopTail(0);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
+
+    private static UnrolledRange EmitDeviations(int n, int centerRows, ComparatorNetwork network)
+    {
+        var (method, il, e) = Begin($"deviate{n}", 0, n);
+        e.LoopHead();
+        e.PrefetchRows(n);
+        var work = Enumerable.Range(0, centerRows).Select(_ => il.DeclareLocal(V)).ToArray();
+        e.LoadLazilyAndSort(work, network);
+        e.Median(work, centerRows);
+        var center = il.DeclareLocal(V);
+        il.Emit(OpCodes.Stloc, center);
+        var diff = il.DeclareLocal(V);
+        for (int r = 0; r < n; r++)
+        {
+            // Reloaded from L1 rather than kept in registers: n more live registers would spill anyway.
+            e.LoadRow(r);
+            il.Emit(OpCodes.Ldloc, center);
+            il.Emit(OpCodes.Call, Subtract);
+            il.Emit(OpCodes.Stloc, diff);
+            il.Emit(OpCodes.Ldloc, diff);
+            il.Emit(OpCodes.Ldloc, diff);
+            il.Emit(OpCodes.Ldloc, e.Accumulators[r]);
+            il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            il.Emit(OpCodes.Stloc, e.Accumulators[r]);
+        }
+
+        // The centre is written only when an output is given (dSTAR keeps it for exact recomputation of huge rows).
+        var skip = il.DefineLabel();
+        il.Emit(OpCodes.Ldarg_3);
+        il.Emit(OpCodes.Brfalse, skip);
+        il.Emit(OpCodes.Ldloc, center);
+        e.StoreResult();
+        il.MarkLabel(skip);
+        e.LoopTail(n);
+        return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
+    }
+
+    private static (DynamicMethod Method, ILGenerator Il, Emitter E) Begin(string name, int n, int accumulators)
+    {
+        var method = new DynamicMethod(name, typeof(void),
+            [typeof(float**), typeof(nint), typeof(nint), typeof(float*), typeof(float*), typeof(float*)],
+            typeof(UnrolledNetworks).Module, skipVisibility: true);
+        var il = method.GetILGenerator();
+        return (method, il, new Emitter(il, n, accumulators));
+    }
+
+    /// <summary>Emits the pieces of a range: the loop over 16-column blocks and the register arithmetic.</summary>
+    private sealed class Emitter
+    {
+        private readonly ILGenerator _il;
+        private readonly LocalBuilder _column;
+        private readonly LocalBuilder _check;
+        private readonly Label _head;
+        private readonly Label _exit;
+
+        public Emitter(ILGenerator il, int n, int accumulators)
+        {
+            _il = il;
+            _column = il.DeclareLocal(typeof(nint));
+            _check = il.DeclareLocal(V);
+            Values = Enumerable.Range(0, n).Select(_ => il.DeclareLocal(V)).ToArray();
+            Accumulators = Enumerable.Range(0, accumulators).Select(_ => il.DeclareLocal(V)).ToArray();
+            _head = il.DefineLabel();
+            _exit = il.DefineLabel();
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Stloc, _column);
+            il.Emit(OpCodes.Ldarg_S, (byte)4);
+            il.Emit(OpCodes.Call, Load);
+            il.Emit(OpCodes.Stloc, _check);
+            for (int r = 0; r < accumulators; r++)
+            {
+                AccumulatorAddress(r);
+                il.Emit(OpCodes.Call, Load);
+                il.Emit(OpCodes.Stloc, Accumulators[r]);
+            }
+        }
+
+        public LocalBuilder[] Values { get; }
+
+        public LocalBuilder[] Accumulators { get; }
+
+        public void LoopHead()
+        {
+            _il.MarkLabel(_head);
+            _il.Emit(OpCodes.Ldloc, _column);
+            _il.Emit(OpCodes.Ldc_I4, 16);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Ldarg_2);
+            _il.Emit(OpCodes.Bgt, _exit);
+        }
+
+        public void LoopTail(int accumulators)
+        {
+            _il.Emit(OpCodes.Ldloc, _column);
+            _il.Emit(OpCodes.Ldc_I4, 16);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, _column);
+            _il.Emit(OpCodes.Br, _head);
+            _il.MarkLabel(_exit);
+            _il.Emit(OpCodes.Ldloc, _check);
+            _il.Emit(OpCodes.Ldarg_S, (byte)4);
+            _il.Emit(OpCodes.Call, Store);
+            for (int r = 0; r < accumulators; r++)
+            {
+                _il.Emit(OpCodes.Ldloc, Accumulators[r]);
+                AccumulatorAddress(r);
+                _il.Emit(OpCodes.Call, Store);
+            }
+
+            _il.Emit(OpCodes.Ret);
+        }
+
+        /// <summary>Software prefetch of every row a few blocks ahead (see <see cref="Kernels.Prefetch"/>).</summary>
+        public void PrefetchRows(int n)
+        {
+            for (int r = 0; r < n && Kernels.Prefetch.Floats > 0 && Sse.IsSupported; r++)
+            {
+                RowAddress(r);
+                _il.Emit(OpCodes.Ldc_I4, Kernels.Prefetch.Floats * 4);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Call, PrefetchMethod);
+            }
+        }
+
+        /// <summary>
+        /// Runs the network on values[r] = row r, loading each row just before its first comparator (so that with the
+        /// recursive comparator order few values are live at once), summing the loads in four chains for the
+        /// finiteness check.
+        /// </summary>
+        public void LoadLazilyAndSort(LocalBuilder[] values, ComparatorNetwork network)
+        {
+            int n = values.Length;
+            var loaded = new bool[n];
+            var chains = Enumerable.Range(0, Math.Min(4, n)).Select(_ => _il.DeclareLocal(V)).ToArray();
+            foreach (var chain in chains)
+            {
+                Constant(0f);
+                _il.Emit(OpCodes.Stloc, chain);
+            }
+
+            void Ensure(int r)
+            {
+                if (loaded[r])
+                {
+                    return;
+                }
+
+                loaded[r] = true;
+                LoadRow(r);
+                _il.Emit(OpCodes.Stloc, values[r]);
+                _il.Emit(OpCodes.Ldloc, chains[r % chains.Length]);
+                _il.Emit(OpCodes.Ldloc, values[r]);
+                _il.Emit(OpCodes.Call, Add);
+                _il.Emit(OpCodes.Stloc, chains[r % chains.Length]);
+            }
+
+            var low = _il.DeclareLocal(V);
+            for (int c = 0; c < network.Count; c++)
+            {
+                int ia = network.Pairs[2 * c], ib = network.Pairs[2 * c + 1];
+                Ensure(ia);
+                Ensure(ib);
+                var a = values[ia];
+                var b = values[ib];
+                _il.Emit(OpCodes.Ldloc, a);
+                _il.Emit(OpCodes.Ldloc, b);
+                _il.Emit(OpCodes.Call, Min);
+                _il.Emit(OpCodes.Stloc, low);
+                _il.Emit(OpCodes.Ldloc, a);
+                _il.Emit(OpCodes.Ldloc, b);
+                _il.Emit(OpCodes.Call, Max);
+                _il.Emit(OpCodes.Stloc, b);
+                _il.Emit(OpCodes.Ldloc, low);
+                _il.Emit(OpCodes.Stloc, a);
+            }
+
+            for (int r = 0; r < n; r++)
+            {
+                Ensure(r);
+            }
+
+            _il.Emit(OpCodes.Ldloc, chains[0]);
+            for (int c = 1; c < chains.Length; c++)
+            {
+                _il.Emit(OpCodes.Ldloc, chains[c]);
+                _il.Emit(OpCodes.Call, Add);
+            }
+
+            Constant(0f);
+            _il.Emit(OpCodes.Ldloc, _check);
+            _il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            _il.Emit(OpCodes.Stloc, _check);
+        }
+
+        /// <summary>Pushes the median of values sorted (at the middle ranks) by a median network.</summary>
+        public void Median(LocalBuilder[] values, int n)
+        {
+            if ((n & 1) == 1)
+            {
+                _il.Emit(OpCodes.Ldloc, values[n / 2]);
+                return;
+            }
+
+            _il.Emit(OpCodes.Ldloc, values[n / 2 - 1]);
+            _il.Emit(OpCodes.Ldloc, values[n / 2]);
+            _il.Emit(OpCodes.Call, Add);
+            Constant(0.5f);
+            _il.Emit(OpCodes.Call, Multiply);
+        }
+
+        /// <summary>Same window rule as <see cref="SelectionKernel"/>: pushes the mean of the keep values closest to the median.</summary>
+        public void ClosestToMedian(int n, int keep)
+        {
+            var twiceMedian = _il.DeclareLocal(V);
+            var start = _il.DeclareLocal(V);
+            var total = _il.DeclareLocal(V);
+            var value = _il.DeclareLocal(V);
+            Median(Values, n);
+            Constant(2f);
+            _il.Emit(OpCodes.Call, Multiply);
+            _il.Emit(OpCodes.Stloc, twiceMedian);
+            Constant(0f);
+            _il.Emit(OpCodes.Stloc, start);
+            int slack = n - keep;
+            for (int s = 0; s < slack; s++)
+            {
+                // start += (v[s] + v[s + keep] < 2m) ? 1 : 0
+                _il.Emit(OpCodes.Ldloc, Values[s]);
+                _il.Emit(OpCodes.Ldloc, Values[s + keep]);
+                _il.Emit(OpCodes.Call, Add);
+                _il.Emit(OpCodes.Ldloc, twiceMedian);
+                _il.Emit(OpCodes.Call, LessThan);
+                Constant(1f);
+                Constant(0f);
+                _il.Emit(OpCodes.Call, Select);
+                _il.Emit(OpCodes.Ldloc, start);
+                _il.Emit(OpCodes.Call, Add);
+                _il.Emit(OpCodes.Stloc, start);
+            }
+
+            Constant(0f);
+            _il.Emit(OpCodes.Stloc, total);
+            for (int r = 0; r < n; r++)
+            {
+                _il.Emit(OpCodes.Ldloc, Values[r]);
+                _il.Emit(OpCodes.Stloc, value);
+                if (r < slack)
+                {
+                    _il.Emit(OpCodes.Ldloc, start); // s ≤ r
+                    Constant(r + 0.5f);
+                    MaskValue(value);
+                }
+
+                if (r >= keep)
+                {
+                    Constant(r - keep + 0.5f); // s > r − keep
+                    _il.Emit(OpCodes.Ldloc, start);
+                    MaskValue(value);
+                }
+
+                _il.Emit(OpCodes.Ldloc, total);
+                _il.Emit(OpCodes.Ldloc, value);
+                _il.Emit(OpCodes.Call, Add);
+                _il.Emit(OpCodes.Stloc, total);
+            }
+
+            _il.Emit(OpCodes.Ldloc, total);
+            Constant(1f / keep);
+            _il.Emit(OpCodes.Call, Multiply);
+
+            // The two operands of a comparison are on the stack: value = a < b ? value : 0.
+            void MaskValue(LocalBuilder target)
+            {
+                _il.Emit(OpCodes.Call, LessThan);
+                _il.Emit(OpCodes.Ldloc, target);
+                Constant(0f);
+                _il.Emit(OpCodes.Call, Select);
+                _il.Emit(OpCodes.Stloc, target);
+            }
+        }
+
+        /// <summary>Pushes Load(rows[r] + column).</summary>
+        public void LoadRow(int r)
+        {
+            RowAddress(r);
+            _il.Emit(OpCodes.Call, Load);
+        }
+
+        /// <summary>Pushes the sum of rows 0..n−1 at this column, loaded and added in four chains.</summary>
+        public void SumRows(int n)
+        {
+            for (int r = 0; r < n && Kernels.Prefetch.Floats > 0 && Sse.IsSupported; r++)
+            {
+                RowAddress(r);
+                _il.Emit(OpCodes.Ldc_I4, Kernels.Prefetch.Floats * 4);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Call, PrefetchMethod);
+            }
+
+            int chains = Math.Min(4, n);
+            for (int c = 0; c < chains; c++)
+            {
+                LoadRow(c);
+                for (int r = c + chains; r < n; r += chains)
+                {
+                    LoadRow(r);
+                    _il.Emit(OpCodes.Call, Add);
+                }
+
+                if (c > 0)
+                {
+                    _il.Emit(OpCodes.Call, Add);
+                }
+            }
+        }
+
+        /// <summary>check += local·0 (NaN once the local was ever non-finite).</summary>
+        public void CheckLocal(LocalBuilder local)
+        {
+            _il.Emit(OpCodes.Ldloc, local);
+            Constant(0f);
+            _il.Emit(OpCodes.Ldloc, _check);
+            _il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            _il.Emit(OpCodes.Stloc, _check);
+        }
+
+        /// <summary>Stores the register on the stack at output + column.</summary>
+        public void StoreResult()
+        {
+            _il.Emit(OpCodes.Ldarg_3);
+            ColumnOffset();
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Call, Store);
+        }
+
+        public void Constant(float value)
+        {
+            _il.Emit(OpCodes.Ldc_R4, value);
+            _il.Emit(OpCodes.Call, Broadcast);
+        }
+
+        private void RowAddress(int r)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldc_I4, r * IntPtr.Size);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Ldind_I);
+            ColumnOffset();
+            _il.Emit(OpCodes.Add);
+        }
+
+        private void ColumnOffset()
+        {
+            _il.Emit(OpCodes.Ldloc, _column);
+            _il.Emit(OpCodes.Ldc_I4_4);
+            _il.Emit(OpCodes.Mul);
+        }
+
+        private void AccumulatorAddress(int r)
+        {
+            _il.Emit(OpCodes.Ldarg_S, (byte)5);
+            _il.Emit(OpCodes.Ldc_I4, r * 64);
+            _il.Emit(OpCodes.Add);
+        }
+    }
+}
