@@ -63,6 +63,8 @@ public class ReferenceAgreementTests
         new(20, 12, 4, 16),
         new(13, 10, 3, 17, HugeScale: 1e19),
         new(9, 40, 2, 18, NonFiniteRows: 1, HugeScale: 1e19),
+        new(16, 300, 3, 19),
+        new(64, 70, 5, 20, NonFiniteRows: 1),
     ];
 
     private static readonly Dictionary<string, Case> Cases = new()
