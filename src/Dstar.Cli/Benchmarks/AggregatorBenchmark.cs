@@ -37,10 +37,25 @@ public static class AggregatorBenchmark
     /// <param name="Milliseconds">Median time of one call; null when skipped.</param>
     /// <param name="StreamReadMilliseconds">Median time of the streaming reads interleaved with this component's calls.</param>
     /// <param name="Skipped">Why the component could not run at (n, f); null when it ran.</param>
-    public sealed record Timing(string Name, string Kind, double? Milliseconds, double? StreamReadMilliseconds, string? Skipped)
+    /// <param name="FastestMilliseconds">The fastest timed call; null when skipped.</param>
+    /// <param name="FastestStreamReadMilliseconds">The fastest of the streaming reads interleaved with this component.</param>
+    public sealed record Timing(
+        string Name,
+        string Kind,
+        double? Milliseconds,
+        double? StreamReadMilliseconds,
+        string? Skipped,
+        double? FastestMilliseconds = null,
+        double? FastestStreamReadMilliseconds = null)
     {
-        /// <summary>Milliseconds / the interleaved streaming read's milliseconds; null when skipped.</summary>
+        /// <summary>Milliseconds / the interleaved streaming read's milliseconds (medians); null when skipped.</summary>
         public double? Ratio => Milliseconds / StreamReadMilliseconds;
+
+        /// <summary>
+        /// The fastest call / the fastest interleaved read: on a machine shared with other work, the ratio least
+        /// disturbed by it. Null when skipped.
+        /// </summary>
+        public double? FastestRatio => FastestMilliseconds / FastestStreamReadMilliseconds;
     }
 
     /// <summary>The outcome: the overall streaming-read median and one timing per component.</summary>
@@ -189,7 +204,7 @@ public static class AggregatorBenchmark
         }
 
         streamSamples.AddRange(reads);
-        return new Timing(name, kind, Median(own), Median(reads), null);
+        return new Timing(name, kind, Median(own), Median(reads), null, own.Min(), reads.Min());
     }
 
     private static void Prepare(bool restore, GradientBatch batch, GradientBatch scratch)
