@@ -92,4 +92,22 @@ public class CenteredClippingTests
         var error = Assert.Throws<SpecException>(() => Registry.Rules.Create(spec));
         Assert.Contains(named, error.Message);
     }
+
+    [Theory]
+    [InlineData(9)]
+    [InlineData(30)]
+    public void Centered_clipping_and_mean_give_the_same_result_on_two_threads(int n)
+    {
+        var rng = new Random(n);
+        int d = 40_000;
+        var data = Columns.Gaussian(rng, n, new float[d], 1);
+        foreach (var spec in new[] { "centered-clipping tau=50 iterations=2", "mean" })
+        {
+            var one = new float[d];
+            var two = new float[d];
+            Registry.Rules.Create(spec).Aggregate(GradientBatch.FromRows(data), new AggregationContext(), one);
+            Registry.Rules.Create(spec).Aggregate(GradientBatch.FromRows(data), new AggregationContext { MaxDegreeOfParallelism = 2 }, two);
+            Assert.All(Enumerable.Range(0, d), j => Assert.Equal(one[j], two[j], 1e-5));
+        }
+    }
 }

@@ -59,13 +59,13 @@ public sealed class Bulyan : IAggregator
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
-        RuleChecks.Output(Name, batch, output);
-        int f = RuleChecks.ByzantineCount(ByzantineCount, context);
+        RuleRequirements.Output(Name, batch, output);
+        int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count;
         bool hasValidation = context.ValidationGradient is not null;
-        RuleChecks.Requirement(CheckRequirements(n, f, hasValidation));
+        RuleRequirements.Requirement(CheckRequirements(n, f, hasValidation));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleChecks.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
+        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
 
         int theta = m - 2 * f;
         int beta = theta - 2 * f;

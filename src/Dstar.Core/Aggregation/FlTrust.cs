@@ -43,11 +43,11 @@ public sealed class FlTrust : IAggregator
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
-        RuleChecks.Output(Name, batch, output);
+        RuleRequirements.Output(Name, batch, output);
         ArgumentNullException.ThrowIfNull(context);
         int n = batch.Count;
         var g0 = context.ValidationGradient;
-        RuleChecks.Requirement(CheckRequirements(n, context.ByzantineCount, g0 is not null));
+        RuleRequirements.Requirement(CheckRequirements(n, context.ByzantineCount, g0 is not null));
         if (g0!.Length != batch.Dimension)
         {
             throw new AggregationException($"fltrust: validation gradient has {g0.Length} values, expected d = {batch.Dimension}");

@@ -105,13 +105,13 @@ public sealed class GeometricMedian : IAggregator
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
-        RuleChecks.Output(Name, batch, output);
+        RuleRequirements.Output(Name, batch, output);
         int f = context.ByzantineCount;
         int n = batch.Count;
         bool hasValidation = context.ValidationGradient is not null;
-        RuleChecks.Requirement(CheckRequirements(n, f, hasValidation));
+        RuleRequirements.Requirement(CheckRequirements(n, f, hasValidation));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleChecks.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
+        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
 
         Krum.EnsureCapacity(ref _coefficients, m);
         Krum.EnsureCapacity(ref _next, m);

@@ -51,12 +51,12 @@ public sealed class Krum : IAggregator
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
-        RuleChecks.Output(Name, batch, output);
-        int f = RuleChecks.ByzantineCount(ByzantineCount, context);
+        RuleRequirements.Output(Name, batch, output);
+        int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count;
-        RuleChecks.Requirement(CheckRequirements(n, f, context.ValidationGradient is not null));
+        RuleRequirements.Requirement(CheckRequirements(n, f, context.ValidationGradient is not null));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleChecks.RequirementOnFinite(CheckRequirements(m, f, context.ValidationGradient is not null), n, m);
+        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, context.ValidationGradient is not null), n, m);
 
         EnsureCapacity(ref _scores, m);
         EnsureCapacity(ref _sortScratch, m);

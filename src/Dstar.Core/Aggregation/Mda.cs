@@ -77,13 +77,13 @@ public sealed class Mda : IAggregator
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
-        RuleChecks.Output(Name, batch, output);
-        int f = RuleChecks.ByzantineCount(ByzantineCount, context);
+        RuleRequirements.Output(Name, batch, output);
+        int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count;
         bool hasValidation = context.ValidationGradient is not null;
-        RuleChecks.Requirement(CheckRequirements(n, f, hasValidation));
+        RuleRequirements.Requirement(CheckRequirements(n, f, hasValidation));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleChecks.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
+        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
 
         Span<bool> removed = m <= 512 ? stackalloc bool[m] : new bool[m];
         Span<int> combination = stackalloc int[f];

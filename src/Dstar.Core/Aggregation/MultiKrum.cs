@@ -66,13 +66,13 @@ public sealed class MultiKrum : IAggregator
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
-        RuleChecks.Output(Name, batch, output);
-        int f = RuleChecks.ByzantineCount(ByzantineCount, context);
+        RuleRequirements.Output(Name, batch, output);
+        int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count;
         bool hasValidation = context.ValidationGradient is not null;
-        RuleChecks.Requirement(CheckRequirements(n, f, hasValidation));
+        RuleRequirements.Requirement(CheckRequirements(n, f, hasValidation));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleChecks.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
+        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
         int selected = Selected ?? m - f;
 
         Krum.EnsureCapacity(ref _scores, m);

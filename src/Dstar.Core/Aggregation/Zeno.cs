@@ -79,11 +79,11 @@ public sealed class Zeno : IAggregator
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
-        RuleChecks.Output(Name, batch, output);
+        RuleRequirements.Output(Name, batch, output);
         ArgumentNullException.ThrowIfNull(context);
         int n = batch.Count, d = batch.Dimension;
         int b = Suspected ?? context.ByzantineCount;
-        RuleChecks.Requirement(CheckRequirements(n, context.ByzantineCount, context.ValidationGradient is not null));
+        RuleRequirements.Requirement(CheckRequirements(n, context.ByzantineCount, context.ValidationGradient is not null));
         var parameters = context.Parameters
             ?? throw new AggregationException("zeno needs the parameters x the gradients were computed at (context.Parameters), got none");
         var loss = context.ValidationLoss
@@ -122,7 +122,7 @@ public sealed class Zeno : IAggregator
             _finite[m++] = i;
         }
 
-        RuleChecks.RequirementOnFinite(CheckRequirements(m, context.ByzantineCount, context.ValidationGradient is not null), n, m);
+        RuleRequirements.RequirementOnFinite(CheckRequirements(m, context.ByzantineCount, context.ValidationGradient is not null), n, m);
         var scores = _scores.AsSpan(0, m);
         var order = _order.AsSpan(0, m);
         // Highest score first: sort positions by −score, ties by position.

@@ -38,6 +38,11 @@ internal unsafe interface IColumnKernel<TSelf>
 }
 
 /// <summary>Runs a column kernel over [0, d), on one thread or split into column ranges across several.</summary>
+/// <remarks>
+/// Blocks are read straight from the rows (one register of every row per block, rows prefetched a few blocks ahead)
+/// rather than first copied into a k × B scratch tile: on the AVX-512 machine we measured, the extra copy cost more
+/// than it saved at n = 16 and n = 64, because the working set of a block (n registers) already stays in L1.
+/// </remarks>
 internal static unsafe class ColumnTiles
 {
     /// <summary>The widest register (floats) any kernel runs with.</summary>
@@ -48,15 +53,6 @@ internal static unsafe class ColumnTiles
 
     /// <summary>The widest register the driver may use (16, 8 or 1); tests lower it to cover the fallback paths.</summary>
     internal static int WidthLimit { get; set; } = MaxWidth;
-
-    /// <summary>Columns copied per row into the tile; one 4 KiB page of each row, so each copy is one sequential run.</summary>
-    public static int TileColumns = 1024;
-
-    /// <summary>Fewer row pointers than this are read directly (the prefetchers keep up); more go through the tile.</summary>
-    public static int TileFromRows = 24;
-
-    // Row stride inside the tile: padded by one register so the rows do not alias in the L1 sets.
-    private static int TileStride => TileColumns + MaxWidth;
 
     // Below this many columns per worker a second thread costs more than it saves.
     private const int MinColumnsPerWorker = 1 << 14;
@@ -71,7 +67,7 @@ internal static unsafe class ColumnTiles
         where TKernel : unmanaged, IColumnKernel<TKernel>
     {
         int workers = Math.Clamp(Math.Min(degreeOfParallelism, d / MinColumnsPerWorker), 1, bound.Length);
-        int tailFloats = pointerCount * (TileStride + MaxWidth) + MaxWidth + 2 * pointerCount;
+        int tailFloats = pointerCount * MaxWidth + MaxWidth + 2 * pointerCount;
         int perWorker = Align(kernel.ScratchFloats + tailFloats);
         var pool = ArrayPool<float>.Shared.Rent(perWorker * workers + MaxWidth);
         try
@@ -129,75 +125,8 @@ internal static unsafe class ColumnTiles
         }
     }
 
-    /// <summary>
-    /// Copies a tile of <see cref="TileColumns"/> columns of every row into scratch (each row a sequential copy, which
-    /// the prefetcher and TLB handle far better than n interleaved streams 4 MB apart), then runs the kernel's blocks
-    /// over the tile. The ragged end is zero-padded to a whole register; zero padding is neutral for every kernel
-    /// (it adds 0 to sums and a 0 deviation from a 0 centre).
-    /// </summary>
-    internal static void RunRange<TKernel, TLanes, TVec>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tile)
-        where TKernel : unmanaged, IColumnKernel<TKernel>
-        where TLanes : struct, ISimdLanes<TVec>
-        where TVec : unmanaged
-    {
-        if (TileColumns == 0 || pointerCount < TileFromRows)
-        {
-            RunDirect<TKernel, TLanes, TVec>(kernel, rows, pointerCount, output, start, end, tile);
-            return;
-        }
-
-        int width = TLanes.Width;
-        int stride = TileStride;
-        float* tileOutput = tile + pointerCount * stride;
-        float** tileRows = (float**)(tileOutput + MaxWidth);
-        for (int r = 0; r < pointerCount; r++)
-        {
-            tileRows[r] = tile + r * stride;
-        }
-
-        int sinceFlush = 0;
-        for (int tileStart = start; tileStart < end; tileStart += TileColumns)
-        {
-            int length = Math.Min(TileColumns, end - tileStart);
-            int padded = (length + width - 1) / width * width;
-            for (int r = 0; r < pointerCount; r++)
-            {
-                var target = new Span<float>(tileRows[r], padded);
-                new ReadOnlySpan<float>(rows[r] + tileStart, length).CopyTo(target);
-                target[length..].Clear();
-            }
-
-            int startColumn = 0;
-            if (typeof(TVec) == typeof(Vector512<float>) && kernel->HasCompiled)
-            {
-                startColumn = length / width * width;
-                kernel->RunCompiled(tileRows, 0, startColumn, output == null ? null : output + tileStart);
-                kernel->Flush<TLanes, TVec>();
-            }
-
-            for (int column = startColumn; column < padded; column += width)
-            {
-                bool whole = column + width <= length;
-                float* destination = output == null ? null : whole ? output + tileStart + column : tileOutput;
-                kernel->Block<TLanes, TVec>(tileRows, column, destination);
-                if (!whole && output != null)
-                {
-                    new ReadOnlySpan<float>(tileOutput, length - column).CopyTo(new Span<float>(output + tileStart + column, length - column));
-                }
-
-                if (++sinceFlush == FlushEvery)
-                {
-                    kernel->Flush<TLanes, TVec>();
-                    sinceFlush = 0;
-                }
-            }
-        }
-
-        kernel->Flush<TLanes, TVec>();
-    }
-
     /// <summary>Blocks of Width columns; the ragged end is copied into a zero-padded tile so kernels never see a partial register.</summary>
-    internal static void RunDirect<TKernel, TLanes, TVec>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
+    internal static void RunRange<TKernel, TLanes, TVec>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
         where TKernel : unmanaged, IColumnKernel<TKernel>
         where TLanes : struct, ISimdLanes<TVec>
         where TVec : unmanaged

@@ -9,8 +9,10 @@ namespace Dstar.Core.Kernels;
 /// One pass over the rows in blocks of one register of columns (16 with AVX-512, 8 with AVX2, 1 without SIMD): the
 /// block's n registers are sorted in place by a comparator network pruned to the ranks needed (see
 /// <see cref="ComparatorNetwork"/>), so the cost is O(n·d) reads plus O(n log² n) min/max per register, with the
-/// working set (n registers) in L1. The ragged end (d not a multiple of the width) goes through a zero-padded tile.
-/// With degreeOfParallelism &gt; 1 the columns are split into ranges, one per thread.
+/// working set (n registers) in L1. With AVX-512 and n ≤ 96 the network is compiled once per n into straight-line code
+/// over registers (<see cref="UnrolledNetworks"/>); otherwise a generic loop applies it (Vector256, or scalar without
+/// SIMD). The ragged end (d not a multiple of the width) goes through a zero-padded tile.
+/// With degreeOfParallelism &gt; 1 the columns are split into two ranges (at most two threads; none below 32,768 columns).
 /// </para>
 /// <para>
 /// Non-finite input is detected on the fly (a running sum of the loaded values) and reported through the return value

@@ -16,7 +16,9 @@ namespace Dstar.Core.Kernels;
 /// rows is copied into a scratch block that stays in L1/L2, and there every dot product of the m(m+1)/2 pairs is
 /// accumulated by a register-blocked 4×4 micro-kernel (16 vector accumulators, Vector512 FMA where the hardware has
 /// it, Vector256 otherwise). Within a tile each lane sums at most 512 products in float; the tile's sums are
-/// then added to a double-precision Gram matrix, so the rounding error does not grow with d.
+/// then added to a double-precision Gram matrix, so the rounding error does not grow with d. While one tile is
+/// multiplied, the next tile's rows are prefetched (one request per cache line, spread over the block pairs), so that
+/// reading memory overlaps with the arithmetic instead of alternating with it.
 /// </para>
 /// <para>
 /// Precision choice: the Gram form cancels catastrophically when the rows share a large common offset

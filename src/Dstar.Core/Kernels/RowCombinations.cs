@@ -38,6 +38,11 @@ internal static unsafe class RowCombinations
                 pointers[rows.Length] = (nint)extraData;
             }
 
+            if (count >= RowStreams.FromRows)
+            {
+                return RowStreams.Mean((float**)rowPointers, count, d, destination, degreeOfParallelism);
+            }
+
             int workers = ColumnTiles.Run(kernel, (float**)rowPointers, count, d, destination, degreeOfParallelism, bound);
             bool finite = true;
             for (int w = 0; w < workers; w++)
@@ -67,6 +72,12 @@ internal static unsafe class RowCombinations
         {
             RowPointers.Fill(data, d, batch.Count, rows, pointers);
             pointers[n] = (nint)destination;
+            if (n >= RowStreams.FromRows)
+            {
+                RowStreams.Step((float**)rowPointers, n, d, weightData, destination, degreeOfParallelism);
+                return;
+            }
+
             ColumnTiles.Run(new WeightedStepKernel(n, weightData), (float**)rowPointers, n + 1, d, destination, degreeOfParallelism, bound);
         }
     }

@@ -65,6 +65,23 @@ internal static unsafe class RowDeviations
                 pointers[count] = (nint)centerData;
             }
 
+            if (count >= RowStreams.FromRows && mode is CenterMode.Given or CenterMode.Origin)
+            {
+                squared[..count].Clear();
+                fixed (double* sums = squared)
+                {
+                    RowStreams.Deviations((float**)rowPointers, count, d, mode == CenterMode.Given ? centerData : null, sums, degreeOfParallelism);
+                }
+
+                bool allFinite = true;
+                for (int i = 0; i < count; i++)
+                {
+                    allFinite &= double.IsFinite(squared[i]);
+                }
+
+                return allFinite;
+            }
+
             var kernel = new DeviationKernel(count, mode, centerRows, orderData, bucketSize);
             int workers = ColumnTiles.Run(kernel, (float**)rowPointers, pointerCount, d, centerOutput.IsEmpty ? null : output, degreeOfParallelism, bound);
             squared[..count].Clear();

@@ -30,7 +30,7 @@ internal static class UnrolledNetworks
     public const int MaxInputs = 96;
 
     private static readonly List<UnrolledRange> Table = new();
-    private static readonly Dictionary<string, int> Index = new();
+    private static readonly Dictionary<(int Kind, int N, int A, int B, float Scale), int> Index = new();
 
     private static readonly Type V = typeof(Vector512<float>);
     private static readonly MethodInfo Load = Generic("Load", 1);
@@ -60,23 +60,23 @@ internal static class UnrolledNetworks
 
     /// <summary>A compiled selection (median, rank mean or closest-to-median) over n rows, or −1 when not available.</summary>
     public static int Selection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network) =>
-        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"select {n} {mode} {low} {high}", () => EmitSelection(n, mode, low, high, network));
+        !Enabled || n > MaxInputs ? -1 : Find((0, n, (int)mode * 65536 + low, high, 0)) ?? Register((0, n, (int)mode * 65536 + low, high, 0), EmitSelection(n, mode, low, high, network));
 
     /// <summary>A compiled median-centre-and-deviations pass over n rows (centre = median of the first centerRows), or −1.</summary>
     public static int MedianDeviations(int n, int centerRows, ComparatorNetwork network) =>
-        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"deviate {n} {centerRows}", () => EmitDeviations(n, centerRows, network));
+        !Enabled || n > MaxInputs ? -1 : Find((1, n, centerRows, 0, 0)) ?? Register((1, n, centerRows, 0, 0), EmitDeviations(n, centerRows, network));
 
     /// <summary>A compiled (Σ rows)·scale over n rows, or −1.</summary>
     public static int RowSum(int n, float scale) =>
-        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"sum {n} {scale:R}", () => EmitRowSum(n, scale));
+        !Enabled || n > MaxInputs ? -1 : Find((2, n, 0, 0, scale)) ?? Register((2, n, 0, 0, scale), EmitRowSum(n, scale));
 
     /// <summary>A compiled Σ (xᵢ − c)² pass with c = rows[n] (given) or 0, or −1.</summary>
     public static int FixedCenterDeviations(int n, bool given) =>
-        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"fixed {n} {given}", () => EmitFixedCenter(n, given));
+        !Enabled || n > MaxInputs ? -1 : Find((3, n, given ? 1 : 0, 0, 0)) ?? Register((3, n, given ? 1 : 0, 0, 0), EmitFixedCenter(n, given));
 
     /// <summary>A compiled c + Σ wᵢ (xᵢ − c) with c = rows[n] and wᵢ read from the accumulators argument, or −1.</summary>
     public static int Step(int n) =>
-        !Enabled || n > MaxInputs ? -1 : GetOrAdd($"step {n}", () => EmitStep(n));
+        !Enabled || n > MaxInputs ? -1 : Find((4, n, 0, 0, 0)) ?? Register((4, n, 0, 0, 0), EmitStep(n));
 
     private static UnrolledRange EmitRowSum(int n, float scale)
     {
@@ -175,14 +175,23 @@ internal static class UnrolledNetworks
         return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
     }
 
-    private static int GetOrAdd(string key, Func<UnrolledRange> build)
+    // Lookups by a value key (no allocation once compiled); emission happens once per key, outside the lock.
+    private static int? Find((int, int, int, int, float) key)
+    {
+        lock (Table)
+        {
+            return Index.TryGetValue(key, out int id) ? id : null;
+        }
+    }
+
+    private static int Register((int, int, int, int, float) key, UnrolledRange range)
     {
         lock (Table)
         {
             if (!Index.TryGetValue(key, out int id))
             {
                 id = Table.Count;
-                Table.Add(build());
+                Table.Add(range);
                 Index.Add(key, id);
             }
 

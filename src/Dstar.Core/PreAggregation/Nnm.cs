@@ -55,11 +55,11 @@ public sealed class Nnm : IPreAggregator
     public GradientBatch Apply(GradientBatch batch, AggregationContext context)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        int f = RuleChecks.ByzantineCount(ByzantineCount, context);
+        int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count, d = batch.Dimension;
-        RuleChecks.Requirement(CheckRequirements(n, f));
+        RuleRequirements.Requirement(CheckRequirements(n, f));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleChecks.RequirementOnFinite(CheckRequirements(m, f), n, m);
+        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f), n, m);
 
         if (_output is null || _output.Dimension != d || _output.Capacity < n)
         {
