@@ -7,7 +7,10 @@ namespace Dstar.Cli;
 public static class Program
 {
     /// <summary>Entry point.</summary>
-    public static int Main(string[] args)
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Parses and runs <paramref name="args"/> with the given standard output and error (tests call this).</summary>
+    internal static int Run(string[] args, TextWriter output, TextWriter error)
     {
         var root = new RootCommand("dstar: straggler-tolerant, Byzantine-resilient distributed SGD");
 
@@ -17,12 +20,18 @@ public static class Program
             root.Subcommands.Add(command);
         }
 
-        return root.Parse(args).Invoke();
+        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
     }
 
     private static IEnumerable<Command> Commands()
     {
         yield return SimulateCommand.Create();
         yield return DemoCommand.Create();
+        yield return KeygenCommand.Create();
+        yield return ServeCommand.Create();
+        yield return WorkCommand.Create();
+        yield return LaunchCommand.Create();
+        yield return AggregateCommand.Create();
+        yield return BenchCommand.Create();
     }
 }

@@ -151,7 +151,7 @@ public static class DemoCommand
         var c2 = CultureInfo.InvariantCulture;
         foreach (var (name, s) in runs)
         {
-            var note = s.StoppedAtRound is { } round ? $"diverged: stopped at round {round} of {c.Rounds}" : $"finished {s.Rounds} rounds";
+            var note = s.StoppedAtRound is { } round ? $"diverged at round {round}/{c.Rounds}" : $"finished {s.Rounds} rounds";
             table.AddRow(Markup.Escape(name), SimulateCommand.Percent(s.FinalAccuracy), s.VirtualSeconds.ToString("F1", c2), s.MeanRoundVirtualSeconds.ToString("F2", c2), $"{s.ByzantineKept} of {s.ByzantineAccepted}", Markup.Escape(note));
         }
 

@@ -109,7 +109,8 @@ public sealed class ParameterServer
     public ReadOnlyMemory<float> Parameters => _parameters;
 
     /// <summary>The previous round's aggregate, or null before the first step.</summary>
-    public ReadOnlyMemory<float>? PreviousAggregate => _previousAggregate;
+    public ReadOnlyMemory<float>? PreviousAggregate =>
+        _previousAggregate is null ? default(ReadOnlyMemory<float>?) : _previousAggregate.AsMemory();
 
     /// <summary>Wall-clock seconds spent computing g₀ so far (for the simulator-overhead benchmark).</summary>
     public double ValidationSeconds { get; private set; }

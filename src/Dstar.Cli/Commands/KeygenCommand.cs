@@ -1,0 +1,25 @@
+using System.CommandLine;
+using Dstar.Cluster.Security;
+
+namespace Dstar.Cli.Commands;
+
+/// <summary><c>dstar keygen --id N --out DIR</c>: a worker's ECDSA P-256 key pair and its authorized-keys line.</summary>
+internal static class KeygenCommand
+{
+    public static Command Create()
+    {
+        var id = new Option<int>("--id") { Description = "The worker id (≥ 0).", Required = true };
+        var output = new Option<string>("--out") { Description = "Directory for worker-N.key (PKCS#8 PEM) and worker-N.pub.", Required = true };
+        var command = new Command("keygen", "Write a worker's key pair and print its authorized-keys line '<id> <base64 SubjectPublicKeyInfo>'.")
+        {
+            id,
+            output,
+        };
+        command.SetAction(parse => CommandErrors.Run("keygen", () =>
+        {
+            Console.Out.WriteLine(WorkerKey.WriteKeyPair(parse.GetValue(id), parse.GetValue(output)!));
+            return 0;
+        }));
+        return command;
+    }
+}

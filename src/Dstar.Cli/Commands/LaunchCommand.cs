@@ -1,0 +1,31 @@
+using System.CommandLine;
+using Dstar.Cluster.Configuration;
+using Dstar.Cluster.Launch;
+using Dstar.Engine.Configuration;
+
+namespace Dstar.Cli.Commands;
+
+/// <summary><c>dstar launch</c>: a whole cluster (server + N workers as separate processes) on loopback.</summary>
+internal static class LaunchCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "The run's config file.", Required = true };
+        var set = new Option<string[]>("--set") { Description = "Override a config key: --set k=4 (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var output = new Option<string?>("--out") { Description = "Run directory (default runs/cluster-<UTC time>)." };
+        var delayScale = new Option<double>("--delay-scale") { Description = "Real seconds per virtual second of the delay model.", DefaultValueFactory = _ => 0.01 };
+        var computeMs = new Option<int>("--compute-ms") { Description = "Extra real milliseconds per gradient.", DefaultValueFactory = _ => 0 };
+        var command = new Command("launch", "Start the server and N workers as separate processes on loopback and train to the end.")
+        {
+            config, set, output, delayScale, computeMs,
+        };
+        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("launch", () =>
+        {
+            var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
+            var realTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) };
+            var directory = parse.GetValue(output) ?? Path.Combine("runs", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+            return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), Console.Out, cancellation);
+        }));
+        return command;
+    }
+}

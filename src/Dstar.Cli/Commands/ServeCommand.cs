@@ -1,0 +1,46 @@
+using System.CommandLine;
+using Dstar.Engine.Configuration;
+using Dstar.Cluster.Server;
+
+namespace Dstar.Cli.Commands;
+
+/// <summary><c>dstar serve</c>: the parameter server of a gRPC cluster.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "The experiment config (YAML, as for dstar simulate).", Required = true };
+        var set = new Option<string[]>("--set") { Description = "Override a config key: --set k=4 (repeatable)." };
+        var noPlots = new Option<bool>("--no-plots") { Description = "Do not write the PNG plots at the end." };
+        var listen = new Option<string>("--listen") { Description = "Listen URL.", DefaultValueFactory = _ => "https://0.0.0.0:7070" };
+        var keys = new Option<string>("--authorized-keys") { Description = "One worker per line: '<id> <base64 SubjectPublicKeyInfo>'.", Required = true };
+        var cert = new Option<string?>("--tls-cert") { Description = "PEM server certificate." };
+        var key = new Option<string?>("--tls-key") { Description = "PEM private key of the certificate." };
+        var insecure = new Option<bool>("--insecure") { Description = "Plain-text HTTP/2; refused on any address but loopback." };
+        var checkpoints = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoint.bin goes (default: --out): every checkpoint_every rounds, at the end and on SIGTERM." };
+        var resume = new Option<bool>("--resume") { Description = "Continue from checkpoint.bin, replaying --out's metrics." };
+        var output = new Option<string?>("--out") { Description = "Run directory, as dstar simulate writes it (config.yaml, metrics.jsonl/csv, summary.json, plots, metrics.prom)." };
+        var metricsListen = new Option<string?>("--metrics-listen") { Description = "Extra plain HTTP/1.1 URL for /metrics and /healthz." };
+        var json = new Option<bool>("--log-json") { Description = "Structured logs as JSON lines." };
+        var command = new Command("serve", "Run the parameter server: authenticated workers over gRPC, first k of N, robust aggregation.")
+        {
+            config, set, listen, keys, cert, key, insecure, checkpoints, resume, output, metricsListen, json, noPlots,
+        };
+        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("serve", () => ClusterServer.RunAsync(new ServerSettings
+        {
+            Config = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set)),
+            Listen = parse.GetValue(listen)!,
+            AuthorizedKeysPath = parse.GetValue(keys)!,
+            TlsCertificatePath = parse.GetValue(cert),
+            TlsKeyPath = parse.GetValue(key),
+            Insecure = parse.GetValue(insecure),
+            CheckpointDirectory = parse.GetValue(checkpoints),
+            Resume = parse.GetValue(resume),
+            OutputDirectory = parse.GetValue(output),
+            MetricsListen = parse.GetValue(metricsListen),
+            JsonLogs = parse.GetValue(json),
+            Plots = !parse.GetValue(noPlots),
+        }, Console.Out, cancellation)));
+        return command;
+    }
+}

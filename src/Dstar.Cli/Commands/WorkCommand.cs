@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Dstar.Cluster.Configuration;
+using Dstar.Cluster.Observability;
+using Dstar.Engine.Configuration;
+using Dstar.Cluster.Worker;
+using Microsoft.Extensions.Logging;
+
+namespace Dstar.Cli.Commands;
+
+/// <summary><c>dstar work</c>: one worker of a gRPC cluster.</summary>
+internal static class WorkCommand
+{
+    public static Command Create()
+    {
+        var server = new Option<string>("--server") { Description = "The server URL, e.g. https://ps.example:7070.", Required = true };
+        var id = new Option<int>("--id") { Description = "This worker's id: its data shard and its authorized-keys line.", Required = true };
+        var key = new Option<string>("--key") { Description = "The worker's PKCS#8 PEM private key (from dstar keygen).", Required = true };
+        var config = new Option<string?>("--config") { Description = "The experiment config (data, model, shard, delay model, Byzantine role); defaults if absent." };
+        var set = new Option<string[]>("--set") { Description = "Override a config key (repeatable)." };
+        var delayScale = new Option<double>("--delay-scale") { Description = "Real seconds per virtual second of the delay model.", DefaultValueFactory = _ => 0.01 };
+        var computeMs = new Option<int>("--compute-ms") { Description = "Extra real milliseconds per gradient.", DefaultValueFactory = _ => 0 };
+        var ca = new Option<string?>("--ca-cert") { Description = "PEM CA certificate the server's certificate must chain to." };
+        var retry = new Option<double>("--retry-seconds") { Description = "Keep reconnecting this long before giving up.", DefaultValueFactory = _ => 60 };
+        var json = new Option<bool>("--log-json") { Description = "Structured logs as JSON lines." };
+        var command = new Command("work", "Run a worker: join the server with its key, compute gradients on its shard, send them.")
+        {
+            server, id, key, config, set, delayScale, computeMs, ca, retry, json,
+        };
+        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("work", async () =>
+        {
+            using var logs = ClusterLogging.Create(parse.GetValue(json));
+            return await ClusterWorker.RunAsync(new WorkerSettings
+            {
+                Server = parse.GetValue(server)!,
+                WorkerId = parse.GetValue(id),
+                KeyPath = parse.GetValue(key)!,
+                Config = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set)),
+                RealTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) },
+                CaCertificatePath = parse.GetValue(ca),
+                RetryFor = TimeSpan.FromSeconds(parse.GetValue(retry)),
+            }, logs.CreateLogger("dstar.work"), cancellation).ConfigureAwait(false);
+        }));
+        return command;
+    }
+}

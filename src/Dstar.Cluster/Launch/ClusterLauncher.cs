@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Dstar.Cluster.Configuration;
+using Dstar.Engine.Configuration;
+using Dstar.Cluster.Security;
+
+namespace Dstar.Cluster.Launch;
+
+/// <summary>
+/// <c>dstar launch</c>: one machine, real processes. It writes a key pair per worker and the authorized-keys file
+/// into <c>OUT/keys</c>, starts <c>dstar serve</c> on a free loopback port (plain h2c, allowed on loopback only),
+/// waits for <c>/healthz</c>, starts N <c>dstar work</c> processes, streams the server's progress, and ends the workers
+/// when the server exits. The run directory is the server's (<c>OUT</c>).
+/// </summary>
+public static class ClusterLauncher
+{
+    /// <summary>Runs the whole cluster; returns the server's exit code.</summary>
+    /// <param name="config">The run (validated).</param>
+    /// <param name="realTime">How the workers turn virtual delays into sleeps.</param>
+    /// <param name="outputDirectory">The run directory.</param>
+    /// <param name="dstar">How to start the <c>dstar</c> command: the executable and the arguments that come before the subcommand.</param>
+    /// <param name="progress">Where the server's output is streamed.</param>
+    /// <param name="cancellationToken">Stops the cluster (the server checkpoints and exits).</param>
+    public static async Task<int> RunAsync(ExperimentConfig config, RealTimeOptions realTime, string outputDirectory, (string Executable, string[] Prefix) dstar,
+        TextWriter progress, CancellationToken cancellationToken = default)
+    {
+        realTime.Validate();
+        Directory.CreateDirectory(outputDirectory);
+        var keys = Path.Combine(outputDirectory, "keys");
+        Directory.CreateDirectory(keys);
+        var lines = new List<string>();
+        for (var id = 0; id < config.Workers; id++)
+        {
+            var keyPath = Path.Combine(keys, $"worker-{id}.key");
+            if (File.Exists(keyPath))
+            {
+                File.Delete(keyPath);
+            }
+
+            lines.Add(WorkerKey.WriteKeyPair(id, keys));
+        }
+
+        var authorized = Path.Combine(outputDirectory, "authorized_keys");
+        await File.WriteAllLinesAsync(authorized, lines, cancellationToken).ConfigureAwait(false);
+        var configPath = Path.Combine(outputDirectory, "cluster.yaml");
+        await File.WriteAllTextAsync(configPath, ConfigLoader.ToYaml(config), cancellationToken).ConfigureAwait(false);
+
+        var port = FreeLoopbackPort();
+        var url = $"http://127.0.0.1:{port}";
+        using var server = Start(dstar, ["serve", "--config", configPath, "--listen", url, "--authorized-keys", authorized, "--insecure",
+            "--out", outputDirectory], progress, "");
+        var workers = new List<Process>();
+        try
+        {
+            await WaitHealthyAsync(url, server, cancellationToken).ConfigureAwait(false);
+            for (var id = 0; id < config.Workers; id++)
+            {
+                workers.Add(Start(dstar, ["work", "--server", url, "--id", id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "--key", Path.Combine(keys, $"worker-{id}.key"), "--config", configPath,
+                    "--delay-scale", realTime.DelayScale.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                    "--compute-ms", realTime.ComputeMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)], progress, $"[worker {id}] "));
+            }
+
+            using var registration = cancellationToken.Register(() => Signal(server));
+            await server.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            server.WaitForExit();
+            return server.ExitCode;
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                // Workers exit on their own when the server says Finished; give them a moment, then end them.
+                if (!worker.WaitForExit(3000))
+                {
+                    worker.Kill(entireProcessTree: true);
+                }
+
+                worker.Dispose();
+            }
+
+            if (!server.HasExited)
+            {
+                server.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    /// <summary>How to run the current <c>dstar</c> again: its apphost, or <c>dotnet dstar.dll</c>.</summary>
+    public static (string Executable, string[] Prefix) CurrentCommand()
+    {
+        var process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the running executable to start the cluster processes.");
+        var entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" && entry is { Length: > 0 } ? (process, [entry]) : (process, []);
+    }
+
+    /// <summary>A TCP port free on 127.0.0.1 right now.</summary>
+    public static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static Process Start((string Executable, string[] Prefix) dstar, string[] arguments, TextWriter progress, string prefix)
+    {
+        var info = new ProcessStartInfo(dstar.Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in dstar.Prefix.Concat(arguments))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => Write(progress, prefix, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(progress, prefix, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static void Write(TextWriter progress, string prefix, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (progress)
+        {
+            progress.WriteLine(prefix + line);
+        }
+    }
+
+    private static async Task WaitHealthyAsync(string url, Process server, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (server.HasExited)
+            {
+                throw new InvalidOperationException($"the server exited with code {server.ExitCode} before it was healthy (see its output above).");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(url + "/healthz", cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new TimeoutException("the server did not answer /healthz within 60 s.");
+    }
+
+    // SIGTERM lets the server checkpoint; Process.Kill would send SIGKILL.
+    private static void Signal(Process process)
+    {
+        if (!process.HasExited && !OperatingSystem.IsWindows())
+        {
+            Posix.Terminate(process.Id);
+        }
+    }
+}

@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Dstar.Cluster.Observability;
+using Dstar.Cluster.Security;
+using Dstar.Core.Optimization;
+using Dstar.Core.Specs;
+using Dstar.Engine.Checkpoints;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Recording;
+using Dstar.Engine.Server;
+using Dstar.Engine.Simulation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Dstar.Cluster.Server;
+
+/// <summary>
+/// <c>dstar serve</c>: the Engine's <see cref="ParameterServer"/> driving a <see cref="GrpcTransport"/> on Kestrel
+/// (HTTP/2; TLS unless insecure on loopback), with <c>/metrics</c> and <c>/healthz</c>, checkpoints every M rounds
+/// and on SIGTERM, and a run directory.
+/// </summary>
+public static class ClusterServer
+{
+    /// <summary>Extra bytes allowed over 4·d in one received message (protobuf framing of the version and field tags).</summary>
+    public const int MessageSlack = 1024;
+
+    /// <summary>Exit code when stopped by a signal after saving a checkpoint: 128 + SIGTERM, the shell convention.</summary>
+    public const int InterruptedExitCode = 143;
+
+    /// <summary>Runs the server until the last round, or until stopped (SIGTERM / Ctrl+C); returns the exit code.</summary>
+    /// <exception cref="ArgumentException">invalid settings (the message names the option).</exception>
+    public static async Task<int> RunAsync(ServerSettings settings, TextWriter progress, CancellationToken cancellationToken = default)
+    {
+        settings.Validate();
+        var config = settings.Config;
+        using var keys = AuthorizedKeys.Load(settings.AuthorizedKeysPath);
+        using var workload = WorkloadFactory.Create(config);
+        var dimension = workload.Oracle.ParameterCount;
+        var metrics = new ClusterMetrics();
+        var transport = new GrpcTransport(config.Workers, dimension, metrics);
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        if (settings.JsonLogs)
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "O";
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics);
+        builder.Services.AddGrpc(o =>
+        {
+            // A gradient larger than the model is refused from its length prefix, before its payload is buffered.
+            o.MaxReceiveMessageSize = dimension * 4 + MessageSlack;
+            o.MaxSendMessageSize = null;
+            o.EnableDetailedErrors = false;
+        });
+        builder.WebHost.ConfigureKestrel(kestrel => ConfigureListeners(kestrel, settings));
+
+        await using var app = builder.Build();
+        app.MapGrpcService<ParameterService>();
+        app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/healthz", () => Results.Text($"ok version={transport.CurrentVersion} workers={transport.ConnectedCount}\n"));
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
+        log.LogInformation("serving {Workers} workers (k = {K}, rule {Rule}) on {Listen}{Tls}", config.Workers, config.K,
+            config.Aggregator, settings.Listen, settings.Insecure ? " without TLS (loopback)" : " with TLS");
+
+        int exitCode;
+        try
+        {
+            exitCode = await TrainAsync(settings, workload, transport, metrics, progress, log, stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Give the session writers a moment to deliver Finished and the last outcomes.
+            await Task.Delay(200, CancellationToken.None).ConfigureAwait(false);
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return exitCode;
+    }
+
+    private static async Task<int> TrainAsync(ServerSettings settings, Dstar.Learning.Workload workload, GrpcTransport transport, ClusterMetrics metrics, TextWriter progress,
+        ILogger log, CancellationToken cancellationToken)
+    {
+        var config = settings.Config;
+        var pipeline = Registry.Pipeline(config.Aggregator, config.Pre);
+        var oracle = workload.Oracle;
+        var server = new ParameterServer(
+            new ParameterServerOptions
+            {
+                WorkerCount = config.Workers,
+                K = config.K,
+                ByzantineCount = config.Byzantine,
+                Deadline = config.Deadline,
+                MinimumCount = config.KMin,
+                Seed = config.Seed,
+                MaxDegreeOfParallelism = config.Threads,
+            },
+            workload.InitialParameters,
+            pipeline,
+            new Sgd(oracle.ParameterCount, config.LearningRate, config.Momentum, config.WeightDecay),
+            config.Data.ValidationSize > 0 ? new ValidationSet(oracle, workload.Validation, config.EffectiveValidationBatchSize) : null,
+            x =>
+            {
+                oracle.SetParameters(x.Span);
+                return oracle.Evaluate();
+            });
+        transport.Collector = server.Collector;
+
+        var directory = settings.OutputDirectory;
+        var checkpointDirectory = settings.CheckpointDirectory ?? directory;
+        var checkpointPath = checkpointDirectory is null ? null : Path.Combine(checkpointDirectory, CheckpointFile.FileName);
+        IReadOnlyList<RoundRecord> replayed = [];
+        if (settings.Resume)
+        {
+            if (!File.Exists(checkpointPath))
+            {
+                throw new CheckpointException($"cannot resume: {checkpointPath} does not exist (no checkpoint was written yet).");
+            }
+
+            var checkpoint = CheckpointFile.Load(checkpointPath);
+            if (checkpoint.Seed != config.Seed || checkpoint.Parameters.Length != oracle.ParameterCount)
+            {
+                throw new CheckpointException(
+                    $"{checkpointPath} belongs to another run: seed {checkpoint.Seed} and d = {checkpoint.Parameters.Length}, this run has seed {config.Seed} and d = {oracle.ParameterCount}");
+            }
+
+            replayed = directory is not null && File.Exists(Path.Combine(directory, MetricsFiles.JsonLinesName))
+                ? MetricsFiles.Read(directory, checkpoint.Round)
+                : [];
+            server.Restore(checkpoint.Round, checkpoint.Parameters, checkpoint.Velocity, checkpoint.HasVelocity,
+                checkpoint.PreviousAggregate ?? [], checkpoint.PreviousAggregate is not null);
+            log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpointPath, server.Version);
+            progress.WriteLine($"resumed from {checkpointPath} at round {server.Version}");
+        }
+
+        var sinks = new List<IRunSink> { new TextProgressSink(progress, config.EvalEvery) };
+        MetricsFiles? files = null;
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+            File.WriteAllText(Path.Combine(directory, "config.yaml"), ConfigLoader.ToYaml(config));
+            files = new MetricsFiles(directory);
+            sinks.Add(files);
+            sinks.Add(new SummaryFile(directory));
+            if (settings.Plots)
+            {
+                sinks.Add(new PlotSink(directory));
+            }
+        }
+
+        try
+        {
+            var description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {config.K}, rule {pipeline.Name}";
+            // The config's Byzantine ids are the experiment's ground truth (the server never uses them to judge a
+            // gradient); the recorder needs them for the filter's precision and recall, as in simulation.
+            var byzantine = Enumerable.Range(config.Workers - config.Byzantine, config.Byzantine).ToArray();
+            var recorder = new RunRecorder(new RunInfo("cluster", directory, config.Workers, config.Rounds, byzantine, description), sinks);
+            recorder.Start(server.Version, replayed);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                // Round 0's time should measure the workers, not how long their processes take to start.
+                await transport.WaitForWorkersAsync(config.K, cancellationToken).ConfigureAwait(false);
+                log.LogInformation("{Count} workers connected; starting at round {Round}", transport.ConnectedCount, server.Version);
+                clock.Restart();
+                while (server.Version < config.Rounds)
+                {
+                    var t = server.Version;
+                    var evaluate = (t + 1) % config.EvalEvery == 0 || t + 1 == config.Rounds;
+                    var round = await server.RunRoundAsync(transport, evaluate, cancellationToken).ConfigureAwait(false);
+                    transport.ReportRound(round);
+                    metrics.RecordRound(server.Version, round.WallSeconds);
+                    recorder.Record(round, clock.Elapsed.TotalSeconds);
+                    if (checkpointPath is not null && config.CheckpointEvery > 0 && server.Version % config.CheckpointEvery == 0)
+                    {
+                        Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // SIGTERM / Ctrl+C: the interrupted round never stepped, so the state is the end of the last full round.
+                if (checkpointPath is not null)
+                {
+                    Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
+                    log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
+                }
+
+                progress.WriteLine($"interrupted at round {server.Version}");
+                return InterruptedExitCode;
+            }
+
+            transport.Finish(server.Version);
+            if (checkpointPath is not null)
+            {
+                Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
+            }
+
+            var summary = recorder.Finish();
+            if (directory is not null)
+            {
+                // The final /metrics text, readable after the server is gone.
+                File.WriteAllText(Path.Combine(directory, "metrics.prom"), metrics.Render());
+            }
+
+            progress.WriteLine($"finished {summary.Rounds} rounds in {clock.Elapsed.TotalSeconds:F1} s; accuracy {summary.FinalAccuracy:P1}");
+            return 0;
+        }
+        finally
+        {
+            files?.Dispose();
+        }
+    }
+
+    private static void Save(string path, ParameterServer server, int seed, double virtualSeconds)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        CheckpointFile.Save(path, new Checkpoint(server.Version, seed, virtualSeconds, server.Parameters.ToArray(),
+            server.Optimizer.Velocity.ToArray(), server.Optimizer.HasVelocity,
+            server.PreviousAggregate?.ToArray()));
+    }
+
+    private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)
+    {
+        var uri = settings.ListenUri;
+        X509Certificate2? certificate = settings.Insecure
+            ? null
+            : X509Certificate2.CreateFromPemFile(settings.TlsCertificatePath!, settings.TlsKeyPath!);
+        Listen(kestrel, uri, listen =>
+        {
+            if (certificate is null)
+            {
+                listen.Protocols = HttpProtocols.Http2;
+            }
+            else
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(certificate);
+            }
+        });
+
+        if (settings.MetricsListen is { } metricsListen)
+        {
+            var metricsUri = new Uri(metricsListen);
+            Listen(kestrel, metricsUri, listen => listen.Protocols = HttpProtocols.Http1);
+        }
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, Uri uri, Action<ListenOptions> configure)
+    {
+        if (string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            kestrel.ListenLocalhost(uri.Port, configure);
+        }
+        else if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address))
+        {
+            kestrel.Listen(address, uri.Port, configure);
+        }
+        else
+        {
+            kestrel.ListenAnyIP(uri.Port, configure);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Dstar.Cluster.Observability;
+using Dstar.Cluster.Protocol;
+using Dstar.Cluster.Wire;
+using Dstar.Engine.Collection;
+using Dstar.Engine.Server;
+using Dstar.Engine.Transport;
+
+namespace Dstar.Cluster.Server;
+
+/// <summary>
+/// The Engine's <see cref="ITransport"/> over gRPC: <see cref="PublishAsync"/> pushes x_t to every connected worker
+/// session (and to any worker that joins later), and gradients received on the sessions become
+/// <see cref="Arrival"/>s stamped with wall-clock seconds since the publish. The transport judges nothing itself
+/// (the Engine's <see cref="RoundCollector"/> does) except bytes that cannot be float32 values at all.
+/// </summary>
+/// <remarks>
+/// <para>Outcomes: the collector's verdict on an arrival is known once the server asks for the next one (or ends the
+/// enumeration), so the transport compares the collector's accepted and drop counts around each arrival; a drop goes
+/// back to the worker at once as LATE (late, stale) or REJECTED (duplicate, malformed), and an accepted gradient
+/// learns KEPT or DROPPED from <see cref="ReportRound"/> after the rule ran.</para>
+/// <para>Memory: each received gradient is decoded into a buffer rented from <see cref="ArrayPool{T}"/> and returned
+/// when the enumerator advances; the arrival queue is bounded (4 per worker), so a flooding worker is slowed by
+/// back-pressure on its own stream instead of growing the server's memory.</para>
+/// </remarks>
+public sealed class GrpcTransport : ITransport
+{
+    private readonly Channel<Incoming> _arrivals;
+    private readonly ConcurrentDictionary<int, WorkerSession> _sessions = new();
+    private readonly object _publishGate = new();
+    private readonly Stopwatch _roundClock = new();
+    private ServerMessage? _current;
+
+    /// <summary>Creates a transport for N workers and a model of d parameters.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">N or d is not positive.</exception>
+    public GrpcTransport(int workerCount, int dimension, ClusterMetrics metrics)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(workerCount);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        WorkerCount = workerCount;
+        Dimension = dimension;
+        Metrics = metrics;
+        _arrivals = Channel.CreateBounded<Incoming>(new BoundedChannelOptions(4 * workerCount)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <inheritdoc />
+    public int WorkerCount { get; }
+
+    /// <summary>d: floats per gradient.</summary>
+    public int Dimension { get; }
+
+    /// <inheritdoc />
+    public bool UsesVirtualTime => false;
+
+    /// <summary>The metrics the transport counts drops and outcomes in.</summary>
+    public ClusterMetrics Metrics { get; }
+
+    /// <summary>The collector whose verdicts are reported back to workers (the server's <see cref="ParameterServer.Collector"/>).</summary>
+    public RoundCollector? Collector { get; set; }
+
+    /// <summary>The number of worker sessions open now.</summary>
+    public int ConnectedCount => _sessions.Count;
+
+    /// <summary>The version of the parameters last published, or −1 before the first.</summary>
+    public long CurrentVersion { get; private set; } = -1;
+
+    /// <inheritdoc />
+    public ValueTask PublishAsync(long version, ReadOnlyMemory<float> parameters, CancellationToken cancellationToken = default)
+    {
+        if (parameters.Length != Dimension)
+        {
+            throw new ArgumentException($"the transport serves a model of d = {Dimension}, got {parameters.Length} parameters", nameof(parameters));
+        }
+
+        var message = new ServerMessage { Parameters = new Parameters { Version = version, Data = FloatWire.Encode(parameters.Span) } };
+        lock (_publishGate)
+        {
+            _current = message;
+            CurrentVersion = version;
+            _roundClock.Restart();
+            foreach (var session in _sessions.Values)
+            {
+                session.Send(message);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<Arrival> ReadArrivalsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var reader = _arrivals.Reader;
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var incoming))
+            {
+                var drops = Collector?.Drops.Count ?? 0;
+                try
+                {
+                    yield return new Arrival(incoming.Worker, incoming.Version, incoming.Buffer.AsMemory(0, incoming.Length), incoming.Time);
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(incoming.Buffer);
+                    Judged(incoming, drops);
+                }
+            }
+        }
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> worker sessions are open (polled every 50 ms).</summary>
+    public async Task WaitForWorkersAsync(int count, CancellationToken cancellationToken)
+    {
+        while (ConnectedCount < count)
+        {
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// After a round: tells each accepted worker whether the rule kept or filtered its gradient, and counts it.
+    /// </summary>
+    public void ReportRound(RoundEvent round)
+    {
+        foreach (var worker in round.KeptWorkers)
+        {
+            Metrics.RecordKept(worker);
+            SendOutcome(worker, round.Round, OutcomeKind.Kept, "");
+        }
+
+        foreach (var worker in round.FilteredWorkers)
+        {
+            Metrics.RecordDropped(worker, "filtered");
+            SendOutcome(worker, round.Round, OutcomeKind.Dropped, $"filtered out by {round.Rule}");
+        }
+    }
+
+    /// <summary>Sends <see cref="Finished"/> to every session and completes their outboxes.</summary>
+    public void Finish(long rounds)
+    {
+        lock (_publishGate)
+        {
+            _current = new ServerMessage { Finished = new Finished { Rounds = rounds } };
+            foreach (var session in _sessions.Values)
+            {
+                session.Send(_current);
+                session.Outbox.Writer.TryComplete();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Registers an authenticated session, replacing (and ending) an older session of the same worker, and queues
+    /// the current parameters so a reconnecting worker starts on x_t at once.
+    /// </summary>
+    internal void Attach(WorkerSession session)
+    {
+        lock (_publishGate)
+        {
+            if (_sessions.TryGetValue(session.WorkerId, out var old))
+            {
+                old.Lifetime.Cancel();
+                old.Outbox.Writer.TryComplete();
+            }
+            else
+            {
+                Metrics.AddConnected(1);
+            }
+
+            _sessions[session.WorkerId] = session;
+            if (_current is not null)
+            {
+                session.Send(_current);
+                if (_current.BodyCase == ServerMessage.BodyOneofCase.Finished)
+                {
+                    session.Outbox.Writer.TryComplete();
+                }
+            }
+        }
+    }
+
+    /// <summary>Removes a session if it is still the worker's current one.</summary>
+    internal void Detach(WorkerSession session)
+    {
+        lock (_publishGate)
+        {
+            if (_sessions.TryGetValue(session.WorkerId, out var current) && ReferenceEquals(current, session))
+            {
+                _sessions.TryRemove(session.WorkerId, out _);
+                Metrics.AddConnected(-1);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes a gradient received on <paramref name="session"/>. Bytes that are not a whole number of float32 values are
+    /// refused here (they cannot become an arrival); everything else is queued for the collector to judge. The size
+    /// was already bounded by gRPC's receive limit (4·d plus framing), so the rented buffer is at most d floats.
+    /// </summary>
+    internal async ValueTask ReceiveAsync(WorkerSession session, Gradient gradient, CancellationToken cancellationToken)
+    {
+        var bytes = gradient.Data.Span;
+        if (bytes.Length % FloatWire.BytesPerValue != 0)
+        {
+            Metrics.RecordDropped(session.WorkerId, "malformed");
+            SendOutcome(session.WorkerId, gradient.Version, OutcomeKind.Rejected,
+                $"malformed: {bytes.Length} bytes is not a whole number of float32 values (expected {Dimension * FloatWire.BytesPerValue})");
+            return;
+        }
+
+        var length = bytes.Length / FloatWire.BytesPerValue;
+        var buffer = ArrayPool<float>.Shared.Rent(Math.Max(length, 1));
+        FloatWire.Read(bytes, buffer.AsSpan(0, length));
+        double time;
+        lock (_publishGate)
+        {
+            time = _roundClock.Elapsed.TotalSeconds;
+        }
+
+        try
+        {
+            await _arrivals.Writer.WriteAsync(new Incoming(session.WorkerId, gradient.Version, buffer, length, time), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private void Judged(Incoming incoming, int dropsBefore)
+    {
+        // The server offers every arrival it reads before asking for the next one, so a new drop is this arrival's
+        // verdict; no new drop means it was accepted, and ReportRound tells the worker kept or filtered.
+        var collector = Collector;
+        if (collector is not null && collector.Drops.Count > dropsBefore)
+        {
+            var drop = collector.Drops[dropsBefore];
+            var reason = drop.Reason.Name();
+            Metrics.RecordDropped(incoming.Worker, reason);
+            var kind = drop.Reason is DropReason.Late or DropReason.Stale ? OutcomeKind.Late : OutcomeKind.Rejected;
+            SendOutcome(incoming.Worker, incoming.Version, kind, $"{reason}: {drop.Detail}");
+        }
+    }
+
+    private void SendOutcome(int worker, long version, OutcomeKind kind, string reason)
+    {
+        if (_sessions.TryGetValue(worker, out var session))
+        {
+            session.Send(new ServerMessage { Outcome = new Outcome { Version = version, Kind = kind, Reason = reason } });
+        }
+    }
+
+    private readonly record struct Incoming(int Worker, long Version, float[] Buffer, int Length, double Time);
+}

@@ -1,0 +1,173 @@
+using Dstar.Cluster.Observability;
+using Dstar.Cluster.Protocol;
+using Dstar.Cluster.Security;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Dstar.Cluster.Server;
+
+/// <summary>
+/// The gRPC service: authenticates each worker stream with the challenge–response of <see cref="JoinChallenge"/>,
+/// binds the stream to the proven worker id, then relays parameters out and gradients in through the
+/// <see cref="GrpcTransport"/>. A refused stream ends with <see cref="StatusCode.Unauthenticated"/> or
+/// <see cref="StatusCode.PermissionDenied"/>, is logged and counted in <c>dstar_refused_connections_total</c>.
+/// </summary>
+public sealed class ParameterService : Protocol.ParameterService.ParameterServiceBase
+{
+    /// <summary>How long a client may take to complete the join before the stream is dropped.</summary>
+    public static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly GrpcTransport _transport;
+    private readonly AuthorizedKeys _keys;
+    private readonly ClusterMetrics _metrics;
+    private readonly ILogger<ParameterService> _log;
+
+    /// <summary>Creates the service over a transport and the registered worker keys.</summary>
+    public ParameterService(GrpcTransport transport, AuthorizedKeys keys, ClusterMetrics metrics, ILogger<ParameterService> log)
+    {
+        _transport = transport;
+        _keys = keys;
+        _metrics = metrics;
+        _log = log;
+    }
+
+    /// <inheritdoc />
+    public override async Task Session(IAsyncStreamReader<WorkerMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream,
+        ServerCallContext context)
+    {
+        var peer = context.Peer;
+        int workerId;
+        using (var joinTimer = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken))
+        {
+            joinTimer.CancelAfter(JoinTimeout);
+            try
+            {
+                workerId = await AuthenticateAsync(requestStream, responseStream, peer, joinTimer.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+            {
+                throw Refuse(StatusCode.Unauthenticated, "join-timeout", peer, null, $"no valid join within {JoinTimeout.TotalSeconds} s");
+            }
+        }
+
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var session = new WorkerSession(workerId, lifetime);
+        await responseStream.WriteAsync(new ServerMessage
+        {
+            Welcome = new Welcome { WorkerId = workerId, Dimension = _transport.Dimension, WorkerCount = _transport.WorkerCount },
+        }).ConfigureAwait(false);
+        _transport.Attach(session);
+        _log.LogInformation("worker {Worker} joined from {Peer}", workerId, peer);
+        var writer = WriteAllAsync(session, responseStream, lifetime.Token);
+        try
+        {
+            while (await requestStream.MoveNext(lifetime.Token).ConfigureAwait(false))
+            {
+                var message = requestStream.Current;
+                if (message.BodyCase == WorkerMessage.BodyOneofCase.Gradient)
+                {
+                    await _transport.ReceiveAsync(session, message.Gradient, lifetime.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    _metrics.RecordDropped(workerId, "malformed");
+                    session.Send(new ServerMessage
+                    {
+                        Outcome = new Outcome
+                        {
+                            Kind = OutcomeKind.Rejected,
+                            Reason = $"malformed: unexpected {message.BodyCase} message after the join; only gradients are accepted",
+                        },
+                    });
+                }
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.IsCancellationRequested)
+        {
+            // Replaced by a newer session of the same worker, or the client went away.
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            // gRPC refused a message larger than 4·d + slack from its length prefix, before buffering it.
+            _metrics.RecordDropped(workerId, "malformed");
+            _log.LogWarning("worker {Worker} sent a message larger than the model: {Detail}", workerId, e.Status.Detail);
+            throw;
+        }
+        catch (IOException e)
+        {
+            _log.LogInformation("worker {Worker} stream broke: {Message}", workerId, e.Message);
+        }
+        finally
+        {
+            _transport.Detach(session);
+            session.Outbox.Writer.TryComplete();
+            _log.LogInformation("worker {Worker} left", workerId);
+        }
+
+        // Let queued messages (Finished, last outcomes) go out before the call completes.
+        try
+        {
+            await writer.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+        {
+        }
+    }
+
+    private async Task<int> AuthenticateAsync(IAsyncStreamReader<WorkerMessage> requests, IServerStreamWriter<ServerMessage> responses,
+        string peer, CancellationToken cancellationToken)
+    {
+        if (!await requests.MoveNext(cancellationToken).ConfigureAwait(false) || requests.Current.BodyCase != WorkerMessage.BodyOneofCase.Hello)
+        {
+            throw Refuse(StatusCode.Unauthenticated, "unauthenticated", peer, null, "the first message must be Hello");
+        }
+
+        var workerId = requests.Current.Hello.WorkerId;
+        var key = _keys.Find(workerId);
+        if (key is null)
+        {
+            throw Refuse(StatusCode.PermissionDenied, "unregistered", peer, workerId, $"worker id {workerId} is not in the authorized-keys file");
+        }
+
+        if (workerId >= _transport.WorkerCount)
+        {
+            throw Refuse(StatusCode.PermissionDenied, "unregistered", peer, workerId,
+                $"worker id {workerId} is outside this run's workers 0..{_transport.WorkerCount - 1}");
+        }
+
+        var nonce = JoinChallenge.NewNonce();
+        var time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await responses.WriteAsync(new ServerMessage
+        {
+            Challenge = new Challenge { Nonce = Google.Protobuf.ByteString.CopyFrom(nonce), ServerTimeUnixMs = time },
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (!await requests.MoveNext(cancellationToken).ConfigureAwait(false) || requests.Current.BodyCase != WorkerMessage.BodyOneofCase.Proof)
+        {
+            throw Refuse(StatusCode.Unauthenticated, "unauthenticated", peer, workerId, "expected Proof after the challenge");
+        }
+
+        if (!JoinChallenge.Verify(key, nonce, workerId, time, requests.Current.Proof.Signature.Span))
+        {
+            throw Refuse(StatusCode.PermissionDenied, "bad-signature", peer, workerId,
+                "the signature does not verify with this worker's registered key (forged, replayed or another worker's key)");
+        }
+
+        return workerId;
+    }
+
+    private RpcException Refuse(StatusCode code, string reason, string peer, int? workerId, string detail)
+    {
+        _metrics.RecordRefused(reason);
+        _log.LogWarning("refused join from {Peer} (claimed worker {Worker}): {Reason}: {Detail}", peer, workerId?.ToString() ?? "-", reason, detail);
+        return new RpcException(new Status(code, $"{reason}: {detail}"));
+    }
+
+    private static async Task WriteAllAsync(WorkerSession session, IServerStreamWriter<ServerMessage> responses, CancellationToken cancellationToken)
+    {
+        await foreach (var message in session.Outbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

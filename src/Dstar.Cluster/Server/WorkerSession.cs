@@ -1,0 +1,29 @@
+using System.Threading.Channels;
+using Dstar.Cluster.Protocol;
+
+namespace Dstar.Cluster.Server;
+
+/// <summary>
+/// One authenticated worker stream. Everything the server sends to the worker goes through <see cref="Outbox"/>,
+/// drained by a single writer task, because a gRPC response stream allows one writer at a time.
+/// </summary>
+internal sealed class WorkerSession
+{
+    public WorkerSession(int workerId, CancellationTokenSource lifetime)
+    {
+        WorkerId = workerId;
+        Lifetime = lifetime;
+    }
+
+    /// <summary>The id the stream proved it holds the key of; every gradient on it is attributed to this id.</summary>
+    public int WorkerId { get; }
+
+    /// <summary>Cancelled when the session ends or a newer session of the same worker replaces it.</summary>
+    public CancellationTokenSource Lifetime { get; }
+
+    /// <summary>Messages waiting to be written to the worker, in order.</summary>
+    public Channel<ServerMessage> Outbox { get; } = Channel.CreateUnbounded<ServerMessage>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Queues a message; false when the session has ended.</summary>
+    public bool Send(ServerMessage message) => Outbox.Writer.TryWrite(message);
+}

@@ -1,0 +1,73 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+
+namespace Dstar.Cluster.Wire;
+
+/// <summary>
+/// Vectors on the wire: raw little-endian IEEE-754 float32, 4 bytes per value, no framing (the protobuf field carries
+/// the length). On a little-endian host encoding and decoding are one memory copy; a big-endian host swaps bytes.
+/// </summary>
+public static class FloatWire
+{
+    /// <summary>Bytes per value.</summary>
+    public const int BytesPerValue = sizeof(float);
+
+    /// <summary>Encodes <paramref name="values"/> into a new <see cref="ByteString"/> (one copy).</summary>
+    public static ByteString Encode(ReadOnlySpan<float> values)
+    {
+        var bytes = new byte[values.Length * BytesPerValue];
+        Write(values, bytes);
+        return UnsafeByteOperations.UnsafeWrap(bytes);
+    }
+
+    /// <summary>Writes <paramref name="values"/> as little-endian float32 into <paramref name="destination"/> (exactly 4·n bytes).</summary>
+    /// <exception cref="ArgumentException">the destination is not 4·n bytes.</exception>
+    public static void Write(ReadOnlySpan<float> values, Span<byte> destination)
+    {
+        if (destination.Length != values.Length * BytesPerValue)
+        {
+            throw new ArgumentException($"{values.Length} floats need {values.Length * BytesPerValue} bytes, got {destination.Length}.", nameof(destination));
+        }
+
+        if (BitConverter.IsLittleEndian)
+        {
+            MemoryMarshal.AsBytes(values).CopyTo(destination);
+            return;
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(destination[(i * BytesPerValue)..], values[i]);
+        }
+    }
+
+    /// <summary>
+    /// Decodes little-endian float32 bytes into <paramref name="destination"/>, which must hold exactly
+    /// <paramref name="source"/>.Length / 4 values.
+    /// </summary>
+    /// <exception cref="ArgumentException">the byte count is not a multiple of 4, or the destination has the wrong length.</exception>
+    public static void Read(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        if (source.Length % BytesPerValue != 0)
+        {
+            throw new ArgumentException($"{source.Length} bytes is not a whole number of float32 values.", nameof(source));
+        }
+
+        if (destination.Length != source.Length / BytesPerValue)
+        {
+            throw new ArgumentException($"{source.Length} bytes decode to {source.Length / BytesPerValue} floats, destination holds {destination.Length}.", nameof(destination));
+        }
+
+        if (BitConverter.IsLittleEndian)
+        {
+            source.CopyTo(MemoryMarshal.AsBytes(destination));
+            return;
+        }
+
+        for (var i = 0; i < destination.Length; i++)
+        {
+            destination[i] = BinaryPrimitives.ReadSingleLittleEndian(source[(i * BytesPerValue)..]);
+        }
+    }
+}

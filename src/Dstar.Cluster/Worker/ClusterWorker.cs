@@ -1,0 +1,192 @@
+using System.Threading.Channels;
+using Dstar.Cluster.Protocol;
+using Dstar.Cluster.Security;
+using Dstar.Cluster.Wire;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Dstar.Cluster.Worker;
+
+/// <summary>
+/// <c>dstar work</c>: joins the server, then for each parameter version it receives waits its delay-model time
+/// (a real sleep), computes its gradient (or its Byzantine message) and sends it. A newer version arriving meanwhile
+/// supersedes the work in progress, so a slow worker never sends a gradient it already knows is stale. On a broken
+/// connection it reconnects (and receives the current parameters on joining) until <see cref="WorkerSettings.RetryFor"/>
+/// passes without success. A refused join is final.
+/// </summary>
+public static class ClusterWorker
+{
+    /// <summary>Exit code when the server refused the join.</summary>
+    public const int RefusedExitCode = 4;
+
+    /// <summary>Exit code when the server stayed unreachable.</summary>
+    public const int UnreachableExitCode = 5;
+
+    /// <summary>Runs until the server says the run is finished; returns the exit code.</summary>
+    public static async Task<int> RunAsync(WorkerSettings settings, ILogger log, CancellationToken cancellationToken = default)
+    {
+        using var key = WorkerKey.LoadPrivateKey(settings.KeyPath);
+        settings.RealTime.Validate();
+        using var source = new GradientSource(settings.Config, settings.WorkerId, settings.RealTime);
+        using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath);
+        var lastContact = DateTime.UtcNow;
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                using var connection = await WorkerConnection.JoinAsync(channel, settings.WorkerId, key, cancellationToken).ConfigureAwait(false);
+                if (connection.Welcome.Dimension != source.Dimension)
+                {
+                    log.LogError("the server's model has d = {ServerDimension}, this worker's config gives d = {Dimension}", connection.Welcome.Dimension, source.Dimension);
+                    return RefusedExitCode;
+                }
+
+                log.LogInformation("worker {Worker} joined{Role}", settings.WorkerId, source.IsByzantine ? " (Byzantine)" : "");
+                backoff = TimeSpan.FromMilliseconds(100);
+                if (await ServeAsync(connection, source, log, cancellationToken).ConfigureAwait(false))
+                {
+                    await connection.Call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                    log.LogInformation("worker {Worker}: run finished", settings.WorkerId);
+                    return 0;
+                }
+
+                lastContact = DateTime.UtcNow;
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+            {
+                log.LogError("worker {Worker}: the server refused the join: {Detail}", settings.WorkerId, e.Status.Detail);
+                return RefusedExitCode;
+            }
+            catch (Exception e) when (e is RpcException or IOException or InvalidDataException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                log.LogWarning("worker {Worker}: connection lost ({Message}); retrying", settings.WorkerId, e.Message);
+            }
+
+            if (DateTime.UtcNow - lastContact > settings.RetryFor)
+            {
+                log.LogError("worker {Worker}: server {Server} unreachable for {Seconds:F0} s; giving up", settings.WorkerId, settings.Server,
+                    settings.RetryFor.TotalSeconds);
+                return UnreachableExitCode;
+            }
+
+            await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
+            backoff = TimeSpan.FromMilliseconds(Math.Min(2000, backoff.TotalMilliseconds * 2));
+        }
+
+        return 0;
+    }
+
+    /// <summary>Runs one joined session; true when the server finished the run, false when the stream ended otherwise.</summary>
+    private static async Task<bool> ServeAsync(WorkerConnection connection, GradientSource source, ILogger log, CancellationToken cancellationToken)
+    {
+        var latest = Channel.CreateBounded<Parameters>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var finished = false;
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                while (await connection.Call.ResponseStream.MoveNext(stop.Token).ConfigureAwait(false))
+                {
+                    var message = connection.Call.ResponseStream.Current;
+                    switch (message.BodyCase)
+                    {
+                        case ServerMessage.BodyOneofCase.Parameters:
+                            latest.Writer.TryWrite(message.Parameters);
+                            break;
+                        case ServerMessage.BodyOneofCase.Outcome when message.Outcome.Kind == OutcomeKind.Rejected:
+                            log.LogWarning("worker {Worker}: gradient for version {Version} rejected: {Reason}", source.WorkerId, message.Outcome.Version,
+                                message.Outcome.Reason);
+                            break;
+                        case ServerMessage.BodyOneofCase.Finished:
+                            finished = true;
+                            return;
+                    }
+                }
+            }
+            finally
+            {
+                latest.Writer.TryComplete();
+            }
+        }, CancellationToken.None);
+
+        var gradient = new float[source.Dimension];
+        var parameters = new float[source.Dimension];
+        var payload = new byte[source.Dimension * FloatWire.BytesPerValue];
+        try
+        {
+            while (await latest.Reader.WaitToReadAsync(stop.Token).ConfigureAwait(false))
+            {
+                if (!latest.Reader.TryRead(out var task))
+                {
+                    continue;
+                }
+
+                var delay = source.Delay(task.Version);
+                if (double.IsPositiveInfinity(delay))
+                {
+                    continue;
+                }
+
+                if (delay > 0 && await SupersededWithinAsync(latest.Reader, TimeSpan.FromSeconds(delay), stop.Token).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                FloatWire.Read(task.Data.Span, parameters);
+                source.Compute(task.Version, parameters, gradient);
+                if (latest.Reader.Count > 0)
+                {
+                    continue;
+                }
+
+                FloatWire.Write(gradient, payload);
+                await connection.Call.RequestStream.WriteAsync(new WorkerMessage
+                {
+                    Gradient = new Gradient { Version = task.Version, Data = Google.Protobuf.ByteString.CopyFrom(payload) },
+                }, stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is RpcException or IOException or InvalidOperationException)
+        {
+            // The stream broke while sending; whether the run finished is decided by what the reader saw.
+            log.LogDebug("worker {Worker}: send failed: {Message}", source.WorkerId, e.Message);
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                await reader.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or RpcException or IOException)
+            {
+                if (!finished && e is RpcException rpc && rpc.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+                {
+                    throw;
+                }
+            }
+        }
+
+        return finished;
+    }
+
+    // True when a newer version arrived before the sleep ended (the work is superseded).
+    private static async Task<bool> SupersededWithinAsync(ChannelReader<Parameters> latest, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(delay);
+        try
+        {
+            return await latest.WaitToReadAsync(timer.Token).ConfigureAwait(false) && latest.Count > 0;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+}

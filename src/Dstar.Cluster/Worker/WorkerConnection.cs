@@ -1,0 +1,114 @@
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Dstar.Cluster.Protocol;
+using Dstar.Cluster.Security;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Dstar.Cluster.Worker;
+
+/// <summary>
+/// A joined worker session: the gRPC call after the challenge–response succeeded, with the server's
+/// <see cref="Welcome"/>. The caller owns the call and disposes it.
+/// </summary>
+public sealed class WorkerConnection : IDisposable
+{
+    private WorkerConnection(AsyncDuplexStreamingCall<WorkerMessage, ServerMessage> call, Welcome welcome)
+    {
+        Call = call;
+        Welcome = welcome;
+    }
+
+    /// <summary>The open stream.</summary>
+    public AsyncDuplexStreamingCall<WorkerMessage, ServerMessage> Call { get; }
+
+    /// <summary>What the server said on joining (d, N).</summary>
+    public Welcome Welcome { get; }
+
+    /// <summary>
+    /// A channel to <paramref name="server"/>. With https, the server certificate must chain to
+    /// <paramref name="caCertificatePath"/> when given (a private CA, the usual case for a cluster), else to the system
+    /// trust store. Received messages may be as large as a parameter vector of any size (the server is trusted).
+    /// </summary>
+    public static GrpcChannel CreateChannel(string server, string? caCertificatePath)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+        };
+        if (caCertificatePath is not null)
+        {
+            var ca = X509CertificateLoader.LoadCertificateFromFile(caCertificatePath);
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+                    {
+                        return false;
+                    }
+
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(ca);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    return chain.Build(new X509Certificate2(certificate));
+                },
+            };
+        }
+
+        return GrpcChannel.ForAddress(server, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            MaxReceiveMessageSize = null,
+            MaxSendMessageSize = null,
+        });
+    }
+
+    /// <summary>Opens a session and proves the identity <paramref name="workerId"/> with <paramref name="key"/>.</summary>
+    /// <exception cref="RpcException">the server refused the join (PermissionDenied / Unauthenticated, with the reason) or is unreachable.</exception>
+    /// <exception cref="InvalidDataException">the server broke the protocol.</exception>
+    public static async Task<WorkerConnection> JoinAsync(GrpcChannel channel, int workerId, ECDsa key, CancellationToken cancellationToken)
+    {
+        var call = new ParameterService.ParameterServiceClient(channel).Session(cancellationToken: cancellationToken);
+        try
+        {
+            await call.RequestStream.WriteAsync(new WorkerMessage { Hello = new Hello { WorkerId = workerId } }, cancellationToken).ConfigureAwait(false);
+            var challenge = await ExpectAsync(call, ServerMessage.BodyOneofCase.Challenge, cancellationToken).ConfigureAwait(false);
+            var signature = JoinChallenge.Sign(key, challenge.Challenge.Nonce.Span, workerId, challenge.Challenge.ServerTimeUnixMs);
+            await call.RequestStream.WriteAsync(new WorkerMessage { Proof = new Proof { Signature = Google.Protobuf.ByteString.CopyFrom(signature) } },
+                cancellationToken).ConfigureAwait(false);
+            var welcome = await ExpectAsync(call, ServerMessage.BodyOneofCase.Welcome, cancellationToken).ConfigureAwait(false);
+            return new WorkerConnection(call, welcome.Welcome);
+        }
+        catch
+        {
+            call.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the next message and checks its kind.</summary>
+    /// <exception cref="RpcException">the server ended the call with an error status.</exception>
+    /// <exception cref="InvalidDataException">the stream ended or another kind of message came.</exception>
+    public static async Task<ServerMessage> ExpectAsync(AsyncDuplexStreamingCall<WorkerMessage, ServerMessage> call, ServerMessage.BodyOneofCase kind,
+        CancellationToken cancellationToken)
+    {
+        if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            throw new InvalidDataException($"the server closed the stream while the worker expected {kind}.");
+        }
+
+        var message = call.ResponseStream.Current;
+        return message.BodyCase == kind
+            ? message
+            : throw new InvalidDataException($"the server sent {message.BodyCase} while the worker expected {kind}.");
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Call.Dispose();
+}

@@ -1,0 +1,29 @@
+using Dstar.Cluster.Configuration;
+using Dstar.Engine.Configuration;
+
+namespace Dstar.Cluster.Worker;
+
+/// <summary>What <c>dstar work</c> was asked to do.</summary>
+public sealed record WorkerSettings
+{
+    /// <summary>The server URL (https://HOST:PORT, or http:// for a loopback server run with --insecure).</summary>
+    public required string Server { get; init; }
+
+    /// <summary>This worker's id (its data shard and its authorized-keys line).</summary>
+    public required int WorkerId { get; init; }
+
+    /// <summary>The PKCS#8 PEM private key file.</summary>
+    public required string KeyPath { get; init; }
+
+    /// <summary>The run's config (data, model, shard, delay model, Byzantine role).</summary>
+    public required ExperimentConfig Config { get; init; }
+
+    /// <summary>How virtual delays become real sleeps.</summary>
+    public RealTimeOptions RealTime { get; init; } = new();
+
+    /// <summary>PEM CA certificate the server's TLS certificate must chain to (null: the system trust store).</summary>
+    public string? CaCertificatePath { get; init; }
+
+    /// <summary>How long to keep trying to (re)connect before giving up.</summary>
+    public TimeSpan RetryFor { get; init; } = TimeSpan.FromSeconds(60);
+}

@@ -1,0 +1,39 @@
+using Dstar.Cluster.Security;
+
+namespace Dstar.Cluster.Tests;
+
+/// <summary>The cluster commands as a user runs them.</summary>
+[Trait("Category", "Cluster")]
+public class CommandLineTests
+{
+    [Fact]
+    public async Task Keygen_prints_the_authorized_keys_line_and_serve_refuses_insecure_on_a_public_address()
+    {
+        using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 2, k: 1, rounds: 1, samples: 100, features: 3));
+        var directory = Path.Combine(fixture.Directory, "new-keys");
+        using (var keygen = DstarProcess.Start(["keygen", "--id", "12", "--out", directory]))
+        {
+            Assert.Equal(0, await keygen.WaitAsync(TimeSpan.FromSeconds(30)));
+            var line = keygen.Output.Trim();
+            Assert.StartsWith("12 ", line);
+            using var keys = AuthorizedKeys.Parse([line]);
+            using var key = WorkerKey.LoadPrivateKey(Path.Combine(directory, "worker-12.key"));
+            Assert.Equal(WorkerKey.PublicKeyBase64(key), line[3..]);
+        }
+
+        using (var serve = DstarProcess.Start(["serve", "--config", fixture.ConfigPath, "--listen", "http://0.0.0.0:7999",
+                   "--authorized-keys", fixture.AuthorizedKeysPath, "--insecure"]))
+        {
+            Assert.Equal(2, await serve.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains("--insecure is refused on '0.0.0.0'", serve.Output);
+        }
+
+        File.WriteAllText(fixture.AuthorizedKeysPath, "0 not-base64!\n");
+        using (var serve = DstarProcess.Start(["serve", "--config", fixture.ConfigPath, "--listen", fixture.Url,
+                   "--authorized-keys", fixture.AuthorizedKeysPath, "--insecure"]))
+        {
+            Assert.Equal(2, await serve.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains("authorized_keys:1: the key of worker 0 is not valid base64", serve.Output);
+        }
+    }
+}

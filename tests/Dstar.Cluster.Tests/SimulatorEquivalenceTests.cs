@@ -1,0 +1,57 @@
+using System.Text.Json;
+using Dstar.Engine.Checkpoints;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Recording;
+using Dstar.Engine.Simulation;
+
+namespace Dstar.Cluster.Tests;
+
+/// <summary>
+/// <c>dstar launch</c> (a server and N worker processes on loopback) against the in-process simulator on the same
+/// config and seed. With zero real delays (--delay-scale 0) every worker answers every round (k = N), and the coordinate-wise median does not
+/// depend on the order the gradients arrive in, so the two runs must step through bit-identical parameters.
+/// </summary>
+[Trait("Category", "Cluster")]
+public class SimulatorEquivalenceTests
+{
+    [Fact]
+    public async Task Launch_and_simulate_follow_the_same_trajectory_for_the_same_seed()
+    {
+        var yaml = ClusterFixture.Yaml(workers: 3, k: 3, rounds: 20, checkpointEvery: 20, aggregator: "median", samples: 600, extra: "delay: constant time=1\n");
+        using var fixture = new ClusterFixture(yaml);
+        var clusterDirectory = Path.Combine(fixture.Directory, "cluster");
+        using (var launch = DstarProcess.Start(["launch", "--config", fixture.ConfigPath, "--out", clusterDirectory, "--delay-scale", "0"]))
+        {
+            Assert.Equal(0, await launch.WaitAsync(TimeSpan.FromSeconds(120)));
+        }
+
+        var simulationDirectory = Path.Combine(fixture.Directory, "simulation");
+        using (var simulator = new Simulator(ConfigLoader.LoadFile(fixture.ConfigPath)))
+        {
+            await simulator.RunAsync(simulationDirectory, plots: false);
+        }
+
+        // The same run directory as dstar simulate.
+        foreach (var file in new[] { "config.yaml", MetricsFiles.JsonLinesName, MetricsFiles.CsvName, SummaryFile.FileName, CheckpointFile.FileName })
+        {
+            Assert.True(File.Exists(Path.Combine(clusterDirectory, file)), $"the cluster run directory lacks {file}");
+        }
+
+        var cluster = CheckpointFile.Load(Path.Combine(clusterDirectory, CheckpointFile.FileName));
+        var simulation = CheckpointFile.Load(Path.Combine(simulationDirectory, CheckpointFile.FileName));
+        Assert.Equal(20, cluster.Round);
+        Assert.Equal(simulation.Round, cluster.Round);
+        Assert.Equal(simulation.Parameters, cluster.Parameters);
+
+        // Round by round: the same validation loss at x_t and the same aggregate norm, so the same x_t every round.
+        static (double Loss, double Norm)[] Trajectory(string directory) => File.ReadAllLines(Path.Combine(directory, MetricsFiles.JsonLinesName))
+            .Select(line => JsonDocument.Parse(line).RootElement)
+            .Select(r => (r.GetProperty("loss").GetDouble(), r.GetProperty("aggregate_norm").GetDouble()))
+            .ToArray();
+        Assert.Equal(Trajectory(simulationDirectory), Trajectory(clusterDirectory));
+
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(clusterDirectory, SummaryFile.FileName))).RootElement;
+        var simulated = JsonDocument.Parse(File.ReadAllText(Path.Combine(simulationDirectory, SummaryFile.FileName))).RootElement;
+        Assert.Equal(simulated.GetProperty("final_accuracy").GetDouble(), summary.GetProperty("final_accuracy").GetDouble());
+    }
+}
