@@ -88,8 +88,8 @@ internal static unsafe class ColumnTiles
                 }
                 else
                 {
-                    // Worker boundaries sit on the single-thread block grid (after the alignment head of RunRange), so
-                    // each column meets the same lane and neighbours, and results match one thread bit for bit.
+                    // Worker boundaries sit on the single-thread block and flush grid (after the alignment head of
+                    // RunRange), so each column meets the same lane, neighbours and flush group as with one thread.
                     int head = (int)(((-(nint)rows[0]) & (MaxWidth * sizeof(float) - 1)) / sizeof(float));
                     int chunk = (d - head) / workers / (FlushEvery * MaxWidth) * (FlushEvery * MaxWidth);
                     nint kernelsAddress = (nint)kernels, rowsAddress = (nint)rows, outputAddress = (nint)output, scratchAddress = (nint)scratch;
@@ -128,7 +128,10 @@ internal static unsafe class ColumnTiles
         }
     }
 
-    /// <summary>Blocks of Width columns; the ragged end is copied into a zero-padded tile so kernels never see a partial register.</summary>
+    /// <summary>
+    /// Blocks of Width columns starting on a cache-line boundary of the first row; the few columns before it and the
+    /// ragged end are copied into a zero-padded tile so kernels never see a partial register.
+    /// </summary>
     internal static void RunRange<TKernel, TLanes, TVec>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
         where TKernel : unmanaged, IColumnKernel<TKernel>
         where TLanes : struct, ISimdLanes<TVec>

@@ -236,12 +236,7 @@ internal static class UnrolledNetworks
                 e.Median(e.Values, n);
                 break;
             case SelectionMode.RankMean:
-                il.Emit(OpCodes.Ldloc, e.Values[low]);
-                for (int r = low + 1; r <= high; r++)
-                {
-                    il.Emit(OpCodes.Ldloc, e.Values[r]);
-                    il.Emit(OpCodes.Call, Add);
-                }
+                e.SumOf(e.Values[low..(high + 1)]);
 
                 e.Constant(1f / (high - low + 1));
                 il.Emit(OpCodes.Call, Multiply);
@@ -589,8 +584,26 @@ internal static class UnrolledNetworks
             _il.Emit(OpCodes.Stloc, accumulator);
         }
 
-        private void SumOf(LocalBuilder[] locals)
+        /// <summary>Pushes the sum of the locals, in up to four interleaved chains (independent adds overlap).</summary>
+        public void SumOf(LocalBuilder[] locals)
         {
+            if (locals.Length > 4)
+            {
+                var chains = Locals(4);
+                for (int c = 0; c < 4; c++)
+                {
+                    _il.Emit(OpCodes.Ldloc, locals[c]);
+                    _il.Emit(OpCodes.Stloc, chains[c]);
+                }
+
+                for (int r = 4; r < locals.Length; r++)
+                {
+                    AddTo(chains[r % 4], locals[r]);
+                }
+
+                locals = chains;
+            }
+
             _il.Emit(OpCodes.Ldloc, locals[0]);
             for (int c = 1; c < locals.Length; c++)
             {
@@ -671,7 +684,6 @@ internal static class UnrolledNetworks
         {
             var twiceMedian = _il.DeclareLocal(V);
             var start = _il.DeclareLocal(V);
-            var total = _il.DeclareLocal(V);
             var value = _il.DeclareLocal(V);
             Median(Values, n);
             Constant(2f);
@@ -696,8 +708,14 @@ internal static class UnrolledNetworks
                 _il.Emit(OpCodes.Stloc, start);
             }
 
-            Constant(0f);
-            _il.Emit(OpCodes.Stloc, total);
+            // Four partial totals, so the n adds overlap instead of forming one chain of n add latencies.
+            var totals = Locals(Math.Min(4, n));
+            foreach (var partial in totals)
+            {
+                Constant(0f);
+                _il.Emit(OpCodes.Stloc, partial);
+            }
+
             for (int r = 0; r < n; r++)
             {
                 _il.Emit(OpCodes.Ldloc, Values[r]);
@@ -716,13 +734,10 @@ internal static class UnrolledNetworks
                     MaskValue(value);
                 }
 
-                _il.Emit(OpCodes.Ldloc, total);
-                _il.Emit(OpCodes.Ldloc, value);
-                _il.Emit(OpCodes.Call, Add);
-                _il.Emit(OpCodes.Stloc, total);
+                AddTo(totals[r % totals.Length], value);
             }
 
-            _il.Emit(OpCodes.Ldloc, total);
+            SumOf(totals);
             Constant(1f / keep);
             _il.Emit(OpCodes.Call, Multiply);
 
