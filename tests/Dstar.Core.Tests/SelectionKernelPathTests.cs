@@ -166,6 +166,27 @@ public class SelectionKernelPathTests
     }
 
     [Fact]
+    public void Steady_state_selection_calls_allocate_nothing()
+    {
+        var data = Columns.Grid(new Random(9), 64, 1003);
+        var batch = GradientBatch.FromRows(data);
+        var rows = RowPointers.All(64);
+        var output = new float[1003];
+        void Run()
+        {
+            CoordinateSelection.TrimmedMean(batch, rows, 3, output);
+            CoordinateSelection.MeanClosestToMedian(batch, rows, 61, output);
+            CoordinateSelection.Median(batch, rows, output);
+        }
+
+        Run();
+        Run();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Trimmed_mean_by_extremes_reports_non_finite_input()
     {
         var data = Columns.Grid(new Random(3), 40, 50);

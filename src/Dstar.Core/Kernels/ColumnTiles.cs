@@ -88,16 +88,7 @@ internal static unsafe class ColumnTiles
                 }
                 else
                 {
-                    // Worker boundaries sit on the single-thread block and flush grid (after the alignment head of
-                    // RunRange), so each column meets the same lane, neighbours and flush group as with one thread.
-                    int head = (int)(((-(nint)rows[0]) & (MaxWidth * sizeof(float) - 1)) / sizeof(float));
-                    int chunk = (d - head) / workers / (FlushEvery * MaxWidth) * (FlushEvery * MaxWidth);
-                    nint kernelsAddress = (nint)kernels, rowsAddress = (nint)rows, outputAddress = (nint)output, scratchAddress = (nint)scratch;
-                    Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
-                    {
-                        int start = w == 0 ? 0 : head + w * chunk, end = w == workers - 1 ? d : head + (w + 1) * chunk;
-                        Dispatch((TKernel*)kernelsAddress + w, (float**)rowsAddress, pointerCount, (float*)outputAddress, start, end, (float*)scratchAddress + w * perWorker);
-                    });
+                    RunParallel(kernels, rows, pointerCount, d, output, workers, perWorker, scratch);
                 }
             }
 
@@ -107,6 +98,22 @@ internal static unsafe class ColumnTiles
         {
             ArrayPool<float>.Shared.Return(pool);
         }
+    }
+
+    // A method of its own so that the lambda's captured state is allocated only on this path, never on one thread.
+    private static void RunParallel<TKernel>(TKernel* kernels, float** rows, int pointerCount, int d, float* output, int workers, int perWorker, float* scratch)
+        where TKernel : unmanaged, IColumnKernel<TKernel>
+    {
+        // Worker boundaries sit on the single-thread block and flush grid (after the alignment head of RunRange), so
+        // each column meets the same lane, neighbours and flush group as with one thread.
+        int head = (int)(((-(nint)rows[0]) & (MaxWidth * sizeof(float) - 1)) / sizeof(float));
+        int chunk = (d - head) / workers / (FlushEvery * MaxWidth) * (FlushEvery * MaxWidth);
+        nint kernelsAddress = (nint)kernels, rowsAddress = (nint)rows, outputAddress = (nint)output, scratchAddress = (nint)scratch;
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+        {
+            int start = w == 0 ? 0 : head + w * chunk, end = w == workers - 1 ? d : head + (w + 1) * chunk;
+            Dispatch((TKernel*)kernelsAddress + w, (float**)rowsAddress, pointerCount, (float*)outputAddress, start, end, (float*)scratchAddress + w * perWorker);
+        });
     }
 
     private static int Align(int floats) => (floats + MaxWidth - 1) / MaxWidth * MaxWidth;
