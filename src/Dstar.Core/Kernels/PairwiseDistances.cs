@@ -407,7 +407,14 @@ public static class PairwiseDistances
                     double* target = g + bi * mPad + bj;
                     if (Vector512.IsHardwareAccelerated)
                     {
-                        Block512(a, b, tileWidth, width, target, mPad);
+                        if (bi == bj)
+                        {
+                            Diagonal512(a, tileWidth, width, target, mPad);
+                        }
+                        else
+                        {
+                            Block512(a, b, tileWidth, width, target, mPad);
+                        }
                     }
                     else if (Vector256.IsHardwareAccelerated)
                     {
@@ -462,6 +469,40 @@ public static class PairwiseDistances
         Flush(target + stride, Vector512.Sum(c10), Vector512.Sum(c11), Vector512.Sum(c12), Vector512.Sum(c13));
         Flush(target + 2 * stride, Vector512.Sum(c20), Vector512.Sum(c21), Vector512.Sum(c22), Vector512.Sum(c23));
         Flush(target + 3 * stride, Vector512.Sum(c30), Vector512.Sum(c31), Vector512.Sum(c32), Vector512.Sum(c33));
+    }
+
+    // A diagonal block (rows a0..a3 against themselves): only the 10 pairs i ≤ j, from 4 loads per step instead of 8
+    // loads feeding 16 FMAs. Each lane sums the same products in the same order as Block512, so results are identical.
+    private static unsafe void Diagonal512(float* a, int rowStride, int width, double* target, int stride)
+    {
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c11 = default, c12 = default, c13 = default;
+        Vector512<float> c22 = default, c23 = default, c33 = default;
+        for (int k = 0; k < width; k += 16)
+        {
+            var x0 = Vector512.Load(a + k);
+            var x1 = Vector512.Load(a + rowStride + k);
+            var x2 = Vector512.Load(a + 2 * rowStride + k);
+            var x3 = Vector512.Load(a + 3 * rowStride + k);
+            c00 = Vector512.FusedMultiplyAdd(x0, x0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x0, x1, c01);
+            c02 = Vector512.FusedMultiplyAdd(x0, x2, c02);
+            c03 = Vector512.FusedMultiplyAdd(x0, x3, c03);
+            c11 = Vector512.FusedMultiplyAdd(x1, x1, c11);
+            c12 = Vector512.FusedMultiplyAdd(x1, x2, c12);
+            c13 = Vector512.FusedMultiplyAdd(x1, x3, c13);
+            c22 = Vector512.FusedMultiplyAdd(x2, x2, c22);
+            c23 = Vector512.FusedMultiplyAdd(x2, x3, c23);
+            c33 = Vector512.FusedMultiplyAdd(x3, x3, c33);
+        }
+
+        Flush(target, Vector512.Sum(c00), Vector512.Sum(c01), Vector512.Sum(c02), Vector512.Sum(c03));
+        target[stride + 1] += Vector512.Sum(c11);
+        target[stride + 2] += Vector512.Sum(c12);
+        target[stride + 3] += Vector512.Sum(c13);
+        target[2 * stride + 2] += Vector512.Sum(c22);
+        target[2 * stride + 3] += Vector512.Sum(c23);
+        target[3 * stride + 3] += Vector512.Sum(c33);
     }
 
     private static unsafe void Block256(float* a, float* b, int rowStride, int width, double* target, int stride)
