@@ -17,6 +17,25 @@ if (args is ["quick-coordinate", ..])
     return;
 }
 
+// "quick-pairwise [repeats] [rules] [rows] [dimension]": a short Stopwatch run of the pairwise rules at f = 3, one
+// thread (see PairwiseRulesBenchmarks.QuickRatios); rules is a comma-separated filter such as "multi-krum,nnm" or "all".
+if (args is ["quick-pairwise", ..])
+{
+    string? only = args.Length > 2 && args[2] != "all" ? args[2] : null;
+    Console.Write(PairwiseRulesBenchmarks.QuickRatios(
+        rows: args.Length > 3 ? int.Parse(args[3]) : 16,
+        dimension: args.Length > 4 ? int.Parse(args[4]) : 1_000_000,
+        repeats: args.Length > 1 ? int.Parse(args[1]) : 15,
+        only: only));
+    return;
+}
+
+if (args is ["pairwise-parts", ..])
+{
+    PairwiseParts.Run(args.Length > 1 ? int.Parse(args[1]) : 15);
+    return;
+}
+
 if (args is ["oracle-stopwatch", ..])
 {
     Dstar.Benchmarks.OracleStopwatch.Run(args.Length > 1 ? int.Parse(args[1]) : 20, args.Length > 2 ? int.Parse(args[2]) : 25);

@@ -117,15 +117,11 @@ public class ReferenceAgreementTests
     [MemberData(nameof(CaseNames))]
     public void Dstar_aggregate_agrees_with_the_numpy_reference(string caseName) => Check(Cases[caseName]);
 
-    private const string GeometricMedianOverflowBug =
-        "GeometricMedian bug (reported to the lead): rows whose float distances overflow get weight 0, but each such row pulls z "
-        + "by a unit vector (wᵢxᵢ ≈ xᵢ/‖xᵢ − z‖), so the result is off by up to 13% with rows of scale 1e19; run this test once that is fixed";
-
-    [Fact(Skip = GeometricMedianOverflowBug)]
+    [Fact]
     public void Geometric_median_converged_agrees_with_the_reference_when_distances_overflow_float() =>
         Check(new("geometric-median tol=1e-12 iterations=100000", [], Applies: c => c.HugeScale >= 1e19));
 
-    [Fact(Skip = GeometricMedianOverflowBug)]
+    [Fact]
     public void Geometric_median_at_its_default_tolerance_is_first_order_optimal_when_distances_overflow_float() =>
         Check(new("geometric-median", [], Applies: c => c.HugeScale >= 1e19, Compare: Comparison.GeometricMedianOptimality));
 

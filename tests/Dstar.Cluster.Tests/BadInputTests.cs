@@ -14,13 +14,14 @@ namespace Dstar.Cluster.Tests;
 [Trait("Category", "Cluster")]
 public class BadInputTests
 {
-    // Honest workers take 1 s per gradient, so round 0 stays open while worker 3 sends its bad messages.
+    // Honest workers take 3 s per gradient, so round 0 stays open while worker 3 sends its bad messages, even on a
+    // loaded machine (at 1 s the round sometimes closed first when every test project ran at once).
     private static readonly string Config = ClusterFixture.Yaml(workers: 4, k: 3, rounds: 4, samples: 400, features: 5);
 
     [Fact]
     public async Task Each_bad_gradient_is_refused_with_its_reason_and_training_finishes()
     {
-        await using var server = new InProcessServer(Config, computeMilliseconds: 1000);
+        await using var server = new InProcessServer(Config, computeMilliseconds: 3000);
         await server.ReadyAsync();
         using var key = WorkerKey.LoadPrivateKey(server.Fixture.KeyPath(3));
         using var connection = await WorkerConnection.JoinAsync(server.Channel, 3, key, CancellationToken.None);

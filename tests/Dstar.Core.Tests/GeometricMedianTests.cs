@@ -79,15 +79,67 @@ public class GeometricMedianTests
         Assert.True(Norm(output.Select((v, j) => v - mu[j])) <= bound);
     }
 
-    [Fact]
-    public void Geometric_median_gives_rows_beyond_float_range_no_weight()
+    // Rows at `scale` (1e19 and beyond: their squared distances overflow float) among rows of scale 1. In exact
+    // arithmetic each far row pulls z by about a unit vector, so dropping them moves z by O(1), far beyond 1e-5.
+    [Theory]
+    [InlineData(4e19, 13, 10, 1, 31)]
+    [InlineData(1e19, 13, 10, 3, 32)]
+    [InlineData(1e19, 9, 2500, 2, 33)]
+    [InlineData(1e35, 7, 10, 1, 34)]
+    [InlineData(3e38, 11, 40, 4, 35)]
+    public void Geometric_median_weighs_rows_whose_distances_overflow_float_like_exact_weiszfeld(double scale, int n, int d, int far, int seed)
     {
-        var data = RandomRows(new Random(22), 7, 10, scale: 1);
-        Array.Fill(data[3], 1e35f);
-        var output = new float[10];
-        var report = new GeometricMedian().Aggregate(GradientBatch.FromRows(data), new AggregationContext(), output);
-        Assert.Equal(0, report.Weights![3]);
-        Assert.All(output, v => Assert.InRange(v, -1f, 1f));
+        var rng = new Random(seed);
+        var data = RandomRows(rng, n, d, scale: 1);
+        for (int i = 0; i < far; i++)
+        {
+            data[2 * i] = RandomRows(rng, 1, d, scale: scale)[0];
+        }
+
+        var output = new float[d];
+        var report = new GeometricMedian(tolerance: 1e-12, iterations: 100_000).Aggregate(GradientBatch.FromRows(data), new AggregationContext(), output);
+        var expected = NaiveWeiszfeld(data, 1e-6, 1e-14, 100_000);
+        Assert.True(Close(output, expected, 1e-5), $"dstar {string.Join(", ", output.Take(4))} vs naive {string.Join(", ", expected.Take(4))}");
+        var withoutFar = NaiveWeiszfeld(data.Where((_, i) => i % 2 == 1 || i >= 2 * far).ToArray(), 1e-6, 1e-14, 100_000);
+        Assert.False(Close(output, withoutFar, 1e-3), "the far rows should move the median");
+        Assert.All(Enumerable.Range(0, far), i => Assert.True(report.Weights![2 * i] > 0));
+        Assert.Equal(1, report.Weights!.Sum(), 1e-9);
+    }
+
+    [Fact]
+    public void Geometric_median_of_rows_all_beyond_float_range_matches_exact_weiszfeld()
+    {
+        var rng = new Random(36);
+        var data = RandomRows(rng, 5, 6, scale: 1e20);
+        var output = new float[6];
+        new GeometricMedian(tolerance: 1e-12, iterations: 100_000).Aggregate(GradientBatch.FromRows(data), new AggregationContext(2), output);
+        var expected = NaiveWeiszfeld(data, 1e-6, 1e-14, 100_000);
+        double gap = Norm(output.Select((v, j) => v - expected[j]));
+        Assert.True(gap <= 1e-5 * Norm(expected.Select(v => 1e20)), $"‖dstar − naive‖ = {gap:E3}");
+    }
+
+    [Fact]
+    public void Geometric_median_at_its_default_tolerance_is_first_order_optimal_with_rows_beyond_float_range()
+    {
+        var rng = new Random(37);
+        int n = 15, d = 30;
+        var data = RandomRows(rng, n, d, scale: 1);
+        data[0] = RandomRows(rng, 1, d, scale: 1e19)[0];
+        data[5] = RandomRows(rng, 1, d, scale: 1e25)[0];
+        var output = new float[d];
+        new GeometricMedian().Aggregate(GradientBatch.FromRows(data), new AggregationContext(2), output);
+        // ‖Σᵢ (z − xᵢ)/‖z − xᵢ‖‖ / n, in double: 0 at the geometric median, and a far row counts as much as a near one.
+        var gradient = new double[d];
+        foreach (var x in data)
+        {
+            double r = Math.Max(1e-6, Math.Sqrt(Distance2(x, output)));
+            for (int j = 0; j < d; j++)
+            {
+                gradient[j] += ((double)output[j] - x[j]) / r;
+            }
+        }
+
+        Assert.True(Norm(gradient) / n <= 1e-4, $"residual {Norm(gradient) / n:E3}");
     }
 
     [Fact]

@@ -119,7 +119,7 @@ public class PairwiseRulesAllocationTests
         var batch = GradientBatch.FromRows(data);
         var output = new float[20_000];
         var context = new AggregationContext(3);
-        IAggregator[] rules = [new Krum(), new MultiKrum(), new GeometricMedian(), new Mda()];
+        IAggregator[] rules = [new Krum(), new MultiKrum(), new Bulyan(), new GeometricMedian(), new Mda()];
         foreach (var rule in rules)
         {
             rule.Aggregate(batch, context, output);

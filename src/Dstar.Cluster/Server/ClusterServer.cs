@@ -107,27 +107,7 @@ public static class ClusterServer
     {
         var config = settings.Config;
         var pipeline = Registry.Pipeline(config.Aggregator, config.Pre);
-        var oracle = workload.Oracle;
-        var server = new ParameterServer(
-            new ParameterServerOptions
-            {
-                WorkerCount = config.Workers,
-                K = config.K,
-                ByzantineCount = config.Byzantine,
-                Deadline = config.Deadline,
-                MinimumCount = config.KMin,
-                Seed = config.Seed,
-                MaxDegreeOfParallelism = config.Threads,
-            },
-            workload.InitialParameters,
-            pipeline,
-            new Sgd(oracle.ParameterCount, config.LearningRate, config.Momentum, config.WeightDecay),
-            config.Data.ValidationSize > 0 ? new ValidationSet(oracle, workload.Validation, config.EffectiveValidationBatchSize) : null,
-            x =>
-            {
-                oracle.SetParameters(x.Span);
-                return oracle.Evaluate();
-            });
+        var server = ParameterServerFactory.Create(config, workload, pipeline);
         transport.Collector = server.Collector;
 
         var directory = settings.OutputDirectory;
@@ -142,10 +122,10 @@ public static class ClusterServer
             }
 
             var checkpoint = CheckpointFile.Load(checkpointPath);
-            if (checkpoint.Seed != config.Seed || checkpoint.Parameters.Length != oracle.ParameterCount)
+            if (checkpoint.Seed != config.Seed || checkpoint.Parameters.Length != workload.Oracle.ParameterCount)
             {
                 throw new CheckpointException(
-                    $"{checkpointPath} belongs to another run: seed {checkpoint.Seed} and d = {checkpoint.Parameters.Length}, this run has seed {config.Seed} and d = {oracle.ParameterCount}");
+                    $"{checkpointPath} belongs to another run: seed {checkpoint.Seed} and d = {checkpoint.Parameters.Length}, this run has seed {config.Seed} and d = {workload.Oracle.ParameterCount}");
             }
 
             replayed = directory is not null && File.Exists(Path.Combine(directory, MetricsFiles.JsonLinesName))

@@ -28,10 +28,17 @@ namespace Dstar.Core.Aggregation;
 /// <para>
 /// Requirements: n ≥ 1 and f &lt; n/2 (the breakdown point of the geometric median is 1/2), with f the context's
 /// Byzantine count. Non-finite rows are dropped and reported before the distances; the requirements are then checked
-/// again on the finite rows. Rows so large that their distances overflow float (|x| ≳ 1e19, infinite distance to most
-/// rows) get weight 0 (their true weight would be below 1e-19); when no row is left the rule throws.
+/// again on the finite rows.
 /// </para>
-/// <para>Report: Kept = rows with a non-zero final weight, Weights = the final normalized weights, Scores = ‖xᵢ − z‖ at the last iterate.</para>
+/// <para>
+/// Far rows: a row whose squared distances overflow float (|x| ≳ 1e19; the Gram pass reports +∞ for them) takes no
+/// part in the coefficient phase, which only gives the starting point. Such a row still pulls z by about a unit
+/// vector (wᵢxᵢ ≈ xᵢ/‖xᵢ − z‖, however far it is), so the exact passes weigh it like every other row: its distance to
+/// z is recomputed in double whenever the float one overflows, and its term cᵢxᵢ is summed in double (cᵢ can be
+/// below float's normal range). When every row is far from the others the iteration starts from the coordinate mean.
+/// Normal inputs never take these paths.
+/// </para>
+/// <para>Report: Kept = rows with a non-zero final weight (every finite row), Weights = the final normalized weights, Scores = ‖xᵢ − z‖ at the last iterate.</para>
 /// <para>Cost: one Gram pass (see <see cref="PairwiseDistances"/>), O(T·n²) for T coefficient iterations, then one read of the rows per exact pass (at least two).</para>
 /// </remarks>
 public sealed class GeometricMedian : IAggregator
@@ -43,6 +50,7 @@ public sealed class GeometricMedian : IAggregator
     private double[] _distanceToZ = Array.Empty<double>();
     private bool[] _usable = Array.Empty<bool>();
     private float[] _tile = Array.Empty<float>();
+    private double[] _farTile = Array.Empty<double>();
     private double[] _median = Array.Empty<double>();
     private const int TileWidth = 2048;
 
@@ -121,22 +129,18 @@ public sealed class GeometricMedian : IAggregator
         var distances = _workspace.Distances;
         var usable = _usable.AsSpan(0, m);
         int usableCount = MarkUsable(distances, m, usable);
-        if (usableCount == 0)
-        {
-            throw new AggregationException($"geometric-median: the {m} finite rows are too large to measure (their distances overflow float)");
-        }
-
         var c = _coefficients.AsSpan(0, m);
         var next = _next.AsSpan(0, m);
         var toZ = _distanceToZ.AsSpan(0, m);
         for (int i = 0; i < m; i++)
         {
-            c[i] = usable[i] ? 1.0 / usableCount : 0;
+            // With no row measurable in float, start from the coordinate mean of all rows (exact passes only).
+            c[i] = usableCount == 0 ? 1.0 / m : usable[i] ? 1.0 / usableCount : 0;
         }
 
         int iteration = 0;
         DistancesToCombination(distances, m, c, usable, toZ);
-        while (iteration < Iterations)
+        while (usableCount > 0 && iteration < Iterations)
         {
             iteration++;
             double total = 0, spread = 0;
@@ -163,7 +167,8 @@ public sealed class GeometricMedian : IAggregator
 
         var rows = _workspace.Rows;
         Krum.EnsureCapacity(ref _tile, TileWidth);
-        ExactPass(batch, rows, c, output, toZ, first: true);
+        Krum.EnsureCapacity(ref _farTile, TileWidth);
+        ExactPass(batch, rows, c, usable, output, toZ, first: true);
         int exact = 0;
         while (exact < Iterations)
         {
@@ -171,17 +176,17 @@ public sealed class GeometricMedian : IAggregator
             double total = 0, spread = 0;
             for (int i = 0; i < m; i++)
             {
-                c[i] = usable[i] ? 1.0 / Math.Max(Smoothing, toZ[i]) : 0;
+                c[i] = 1.0 / Math.Max(Smoothing, toZ[i]);
                 total += c[i];
             }
 
-            spread = MedianDistance(toZ, usable);
+            spread = MedianDistance(toZ, usable: default);
             for (int i = 0; i < m; i++)
             {
                 c[i] /= total;
             }
 
-            double change = Math.Sqrt(ExactPass(batch, rows, c, output, toZ, first: false));
+            double change = Math.Sqrt(ExactPass(batch, rows, c, usable, output, toZ, first: false));
             if (spread == 0 || change <= Tolerance * spread)
             {
                 break;
@@ -200,23 +205,26 @@ public sealed class GeometricMedian : IAggregator
             }
         }
 
-        for (int a = 0; a < m; a++)
-        {
-            toZ[a] = usable[a] ? toZ[a] : double.PositiveInfinity;
-        }
-
         return new AggregationReport(Name, kept, _workspace.Spread(c, n, 0), _workspace.Spread(toZ, n, double.NaN), _workspace.NonFiniteRows(n));
     }
 
     /// <summary>
     /// One pass over the data, tile by tile: z_new = Σⱼ cⱼxⱼ written into <paramref name="z"/>, the exact distances
     /// ‖xᵢ − z_new‖ into <paramref name="toZ"/>; returns ‖z_new − z_old‖² (0 on the first pass, when z holds nothing).
+    /// Far rows (not <paramref name="usable"/>) add their terms in double; a tile distance that overflows float is
+    /// recomputed in double.
     /// </summary>
-    private double ExactPass(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> c, Span<float> z, Span<double> toZ, bool first)
+    private double ExactPass(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> c, ReadOnlySpan<bool> usable, Span<float> z, Span<double> toZ, bool first)
     {
         int m = rows.Length, d = batch.Dimension;
         var data = batch.Buffer;
         var fresh = _tile.AsSpan(0, TileWidth);
+        bool anyFar = false;
+        for (int k = 0; k < m; k++)
+        {
+            anyFar |= !usable[k] && c[k] != 0;
+        }
+
         toZ[..m].Clear();
         double change = 0;
         for (int start = 0; start < d; start += TileWidth)
@@ -226,10 +234,15 @@ public sealed class GeometricMedian : IAggregator
             next.Clear();
             for (int k = 0; k < m; k++)
             {
-                if (c[k] != 0)
+                if (c[k] != 0 && usable[k])
                 {
                     TensorPrimitives.MultiplyAdd(data.AsSpan(rows[k] * d + start, width), (float)c[k], next, next);
                 }
+            }
+
+            if (anyFar)
+            {
+                AddFarRows(data, rows, c, usable, d, start, next);
             }
 
             var current = z.Slice(start, width);
@@ -242,8 +255,9 @@ public sealed class GeometricMedian : IAggregator
             next.CopyTo(current);
             for (int k = 0; k < m; k++)
             {
-                double r = TensorPrimitives.Distance<float>(data.AsSpan(rows[k] * d + start, width), current);
-                toZ[k] += r * r;
+                var row = data.AsSpan(rows[k] * d + start, width);
+                double r = TensorPrimitives.Distance<float>(row, current);
+                toZ[k] += double.IsFinite(r) ? r * r : SquaredDistanceInDouble(row, current);
             }
         }
 
@@ -255,14 +269,55 @@ public sealed class GeometricMedian : IAggregator
         return change;
     }
 
-    // The median of the usable rows' distances to z (upper median), sorted in a scratch buffer.
+    // Adds Σ cₖxₖ over the far rows to one tile of z, summed in double: cₖ of a row near float's limit (≈ 1/‖xₖ‖) is
+    // below float's normal range, and the sum is rounded to float once.
+    private void AddFarRows(float[] data, ReadOnlySpan<int> rows, ReadOnlySpan<double> c, ReadOnlySpan<bool> usable, int d, int start, Span<float> next)
+    {
+        int width = next.Length;
+        var sum = _farTile.AsSpan(0, width);
+        sum.Clear();
+        for (int k = 0; k < rows.Length; k++)
+        {
+            if (c[k] != 0 && !usable[k])
+            {
+                var row = data.AsSpan(rows[k] * d + start, width);
+                double weight = c[k];
+                for (int j = 0; j < width; j++)
+                {
+                    sum[j] += weight * row[j];
+                }
+            }
+        }
+
+        for (int j = 0; j < width; j++)
+        {
+            next[j] = (float)(next[j] + sum[j]);
+        }
+    }
+
+    // ‖x − z‖² in double, for a row so far from z that the float sum of squares overflows (it never does in double:
+    // each term is below (2·float.MaxValue)² ≈ 4.6e77).
+    private static double SquaredDistanceInDouble(ReadOnlySpan<float> row, ReadOnlySpan<float> z)
+    {
+        double sum = 0;
+        for (int j = 0; j < row.Length; j++)
+        {
+            double diff = (double)row[j] - z[j];
+            sum += diff * diff;
+        }
+
+        return sum;
+    }
+
+    // The median of the rows' distances to z (upper median), over the usable rows or, when usable is empty, over all
+    // rows; sorted in a scratch buffer.
     private double MedianDistance(ReadOnlySpan<double> toZ, ReadOnlySpan<bool> usable)
     {
         Krum.EnsureCapacity(ref _median, toZ.Length);
         int count = 0;
-        for (int i = 0; i < usable.Length; i++)
+        for (int i = 0; i < toZ.Length; i++)
         {
-            if (usable[i])
+            if (usable.IsEmpty || usable[i])
             {
                 _median[count++] = toZ[i];
             }

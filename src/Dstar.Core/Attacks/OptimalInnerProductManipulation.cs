@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using Dstar.Core.Kernels;
-using Dstar.Core.Specs;
 
 namespace Dstar.Core.Attacks;
 
@@ -18,69 +17,21 @@ namespace Dstar.Core.Attacks;
 /// the number of rows of the Byzantine batch. Cost: (grid + refine) × the pipeline's cost on h + f rows.
 /// Not thread-safe: keeps scratch buffers.
 /// </remarks>
-public sealed class OptimalInnerProductManipulation : IAttack, IScalarObjective
+public sealed class OptimalInnerProductManipulation : OptimalScalingAttack
 {
-    private const string Label = "optimal-ipm";
-    private readonly SimulatedRound _round = new();
-    private float[]? _mean;
-    private float[]? _candidate;
-
     /// <summary>Creates the search over ε ∈ [<paramref name="low"/>, <paramref name="high"/>].</summary>
     /// <exception cref="ArgumentException">a bound is not finite and positive, low ≥ high, or grid/refine is out of range.</exception>
     public OptimalInnerProductManipulation(double low = 0.01, double high = 100, int grid = 25, int refine = 20)
+        : base("optimal-ipm", low, high, grid, refine, logarithmic: true)
     {
-        Low = ParameterChecks.Positive(Label, "low", low);
-        High = ParameterChecks.Positive(Label, "high", high);
-        if (High <= Low)
-        {
-            throw ParameterChecks.Fail(Label, "high", high, $"a value > low = {low}");
-        }
-
-        Grid = (int)ParameterChecks.InRange(Label, "grid", grid, 2, 1000);
-        Refine = (int)ParameterChecks.InRange(Label, "refine", refine, 0, 200);
     }
 
-    /// <summary>Smallest ε tried.</summary>
-    public double Low { get; }
+    /// <summary>The ε chosen in the last <see cref="OptimalScalingAttack.Craft"/> (NaN before the first).</summary>
+    public double LastEpsilon => LastScale;
 
-    /// <summary>Largest ε tried.</summary>
-    public double High { get; }
-
-    /// <summary>Grid size of the coarse search.</summary>
-    public int Grid { get; }
-
-    /// <summary>Golden-section steps after the grid.</summary>
-    public int Refine { get; }
-
-    /// <summary>The ε chosen in the last <see cref="Craft"/> (NaN before the first).</summary>
-    public double LastEpsilon { get; private set; } = double.NaN;
-
-    /// <summary>The damage ‖agg − μ‖₂ that ε achieved in the simulated round.</summary>
-    public double LastDamage { get; private set; } = double.NaN;
-
-    /// <inheritdoc />
-    public string Name => Label;
-
-    /// <inheritdoc />
-    public bool IsOmniscient => true;
-
-    /// <inheritdoc />
-    public void Craft(GradientBatch honest, AttackContext context, GradientBatch byzantine)
-    {
-        AttackChecks.Shapes(Name, honest, byzantine, needsHonest: true);
-        ArgumentNullException.ThrowIfNull(context);
-        var mean = AttackChecks.Sized(ref _mean, honest.Dimension);
-        var candidate = AttackChecks.Sized(ref _candidate, honest.Dimension);
-        _round.Begin(Name, honest, context, byzantine.Count);
+    private protected override void Prepare(GradientBatch honest, Span<float> mean, Span<float> scratch) =>
         ColumnStatistics.Mean(honest, mean);
-        (LastEpsilon, LastDamage) = LineSearch.Maximise(this, Low, High, Grid, Refine, logarithmic: true);
-        TensorPrimitives.Multiply(mean, (float)-LastEpsilon, candidate);
-        AttackChecks.FillRows(byzantine, candidate);
-    }
 
-    double IScalarObjective.Evaluate(double epsilon)
-    {
-        TensorPrimitives.Multiply(_mean, (float)-epsilon, _candidate);
-        return _round.Damage(_candidate, _mean);
-    }
+    private protected override void Write(double scale, ReadOnlySpan<float> mean, Span<float> candidate) =>
+        TensorPrimitives.Multiply(mean, (float)-scale, candidate);
 }

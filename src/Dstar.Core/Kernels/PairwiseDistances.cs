@@ -12,32 +12,36 @@ namespace Dstar.Core.Kernels;
 /// <remarks>
 /// <para>
 /// One pass over the data. Columns are cut into tiles of 1,024 to 8,192 floats (about 512 KiB for all m rows, so the
-/// tile fits in L2 while each row is still read in long sequential runs). Each tile of the m selected
-/// rows is copied into a scratch block that stays in L1/L2, and there every dot product of the m(m+1)/2 pairs is
-/// accumulated by a register-blocked 4×4 micro-kernel (16 vector accumulators, Vector512 FMA where the hardware has
-/// it, Vector256 otherwise). Within a tile each lane sums at most 512 products in float; the tile's sums are
+/// tile fits in L2 while each row is still read in long sequential runs). Within a tile every dot product of the
+/// m(m+1)/2 pairs is accumulated by a register-blocked 4×4 micro-kernel (16 vector accumulators, Vector512 FMA where the
+/// hardware has it, Vector256 otherwise; a diagonal block computes only its 10 pairs). With AVX-512 the kernel reads
+/// the rows where they lie and centres them in registers (see below); elsewhere each tile is first copied, centred,
+/// into a scratch block. Within a tile each lane sums at most 512 products in float; the tile's sums are
 /// then added to a double-precision Gram matrix, so the rounding error does not grow with d. While one tile is
 /// multiplied, the next tile's rows are prefetched (one request per cache line, spread over the block pairs), so that
-/// reading memory overlaps with the arithmetic instead of alternating with it.
+/// reading memory overlaps with the arithmetic instead of alternating with it. At n = 16, d = 10⁶ on one core, centring
+/// in registers instead of copying took the pass from about 2.6 to about 2.0 times a streaming read of the batch.
 /// </para>
 /// <para>
 /// Precision choice: the Gram form cancels catastrophically when the rows share a large common offset
 /// (‖xᵢ‖² ≫ ‖xᵢ − xⱼ‖²). Distances are translation invariant, and a sum over tiles of per-tile distances is the whole
-/// distance, so each tile is centred on a reference row while it is copied (one fused pass: copy, subtract, sum of
-/// squares): the row whose squared norm was the median of the finite rows in the previous tile (for the first tile,
-/// in that tile itself). A median-norm row is a typical row even when fewer than half the rows are
+/// distance, so each tile is centred on a reference row (xᵢ − r is formed before any product): the row whose squared
+/// norm (copying pass) or squared distance to the current reference (in-register pass, read off the Gram diagonal) was
+/// the median among the finite rows in the previous tile (for the first tile, the median-norm row of that tile itself).
+/// A median row is a typical row even when fewer than half the rows are
 /// Byzantine, so an honest cloud is measured relative to a member of it and keeps its precision, while an enormous
 /// Byzantine row cannot shift the reference the way it would shift a mean. The relative error of a distance is then
 /// about 1e-6 · ‖xᵢ − r‖²/‖xᵢ − xⱼ‖² rather than 1e-6 · ‖xᵢ‖²/‖xᵢ − xⱼ‖².
 /// </para>
 /// <para>
-/// Non-finite values: the squared norm of each row's tile is computed while copying; a finite sum proves the tile
-/// finite, and only when it is not is the tile scanned. Rows holding NaN or ±∞ are flagged and left out (see
+/// Non-finite values: the squared norm of each row's tile (computed while copying, or the growth of the Gram diagonal
+/// over the tile in the in-register pass) is checked; a finite sum proves the tile finite, and only when it is not is
+/// the tile scanned. Rows holding NaN or ±∞ are flagged and left out (see
 /// <see cref="SquaredOfFiniteRows"/>). Finite rows so large that their products overflow float (|x| ≳ 1e19) get
 /// distance +∞ to every other row; the distances among the other rows are unaffected.
 /// </para>
 /// <para>
-/// Cost: O(m²·d/2) multiply-adds and one read of m·d floats; scratch memory about 512 KiB + O(m²) per thread, rented
+/// Cost: O(m²·d/2) multiply-adds and one read of m·d floats; scratch memory up to about 512 KiB + O(m²) per thread, rented
 /// from <see cref="ArrayPool{T}.Shared"/>, so steady-state calls on one thread allocate nothing. With
 /// maxDegreeOfParallelism &gt; 1 the column tiles are split into contiguous ranges, each thread fills its own partial
 /// Gram matrix and the partial matrices are summed (the Parallel.For call allocates a little).
@@ -223,6 +227,12 @@ public static class PairwiseDistances
 
     private static void AccumulateTiles(GradientBatch batch, int[] rows, int m, int tileWidth, int firstTile, int lastTile, Span<double> gram, Span<bool> nonFinite)
     {
+        if (Vector512.IsHardwareAccelerated && CenterInRegisters)
+        {
+            AccumulateTilesInPlace(batch, rows, m, tileWidth, firstTile, lastTile, gram, nonFinite);
+            return;
+        }
+
         int mPad = (m + Block - 1) / Block * Block;
         var tile = ArrayPool<float>.Shared.Rent(mPad * tileWidth);
         var reference = ArrayPool<float>.Shared.Rent(tileWidth);
@@ -287,6 +297,248 @@ public static class PairwiseDistances
             ArrayPool<float>.Shared.Return(squares);
             ArrayPool<int>.Shared.Return(order);
         }
+    }
+
+    /// <summary>
+    /// True (the default) to run the AVX-512 Gram pass on the batch rows where they lie, centring in registers; false for
+    /// the copy-into-a-tile pass that other hardware uses. Tests switch it to cover both.
+    /// </summary>
+    internal static bool CenterInRegisters { get; set; } = true;
+
+    /// <summary>
+    /// The AVX-512 pass without the tile copy: the micro-kernels read the rows where they lie in the batch (prefetched
+    /// during the previous tile) and subtract the reference in registers, so each value is loaded from memory once
+    /// and no 512 KiB tile is written and read back. The centred values, and so the sums, are the same as the copying
+    /// pass's. The per-tile squared norms that pick the next reference and flag non-finite rows come from the Gram
+    /// diagonal itself (its growth over the tile: ‖xᵢ − r‖² on that tile), so they cost nothing extra. A row holding
+    /// NaN or ±∞ only spoils its own Gram entries, which are never read once it is flagged. The last &lt;16 columns
+    /// of d are centred into a small zero-padded tile.
+    /// </summary>
+    private static unsafe void AccumulateTilesInPlace(GradientBatch batch, int[] rows, int m, int tileWidth, int firstTile, int lastTile, Span<double> gram, Span<bool> nonFinite)
+    {
+        int mPad = (m + Block - 1) / Block * Block;
+        var zeros = ArrayPool<float>.Shared.Rent(tileWidth);
+        var reference = ArrayPool<float>.Shared.Rent(tileWidth);
+        var tail = ArrayPool<float>.Shared.Rent(mPad * 16);
+        var squares = ArrayPool<float>.Shared.Rent(m);
+        var order = ArrayPool<int>.Shared.Rent(m);
+        var before = ArrayPool<double>.Shared.Rent(m);
+        var pointers = ArrayPool<nint>.Shared.Rent(2 * mPad);
+        try
+        {
+            Array.Clear(zeros, 0, tileWidth);
+            var data = batch.Buffer;
+            int d = batch.Dimension;
+            int referenceRow = FirstReference(data, rows, m, d, tileWidth, firstTile * tileWidth, squares, order);
+            fixed (float* source = data)
+            fixed (float* zeroPointer = zeros)
+            fixed (float* referencePointer = reference)
+            fixed (float* tailPointer = tail)
+            fixed (nint* rowPointers = pointers)
+            fixed (double* g = gram)
+            {
+                nint* tailRows = rowPointers + mPad;
+                for (int t = firstTile; t < lastTile; t++)
+                {
+                    int start = t * tileWidth;
+                    int width = Math.Min(tileWidth, d - start);
+                    int whole = width & ~15;
+                    var referenceSpan = reference.AsSpan(0, (width + 15) & ~15);
+                    referenceSpan.Clear();
+                    if (referenceRow >= 0)
+                    {
+                        var referenceSource = data.AsSpan(rows[referenceRow] * d + start, width);
+                        // A reference that is not finite here (or too large to square) would spoil every row: skip centring.
+                        if (float.IsFinite(TensorPrimitives.SumOfSquares(referenceSource)))
+                        {
+                            referenceSource.CopyTo(referenceSpan);
+                        }
+                    }
+
+                    for (int r = 0; r < mPad; r++)
+                    {
+                        // Padding rows read zeros; their entries are never used.
+                        rowPointers[r] = r < m ? (nint)(source + (long)rows[r] * d + start) : (nint)zeroPointer;
+                    }
+
+                    for (int r = 0; r < m; r++)
+                    {
+                        before[r] = g[r * mPad + r];
+                    }
+
+                    int nextStart = start + tileWidth;
+                    int nextWidth = t + 1 < lastTile ? Math.Min(tileWidth, d - nextStart) : 0;
+                    AccumulateGramInPlace((float**)rowPointers, referencePointer, mPad, whole, g, source, rows, m, d, nextStart, nextWidth);
+                    if (whole < width)
+                    {
+                        for (int r = 0; r < mPad; r++)
+                        {
+                            var centred = new Span<float>(tailPointer + r * 16, 16);
+                            centred.Clear();
+                            if (r < m)
+                            {
+                                TensorPrimitives.Subtract(data.AsSpan(rows[r] * d + start + whole, width - whole), reference.AsSpan(whole, width - whole), centred[..(width - whole)]);
+                            }
+
+                            tailRows[r] = (nint)(tailPointer + r * 16);
+                        }
+
+                        AccumulateGramInPlace((float**)tailRows, zeroPointer, mPad, 16, g, source, rows, m, d, 0, 0);
+                    }
+
+                    int candidates = 0;
+                    for (int r = 0; r < m; r++)
+                    {
+                        if (nonFinite[r])
+                        {
+                            continue;
+                        }
+
+                        double square = g[r * mPad + r] - before[r];
+                        if (double.IsFinite(square) && float.IsFinite((float)square))
+                        {
+                            squares[candidates] = (float)square;
+                            order[candidates++] = r;
+                        }
+                        else if (!NonFinite.AllFinite(data.AsSpan(rows[r] * d + start, width)))
+                        {
+                            nonFinite[r] = true;
+                        }
+                    }
+
+                    // The next tile is centred on this tile's median row by distance to the current reference: a typical
+                    // row, so long as most rows are honest.
+                    referenceRow = MedianRow(squares.AsSpan(0, candidates), order.AsSpan(0, candidates));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(zeros);
+            ArrayPool<float>.Shared.Return(reference);
+            ArrayPool<float>.Shared.Return(tail);
+            ArrayPool<float>.Shared.Return(squares);
+            ArrayPool<int>.Shared.Return(order);
+            ArrayPool<double>.Shared.Return(before);
+            ArrayPool<nint>.Shared.Return(pointers);
+        }
+    }
+
+    private static unsafe void AccumulateGramInPlace(float** rowPointers, float* reference, int mPad, int width, double* g, float* source, int[] rows, int m, int d, int nextStart, int nextWidth)
+    {
+        int blocks = mPad / Block * (mPad / Block + 1) / 2;
+        int linesPerRow = (nextWidth + 15) / 16;
+        int linesPerBlock = (linesPerRow * m + blocks - 1) / blocks;
+        int prefetchRow = 0, prefetchLine = 0;
+        for (int bi = 0; bi < mPad; bi += Block)
+        {
+            for (int bj = bi; bj < mPad; bj += Block)
+            {
+                if (Sse.IsSupported)
+                {
+                    float* line = source + (long)(prefetchRow < m ? rows[prefetchRow] : 0) * d + nextStart + prefetchLine * 16;
+                    for (int issued = 0; issued < linesPerBlock && prefetchRow < m; issued++)
+                    {
+                        Sse.Prefetch0(line);
+                        line += 16;
+                        if (++prefetchLine == linesPerRow)
+                        {
+                            prefetchLine = 0;
+                            prefetchRow++;
+                            line = source + (long)(prefetchRow < m ? rows[prefetchRow] : 0) * d + nextStart;
+                        }
+                    }
+                }
+
+                double* target = g + bi * mPad + bj;
+                if (bi == bj)
+                {
+                    CenteredDiagonal512(rowPointers + bi, reference, width, target, mPad);
+                }
+                else
+                {
+                    CenteredBlock512(rowPointers + bi, rowPointers + bj, reference, width, target, mPad);
+                }
+            }
+        }
+    }
+
+    // The in-place micro-kernels: as Block512 and Diagonal512, on row pointers, with (x − r) formed in registers.
+    private static unsafe void CenteredBlock512(float** a, float** b, float* reference, int width, double* target, int stride)
+    {
+        float* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+        float* b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
+        for (int k = 0; k < width; k += 16)
+        {
+            var r = Vector512.Load(reference + k);
+            var y0 = Vector512.Load(b0 + k) - r;
+            var y1 = Vector512.Load(b1 + k) - r;
+            var y2 = Vector512.Load(b2 + k) - r;
+            var y3 = Vector512.Load(b3 + k) - r;
+            var x = Vector512.Load(a0 + k) - r;
+            c00 = Vector512.FusedMultiplyAdd(x, y0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x, y1, c01);
+            c02 = Vector512.FusedMultiplyAdd(x, y2, c02);
+            c03 = Vector512.FusedMultiplyAdd(x, y3, c03);
+            x = Vector512.Load(a1 + k) - r;
+            c10 = Vector512.FusedMultiplyAdd(x, y0, c10);
+            c11 = Vector512.FusedMultiplyAdd(x, y1, c11);
+            c12 = Vector512.FusedMultiplyAdd(x, y2, c12);
+            c13 = Vector512.FusedMultiplyAdd(x, y3, c13);
+            x = Vector512.Load(a2 + k) - r;
+            c20 = Vector512.FusedMultiplyAdd(x, y0, c20);
+            c21 = Vector512.FusedMultiplyAdd(x, y1, c21);
+            c22 = Vector512.FusedMultiplyAdd(x, y2, c22);
+            c23 = Vector512.FusedMultiplyAdd(x, y3, c23);
+            x = Vector512.Load(a3 + k) - r;
+            c30 = Vector512.FusedMultiplyAdd(x, y0, c30);
+            c31 = Vector512.FusedMultiplyAdd(x, y1, c31);
+            c32 = Vector512.FusedMultiplyAdd(x, y2, c32);
+            c33 = Vector512.FusedMultiplyAdd(x, y3, c33);
+        }
+
+        Flush(target, Vector512.Sum(c00), Vector512.Sum(c01), Vector512.Sum(c02), Vector512.Sum(c03));
+        Flush(target + stride, Vector512.Sum(c10), Vector512.Sum(c11), Vector512.Sum(c12), Vector512.Sum(c13));
+        Flush(target + 2 * stride, Vector512.Sum(c20), Vector512.Sum(c21), Vector512.Sum(c22), Vector512.Sum(c23));
+        Flush(target + 3 * stride, Vector512.Sum(c30), Vector512.Sum(c31), Vector512.Sum(c32), Vector512.Sum(c33));
+    }
+
+    private static unsafe void CenteredDiagonal512(float** a, float* reference, int width, double* target, int stride)
+    {
+        float* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c11 = default, c12 = default, c13 = default;
+        Vector512<float> c22 = default, c23 = default, c33 = default;
+        for (int k = 0; k < width; k += 16)
+        {
+            var r = Vector512.Load(reference + k);
+            var x0 = Vector512.Load(a0 + k) - r;
+            var x1 = Vector512.Load(a1 + k) - r;
+            var x2 = Vector512.Load(a2 + k) - r;
+            var x3 = Vector512.Load(a3 + k) - r;
+            c00 = Vector512.FusedMultiplyAdd(x0, x0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x0, x1, c01);
+            c02 = Vector512.FusedMultiplyAdd(x0, x2, c02);
+            c03 = Vector512.FusedMultiplyAdd(x0, x3, c03);
+            c11 = Vector512.FusedMultiplyAdd(x1, x1, c11);
+            c12 = Vector512.FusedMultiplyAdd(x1, x2, c12);
+            c13 = Vector512.FusedMultiplyAdd(x1, x3, c13);
+            c22 = Vector512.FusedMultiplyAdd(x2, x2, c22);
+            c23 = Vector512.FusedMultiplyAdd(x2, x3, c23);
+            c33 = Vector512.FusedMultiplyAdd(x3, x3, c33);
+        }
+
+        Flush(target, Vector512.Sum(c00), Vector512.Sum(c01), Vector512.Sum(c02), Vector512.Sum(c03));
+        target[stride + 1] += Vector512.Sum(c11);
+        target[stride + 2] += Vector512.Sum(c12);
+        target[stride + 3] += Vector512.Sum(c13);
+        target[2 * stride + 2] += Vector512.Sum(c22);
+        target[2 * stride + 3] += Vector512.Sum(c23);
+        target[3 * stride + 3] += Vector512.Sum(c33);
     }
 
     // The median-norm row of the first tile, found by one extra read of that tile only.
@@ -407,7 +659,14 @@ public static class PairwiseDistances
                     double* target = g + bi * mPad + bj;
                     if (Vector512.IsHardwareAccelerated)
                     {
-                        Block512(a, b, tileWidth, width, target, mPad);
+                        if (bi == bj)
+                        {
+                            Diagonal512(a, tileWidth, width, target, mPad);
+                        }
+                        else
+                        {
+                            Block512(a, b, tileWidth, width, target, mPad);
+                        }
                     }
                     else if (Vector256.IsHardwareAccelerated)
                     {
@@ -462,6 +721,40 @@ public static class PairwiseDistances
         Flush(target + stride, Vector512.Sum(c10), Vector512.Sum(c11), Vector512.Sum(c12), Vector512.Sum(c13));
         Flush(target + 2 * stride, Vector512.Sum(c20), Vector512.Sum(c21), Vector512.Sum(c22), Vector512.Sum(c23));
         Flush(target + 3 * stride, Vector512.Sum(c30), Vector512.Sum(c31), Vector512.Sum(c32), Vector512.Sum(c33));
+    }
+
+    // A diagonal block (rows a0..a3 against themselves): only the 10 pairs i ≤ j, from 4 loads per step instead of 8
+    // loads feeding 16 FMAs. Each lane sums the same products in the same order as Block512, so results are identical.
+    private static unsafe void Diagonal512(float* a, int rowStride, int width, double* target, int stride)
+    {
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c11 = default, c12 = default, c13 = default;
+        Vector512<float> c22 = default, c23 = default, c33 = default;
+        for (int k = 0; k < width; k += 16)
+        {
+            var x0 = Vector512.Load(a + k);
+            var x1 = Vector512.Load(a + rowStride + k);
+            var x2 = Vector512.Load(a + 2 * rowStride + k);
+            var x3 = Vector512.Load(a + 3 * rowStride + k);
+            c00 = Vector512.FusedMultiplyAdd(x0, x0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x0, x1, c01);
+            c02 = Vector512.FusedMultiplyAdd(x0, x2, c02);
+            c03 = Vector512.FusedMultiplyAdd(x0, x3, c03);
+            c11 = Vector512.FusedMultiplyAdd(x1, x1, c11);
+            c12 = Vector512.FusedMultiplyAdd(x1, x2, c12);
+            c13 = Vector512.FusedMultiplyAdd(x1, x3, c13);
+            c22 = Vector512.FusedMultiplyAdd(x2, x2, c22);
+            c23 = Vector512.FusedMultiplyAdd(x2, x3, c23);
+            c33 = Vector512.FusedMultiplyAdd(x3, x3, c33);
+        }
+
+        Flush(target, Vector512.Sum(c00), Vector512.Sum(c01), Vector512.Sum(c02), Vector512.Sum(c03));
+        target[stride + 1] += Vector512.Sum(c11);
+        target[stride + 2] += Vector512.Sum(c12);
+        target[stride + 3] += Vector512.Sum(c13);
+        target[2 * stride + 2] += Vector512.Sum(c22);
+        target[2 * stride + 3] += Vector512.Sum(c23);
+        target[3 * stride + 3] += Vector512.Sum(c33);
     }
 
     private static unsafe void Block256(float* a, float* b, int rowStride, int width, double* target, int stride)

@@ -95,32 +95,8 @@ public sealed class Simulator : IDisposable
         _workload = WorkloadFactory.Create(config);
         try
         {
-            int d = _workload.Oracle.ParameterCount;
             _transport = new SimulatedTransport(_workload.Oracle, _workload.Shards, config.BatchSize, delay, config.K, config.Seed, byzantine, pipeline);
-            var validation = config.Data.ValidationSize > 0
-                ? new ValidationSet(_workload.Oracle, _workload.Validation, config.EffectiveValidationBatchSize)
-                : null;
-            var oracle = _workload.Oracle;
-            _server = new ParameterServer(
-                new ParameterServerOptions
-                {
-                    WorkerCount = config.Workers,
-                    K = config.K,
-                    ByzantineCount = config.Byzantine,
-                    Deadline = config.Deadline,
-                    MinimumCount = config.KMin,
-                    Seed = config.Seed,
-                    MaxDegreeOfParallelism = config.Threads,
-                },
-                _workload.InitialParameters,
-                pipeline,
-                new Sgd(d, config.LearningRate, config.Momentum, config.WeightDecay),
-                validation,
-                x =>
-                {
-                    oracle.SetParameters(x.Span);
-                    return oracle.Evaluate();
-                });
+            _server = ParameterServerFactory.Create(config, _workload, pipeline);
         }
         catch
         {
