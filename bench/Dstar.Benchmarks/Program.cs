@@ -1,10 +1,19 @@
 using BenchmarkDotNet.Running;
 using Dstar.Benchmarks;
 
-// "quick-coordinate [repeats] [threads]": a short Stopwatch run of the coordinate rules (see CoordinateRulesBenchmarks).
+// "quick-coordinate [repeats] [threads] [rows,rows]": a short Stopwatch run of the coordinate rules (see CoordinateRulesBenchmarks).
 if (args is ["quick-coordinate", ..])
 {
-    CoordinateRulesBenchmarks.QuickRatios(args.Length > 1 ? int.Parse(args[1]) : 15, args.Length > 2 ? int.Parse(args[2]) : 1);
+    // DSTAR_PREFETCH_FLOATS overrides the software prefetch distance (0 = off), for tuning it on a given machine.
+    if (int.TryParse(Environment.GetEnvironmentVariable("DSTAR_PREFETCH_FLOATS"), out int prefetch))
+    {
+        Dstar.Core.Kernels.Prefetch.Floats = prefetch;
+    }
+
+    CoordinateRulesBenchmarks.QuickRatios(
+        args.Length > 1 ? int.Parse(args[1]) : 15,
+        args.Length > 2 ? int.Parse(args[2]) : 1,
+        rowCounts: args.Length > 3 ? args[3].Split(',').Select(int.Parse).ToArray() : null);
     return;
 }
 

@@ -8,7 +8,8 @@ namespace Dstar.Core.Aggregation;
 /// </summary>
 /// <remarks>
 /// Requirements: n &gt; f, with f from the spec (<c>meamed f=3</c>) or else <see cref="AggregationContext.ByzantineCount"/>.
-/// With f = 0 it is the mean. Cost: O(n·d) reads plus a full sorting network per 16 coordinates; the n − f closest
+/// With f = 0 it is the mean. Cost: O(n·d) reads plus, per 16 coordinates, a network placing the median and the f
+/// smallest and f largest values (a full sort when n − f ≤ f); the n − f closest
 /// values are a window of the sorted ones, chosen per coordinate without a running sum (no cancellation next to huge
 /// values). Non-finite rows are dropped and reported; when too few finite rows remain for n &gt; f the rule fails with
 /// <see cref="AggregationException"/>, as it does for an output of the wrong length.

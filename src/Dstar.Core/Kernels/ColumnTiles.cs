@@ -88,13 +88,7 @@ internal static unsafe class ColumnTiles
                 }
                 else
                 {
-                    int chunk = d / workers / MaxWidth * MaxWidth;
-                    nint kernelsAddress = (nint)kernels, rowsAddress = (nint)rows, outputAddress = (nint)output, scratchAddress = (nint)scratch;
-                    Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
-                    {
-                        int start = w * chunk, end = w == workers - 1 ? d : start + chunk;
-                        Dispatch((TKernel*)kernelsAddress + w, (float**)rowsAddress, pointerCount, (float*)outputAddress, start, end, (float*)scratchAddress + w * perWorker);
-                    });
+                    RunParallel(kernels, rows, pointerCount, d, output, workers, perWorker, scratch);
                 }
             }
 
@@ -104,6 +98,22 @@ internal static unsafe class ColumnTiles
         {
             ArrayPool<float>.Shared.Return(pool);
         }
+    }
+
+    // A method of its own so that the lambda's captured state is allocated only on this path, never on one thread.
+    private static void RunParallel<TKernel>(TKernel* kernels, float** rows, int pointerCount, int d, float* output, int workers, int perWorker, float* scratch)
+        where TKernel : unmanaged, IColumnKernel<TKernel>
+    {
+        // Worker boundaries sit on the single-thread block and flush grid (after the alignment head of RunRange), so
+        // each column meets the same lane, neighbours and flush group as with one thread.
+        int head = (int)(((-(nint)rows[0]) & (MaxWidth * sizeof(float) - 1)) / sizeof(float));
+        int chunk = (d - head) / workers / (FlushEvery * MaxWidth) * (FlushEvery * MaxWidth);
+        nint kernelsAddress = (nint)kernels, rowsAddress = (nint)rows, outputAddress = (nint)output, scratchAddress = (nint)scratch;
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+        {
+            int start = w == 0 ? 0 : head + w * chunk, end = w == workers - 1 ? d : head + (w + 1) * chunk;
+            Dispatch((TKernel*)kernelsAddress + w, (float**)rowsAddress, pointerCount, (float*)outputAddress, start, end, (float*)scratchAddress + w * perWorker);
+        });
     }
 
     private static int Align(int floats) => (floats + MaxWidth - 1) / MaxWidth * MaxWidth;
@@ -125,7 +135,10 @@ internal static unsafe class ColumnTiles
         }
     }
 
-    /// <summary>Blocks of Width columns; the ragged end is copied into a zero-padded tile so kernels never see a partial register.</summary>
+    /// <summary>
+    /// Blocks of Width columns starting on a cache-line boundary of the first row; the few columns before it and the
+    /// ragged end are copied into a zero-padded tile so kernels never see a partial register.
+    /// </summary>
     internal static void RunRange<TKernel, TLanes, TVec>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
         where TKernel : unmanaged, IColumnKernel<TKernel>
         where TLanes : struct, ISimdLanes<TVec>
@@ -134,9 +147,21 @@ internal static unsafe class ColumnTiles
         int width = TLanes.Width;
         nint column = start;
         int sinceFlush = 0;
+
+        // GC arrays are not 64-byte aligned, so with the first row off by a few floats every register load would
+        // straddle two cache lines; a short head through the tile path puts the blocks on line boundaries (all rows
+        // share the alignment whenever d is a multiple of 16).
+        int head = (int)((-((nint)(rows[0] + start))) & (width * sizeof(float) - 1)) / sizeof(float);
+        if (head > 0 && head < end - start && width > 1)
+        {
+            RunPartial<TKernel, TLanes, TVec>(kernel, rows, pointerCount, output, column, head, tail);
+            kernel->Flush<TLanes, TVec>();
+            column += head;
+        }
+
         if (typeof(TVec) == typeof(Vector512<float>) && kernel->HasCompiled)
         {
-            nint wholeEnd = start + (end - start) / width * width;
+            nint wholeEnd = column + (end - column) / width * width;
             for (; column < wholeEnd; column += FlushEvery * width)
             {
                 kernel->RunCompiled(rows, column, Math.Min(column + FlushEvery * width, wholeEnd), output);
@@ -159,24 +184,43 @@ internal static unsafe class ColumnTiles
         int remaining = end - (int)column;
         if (remaining > 0)
         {
-            // Zero padding is neutral for every kernel: it adds 0 to sums and a 0 deviation from a 0 centre.
-            float** tailRows = (float**)(tail + pointerCount * MaxWidth + MaxWidth);
-            float* tailOutput = tail + pointerCount * MaxWidth;
-            for (int r = 0; r < pointerCount; r++)
-            {
-                float* row = tail + r * MaxWidth;
-                new Span<float>(row, MaxWidth).Clear();
-                new ReadOnlySpan<float>(rows[r] + column, remaining).CopyTo(new Span<float>(row, MaxWidth));
-                tailRows[r] = row;
-            }
-
-            kernel->Block<TLanes, TVec>(tailRows, 0, output == null ? null : tailOutput);
-            if (output != null)
-            {
-                new ReadOnlySpan<float>(tailOutput, remaining).CopyTo(new Span<float>(output + column, remaining));
-            }
+            RunPartial<TKernel, TLanes, TVec>(kernel, rows, pointerCount, output, column, remaining, tail);
         }
 
         kernel->Flush<TLanes, TVec>();
+    }
+
+    /// <summary>Columns [column, column + count), count &lt; width, through a zero-padded tile so kernels never see a partial register.</summary>
+    private static void RunPartial<TKernel, TLanes, TVec>(TKernel* kernel, float** rows, int pointerCount, float* output, nint column, int count, float* tail)
+        where TKernel : unmanaged, IColumnKernel<TKernel>
+        where TLanes : struct, ISimdLanes<TVec>
+        where TVec : unmanaged
+    {
+        // Zero padding is neutral for every kernel: it adds 0 to sums and a 0 deviation from a 0 centre.
+        float** tailRows = (float**)(tail + pointerCount * MaxWidth + MaxWidth);
+        float* tailOutput = tail + pointerCount * MaxWidth;
+        for (int r = 0; r < pointerCount; r++)
+        {
+            float* row = tail + r * MaxWidth;
+            new Span<float>(row, MaxWidth).Clear();
+            new ReadOnlySpan<float>(rows[r] + column, count).CopyTo(new Span<float>(row, MaxWidth));
+            tailRows[r] = row;
+        }
+
+        // The compiled code, when there is one, also runs the tile: the same arithmetic for every column, so a result
+        // does not depend on where the batch happens to sit in memory (which columns fall into the head and tail).
+        if (typeof(TVec) == typeof(Vector512<float>) && kernel->HasCompiled)
+        {
+            kernel->RunCompiled(tailRows, 0, MaxWidth, output == null ? null : tailOutput);
+        }
+        else
+        {
+            kernel->Block<TLanes, TVec>(tailRows, 0, output == null ? null : tailOutput);
+        }
+
+        if (output != null)
+        {
+            new ReadOnlySpan<float>(tailOutput, count).CopyTo(new Span<float>(output + column, count));
+        }
     }
 }

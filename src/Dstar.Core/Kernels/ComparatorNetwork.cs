@@ -12,7 +12,7 @@ namespace Dstar.Core.Kernels;
 /// </remarks>
 internal sealed class ComparatorNetwork
 {
-    private static readonly Dictionary<(int N, int Low, int High), ComparatorNetwork> Cache = new();
+    private static readonly Dictionary<(int N, int Low, int High, bool Outside, bool Median), ComparatorNetwork> Cache = new();
 
     private ComparatorNetwork(int n, int[] pairs)
     {
@@ -40,12 +40,45 @@ internal sealed class ComparatorNetwork
             throw new ArgumentOutOfRangeException(nameof(n), $"no network for ranks {lowRank}..{highRank} of {n} inputs");
         }
 
+        return Cached((n, lowRank, highRank, false, false));
+    }
+
+    /// <summary>
+    /// The cached network on <paramref name="n"/> inputs that puts every rank below <paramref name="lowRank"/> and above
+    /// <paramref name="highRank"/> in sorted position (and the median rank(s) too when <paramref name="median"/>).
+    /// A network only permutes its inputs, so wires lowRank..highRank then hold exactly the values of those ranks, in
+    /// some order: enough for a sum over them (trimmed mean, the core of Meamed's window), with fewer comparators than
+    /// placing each rank (at n = 64 and 3 ranks per end: 453 instead of 543 with the median, 418 without).
+    /// </summary>
+    public static ComparatorNetwork Outside(int n, int lowRank, int highRank, bool median)
+    {
+        if (n < 1 || lowRank < 0 || highRank >= n || lowRank > highRank + 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(n), $"no network for the ranks outside {lowRank}..{highRank} of {n} inputs");
+        }
+
+        return Cached((n, lowRank, highRank, true, median));
+    }
+
+    private static ComparatorNetwork Cached((int N, int Low, int High, bool Outside, bool Median) key)
+    {
         lock (Cache)
         {
-            if (!Cache.TryGetValue((n, lowRank, highRank), out var network))
+            if (!Cache.TryGetValue(key, out var network))
             {
-                network = Build(n, lowRank, highRank);
-                Cache.Add((n, lowRank, highRank), network);
+                var needed = new bool[key.N];
+                for (int r = 0; r < key.N; r++)
+                {
+                    needed[r] = key.Outside ? r < key.Low || r > key.High : r >= key.Low && r <= key.High;
+                }
+
+                if (key.Median)
+                {
+                    needed[(key.N - 1) / 2] = needed[key.N / 2] = true;
+                }
+
+                network = Build(key.N, needed);
+                Cache.Add(key, network);
             }
 
             return network;
@@ -55,7 +88,7 @@ internal sealed class ComparatorNetwork
     /// <summary>The network that places the median rank(s): (n−1)/2 and n/2.</summary>
     public static ComparatorNetwork Median(int n) => For(n, (n - 1) / 2, n / 2);
 
-    private static ComparatorNetwork Build(int n, int lowRank, int highRank)
+    private static ComparatorNetwork Build(int n, bool[] needed)
     {
         int size = 1;
         while (size < n)
@@ -106,12 +139,6 @@ internal sealed class ComparatorNetwork
         Sort(0, size);
 
         // Backwards pruning: a comparator matters only when one of its wires still leads to a wanted rank.
-        var needed = new bool[n];
-        for (int r = lowRank; r <= highRank; r++)
-        {
-            needed[r] = true;
-        }
-
         var kept = new List<(int A, int B)>();
         for (int c = all.Count - 1; c >= 0; c--)
         {

@@ -7,7 +7,8 @@ namespace Dstar.Core.Kernels;
 /// <remarks>
 /// <para>
 /// One pass over the rows in blocks of one register of columns (16 with AVX-512, 8 with AVX2, 1 without SIMD): the
-/// block's n registers are sorted in place by a comparator network pruned to the ranks needed (see
+/// block's n registers are sorted in place by a comparator network pruned to the ranks needed (only the dropped ends
+/// for a trimmed mean, the ends and the median for Meamed; see
 /// <see cref="ComparatorNetwork"/>), so the cost is O(n·d) reads plus O(n log² n) min/max per register, with the
 /// working set (n registers) in L1. With AVX-512 and n ≤ 96 the network is compiled once per n into straight-line code
 /// over registers (<see cref="UnrolledNetworks"/>); otherwise a generic loop applies it (Vector256, or scalar without
@@ -86,8 +87,9 @@ public static unsafe class CoordinateSelection
         var network = mode switch
         {
             SelectionMode.Median => ComparatorNetwork.Median(n),
-            SelectionMode.RankMean => ComparatorNetwork.For(n, low, high),
-            _ => ComparatorNetwork.For(n, 0, n - 1),
+            SelectionMode.RankMean => ComparatorNetwork.Outside(n, low, high, median: false),
+            // The window's ends (ranks below n − keep and from keep up) and the median, around an unordered core.
+            _ => low > n - low ? ComparatorNetwork.Outside(n, n - low, low - 1, median: true) : ComparatorNetwork.For(n, 0, n - 1),
         };
         var kernel = new SelectionKernel(n, mode, low, high, network);
         Span<nint> pointers = n <= RowPointers.StackLimit ? stackalloc nint[n] : new nint[n];
