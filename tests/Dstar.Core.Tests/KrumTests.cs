@@ -124,17 +124,28 @@ public class PairwiseRulesAllocationTests
         {
             rule.Aggregate(batch, context, output);
             rule.Aggregate(batch, context, output);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            rule.Aggregate(batch, context, output);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long allocated = SteadyStateAllocation(() => rule.Aggregate(batch, context, output));
             // The report: a few arrays of n = 16 entries. The d-sized work (80 KB per row) must come from reused buffers.
             Assert.True(allocated < 4_000, $"{rule.Name} allocated {allocated} bytes");
         }
 
         var nnm = new Dstar.Core.PreAggregation.Nnm(3);
         nnm.Apply(batch, context);
-        long start = GC.GetAllocatedBytesForCurrentThread();
-        nnm.Apply(batch, context);
-        Assert.True(GC.GetAllocatedBytesForCurrentThread() - start < 1_000);
+        Assert.True(SteadyStateAllocation(() => nnm.Apply(batch, context)) < 1_000);
+    }
+
+    // The fewest bytes one of three calls allocated: a one-off runtime allocation during a call (the JIT tiering a
+    // method up while the whole suite runs) is not the rule's steady state, and made a single measurement flaky.
+    private static long SteadyStateAllocation(Action call)
+    {
+        long fewest = long.MaxValue;
+        for (int i = 0; i < 3; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            call();
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        return fewest;
     }
 }
