@@ -41,6 +41,7 @@ public sealed class SimulatedTransport : ITransport
     private readonly float[] _parameters;
     private readonly ReadOnlyMemory<float>[] _memory;
     private readonly GradientBatch? _crafted;
+    private readonly Comparer<int> _byArrival;
     private int _nextRow;
     private int _arrivalCount;
     private int _cursor;
@@ -129,6 +130,13 @@ public sealed class SimulatedTransport : ITransport
         _order = new int[n];
         _minibatch = new int[batchSize];
         _parameters = new float[d];
+
+        // One comparer for the life of the transport (not a closure per round): by time, then by worker id.
+        _byArrival = Comparer<int>.Create((a, b) =>
+        {
+            int c = _delays[a].CompareTo(_delays[b]);
+            return c != 0 ? c : a.CompareTo(b);
+        });
         if (byzantine is { Attack: not null } && byzantine.Workers.Count > 0)
         {
             _crafted = new GradientBatch(byzantine.Workers.Count, d);
@@ -198,11 +206,7 @@ public sealed class SimulatedTransport : ITransport
             }
         }
 
-        Array.Sort(_order, 0, _arrivalCount, Comparer<int>.Create((a, b) =>
-        {
-            int c = _delays[a].CompareTo(_delays[b]);
-            return c != 0 ? c : a.CompareTo(b);
-        }));
+        Array.Sort(_order, 0, _arrivalCount, _byArrival);
         Array.Clear(_computed);
         _nextRow = 0;
         _cursor = 0;
