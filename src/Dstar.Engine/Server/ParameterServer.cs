@@ -22,7 +22,7 @@ namespace Dstar.Engine.Server;
 public sealed class ParameterServer
 {
     private readonly float[] _parameters;
-    private readonly float[] _aggregate;
+    private float[] _aggregate;
     private readonly float[] _parametersBefore;
     private readonly float[] _velocityBefore;
     private readonly float[]? _validationGradient;
@@ -209,8 +209,9 @@ public sealed class ParameterServer
             StepOrRollBack(t);
         }
 
-        _previousAggregate ??= new float[_aggregate.Length];
-        _aggregate.CopyTo(_previousAggregate, 0);
+        // This round's aggregate becomes the previous one by swapping buffers, not by copying d values; the old
+        // previous buffer is overwritten by the next round's rule.
+        (_previousAggregate, _aggregate) = (_aggregate, _previousAggregate ?? new float[_aggregate.Length]);
         Version = t + 1;
 
         Evaluation? evaluation = null;
@@ -230,7 +231,7 @@ public sealed class ParameterServer
             filtered,
             _collector.Drops.ToArray(),
             validationLoss,
-            TensorPrimitives.Norm(_aggregate),
+            TensorPrimitives.Norm(_previousAggregate),
             evaluation,
             Pipeline.Name,
             scores,
