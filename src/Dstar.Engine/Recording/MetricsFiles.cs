@@ -27,8 +27,7 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         "byzantine_accepted", "byzantine_kept", "aggregate_norm", "accepted", "kept", "filtered", "dropped", "kept_exact",
     ];
 
-    // Rows reach the disk on the two-second flush, not each time a small default buffer fills (a system call every
-    // few rounds).
+    // CSV rows reach the disk on the two-second flush, not each time a small default buffer fills.
     private const int FileBufferSize = 1 << 16;
 
     private readonly string _directory;
@@ -53,8 +52,7 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         // New files are written beside the old ones and renamed over them once they hold every replayed row, so a
         // crash while resuming never loses a row that was on disk. (The open streams follow the rename.)
         _json = new FileStream(Path.Combine(_directory, JsonLinesName + ".tmp"), FileMode.Create, FileAccess.Write, FileShare.Read, FileBufferSize);
-        // The writer fills an in-memory row that is then appended to the buffered file: a Utf8JsonWriter on the
-        // stream itself would flush the file (one write system call) on every row.
+        // The writer fills an in-memory row that is then appended to the file, newline included, in one write.
         _jsonRow.ResetWrittenCount();
         _jsonWriter = new Utf8JsonWriter(_jsonRow, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         _csv = Open(CsvName + ".tmp");
@@ -193,9 +191,12 @@ public sealed class MetricsFiles : IRunSink, IDisposable
             w.Reset();
         }
 
+        // Each JSON row reaches the file when written (one write call per round): a server that saves checkpoints
+        // without calling Flush (the cluster's) relies on metrics.jsonl holding every row its checkpoint covers.
         _json!.Write(_jsonRow.WrittenSpan);
         _jsonRow.ResetWrittenCount();
         _json.WriteByte((byte)'\n');
+        _json.Flush();
 
         // The CSV row is written field by field, formatted into a stack buffer (no per-row strings).
         var c = _csv!;
