@@ -246,8 +246,13 @@ public sealed class RoundCollector
             return new Drop(a.Worker, DropReason.Malformed, $"length {a.Gradient.Length}, expected {Dimension}");
         }
 
-        // Copy and check in one pass; a non-finite row is left in the scratch row and overwritten by the next one.
-        if (!Finite.CopyAndCheck(a.Gradient.Span, Batch.Row(_accepted)))
+        // Copy and check in one pass; a non-finite row is left in the scratch row and overwritten by the next one. A
+        // gradient the simulator already wrote into that very row is only checked.
+        var row = Batch.Row(_accepted);
+        bool finite = a.Gradient.Span.Overlaps(row, out int offset) && offset == 0 && a.Gradient.Length == row.Length
+            ? Finite.All(row)
+            : Finite.CopyAndCheck(a.Gradient.Span, row);
+        if (!finite)
         {
             return new Drop(a.Worker, DropReason.Malformed, "holds NaN or ±∞");
         }

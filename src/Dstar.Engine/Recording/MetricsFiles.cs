@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -26,8 +27,12 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         "byzantine_accepted", "byzantine_kept", "aggregate_norm", "accepted", "kept", "filtered", "dropped", "kept_exact",
     ];
 
+    // CSV rows reach the disk on the two-second flush, not each time a small default buffer fills.
+    private const int FileBufferSize = 1 << 16;
+
     private readonly string _directory;
     private readonly System.Diagnostics.Stopwatch _sinceFlush = new();
+    private readonly ArrayBufferWriter<byte> _jsonRow = new(1024);
     private FileStream? _json;
     private Utf8JsonWriter? _jsonWriter;
     private StreamWriter? _csv;
@@ -46,8 +51,10 @@ public sealed class MetricsFiles : IRunSink, IDisposable
 
         // New files are written beside the old ones and renamed over them once they hold every replayed row, so a
         // crash while resuming never loses a row that was on disk. (The open streams follow the rename.)
-        _json = new FileStream(Path.Combine(_directory, JsonLinesName + ".tmp"), FileMode.Create, FileAccess.Write, FileShare.Read);
-        _jsonWriter = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _json = new FileStream(Path.Combine(_directory, JsonLinesName + ".tmp"), FileMode.Create, FileAccess.Write, FileShare.Read, FileBufferSize);
+        // The writer fills an in-memory row that is then appended to the file, newline included, in one write.
+        _jsonRow.ResetWrittenCount();
+        _jsonWriter = new Utf8JsonWriter(_jsonRow, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         _csv = Open(CsvName + ".tmp");
         _csv.Write(string.Join(",", Columns) + "\n");
         foreach (var record in replayed)
@@ -139,7 +146,7 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     }
 
     private StreamWriter Open(string name) =>
-        new(new FileStream(Path.Combine(_directory, name), FileMode.Create, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)) { NewLine = "\n" };
+        new(new FileStream(Path.Combine(_directory, name), FileMode.Create, FileAccess.Write, FileShare.Read, FileBufferSize), new UTF8Encoding(false), FileBufferSize) { NewLine = "\n" };
 
     /// <summary>Pushes every row written so far to the files.</summary>
     public void Flush()
@@ -168,8 +175,9 @@ public sealed class MetricsFiles : IRunSink, IDisposable
             Ints(w, "kept", r.Kept);
             Ints(w, "filtered", r.Filtered);
             w.WriteStartArray("dropped");
-            foreach (var (worker, reason) in r.Dropped)
+            for (int i = 0; i < r.Dropped.Count; i++)
             {
+                var (worker, reason) = r.Dropped[i];
                 w.WriteStartObject();
                 w.WriteNumber("worker", worker);
                 w.WriteString("reason", reason.Name());
@@ -183,24 +191,94 @@ public sealed class MetricsFiles : IRunSink, IDisposable
             w.Reset();
         }
 
-        _json!.WriteByte((byte)'\n');
+        // Each JSON row reaches the file when written (one write call per round): a server that saves checkpoints
+        // without calling Flush (the cluster's) relies on metrics.jsonl holding every row its checkpoint covers.
+        _json!.Write(_jsonRow.WrittenSpan);
+        _jsonRow.ResetWrittenCount();
+        _json.WriteByte((byte)'\n');
+        _json.Flush();
 
-        var csv = new[]
+        // The CSV row is written field by field, formatted into a stack buffer (no per-row strings).
+        var c = _csv!;
+        Integer(c, r.Round);
+        c.Write(',');
+        Real(c, r.VirtualTime);
+        c.Write(',');
+        Real(c, r.RoundTime);
+        c.Write(',');
+        Real(c, r.WallTime);
+        c.Write(',');
+        Real(c, r.Loss);
+        c.Write(',');
+        Real(c, r.Accuracy);
+        c.Write(',');
+        Real(c, r.TestLoss);
+        c.Write(',');
+        Integer(c, r.ByzantineAccepted);
+        c.Write(',');
+        Integer(c, r.ByzantineKept);
+        c.Write(',');
+        Real(c, r.AggregateNorm);
+        c.Write(',');
+        IntegerList(c, r.Accepted);
+        c.Write(',');
+        IntegerList(c, r.Kept);
+        c.Write(',');
+        IntegerList(c, r.Filtered);
+        c.Write(',');
+        for (int i = 0; i < r.Dropped.Count; i++)
         {
-            r.Round.ToString(CultureInfo.InvariantCulture),
-            Text(r.VirtualTime), Text(r.RoundTime), Text(r.WallTime), Text(r.Loss), Text(r.Accuracy), Text(r.TestLoss),
-            r.ByzantineAccepted.ToString(CultureInfo.InvariantCulture),
-            r.ByzantineKept.ToString(CultureInfo.InvariantCulture),
-            Text(r.AggregateNorm),
-            string.Join(';', r.Accepted), string.Join(';', r.Kept), string.Join(';', r.Filtered),
-            string.Join(';', r.Dropped.Select(d => $"{d.Worker}:{d.Reason.Name()}")),
-            r.KeptIsExact ? "true" : "false",
-        };
-        _csv!.Write(string.Join(",", csv) + "\n");
+            if (i > 0)
+            {
+                c.Write(';');
+            }
+
+            Integer(c, r.Dropped[i].Worker);
+            c.Write(':');
+            c.Write(r.Dropped[i].Reason.Name());
+        }
+
+        c.Write(',');
+        c.Write(r.KeptIsExact ? "true" : "false");
+        c.Write('\n');
     }
 
-    private static string Text(double? value) =>
-        value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
+    private static void Integer(StreamWriter writer, long value)
+    {
+        Span<char> text = stackalloc char[24];
+        value.TryFormat(text, out int written, default, CultureInfo.InvariantCulture);
+        writer.Write(text[..written]);
+    }
+
+    private static void IntegerList(StreamWriter writer, IReadOnlyList<int> values)
+    {
+        for (int i = 0; i < values.Count; i++)
+        {
+            if (i > 0)
+            {
+                writer.Write(';');
+            }
+
+            Integer(writer, values[i]);
+        }
+    }
+
+    /// <summary>The shortest round-trip form, or nothing for a missing or non-finite value.</summary>
+    private static void Real(StreamWriter writer, double? value)
+    {
+        if (value is { } v && double.IsFinite(v))
+        {
+            Span<char> text = stackalloc char[64];
+            if (v.TryFormat(text, out int written, "R", CultureInfo.InvariantCulture))
+            {
+                writer.Write(text[..written]);
+            }
+            else
+            {
+                writer.Write(v.ToString("R", CultureInfo.InvariantCulture));
+            }
+        }
+    }
 
     private static void Number(Utf8JsonWriter w, string name, double? value)
     {
@@ -217,9 +295,9 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     private static void Ints(Utf8JsonWriter w, string name, IReadOnlyList<int> values)
     {
         w.WriteStartArray(name);
-        foreach (var v in values)
+        for (int i = 0; i < values.Count; i++)
         {
-            w.WriteNumberValue(v);
+            w.WriteNumberValue(values[i]);
         }
 
         w.WriteEndArray();

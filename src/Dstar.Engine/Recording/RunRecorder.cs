@@ -75,8 +75,14 @@ public sealed class RunRecorder
     public RoundRecord Record(RoundEvent e, double wallSecondsSinceStart)
     {
         ArgumentNullException.ThrowIfNull(e);
-        int byzantineAccepted = e.AcceptedWorkers.Count(IsByzantine);
-        int byzantineKept = e.KeptWorkers.Count(IsByzantine);
+        int byzantineAccepted = CountByzantine(e.AcceptedWorkers);
+        int byzantineKept = CountByzantine(e.KeptWorkers);
+        var dropped = new (int Worker, DropReason Reason)[e.Drops.Count];
+        for (int i = 0; i < dropped.Length; i++)
+        {
+            dropped[i] = (e.Drops[i].Worker, e.Drops[i].Reason);
+        }
+
         var record = new RoundRecord(
             e.Round,
             _virtualTime + e.RoundSeconds,
@@ -88,7 +94,7 @@ public sealed class RunRecorder
             e.AcceptedWorkers,
             e.KeptWorkers,
             e.FilteredWorkers,
-            e.Drops.Select(d => (d.Worker, d.Reason)).ToArray(),
+            dropped,
             byzantineAccepted,
             byzantineKept,
             e.AggregateNorm,
@@ -155,6 +161,21 @@ public sealed class RunRecorder
 
     private bool IsByzantine(int worker) => (uint)worker < (uint)_byzantine.Length && _byzantine[worker];
 
+    // A loop rather than LINQ's Count(predicate): no delegate or enumerator per round.
+    private int CountByzantine(IReadOnlyList<int> workers)
+    {
+        int count = 0;
+        for (int i = 0; i < workers.Count; i++)
+        {
+            if (IsByzantine(workers[i]))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     private void Accumulate(RoundRecord r)
     {
         _history.Add(r);
@@ -176,7 +197,7 @@ public sealed class RunRecorder
         _keptTotal += r.Kept.Count;
         if (r.KeptIsExact)
         {
-            int byzantineFiltered = r.Filtered.Count(IsByzantine);
+            int byzantineFiltered = CountByzantine(r.Filtered);
             _truePositives += byzantineFiltered;
             _falsePositives += r.Filtered.Count - byzantineFiltered;
             _keptExactByzantineAccepted += r.ByzantineAccepted;

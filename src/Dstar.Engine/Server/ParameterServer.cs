@@ -22,7 +22,7 @@ namespace Dstar.Engine.Server;
 public sealed class ParameterServer
 {
     private readonly float[] _parameters;
-    private readonly float[] _aggregate;
+    private float[] _aggregate;
     private readonly float[] _parametersBefore;
     private readonly float[] _velocityBefore;
     private readonly float[]? _validationGradient;
@@ -193,27 +193,25 @@ public sealed class ParameterServer
         long aggregationStart = Stopwatch.GetTimestamp();
         var (kept, filtered, scores, exact) = Aggregate(t);
         AggregationSeconds += Stopwatch.GetElapsedTime(aggregationStart).TotalSeconds;
-        if (!Finite.All(_aggregate))
+        float aggregateMagnitude = TensorPrimitives.MaxMagnitude(_aggregate);
+        if (!float.IsFinite(aggregateMagnitude))
         {
             throw new AggregationException($"round {t}: '{Pipeline.Name}' produced a non-finite aggregate; the server did not step");
         }
 
-        // Keep x_t and the momentum buffer until the step is known to be finite: a diverging run stops at its last
-        // finite state instead of writing ±∞ into the parameters.
-        _parameters.CopyTo(_parametersBefore, 0);
-        Optimizer.Velocity.CopyTo(_velocityBefore);
-        bool hadVelocity = Optimizer.HasVelocity;
-        Optimizer.Step(_parameters, _aggregate);
-        if (!Finite.All(_parameters))
+        if (StepCannotOverflow(aggregateMagnitude))
         {
-            _parametersBefore.CopyTo(_parameters, 0);
-            _velocityBefore.CopyTo(Optimizer.Velocity);
-            Optimizer.HasVelocity = hadVelocity;
-            throw new AggregationException($"round {t}: the step with '{Pipeline.Name}''s aggregate (norm {TensorPrimitives.Norm(_aggregate):G3}) overflowed the parameters; the server kept x_{t}");
+            // The common case: the step provably stays finite, so nothing needs to be kept for a rollback.
+            Optimizer.Step(_parameters, _aggregate);
+        }
+        else
+        {
+            StepOrRollBack(t);
         }
 
-        _previousAggregate ??= new float[_aggregate.Length];
-        _aggregate.CopyTo(_previousAggregate, 0);
+        // This round's aggregate becomes the previous one by swapping buffers, not by copying d values; the old
+        // previous buffer is overwritten by the next round's rule.
+        (_previousAggregate, _aggregate) = (_aggregate, _previousAggregate ?? new float[_aggregate.Length]);
         Version = t + 1;
 
         Evaluation? evaluation = null;
@@ -233,11 +231,59 @@ public sealed class ParameterServer
             filtered,
             _collector.Drops.ToArray(),
             validationLoss,
-            TensorPrimitives.Norm(_aggregate),
+            TensorPrimitives.Norm(_previousAggregate),
             evaluation,
             Pipeline.Name,
             scores,
             exact);
+    }
+
+    /// <summary>
+    /// Whether SGD's step from the current x and velocity with an aggregate of largest magnitude
+    /// <paramref name="aggregateMagnitude"/> is bound to stay finite: with m = max|x|, u = max|v| (0 when the velocity
+    /// is not yet set) and a = max|g|, every new velocity value is at most μu + a + λm and every new parameter at most
+    /// m + η(μu + a + λm) in magnitude (m + ηa without momentum and weight decay). When that bound, computed in double,
+    /// is below a quarter of float.MaxValue, float rounding (a relative error of 2⁻²⁴ per operation) cannot reach ±∞.
+    /// Two read passes (x, v) replace the two copies and the finiteness check of the guarded step.
+    /// </summary>
+    private bool StepCannotOverflow(float aggregateMagnitude)
+    {
+        double eta = (float)Optimizer.LearningRate;
+        double x = TensorPrimitives.MaxMagnitude(_parameters);
+        double a = aggregateMagnitude;
+        double bound;
+        if (Optimizer.Momentum == 0 && Optimizer.WeightDecay == 0)
+        {
+            bound = x + (eta * a);
+        }
+        else
+        {
+            double v = Optimizer.HasVelocity ? TensorPrimitives.MaxMagnitude(Optimizer.Velocity) : 0;
+            double velocity = ((float)Optimizer.Momentum * v) + a + ((float)Optimizer.WeightDecay * x);
+            bound = Math.Max(velocity, x + (eta * velocity));
+        }
+
+        // NaN (a non-finite x or v) fails the comparison and takes the guarded path.
+        return bound < float.MaxValue / 4.0;
+    }
+
+    /// <summary>The step near overflow: keeps x_t and the velocity, steps, and restores both when x became non-finite.</summary>
+    /// <exception cref="AggregationException">the step overflowed x (x and the optimizer state are unchanged).</exception>
+    private void StepOrRollBack(long t)
+    {
+        // Keep x_t and the momentum buffer until the step is known to be finite: a diverging run stops at its last
+        // finite state instead of writing ±∞ into the parameters.
+        _parameters.CopyTo(_parametersBefore, 0);
+        Optimizer.Velocity.CopyTo(_velocityBefore);
+        bool hadVelocity = Optimizer.HasVelocity;
+        Optimizer.Step(_parameters, _aggregate);
+        if (!Finite.All(_parameters))
+        {
+            _parametersBefore.CopyTo(_parameters, 0);
+            _velocityBefore.CopyTo(Optimizer.Velocity);
+            Optimizer.HasVelocity = hadVelocity;
+            throw new AggregationException($"round {t}: the step with '{Pipeline.Name}''s aggregate (norm {TensorPrimitives.Norm(_aggregate):G3}) overflowed the parameters; the server kept x_{t}");
+        }
     }
 
     /// <summary>Evaluates x_t on the test set now (null without an evaluator).</summary>

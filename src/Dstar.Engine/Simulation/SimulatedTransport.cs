@@ -41,6 +41,8 @@ public sealed class SimulatedTransport : ITransport
     private readonly float[] _parameters;
     private readonly ReadOnlyMemory<float>[] _memory;
     private readonly GradientBatch? _crafted;
+    private readonly Comparer<int> _byArrival;
+    private GradientBatch? _collectorView;
     private int _nextRow;
     private int _arrivalCount;
     private int _cursor;
@@ -129,6 +131,13 @@ public sealed class SimulatedTransport : ITransport
         _order = new int[n];
         _minibatch = new int[batchSize];
         _parameters = new float[d];
+
+        // One comparer for the life of the transport (not a closure per round): by time, then by worker id.
+        _byArrival = Comparer<int>.Create((a, b) =>
+        {
+            int c = _delays[a].CompareTo(_delays[b]);
+            return c != 0 ? c : a.CompareTo(b);
+        });
         if (byzantine is { Attack: not null } && byzantine.Workers.Count > 0)
         {
             _crafted = new GradientBatch(byzantine.Workers.Count, d);
@@ -152,6 +161,14 @@ public sealed class SimulatedTransport : ITransport
 
     /// <summary>The context the server aggregates with (f, g₀), passed to adaptive attacks when set.</summary>
     public AggregationContext? AttackAggregationContext { get; set; }
+
+    /// <summary>
+    /// The server's collector, when the simulator wires one in: when the Byzantine workers are the round's first
+    /// arrivals (fast timing), the attack then writes their rows straight into the collector's batch rows where they
+    /// will be accepted, which the collector recognises and does not copy. Null: crafted rows go to the transport's
+    /// own buffer and are copied on arrival. Results are the same either way.
+    /// </summary>
+    public Collection.RoundCollector? Collector { get; set; }
 
     /// <summary>The response times sampled for the current round, per worker (+∞: never answers).</summary>
     public ReadOnlySpan<double> RoundDelays => _delays;
@@ -198,11 +215,7 @@ public sealed class SimulatedTransport : ITransport
             }
         }
 
-        Array.Sort(_order, 0, _arrivalCount, Comparer<int>.Create((a, b) =>
-        {
-            int c = _delays[a].CompareTo(_delays[b]);
-            return c != 0 ? c : a.CompareTo(b);
-        }));
+        Array.Sort(_order, 0, _arrivalCount, _byArrival);
         Array.Clear(_computed);
         _nextRow = 0;
         _cursor = 0;
@@ -312,12 +325,14 @@ public sealed class SimulatedTransport : ITransport
             AggregationContext = AttackAggregationContext,
         };
 
+        var target = DirectTarget() ?? crafted;
+
         // The honest view is the buffer's first rows (every gradient computed so far this round is honest).
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         _gradients.Count = _nextRow;
         try
         {
-            _byzantine.Attack!.Craft(_gradients, context, crafted);
+            _byzantine.Attack!.Craft(_gradients, context, target);
         }
         finally
         {
@@ -328,10 +343,45 @@ public sealed class SimulatedTransport : ITransport
         foreach (var w in _byzantine.Workers)
         {
             int slot = _byzantineSlot[w];
-            _memory[w] = crafted.Buffer.AsMemory(slot * crafted.Dimension, crafted.Dimension);
+            _memory[w] = target.Buffer.AsMemory(slot * target.Dimension, target.Dimension);
             _losses[w] = double.NaN;
             _computed[w] = true;
         }
+    }
+
+    /// <summary>
+    /// The collector's batch, limited to its first f rows, when the crafted rows can be written where the collector
+    /// will accept them: the collector is on this round with nothing accepted yet, and the round's first f arrivals are
+    /// the Byzantine workers in slot order (fast timing). Each is then accepted into row = its slot unless an earlier
+    /// one is dropped (non-finite), in which case the collector copies the later rows one row down, never over a row
+    /// not yet read. Null otherwise.
+    /// </summary>
+    private GradientBatch? DirectTarget()
+    {
+        var collector = Collector;
+        int f = _byzantine!.Workers.Count;
+        if (collector is null || collector.Version != _version || collector.AcceptedCount != 0 || collector.Dimension != _gradients.Dimension
+            || f > collector.K || f > _arrivalCount)
+        {
+            return null;
+        }
+
+        for (int p = 0; p < f; p++)
+        {
+            int w = _order[p];
+            if (!_isByzantine[w] || _byzantineSlot[w] != p)
+            {
+                return null;
+            }
+        }
+
+        if (_collectorView is null || !ReferenceEquals(_collectorView.Buffer, collector.Batch.Buffer))
+        {
+            _collectorView = new GradientBatch(collector.Batch.Buffer, collector.Batch.Capacity, collector.Dimension);
+        }
+
+        _collectorView.Count = f;
+        return _collectorView;
     }
 
     /// <summary>A synchronous enumerator over the round's schedule: no allocation per arrival, nothing to await.</summary>

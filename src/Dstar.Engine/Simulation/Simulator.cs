@@ -106,6 +106,7 @@ public sealed class Simulator : IDisposable
 
         // Omniscient attacks (adaptive-dstar) may know the server's g₀ and f, as DSTAR.md's threat model allows.
         _transport.AttackAggregationContext = _server.Context;
+        _transport.Collector = _server.Collector;
 
         Description = $"{_workload.Description}; N = {config.Workers}, k = {config.K}, f = {config.Byzantine} ({config.AttackTiming} {attackName}), "
             + $"rule {pipeline.Name}, delay {delay.Name}";
