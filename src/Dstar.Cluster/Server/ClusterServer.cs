@@ -94,8 +94,14 @@ public static class ClusterServer
         }
         finally
         {
-            // Give the session writers a moment to deliver Finished and the last outcomes.
-            await Task.Delay(200, CancellationToken.None).ConfigureAwait(false);
+            // Give the session writers time to deliver Finished and the last outcomes, and a worker that is joining
+            // right now time to finish its join and be told the run is over (else it would retry a gone server):
+            // at least 0.5 s, then until every session has left, at most 3 s.
+            var grace = System.Diagnostics.Stopwatch.StartNew();
+            while (grace.Elapsed < TimeSpan.FromSeconds(3) && (grace.Elapsed < TimeSpan.FromSeconds(0.5) || transport.ConnectedCount > 0))
+            {
+                await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+            }
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
