@@ -47,7 +47,7 @@ public static class BenchCommand
             DefaultValueFactory = _ => 1,
         };
         var repeats = new Option<int>("--repeats") { Description = "timed calls per component (median reported)", DefaultValueFactory = _ => 7 };
-        var warmUps = new Option<int>("--warmups") { Description = "untimed calls per component first", DefaultValueFactory = _ => 2 };
+        var warmUps = new Option<int>("--warmups") { Description = "untimed calls per component first: enough for the runtime's tiered, profile-guided recompilation of the kernels to finish, as it does in a training run", DefaultValueFactory = _ => 40 };
         var seed = new Option<int>("--seed") { Description = "seed of the random data", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
 
