@@ -36,6 +36,21 @@ if (args is ["pairwise-parts", ..])
     return;
 }
 
+// "two-pass-parts [repeats] [rows] [dimension]": the passes of dSTAR and centered clipping timed apart (see TwoPassParts).
+if (args is ["two-pass-parts", ..])
+{
+    if (int.TryParse(Environment.GetEnvironmentVariable("DSTAR_PREFETCH_FLOATS"), out int prefetchFloats))
+    {
+        Dstar.Core.Kernels.Prefetch.Floats = prefetchFloats;
+    }
+
+    TwoPassParts.Run(
+        args.Length > 1 ? int.Parse(args[1]) : 21,
+        args.Length > 2 ? int.Parse(args[2]) : 16,
+        args.Length > 3 ? int.Parse(args[3]) : 1_000_000);
+    return;
+}
+
 if (args is ["oracle-stopwatch", ..])
 {
     Dstar.Benchmarks.OracleStopwatch.Run(args.Length > 1 ? int.Parse(args[1]) : 20, args.Length > 2 ? int.Parse(args[2]) : 25);

@@ -85,4 +85,23 @@ public class BenchCommandTests
         var result = CliRun.Invoke("bench", "aggregators", option, value);
         AggregateErrorTests.AssertOneLineFailure(result, expected);
     }
+
+    [Fact]
+    public void Only_times_the_named_components_in_registry_order()
+    {
+        var result = CliRun.Invoke("bench", "aggregators", "--n", "8", "--d", "128", "--f", "1", "--repeats", "1", "--warmups", "0",
+            "--only", "dstar,mean", "--only", "centered-clipping iterations=1", "--json");
+        Assert.Equal(0, result.Exit);
+        using var json = JsonDocument.Parse(result.Output);
+        var names = json.RootElement.GetProperty("rules").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["mean", "centered-clipping iterations=1", "dstar"], names);
+    }
+
+    [Fact]
+    public void Only_with_an_unknown_name_fails_in_one_line_listing_the_valid_names()
+    {
+        var result = CliRun.Invoke("bench", "aggregators", "--only", "mean,krumm");
+        AggregateErrorTests.AssertOneLineFailure(result, "--only: unknown component 'krumm'; valid: mean, ");
+        Assert.Contains("geometric-median", result.Error);
+    }
 }

@@ -29,7 +29,11 @@ public static class AggregatorBenchmark
     /// <param name="Repeats">Timed calls per component; the median is reported.</param>
     /// <param name="WarmUps">Untimed calls first (JIT, first-touch of scratch buffers).</param>
     /// <param name="Seed">Seed of the data and of every component's random source.</param>
-    public sealed record Settings(int Rows, int Dimension, int ByzantineCount, int Threads, int Repeats, int WarmUps, int Seed);
+    /// <param name="Only">When not empty, time only the components with these names (see <see cref="ComponentNames"/>).</param>
+    public sealed record Settings(int Rows, int Dimension, int ByzantineCount, int Threads, int Repeats, int WarmUps, int Seed, IReadOnlyList<string>? Only = null);
+
+    /// <summary>Every component name the benchmark times, in order.</summary>
+    public static IReadOnlyList<string> ComponentNames => Components().Select(c => c.Name).ToList();
 
     /// <summary>One timed component, or one that was skipped with the reason.</summary>
     /// <param name="Name">The registry name (with parameters when not the default, e.g. <c>centered-clipping iterations=1</c>).</param>
@@ -86,7 +90,8 @@ public static class AggregatorBenchmark
         var streamSamples = new List<double>();
         var timings = new List<Timing>();
 
-        var components = Components().ToList();
+        var only = settings.Only ?? [];
+        var components = Components().Where(c => only.Count == 0 || only.Contains(c.Name)).ToList();
         for (int index = 0; index < components.Count; index++)
         {
             var (name, kind, build) = components[index];

@@ -50,10 +50,16 @@ public static class BenchCommand
         var warmUps = new Option<int>("--warmups") { Description = "untimed calls per component first: enough for the runtime's tiered, profile-guided recompilation of the kernels to finish, as it does in a training run", DefaultValueFactory = _ => 40 };
         var seed = new Option<int>("--seed") { Description = "seed of the random data", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
+        var only = new Option<string[]>("--only")
+        {
+            Description = "time only these components (repeat the option or separate names by commas), e.g. --only dstar,median; "
+                + "names as in the table, such as \"centered-clipping iterations=1\"",
+            AllowMultipleArgumentsPerToken = false,
+        };
 
         var aggregators = new Command("aggregators", "Time every rule and pre-aggregator against a streaming read of the same batch.")
         {
-            rows, dimension, byzantine, threads, repeats, warmUps, seed, json,
+            rows, dimension, byzantine, threads, repeats, warmUps, seed, only, json,
         };
         aggregators.SetAction(parsed =>
         {
@@ -64,7 +70,8 @@ public static class BenchCommand
                 parsed.GetValue(threads),
                 parsed.GetValue(repeats),
                 parsed.GetValue(warmUps),
-                parsed.GetValue(seed));
+                parsed.GetValue(seed),
+                (parsed.GetValue(only) ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList());
             var configuration = parsed.InvocationConfiguration;
             return Run(settings, parsed.GetValue(json), configuration.Output, configuration.Error);
         });
@@ -98,6 +105,8 @@ public static class BenchCommand
         Require(s.Threads >= 1, $"--threads must be ≥ 1, got {s.Threads}");
         Require(s.Repeats >= 1, $"--repeats must be ≥ 1, got {s.Repeats}");
         Require(s.WarmUps >= 0, $"--warmups must be ≥ 0, got {s.WarmUps}");
+        var unknown = (s.Only ?? []).Where(name => !AggregatorBenchmark.ComponentNames.Contains(name)).ToList();
+        Require(unknown.Count == 0, $"--only: unknown component {string.Join(", ", unknown.Select(u => $"'{u}'"))}; valid: {string.Join(", ", AggregatorBenchmark.ComponentNames)}");
         Require((long)s.Rows * s.Dimension <= Array.MaxLength, $"--n × --d = {(long)s.Rows * s.Dimension} exceeds the largest array ({Array.MaxLength})");
     }
 

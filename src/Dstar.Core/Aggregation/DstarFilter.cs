@@ -143,7 +143,9 @@ public sealed class DstarFilter : IAggregator
         var rows = RowPointers.All(n);
         int[] dropped = [];
         Span<double> squared = n + 1 <= RowPointers.StackLimit ? stackalloc double[n + 1] : new double[n + 1];
-        if (!Deviations(batch, rows, validationInPass ? validation : null, context, squared, output))
+        // The centre itself is not written out: the pass keeps it in L1 for the deviations, and the output is written
+        // once, by the mean of the kept rows. Only the rare path below (non-finite or huge rows) needs m in memory.
+        if (!Deviations(batch, rows, validationInPass ? validation : null, context, squared, default))
         {
             var bad = new List<int>();
             for (int i = 0; i < rows.Length; i++)
@@ -163,8 +165,10 @@ public sealed class DstarFilter : IAggregator
             {
                 dropped = bad.ToArray();
                 rows = RowPointers.Without(n, dropped);
-                Deviations(batch, rows, validationInPass ? validation : null, context, squared, output);
             }
+
+            // Again over the finite rows, now writing m into the output for the exact recomputation.
+            Deviations(batch, rows, validationInPass ? validation : null, context, squared, output);
 
             // Rows of huge finite values overflow the float partial sums: recompute those exactly around m (in output).
             int count = rows.Length + (validationInPass ? 1 : 0);

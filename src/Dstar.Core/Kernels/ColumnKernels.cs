@@ -118,6 +118,8 @@ internal unsafe struct RowSumKernel(int rows, float scale) : IColumnKernel<RowSu
 
     public readonly bool HasCompiled => _compiled >= 0;
 
+    public readonly bool Accumulates => false;
+
     public readonly void RunCompiled(float** rowPointers, nint start, nint end, float* output) =>
         UnrolledNetworks.Get(_compiled)(rowPointers, start, end, output, _check, null);
 
@@ -193,12 +195,14 @@ internal unsafe struct SelectionKernel : IColumnKernel<SelectionKernel>
         }
 
         _comparators = network.Count;
-        _compiled = UnrolledNetworks.Selection(rows, mode, low, high, network);
+        _compiled = mode == SelectionMode.Median ? UnrolledNetworks.Median(rows) : UnrolledNetworks.Selection(rows, mode, low, high, network);
     }
 
     public readonly int ScratchFloats => (_rows + 1) * ColumnTiles.MaxWidth;
 
     public readonly bool HasCompiled => _compiled >= 0;
+
+    public readonly bool Accumulates => false;
 
     public readonly void RunCompiled(float** rows, nint start, nint end, float* output) =>
         UnrolledNetworks.Get(_compiled)(rows, start, end, output, _check, null);

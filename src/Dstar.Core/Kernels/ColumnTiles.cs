@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dstar.Core.Kernels;
 
@@ -30,6 +31,13 @@ internal unsafe interface IColumnKernel<TSelf>
 
     /// <summary>Runs the compiled range over the whole 16-column blocks of [start, end).</summary>
     void RunCompiled(float** rows, nint start, nint end, float* output);
+
+    /// <summary>
+    /// True when the kernel keeps float sums that <see cref="Flush{TLanes, TVec}"/> must move into doubles every few
+    /// blocks; false lets the compiled range run over all blocks at once (for streamed outputs, whose range ends cost
+    /// ordinary stores).
+    /// </summary>
+    bool Accumulates { get; }
 
     /// <summary>Moves register accumulators into double sums; called every few blocks and at the end of a range.</summary>
     void Flush<TLanes, TVec>()
@@ -133,6 +141,13 @@ internal static unsafe class ColumnTiles
         {
             RunRange<TKernel, Lanes1, float>(kernel, rows, pointerCount, output, start, end, tail);
         }
+
+        // Compiled kernels may write their output with non-temporal stores, which are weakly ordered: make them
+        // visible before this worker reports back (another thread may read the output next).
+        if (Sse.IsSupported)
+        {
+            Sse.StoreFence();
+        }
     }
 
     /// <summary>
@@ -162,9 +177,10 @@ internal static unsafe class ColumnTiles
         if (typeof(TVec) == typeof(Vector512<float>) && kernel->HasCompiled)
         {
             nint wholeEnd = column + (end - column) / width * width;
-            for (; column < wholeEnd; column += FlushEvery * width)
+            nint step = kernel->Accumulates ? FlushEvery * width : Math.Max(wholeEnd - column, 1);
+            for (; column < wholeEnd; column += step)
             {
-                kernel->RunCompiled(rows, column, Math.Min(column + FlushEvery * width, wholeEnd), output);
+                kernel->RunCompiled(rows, column, Math.Min(column + step, wholeEnd), output);
                 kernel->Flush<TLanes, TVec>();
             }
 

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Dstar.Core.Kernels;
 
 /// <summary>Where <see cref="DeviationKernel"/> takes the centre c of each block.</summary>
@@ -64,7 +66,8 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
             _comparators = network.Count;
             if (mode == CenterMode.Median)
             {
-                _compiled = UnrolledNetworks.MedianDeviations(rows, centerRows, network);
+                // The centre is read back at once by the deviation sweep: ordinary stores.
+                _compiled = UnrolledNetworks.Median(centerRows, streaming: false);
             }
         }
         else if (mode is CenterMode.Given or CenterMode.Origin)
@@ -75,16 +78,88 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 
     public readonly bool HasCompiled => _compiled >= 0;
 
-    public readonly void RunCompiled(float** rows, nint start, nint end, float* output) =>
-        UnrolledNetworks.Get(_compiled)(rows, start, end, output, _check, Accumulators);
+    public readonly bool Accumulates => true;
+
+    public readonly void RunCompiled(float** rows, nint start, nint end, float* output)
+    {
+        var compiled = UnrolledNetworks.Get(_compiled);
+        if (_mode != CenterMode.Median)
+        {
+            compiled(rows, start, end, output, _check, Accumulators);
+            return;
+        }
+
+        // The median network holds its inputs in registers; the deviations then go row by row over the same few
+        // columns, re-read from L1, with four rows' accumulators live instead of all n (which spilled when fused).
+        for (nint sweep = start; sweep < end; sweep += SweepColumns)
+        {
+            nint sweepEnd = Math.Min(sweep + SweepColumns, end);
+            // Without an output the centres go to L1 scratch, indexed as if it started at column `sweep`.
+            float* centers = output != null ? output : Centers - sweep;
+            compiled(rows, sweep, sweepEnd, centers, _check, null);
+            AddSquaredDeviations(rows, _rows, sweep, sweepEnd, centers, Accumulators);
+        }
+    }
+
+    /// <summary>Columns per sweep: the rows' slices (n × 1 KiB) stay in L1 between the median and the deviations.</summary>
+    private const int SweepColumns = 256;
+
+    /// <summary>accumulators[r] += (rows[r] − center)² per lane over whole 16-column blocks of [start, end), r &lt; n.</summary>
+    /// <remarks>Each lane adds its blocks in column order, as <see cref="Block{TLanes, TVec}"/> does.</remarks>
+    private static void AddSquaredDeviations(float** rows, int n, nint start, nint end, float* center, float* accumulators)
+    {
+        int r = 0;
+        for (; r + 4 <= n; r += 4)
+        {
+            float* p0 = rows[r], p1 = rows[r + 1], p2 = rows[r + 2], p3 = rows[r + 3];
+            float* a = accumulators + r * 16;
+            Vector512<float> a0 = Vector512.Load(a), a1 = Vector512.Load(a + 16), a2 = Vector512.Load(a + 32), a3 = Vector512.Load(a + 48);
+            for (nint c = start; c < end; c += 16)
+            {
+                var m = Vector512.Load(center + c);
+                var d0 = Vector512.Load(p0 + c) - m;
+                var d1 = Vector512.Load(p1 + c) - m;
+                var d2 = Vector512.Load(p2 + c) - m;
+                var d3 = Vector512.Load(p3 + c) - m;
+                a0 = Vector512.FusedMultiplyAdd(d0, d0, a0);
+                a1 = Vector512.FusedMultiplyAdd(d1, d1, a1);
+                a2 = Vector512.FusedMultiplyAdd(d2, d2, a2);
+                a3 = Vector512.FusedMultiplyAdd(d3, d3, a3);
+            }
+
+            a0.Store(a);
+            a1.Store(a + 16);
+            a2.Store(a + 32);
+            a3.Store(a + 48);
+        }
+
+        for (; r < n; r++)
+        {
+            float* p = rows[r];
+            float* a = accumulators + r * 16;
+            var sum = Vector512.Load(a);
+            for (nint c = start; c < end; c += 16)
+            {
+                var d = Vector512.Load(p + c) - Vector512.Load(center + c);
+                sum = Vector512.FusedMultiplyAdd(d, d, sum);
+            }
+
+            sum.Store(a);
+        }
+    }
 
     private readonly int Buckets => (_centerRows + _bucketSize - 1) / _bucketSize;
 
     private readonly int MedianInputs => _mode == CenterMode.Median ? _centerRows : _mode == CenterMode.MedianOfBucketMeans ? Buckets : 0;
 
-    public readonly int ScratchFloats => (1 + 2 * _rows + MedianInputs) * ColumnTiles.MaxWidth + 2 * _rows;
+    public readonly int ScratchFloats => (1 + 2 * _rows + MedianInputs) * ColumnTiles.MaxWidth + CenterFloats + 2 * _rows;
 
-    private readonly float* Values => _check + ColumnTiles.MaxWidth;
+    // The compiled median pass keeps one sweep of centres here when the caller does not want them written out.
+    private readonly int CenterFloats => _mode == CenterMode.Median ? SweepColumns : 0;
+
+    private readonly float* Centers => _check + ColumnTiles.MaxWidth;
+
+    private readonly float* Values => Centers + CenterFloats;
 
     private readonly float* Work => Values + _rows * ColumnTiles.MaxWidth;
 
@@ -195,6 +270,8 @@ internal unsafe struct WeightedStepKernel(int rows, float* weights) : IColumnKer
     private float* _check;
 
     public readonly bool HasCompiled => _compiled >= 0;
+
+    public readonly bool Accumulates => false;
 
     public readonly void RunCompiled(float** rowPointers, nint start, nint end, float* output) =>
         UnrolledNetworks.Get(_compiled)(rowPointers, start, end, output, _check, weights);

@@ -44,7 +44,17 @@ internal static class UnrolledNetworks
     private static readonly MethodInfo Multiply = V.GetMethod("op_Multiply", [V, V])!;
     private static readonly MethodInfo Broadcast = typeof(Vector512).GetMethod("Create", [typeof(float)])!;
     private static readonly MethodInfo PrefetchMethod = typeof(Sse).GetMethod("Prefetch0", [typeof(void*)])!;
+    private static readonly MethodInfo StoreNonTemporal = typeof(Avx512F).GetMethod("StoreAlignedNonTemporal", [typeof(float*), V])!;
+    private static readonly MethodInfo PermuteTwo = typeof(Avx512F).GetMethod("PermuteVar16x32x2", [V, typeof(Vector512<int>), V])!;
+    private static readonly MethodInfo StreamIndexMethod = typeof(UnrolledNetworks).GetMethod(nameof(StreamIndex), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo FusedMultiplyAdd = typeof(Vector512).GetMethod("FusedMultiplyAdd", [V, V, V])!;
+
+    /// <summary>
+    /// The permutation that joins the previous block's result (lanes 16 − s … 15) with this block's (lanes 0 … 15 − s)
+    /// into the aligned output line that starts s floats before this block, s = the block's offset within its line.
+    /// </summary>
+    private static Vector512<int> StreamIndex(nint address) =>
+        Vector512<int>.Indices + Vector512.Create(16 - (int)((address & 63) >> 2));
 
     /// <summary>Whether compiled networks are used (AVX-512 present and not switched off for tests).</summary>
     public static bool Enabled { get; set; } = Vector512.IsHardwareAccelerated && RuntimeFeature.IsDynamicCodeCompiled;
@@ -59,7 +69,11 @@ internal static class UnrolledNetworks
     }
 
     /// <summary>A compiled selection (median, rank mean or closest-to-median) over n rows, or −1 when not available.</summary>
-    public static int Selection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network)
+    /// <remarks>
+    /// <paramref name="streaming"/>: the output is written with non-temporal stores (see <see cref="Emitter.StoreResult"/>);
+    /// false when the caller reads it back at once.
+    /// </remarks>
+    public static int Selection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network, bool streaming = true)
     {
         if (!Enabled || n > MaxInputs)
         {
@@ -67,8 +81,8 @@ internal static class UnrolledNetworks
         }
 
         bool byExtremes = TrimsByExtremes(n, mode, low, high);
-        var key = (byExtremes ? 5 : 0, n, (int)mode * 65536 + low, high, 0f);
-        return Find(key) ?? Register(key, byExtremes ? EmitTrimmedByExtremes(n, low) : EmitSelection(n, mode, low, high, network));
+        var key = ((byExtremes ? 5 : 0) + (streaming ? 0 : 16), n, (int)mode * 65536 + low, high, 0f);
+        return Find(key) ?? Register(key, byExtremes ? EmitTrimmedByExtremes(n, low) : EmitSelection(n, mode, low, high, network, streaming));
     }
 
     /// <summary>Most values trimmed from each end for which <see cref="EmitTrimmedByExtremes"/> is used.</summary>
@@ -81,9 +95,39 @@ internal static class UnrolledNetworks
     internal static bool TrimsByExtremes(int n, SelectionMode mode, int low, int high) =>
         mode == SelectionMode.RankMean && low >= 1 && low <= MaxExtremeTrim && high == n - 1 - low && n >= ExtremesMinRows;
 
-    /// <summary>A compiled median-centre-and-deviations pass over n rows (centre = median of the first centerRows), or −1.</summary>
-    public static int MedianDeviations(int n, int centerRows, ComparatorNetwork network) =>
-        !Enabled || n > MaxInputs ? -1 : Find((1, n, centerRows, 0, 0)) ?? Register((1, n, centerRows, 0, 0), EmitDeviations(n, centerRows, network));
+    /// <summary>
+    /// A compiled median of n rows, or −1: the plain median network, or — when cheaper — the network for the middle
+    /// ranks of the first n − 1 rows with the last row inserted afterwards (<see cref="EmitMedianInserting"/>).
+    /// </summary>
+    public static int Median(int n, bool streaming = true)
+    {
+        if (!Enabled || n > MaxInputs)
+        {
+            return -1;
+        }
+
+        var full = ComparatorNetwork.Median(n);
+        var inserting = n >= 2 ? InsertionNetwork(n - 1) : null;
+        if (inserting is null || inserting.Count + 2 >= full.Count)
+        {
+            return Selection(n, SelectionMode.Median, (n - 1) / 2, n / 2, full, streaming);
+        }
+
+        var key = (streaming ? 1 : 17, n, 0, 0, 0f);
+        return Find(key) ?? Register(key, EmitMedianInserting(n, inserting, streaming));
+    }
+
+    /// <summary>The ranks of m sorted values that decide the median once one more value is inserted.</summary>
+    private static ComparatorNetwork InsertionNetwork(int m)
+    {
+        if (m % 2 == 0)
+        {
+            return ComparatorNetwork.For(m, m / 2 - 1, m / 2);
+        }
+
+        int k = (m - 1) / 2;
+        return ComparatorNetwork.For(m, Math.Max(0, k - 1), Math.Min(m - 1, k + 1));
+    }
 
     /// <summary>A compiled (Σ rows)·scale over n rows, or −1.</summary>
     public static int RowSum(int n, float scale) =>
@@ -100,6 +144,7 @@ internal static class UnrolledNetworks
     private static UnrolledRange EmitRowSum(int n, float scale)
     {
         var (method, il, e) = Begin($"sum{n}", 0, 0);
+        e.BeginStreamedOutput();
         e.LoopHead();
         e.SumRows(n);
         var sum = il.DeclareLocal(V);
@@ -108,7 +153,7 @@ internal static class UnrolledNetworks
         il.Emit(OpCodes.Ldloc, sum);
         e.Constant(scale);
         il.Emit(OpCodes.Call, Multiply);
-        e.StoreResult();
+        e.StoreResult(streaming: true);
         e.LoopTail(0);
         return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
     }
@@ -162,6 +207,7 @@ internal static class UnrolledNetworks
             il.Emit(OpCodes.Stloc, weights[r]);
         }
 
+        e.BeginStreamedOutput();
         e.LoopHead();
         var center = il.DeclareLocal(V);
         e.LoadRow(n);
@@ -189,7 +235,7 @@ internal static class UnrolledNetworks
         il.Emit(OpCodes.Ldloc, chains[1]);
         il.Emit(OpCodes.Call, Add);
         il.Emit(OpCodes.Call, Add);
-        e.StoreResult();
+        e.StoreResult(streaming: true);
         e.LoopTail(0);
         return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
     }
@@ -224,9 +270,14 @@ internal static class UnrolledNetworks
                 && (parameters == 1 || m.GetParameters()[0].ParameterType.IsGenericType))
             .MakeGenericMethod(typeof(float));
 
-    private static UnrolledRange EmitSelection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network)
+    private static UnrolledRange EmitSelection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network, bool streaming)
     {
         var (method, il, e) = Begin($"select{n}{mode}", n, 0);
+        if (streaming)
+        {
+            e.BeginStreamedOutput();
+        }
+
         e.LoopHead();
         e.PrefetchRows(n);
         e.LoadLazilyAndSort(e.Values, network);
@@ -246,7 +297,7 @@ internal static class UnrolledNetworks
                 break;
         }
 
-        e.StoreResult();
+        e.StoreResult(streaming);
         e.LoopTail(0);
         return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
     }
@@ -264,47 +315,75 @@ internal static class UnrolledNetworks
     private static UnrolledRange EmitTrimmedByExtremes(int n, int trim)
     {
         var (method, _, e) = Begin($"trim{n}by{trim}", 0, 0);
+        e.BeginStreamedOutput();
         e.LoopHead();
         e.PrefetchRows(n);
         e.TrimmedMeanByExtremes(n, trim);
-        e.StoreResult();
+        e.StoreResult(streaming: true);
         e.LoopTail(0);
         return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
     }
 
-    private static UnrolledRange EmitDeviations(int n, int centerRows, ComparatorNetwork network)
+    /// <summary>
+    /// The median of n rows as the median of m = n − 1 rows with row m (y) inserted: with x the first m sorted, for even
+    /// m the median is clamp(y, x[m/2 − 1], x[m/2]); for odd m, with k = (m − 1)/2, the two middle values are
+    /// max(x[k − 1], min(y, x[k])) and min(x[k + 1], max(y, x[k])), averaged. These are exact order statistics, so the
+    /// result equals the plain network's bit for bit, and the network needs only the ranks around the middle of m values
+    /// (53 comparators instead of 70 for n = 17: dSTAR's 16 workers plus g₀).
+    /// </summary>
+    private static UnrolledRange EmitMedianInserting(int n, ComparatorNetwork network, bool streaming)
     {
-        var (method, il, e) = Begin($"deviate{n}", 0, n);
-        e.LoopHead();
-        e.PrefetchRows(n);
-        var work = Enumerable.Range(0, centerRows).Select(_ => il.DeclareLocal(V)).ToArray();
-        e.LoadLazilyAndSort(work, network);
-        e.Median(work, centerRows);
-        var center = il.DeclareLocal(V);
-        il.Emit(OpCodes.Stloc, center);
-        var diff = il.DeclareLocal(V);
-        for (int r = 0; r < n; r++)
+        int m = n - 1;
+        var (method, il, e) = Begin($"median{n}inserting", n, 0);
+        if (streaming)
         {
-            // Reloaded from L1 rather than kept in registers: n more live registers would spill anyway.
-            e.LoadRow(r);
-            il.Emit(OpCodes.Ldloc, center);
-            il.Emit(OpCodes.Call, Subtract);
-            il.Emit(OpCodes.Stloc, diff);
-            il.Emit(OpCodes.Ldloc, diff);
-            il.Emit(OpCodes.Ldloc, diff);
-            il.Emit(OpCodes.Ldloc, e.Accumulators[r]);
-            il.Emit(OpCodes.Call, FusedMultiplyAdd);
-            il.Emit(OpCodes.Stloc, e.Accumulators[r]);
+            e.BeginStreamedOutput();
         }
 
-        // The centre is written only when an output is given (dSTAR keeps it for exact recomputation of huge rows).
-        var skip = il.DefineLabel();
-        il.Emit(OpCodes.Ldarg_3);
-        il.Emit(OpCodes.Brfalse, skip);
-        il.Emit(OpCodes.Ldloc, center);
-        e.StoreResult();
-        il.MarkLabel(skip);
-        e.LoopTail(n);
+        e.LoopHead();
+        e.PrefetchRows(n);
+        var x = e.Values[..m];
+        e.LoadLazilyAndSort(x, network);
+        var y = e.Values[m];
+        e.LoadRow(m);
+        il.Emit(OpCodes.Stloc, y);
+        e.CheckLocal(y);
+        if (m % 2 == 0)
+        {
+            il.Emit(OpCodes.Ldloc, y);
+            il.Emit(OpCodes.Ldloc, x[m / 2 - 1]);
+            il.Emit(OpCodes.Call, Max);
+            il.Emit(OpCodes.Ldloc, x[m / 2]);
+            il.Emit(OpCodes.Call, Min);
+        }
+        else
+        {
+            int k = (m - 1) / 2;
+            il.Emit(OpCodes.Ldloc, y);
+            il.Emit(OpCodes.Ldloc, x[k]);
+            il.Emit(OpCodes.Call, Min);
+            if (k >= 1)
+            {
+                il.Emit(OpCodes.Ldloc, x[k - 1]);
+                il.Emit(OpCodes.Call, Max);
+            }
+
+            il.Emit(OpCodes.Ldloc, y);
+            il.Emit(OpCodes.Ldloc, x[k]);
+            il.Emit(OpCodes.Call, Max);
+            if (k + 1 <= m - 1)
+            {
+                il.Emit(OpCodes.Ldloc, x[k + 1]);
+                il.Emit(OpCodes.Call, Min);
+            }
+
+            il.Emit(OpCodes.Call, Add);
+            e.Constant(0.5f);
+            il.Emit(OpCodes.Call, Multiply);
+        }
+
+        e.StoreResult(streaming);
+        e.LoopTail(0);
         return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
     }
 
@@ -326,6 +405,12 @@ internal static class UnrolledNetworks
         private readonly Label _head;
         private readonly Label _exit;
         private LocalBuilder? _comparatorTemp;
+        private LocalBuilder? _storeValue;
+        private LocalBuilder? _storeAddress;
+        private LocalBuilder? _streamIndex;
+        private LocalBuilder? _streamPrevious;
+        private LocalBuilder? _streamFirst;
+        private LocalBuilder? _streamLast;
 
         public Emitter(ILGenerator il, int n, int accumulators)
         {
@@ -371,6 +456,19 @@ internal static class UnrolledNetworks
             _il.Emit(OpCodes.Stloc, _column);
             _il.Emit(OpCodes.Br, _head);
             _il.MarkLabel(_exit);
+            if (_streamIndex is not null)
+            {
+                // The last block the ordinary way (the tail past the last aligned line). The fence that non-temporal
+                // stores need before another thread reads them comes once per pass (ColumnTiles), not per range.
+                var none = _il.DefineLabel();
+                _il.Emit(OpCodes.Ldloc, _streamFirst!);
+                _il.Emit(OpCodes.Brtrue, none);
+                _il.Emit(OpCodes.Ldloc, _streamPrevious!);
+                _il.Emit(OpCodes.Ldloc, _streamLast!);
+                _il.Emit(OpCodes.Call, Store);
+                _il.MarkLabel(none);
+            }
+
             _il.Emit(OpCodes.Ldloc, _check);
             _il.Emit(OpCodes.Ldarg_S, (byte)4);
             _il.Emit(OpCodes.Call, Store);
@@ -760,16 +858,13 @@ internal static class UnrolledNetworks
         }
 
         /// <summary>Pushes the sum of rows 0..n−1 at this column, loaded and added in four chains.</summary>
+        /// <remarks>
+        /// No software prefetch: a light loop like this one issues its loads fast enough for the hardware prefetchers,
+        /// and a prefetch per row and block doubled the load operations (measured 0.87× against 1.37× the streaming
+        /// read for 16 rows).
+        /// </remarks>
         public void SumRows(int n)
         {
-            for (int r = 0; r < n && Kernels.Prefetch.Floats > 0 && Sse.IsSupported; r++)
-            {
-                RowAddress(r);
-                _il.Emit(OpCodes.Ldc_I4, Kernels.Prefetch.Floats * 4);
-                _il.Emit(OpCodes.Add);
-                _il.Emit(OpCodes.Call, PrefetchMethod);
-            }
-
             int chains = Math.Min(4, n);
             for (int c = 0; c < chains; c++)
             {
@@ -798,12 +893,87 @@ internal static class UnrolledNetworks
         }
 
         /// <summary>Stores the register on the stack at output + column.</summary>
-        public void StoreResult()
+        /// <remarks>
+        /// With <paramref name="streaming"/> (an output written once and not read back soon) the stores are
+        /// non-temporal, which skips reading each output line before writing it and keeps the output from evicting the
+        /// rows: for 16 rows this took a row mean from about 1.35× to 0.9× the streaming read. Such stores need 64-byte
+        /// aligned addresses, while the blocks are aligned to the rows and the output may sit at any offset within its
+        /// lines; so each block's result is joined with the previous block's (one two-source permute) into the aligned
+        /// line that ends inside this block, and that line is stored. The first block of a range and the last are also
+        /// stored the ordinary way, which covers the unaligned ends; overlapping stores write equal values. Every
+        /// column is written only after it was read, so an output that is also an input row works too.
+        /// </remarks>
+        public void StoreResult(bool streaming = false)
         {
+            if (!streaming || !Avx512F.IsSupported)
+            {
+                _il.Emit(OpCodes.Ldarg_3);
+                ColumnOffset();
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Call, Store);
+                return;
+            }
+
+            if (_streamIndex is null)
+            {
+                throw new InvalidOperationException("BeginStreamedOutput must be emitted before the loop");
+            }
+
+            var value = _storeValue ??= _il.DeclareLocal(V);
+            var address = _storeAddress ??= _il.DeclareLocal(typeof(nint));
+            var later = _il.DefineLabel();
+            var done = _il.DefineLabel();
+            _il.Emit(OpCodes.Stloc, value);
             _il.Emit(OpCodes.Ldarg_3);
             ColumnOffset();
             _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, address);
+            _il.Emit(OpCodes.Ldloc, _streamFirst!);
+            _il.Emit(OpCodes.Brfalse, later);
+            _il.Emit(OpCodes.Ldloc, value);
+            _il.Emit(OpCodes.Ldloc, address);
             _il.Emit(OpCodes.Call, Store);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Stloc, _streamFirst!);
+            _il.Emit(OpCodes.Br, done);
+            _il.MarkLabel(later);
+            _il.Emit(OpCodes.Ldloc, address);
+            _il.Emit(OpCodes.Ldc_I4, -64);
+            _il.Emit(OpCodes.Conv_I);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldloc, _streamPrevious!);
+            _il.Emit(OpCodes.Ldloc, _streamIndex);
+            _il.Emit(OpCodes.Ldloc, value);
+            _il.Emit(OpCodes.Call, PermuteTwo);
+            _il.Emit(OpCodes.Call, StoreNonTemporal);
+            _il.MarkLabel(done);
+            _il.Emit(OpCodes.Ldloc, value);
+            _il.Emit(OpCodes.Stloc, _streamPrevious!);
+            _il.Emit(OpCodes.Ldloc, address);
+            _il.Emit(OpCodes.Stloc, _streamLast!);
+        }
+
+        /// <summary>Sets up streamed stores (see <see cref="StoreResult"/>); emitted once, before <see cref="LoopHead"/>.</summary>
+        public void BeginStreamedOutput()
+        {
+            if (!Avx512F.IsSupported)
+            {
+                return;
+            }
+
+            _streamIndex = _il.DeclareLocal(typeof(Vector512<int>));
+            _streamPrevious = _il.DeclareLocal(V);
+            _streamFirst = _il.DeclareLocal(typeof(int));
+            _streamLast = _il.DeclareLocal(typeof(nint));
+            _il.Emit(OpCodes.Ldarg_3);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldc_I4_4);
+            _il.Emit(OpCodes.Mul);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Call, StreamIndexMethod);
+            _il.Emit(OpCodes.Stloc, _streamIndex);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Stloc, _streamFirst);
         }
 
         public void Constant(float value)
