@@ -80,6 +80,13 @@ public class StreamedOutputTests
             }
 
             AssertUntouched(buffer, offset, d);
+
+            // The same step from a centre kept elsewhere (centered clipping's first iteration reads v in place).
+            var separate = new float[d + 32];
+            Array.Fill(separate, -7.5f);
+            RowCombinations.Step(batch, Enumerable.Range(0, n).ToArray(), weights, start, separate.AsSpan(offset, d));
+            Assert.Equal(buffer.AsSpan(offset, d).ToArray(), separate.AsSpan(offset, d).ToArray());
+            AssertUntouched(separate, offset, d);
         }
     }
 

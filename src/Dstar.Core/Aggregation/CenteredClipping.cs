@@ -62,10 +62,9 @@ public sealed class CenteredClipping : IAggregator
         {
             throw new AggregationException($"centered-clipping: previous aggregate has {previous.Length} values, expected d = {batch.Dimension}");
         }
-        else
-        {
-            previous.CopyTo(output);
-        }
+
+        // v: the previous aggregate for the first iteration (read where it is, not copied), then the output in place.
+        ReadOnlySpan<float> v = previous ?? (ReadOnlySpan<float>)output;
 
         var rows = RowPointers.All(n);
         int[] dropped = [];
@@ -74,7 +73,7 @@ public sealed class CenteredClipping : IAggregator
         int dop = context.MaxDegreeOfParallelism;
         for (int iteration = 0; iteration < Iterations; iteration++)
         {
-            if (!RowDeviations.Squared(batch, rows, default, CenterMode.Given, squared, default, dop, center: output))
+            if (!RowDeviations.Squared(batch, rows, default, CenterMode.Given, squared, default, dop, center: v))
             {
                 if (iteration == 0 && previous is not null && !NonFinite.AllFinite(previous))
                 {
@@ -100,14 +99,14 @@ public sealed class CenteredClipping : IAggregator
                         throw new AggregationException($"centered-clipping: all {n} rows hold non-finite values");
                     }
 
-                    RowDeviations.Squared(batch, rows, default, CenterMode.Given, squared, default, dop, center: output);
+                    RowDeviations.Squared(batch, rows, default, CenterMode.Given, squared, default, dop, center: v);
                 }
 
                 for (int i = 0; i < rows.Length; i++)
                 {
                     if (!double.IsFinite(squared[i]))
                     {
-                        squared[i] = RowDeviations.Exact(batch.Row(rows[i]), output);
+                        squared[i] = RowDeviations.Exact(batch.Row(rows[i]), v);
                     }
                 }
             }
@@ -118,7 +117,8 @@ public sealed class CenteredClipping : IAggregator
                 steps[i] = (float)((distance > Tau ? Tau / distance : 1.0) / rows.Length);
             }
 
-            RowCombinations.Step(batch, rows, steps[..rows.Length], output, dop);
+            RowCombinations.Step(batch, rows, steps[..rows.Length], v, output, dop);
+            v = output;
         }
 
         var weights = new double[n];

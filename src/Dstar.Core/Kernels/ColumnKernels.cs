@@ -118,7 +118,6 @@ internal unsafe struct RowSumKernel(int rows, float scale) : IColumnKernel<RowSu
 
     public readonly bool HasCompiled => _compiled >= 0;
 
-    public readonly bool Accumulates => false;
 
     public readonly void RunCompiled(float** rowPointers, nint start, nint end, float* output) =>
         UnrolledNetworks.Get(_compiled)(rowPointers, start, end, output, _check, null);
@@ -202,7 +201,6 @@ internal unsafe struct SelectionKernel : IColumnKernel<SelectionKernel>
 
     public readonly bool HasCompiled => _compiled >= 0;
 
-    public readonly bool Accumulates => false;
 
     public readonly void RunCompiled(float** rows, nint start, nint end, float* output) =>
         UnrolledNetworks.Get(_compiled)(rows, start, end, output, _check, null);

@@ -32,13 +32,6 @@ internal unsafe interface IColumnKernel<TSelf>
     /// <summary>Runs the compiled range over the whole 16-column blocks of [start, end).</summary>
     void RunCompiled(float** rows, nint start, nint end, float* output);
 
-    /// <summary>
-    /// True when the kernel keeps float sums that <see cref="Flush{TLanes, TVec}"/> must move into doubles every few
-    /// blocks; false lets the compiled range run over all blocks at once (for streamed outputs, whose range ends cost
-    /// ordinary stores).
-    /// </summary>
-    bool Accumulates { get; }
-
     /// <summary>Moves register accumulators into double sums; called every few blocks and at the end of a range.</summary>
     void Flush<TLanes, TVec>()
         where TLanes : struct, ISimdLanes<TVec>
@@ -176,11 +169,12 @@ internal static unsafe class ColumnTiles
 
         if (typeof(TVec) == typeof(Vector512<float>) && kernel->HasCompiled)
         {
+            // One call for every whole block: compiled code flushes its float sums itself, so the stream of loads
+            // runs without a break (see UnrolledNetworks.FlushBlocks).
             nint wholeEnd = column + (end - column) / width * width;
-            nint step = kernel->Accumulates ? FlushEvery * width : Math.Max(wholeEnd - column, 1);
-            for (; column < wholeEnd; column += step)
+            if (column < wholeEnd)
             {
-                kernel->RunCompiled(rows, column, Math.Min(column + step, wholeEnd), output);
+                kernel->RunCompiled(rows, column, wholeEnd, output);
                 kernel->Flush<TLanes, TVec>();
             }
 

@@ -78,7 +78,6 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 
     public readonly bool HasCompiled => _compiled >= 0;
 
-    public readonly bool Accumulates => true;
 
     public readonly void RunCompiled(float** rows, nint start, nint end, float* output)
     {
@@ -91,6 +90,7 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 
         // The median network holds its inputs in registers; the deviations then go row by row over the same few
         // columns, re-read from L1, with four rows' accumulators live instead of all n (which spilled when fused).
+        int sinceFlush = 0;
         for (nint sweep = start; sweep < end; sweep += SweepColumns)
         {
             nint sweepEnd = Math.Min(sweep + SweepColumns, end);
@@ -98,6 +98,24 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
             float* centers = output != null ? output : Centers - sweep;
             compiled(rows, sweep, sweepEnd, centers, _check, null);
             AddSquaredDeviations(rows, _rows, sweep, sweepEnd, centers, Accumulators);
+            if (++sinceFlush == UnrolledNetworks.FlushBlocks * 16 / SweepColumns)
+            {
+                FlushToLanes();
+                sinceFlush = 0;
+            }
+        }
+    }
+
+    /// <summary>Adds the float accumulators into the per-lane doubles and clears them (as the compiled code does).</summary>
+    private readonly void FlushToLanes()
+    {
+        for (int r = 0; r < _rows; r++)
+        {
+            var acc = Vector512.Load(Accumulators + r * 16);
+            double* lanes = Lanes + r * 16;
+            (Vector512.Load(lanes) + Vector512.WidenLower(acc)).Store(lanes);
+            (Vector512.Load(lanes + 8) + Vector512.WidenUpper(acc)).Store(lanes + 8);
+            Vector512<float>.Zero.Store(Accumulators + r * 16);
         }
     }
 
@@ -152,7 +170,7 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 
     private readonly int MedianInputs => _mode == CenterMode.Median ? _centerRows : _mode == CenterMode.MedianOfBucketMeans ? Buckets : 0;
 
-    public readonly int ScratchFloats => (1 + 2 * _rows + MedianInputs) * ColumnTiles.MaxWidth + CenterFloats + 2 * _rows;
+    public readonly int ScratchFloats => (1 + 4 * _rows + MedianInputs) * ColumnTiles.MaxWidth + CenterFloats + 2 * _rows;
 
     // The compiled median pass keeps one sweep of centres here when the caller does not want them written out.
     private readonly int CenterFloats => _mode == CenterMode.Median ? SweepColumns : 0;
@@ -165,7 +183,11 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 
     private readonly float* Accumulators => Work + MedianInputs * ColumnTiles.MaxWidth;
 
-    private readonly double* Sums => (double*)(Accumulators + _rows * ColumnTiles.MaxWidth);
+    // Per-lane double sums (16 per row) that compiled code flushes the float accumulators into, every
+    // UnrolledNetworks.FlushBlocks blocks; Flush folds them into Sums.
+    private readonly double* Lanes => (double*)(Accumulators + _rows * ColumnTiles.MaxWidth);
+
+    private readonly double* Sums => Lanes + _rows * ColumnTiles.MaxWidth;
 
     /// <summary>False when a value was non-finite (or a sum overflowed).</summary>
     public readonly bool Finite => ColumnKernelParts.CheckPassed(_check);
@@ -257,6 +279,17 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
             Sums[r] += TLanes.SumToDouble(acc[r]);
             acc[r] = zero;
         }
+
+        if (_compiled >= 0)
+        {
+            var lanes = new Span<double>(Lanes, _rows * ColumnTiles.MaxWidth);
+            for (int r = 0; r < _rows; r++)
+            {
+                Sums[r] += Vector512.Sum(Vector512.Create(lanes.Slice(r * 16, 8))) + Vector512.Sum(Vector512.Create(lanes.Slice(r * 16 + 8, 8)));
+            }
+
+            lanes.Clear();
+        }
     }
 }
 
@@ -271,7 +304,6 @@ internal unsafe struct WeightedStepKernel(int rows, float* weights) : IColumnKer
 
     public readonly bool HasCompiled => _compiled >= 0;
 
-    public readonly bool Accumulates => false;
 
     public readonly void RunCompiled(float** rowPointers, nint start, nint end, float* output) =>
         UnrolledNetworks.Get(_compiled)(rowPointers, start, end, output, _check, weights);

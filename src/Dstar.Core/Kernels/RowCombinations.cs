@@ -55,25 +55,39 @@ internal static unsafe class RowCombinations
     }
 
     /// <summary>center ← center + Σᵢ weights[i]·(x_rows[i] − center), in place.</summary>
-    public static void Step(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<float> weights, Span<float> center, int degreeOfParallelism = 1)
+    public static void Step(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<float> weights, Span<float> center, int degreeOfParallelism = 1) =>
+        Step(batch, rows, weights, center, center, degreeOfParallelism);
+
+    /// <summary>
+    /// output = center + Σᵢ weights[i]·(x_rows[i] − center). <paramref name="output"/> may be <paramref name="center"/>
+    /// itself (in place) or separate memory; partial overlap is not allowed.
+    /// </summary>
+    public static void Step(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<float> weights, ReadOnlySpan<float> center, Span<float> output, int degreeOfParallelism = 1)
     {
         int n = rows.Length, d = batch.Dimension;
-        if (weights.Length < n || center.Length != d)
+        if (weights.Length < n || center.Length != d || output.Length != d)
         {
-            throw new ArgumentException($"step needs {n} weights and a centre of d = {d}, got {weights.Length} and {center.Length}", nameof(weights));
+            throw new ArgumentException($"step needs {n} weights and a centre and output of d = {d}, got {weights.Length}, {center.Length} and {output.Length}", nameof(weights));
         }
 
         Span<nint> pointers = n + 1 <= RowPointers.StackLimit ? stackalloc nint[n + 1] : new nint[n + 1];
         Span<WeightedStepKernel> bound = stackalloc WeightedStepKernel[2];
         fixed (float* data = batch.Buffer)
         fixed (float* weightData = weights)
-        fixed (float* destination = center)
+        fixed (float* centerData = center)
+        fixed (float* destination = output)
         fixed (nint* rowPointers = pointers)
         {
             RowPointers.Fill(data, d, batch.Count, rows, pointers);
-            pointers[n] = (nint)destination;
+            pointers[n] = (nint)centerData;
             if (n >= RowStreams.FromRows)
             {
+                // The row-at-a-time kernel works in place.
+                if (centerData != destination)
+                {
+                    center.CopyTo(output);
+                }
+
                 RowStreams.Step((float**)rowPointers, n, d, weightData, destination, degreeOfParallelism);
                 return;
             }

@@ -47,6 +47,16 @@ internal static class UnrolledNetworks
     private static readonly MethodInfo StoreNonTemporal = typeof(Avx512F).GetMethod("StoreAlignedNonTemporal", [typeof(float*), V])!;
     private static readonly MethodInfo PermuteTwo = typeof(Avx512F).GetMethod("PermuteVar16x32x2", [V, typeof(Vector512<int>), V])!;
     private static readonly MethodInfo StreamIndexMethod = typeof(UnrolledNetworks).GetMethod(nameof(StreamIndex), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly Type VD = typeof(Vector512<double>);
+    private static readonly MethodInfo LoadDouble = Load.GetGenericMethodDefinition().MakeGenericMethod(typeof(double));
+    private static readonly MethodInfo StoreDouble = Store.GetGenericMethodDefinition().MakeGenericMethod(typeof(double));
+    private static readonly MethodInfo AddDouble = VD.GetMethod("op_Addition", [VD, VD])!;
+    private static readonly MethodInfo WidenLower = typeof(Vector512).GetMethod("WidenLower", [V])!;
+    private static readonly MethodInfo WidenUpper = typeof(Vector512).GetMethod("WidenUpper", [V])!;
+
+    /// <summary>Blocks a float accumulator sums (per lane) before compiled code moves it into doubles.</summary>
+    public const int FlushBlocks = 64;
+
     private static readonly MethodInfo FusedMultiplyAdd = typeof(Vector512).GetMethod("FusedMultiplyAdd", [V, V, V])!;
 
     /// <summary>
@@ -450,6 +460,11 @@ internal static class UnrolledNetworks
 
         public void LoopTail(int accumulators)
         {
+            if (accumulators > 0)
+            {
+                FlushEvery(accumulators);
+            }
+
             _il.Emit(OpCodes.Ldloc, _column);
             _il.Emit(OpCodes.Ldc_I4, 16);
             _il.Emit(OpCodes.Add);
@@ -997,6 +1012,51 @@ internal static class UnrolledNetworks
             _il.Emit(OpCodes.Ldloc, _column);
             _il.Emit(OpCodes.Ldc_I4_4);
             _il.Emit(OpCodes.Mul);
+        }
+
+        /// <summary>
+        /// Every <see cref="FlushBlocks"/> blocks, adds each float accumulator into its row's per-lane double sums (16
+        /// doubles per row, after the float accumulators) and clears it: float sums stay short, and no horizontal sum
+        /// interrupts the stream of loads (one did, every 64 blocks, when the driver flushed between ranges).
+        /// </summary>
+        private void FlushEvery(int accumulators)
+        {
+            var counter = _il.DeclareLocal(typeof(int));
+            var skip = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, counter);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Dup);
+            _il.Emit(OpCodes.Stloc, counter);
+            _il.Emit(OpCodes.Ldc_I4, FlushBlocks);
+            _il.Emit(OpCodes.Blt, skip);
+            for (int r = 0; r < accumulators; r++)
+            {
+                for (int half = 0; half < 2; half++)
+                {
+                    DoubleLaneAddress(accumulators, r, half);
+                    _il.Emit(OpCodes.Call, LoadDouble);
+                    _il.Emit(OpCodes.Ldloc, Accumulators[r]);
+                    _il.Emit(OpCodes.Call, half == 0 ? WidenLower : WidenUpper);
+                    _il.Emit(OpCodes.Call, AddDouble);
+                    DoubleLaneAddress(accumulators, r, half);
+                    _il.Emit(OpCodes.Call, StoreDouble);
+                }
+
+                Constant(0f);
+                _il.Emit(OpCodes.Stloc, Accumulators[r]);
+            }
+
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Stloc, counter);
+            _il.MarkLabel(skip);
+        }
+
+        private void DoubleLaneAddress(int accumulators, int r, int half)
+        {
+            _il.Emit(OpCodes.Ldarg_S, (byte)5);
+            _il.Emit(OpCodes.Ldc_I4, accumulators * 64 + r * 128 + half * 64);
+            _il.Emit(OpCodes.Add);
         }
 
         private void AccumulatorAddress(int r)
