@@ -19,11 +19,17 @@ internal enum CenterMode
 }
 
 /// <summary>
-/// One fused pass: per block, the centre c (median, median of bucket means, a given vector or 0) and, for every row,
-/// the partial sums of (xᵢ − c)². Writes c when given an output. Float partial sums are flushed into doubles every
-/// few blocks, so a row sums at most a few hundred float terms per lane; a row whose float sum overflows (values past
-/// about 1.8e19) is reported non-finite here and recomputed exactly by the caller.
+/// One pass: per block, the centre c (median, median of bucket means, a given vector or 0) and, for every row, the
+/// partial sums of (xᵢ − c)². Writes c when given an output. Float partial sums are flushed into doubles every 64
+/// blocks, so a lane sums at most 64 float terms; a row whose float sum overflows (values past about 1.8e19) is
+/// reported non-finite here and recomputed exactly by the caller.
 /// </summary>
+/// <remarks>
+/// Compiled (AVX-512) median centre: per sweep of <see cref="SweepColumns"/> columns, the median network writes the
+/// centres (to the output, or to L1 scratch when there is none), then the deviations are summed row by row over the
+/// sweep, whose rows are still in L1. Fusing both per block kept n + 1 accumulators live beside the network's inputs
+/// and spilled.
+/// </remarks>
 internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 {
     private readonly int _rows;
