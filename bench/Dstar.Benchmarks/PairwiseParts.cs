@@ -40,11 +40,13 @@ public static class PairwiseParts
         for (int i = 0; i < n; i++) { rows[i] = i; for (int k = 0; k < n - f; k++) weights[i * n + (i + k) % n] = 1.0 / (n - f); }
         var output = new float[d];
         var chosen = rows.AsSpan(0, n - f).ToArray();
+        var equal = Enumerable.Repeat(1.0 / (n - f), n - f).ToArray();
         var parts = new (string, Action)[]
         {
             ("gram", () => { for (int i = 0; i < n; i++) rows[i] = i; PairwiseDistances.SquaredOfFiniteRows(batch, rows, distances); }),
             ("mix", () => RowCombination.Mix(batch, rows, weights, target, rows)),
-            ("mean13", () => RowCombination.Mean(batch, chosen, output)),
+            ("mean13", () => RowCombinations.Mean(batch, chosen, default, output)),
+            ("weighted13", () => RowCombination.WeightedSum(batch, chosen, equal, output)),
             ("copy-nt", () => CopyNt(batch.Buffer, target.Buffer)),
         };
         float sink = 0;

@@ -141,7 +141,7 @@ public sealed class Mda : IAggregator
         }
 
         var kept = _workspace.BatchRows(chosen);
-        RowCombination.Mean(batch, kept, output);
+        RowCombinations.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism);
         var weights = new double[n];
         foreach (var row in kept)
         {

@@ -94,7 +94,7 @@ public sealed class MultiKrum : IAggregator
             chosenRows[k] = _workspace.Rows[chosen[k]];
         }
 
-        RowCombination.Mean(batch, chosenRows, output);
+        RowCombinations.Mean(batch, chosenRows, default, output, context.MaxDegreeOfParallelism);
         var kept = _workspace.BatchRows(chosen);
         var weights = new double[n];
         foreach (var row in kept)

@@ -6,8 +6,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Dstar.Core.Kernels;
 
 /// <summary>
-/// Linear combinations of rows of a batch, y = Σₖ wₖ·x_{rows[k]}: the last step of every selection rule (Multi-Krum,
-/// MDA, Zeno, FLTrust, the geometric median) and of NNM.
+/// Linear combinations of rows of a batch with arbitrary weights, y = Σₖ wₖ·x_{rows[k]}: FLTrust's weighted sum and
+/// NNM's mixing. Plain means of rows (Multi-Krum, MDA, Zeno, dSTAR, the mean
+/// rule) use <see cref="RowCombinations.Mean"/>.
 /// </summary>
 /// <remarks>
 /// Each group of 64 output values is accumulated in four vector registers over every source row and stored once, so
@@ -57,20 +58,6 @@ public static class RowCombination
             ArrayPool<long>.Shared.Return(offsets);
             ArrayPool<float>.Shared.Return(factors);
         }
-    }
-
-    /// <summary>The plain mean of the listed rows into <paramref name="output"/>.</summary>
-    /// <exception cref="ArgumentException">rows is empty or output is not d long.</exception>
-    public static void Mean(GradientBatch batch, ReadOnlySpan<int> rows, Span<float> output)
-    {
-        if (rows.Length == 0)
-        {
-            throw new ArgumentException("the mean of no rows is undefined", nameof(rows));
-        }
-
-        Span<double> weights = rows.Length <= 512 ? stackalloc double[rows.Length] : new double[rows.Length];
-        weights.Fill(1.0 / rows.Length);
-        WeightedSum(batch, rows, weights, output);
     }
 
     /// <summary>
