@@ -111,9 +111,9 @@ internal static unsafe class ColumnKernelParts
 }
 
 /// <summary>Per coordinate, (Σ rows)·scale: the mean when scale = 1/rows.</summary>
-internal unsafe struct RowSumKernel(int rows, float scale) : IColumnKernel<RowSumKernel>
+internal unsafe struct RowSumKernel(int rows, float scale, bool streaming = true) : IColumnKernel<RowSumKernel>
 {
-    private readonly int _compiled = UnrolledNetworks.RowSum(rows, scale);
+    private readonly int _compiled = UnrolledNetworks.RowSum(rows, scale, streaming);
     private float* _check;
 
     public readonly bool HasCompiled => _compiled >= 0;

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Dstar.Core.Kernels;
 
 /// <summary>
@@ -38,6 +40,11 @@ internal static unsafe class RowCombinations
                 pointers[rows.Length] = (nint)extraData;
             }
 
+            if (count > StreamGroups.Rows && d > StreamGroups.TileColumns)
+            {
+                return GroupedMean((float**)rowPointers, count, d, destination, degreeOfParallelism);
+            }
+
             if (count >= RowStreams.FromRows)
             {
                 return RowStreams.Mean((float**)rowPointers, count, d, destination, degreeOfParallelism);
@@ -52,6 +59,64 @@ internal static unsafe class RowCombinations
 
             return finite;
         }
+    }
+
+    /// <summary>
+    /// The mean of more rows than are read well side by side (<see cref="StreamGroups"/>): per tile of columns, the
+    /// first group's sum goes to a tile-sized buffer that stays in L2, each later group adds itself and that buffer
+    /// (one stream more), and the last scales by 1/count and writes the output.
+    /// </summary>
+    private static bool GroupedMean(float** pointers, int count, int d, float* output, int degreeOfParallelism)
+    {
+        int tileColumns = StreamGroups.TileColumns;
+        var partial = ArrayPool<float>.Shared.Rent(tileColumns);
+        Span<nint> group = stackalloc nint[StreamGroups.Rows];
+        Span<RowSumKernel> bound = stackalloc RowSumKernel[2];
+        bool finite = true;
+        try
+        {
+            fixed (float* sum = partial)
+            fixed (nint* groupPointers = group)
+            {
+                for (int tile = 0; tile < d; tile += tileColumns)
+                {
+                    int length = Math.Min(tileColumns, d - tile);
+                    int first = Math.Min(StreamGroups.Rows, count);
+                    for (int r = 0; r < first; r++)
+                    {
+                        group[r] = (nint)(pointers[r] + tile);
+                    }
+
+                    ColumnTiles.Run(new RowSumKernel(first, 1f, streaming: false), (float**)groupPointers, first, length, sum, degreeOfParallelism, bound);
+                    for (int next = first; next < count;)
+                    {
+                        // Later groups: up to Rows − 1 rows plus the running sum.
+                        int size = Math.Min(StreamGroups.Rows - 1, count - next);
+                        for (int r = 0; r < size; r++)
+                        {
+                            group[r] = (nint)(pointers[next + r] + tile);
+                        }
+
+                        group[size] = (nint)sum;
+                        next += size;
+                        bool last = next == count;
+                        var kernel = last ? new RowSumKernel(size + 1, 1f / count) : new RowSumKernel(size + 1, 1f, streaming: false);
+                        int workers = ColumnTiles.Run(kernel, (float**)groupPointers, size + 1, length, last ? output + tile : sum, degreeOfParallelism, bound);
+                        for (int w = 0; last && w < workers; w++)
+                        {
+                            // The last group's sum holds every earlier one: non-finite anywhere shows here.
+                            finite &= bound[w].Finite;
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(partial);
+        }
+
+        return finite;
     }
 
     /// <summary>center ← center + Σᵢ weights[i]·(x_rows[i] − center), in place.</summary>

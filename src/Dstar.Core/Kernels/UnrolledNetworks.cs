@@ -140,8 +140,8 @@ internal static class UnrolledNetworks
     }
 
     /// <summary>A compiled (Σ rows)·scale over n rows, or −1.</summary>
-    public static int RowSum(int n, float scale) =>
-        !Enabled || n > MaxInputs ? -1 : Find((2, n, 0, 0, scale)) ?? Register((2, n, 0, 0, scale), EmitRowSum(n, scale));
+    public static int RowSum(int n, float scale, bool streaming = true) =>
+        !Enabled || n > MaxInputs ? -1 : Find((streaming ? 2 : 18, n, 0, 0, scale)) ?? Register((streaming ? 2 : 18, n, 0, 0, scale), EmitRowSum(n, scale, streaming));
 
     /// <summary>A compiled Σ (xᵢ − c)² pass with c = rows[n] (given) or 0, or −1.</summary>
     public static int FixedCenterDeviations(int n, bool given) =>
@@ -151,10 +151,14 @@ internal static class UnrolledNetworks
     public static int Step(int n) =>
         !Enabled || n > MaxInputs ? -1 : Find((4, n, 0, 0, 0)) ?? Register((4, n, 0, 0, 0), EmitStep(n));
 
-    private static UnrolledRange EmitRowSum(int n, float scale)
+    private static UnrolledRange EmitRowSum(int n, float scale, bool streaming)
     {
         var (method, il, e) = Begin($"sum{n}", 0, 0);
-        e.BeginStreamedOutput();
+        if (streaming)
+        {
+            e.BeginStreamedOutput();
+        }
+
         e.LoopHead();
         e.SumRows(n);
         var sum = il.DeclareLocal(V);
@@ -163,7 +167,7 @@ internal static class UnrolledNetworks
         il.Emit(OpCodes.Ldloc, sum);
         e.Constant(scale);
         il.Emit(OpCodes.Call, Multiply);
-        e.StoreResult(streaming: true);
+        e.StoreResult(streaming);
         e.LoopTail(0);
         return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
     }
