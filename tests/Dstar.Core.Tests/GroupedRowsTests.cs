@@ -67,4 +67,71 @@ public class GroupedRowsTests
             Assert.True(Columns.Close(output[j], expected));
         }
     }
+
+    [Theory]
+    [InlineData(17, 1, false)]
+    [InlineData(40, 2, true)]
+    [InlineData(31, 1, true)]
+    public void Clipping_step_over_many_wide_rows_matches_the_naive_step(int n, int threads, bool inPlace)
+    {
+        var rng = new Random(n + 100);
+        var rows = Columns.Grid(rng, n, Wide);
+        var batch = GradientBatch.FromRows(rows);
+        var center = Columns.Grid(rng, 1, Wide)[0];
+        var weights = Enumerable.Range(0, n).Select(i => (float)((i % 7 + 1) / 64.0)).ToArray();
+        var output = inPlace ? (float[])center.Clone() : new float[Wide];
+        RowCombinations.Step(batch, Enumerable.Range(0, n).ToArray(), weights, inPlace ? output : center, output, threads);
+        for (int j = 0; j < Wide; j++)
+        {
+            double expected = center[j];
+            for (int i = 0; i < n; i++)
+            {
+                expected += weights[i] * ((double)rows[i][j] - center[j]);
+            }
+
+            Assert.True(Columns.Close(output[j], expected, 1e-4), $"column {j}: {output[j]} against {expected}");
+        }
+    }
+
+    [Theory]
+    [InlineData(17, true)]
+    [InlineData(48, false)]
+    public void Deviations_of_many_wide_rows_match_the_naive_sums(int n, bool given)
+    {
+        var rng = new Random(n + 200);
+        var rows = Columns.Grid(rng, n, Wide);
+        var batch = GradientBatch.FromRows(rows);
+        var center = Columns.Grid(rng, 1, Wide)[0];
+        var squared = new double[n];
+        Assert.True(RowDeviations.Squared(batch, Enumerable.Range(0, n).ToArray(), default, given ? CenterMode.Given : CenterMode.Origin, squared, default, center: given ? center : default));
+        for (int i = 0; i < n; i++)
+        {
+            double expected = 0;
+            for (int j = 0; j < Wide; j++)
+            {
+                double diff = rows[i][j] - (given ? center[j] : 0.0);
+                expected += diff * diff;
+            }
+
+            Assert.Equal(expected, squared[i], expected * 1e-5);
+        }
+    }
+
+    [Fact]
+    public void Centered_clipping_over_many_wide_rows_matches_its_formula()
+    {
+        var rng = new Random(77);
+        int n = 24;
+        var rows = Columns.Grid(rng, n, Wide);
+        var previous = Columns.Grid(rng, 1, Wide)[0];
+        var output = new float[Wide];
+        var rule = new CenteredClipping(tau: 5000);
+        rule.Aggregate(GradientBatch.FromRows(rows), new AggregationContext(0) { PreviousAggregate = previous }, output);
+        var factors = rows.Select(r => Math.Min(1.0, 5000 / Math.Sqrt(r.Select((x, j) => ((double)x - previous[j]) * (x - previous[j])).Sum())) / n).ToArray();
+        for (int j = 0; j < Wide; j += 101)
+        {
+            double expected = previous[j] + Enumerable.Range(0, n).Sum(i => factors[i] * (rows[i][j] - previous[j]));
+            Assert.True(Columns.Close(output[j], expected, 1e-4), $"column {j}");
+        }
+    }
 }

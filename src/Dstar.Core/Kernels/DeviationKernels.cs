@@ -303,9 +303,9 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 /// Per coordinate, c + Σᵢ wᵢ (xᵢ − c) with c the row pointer after the data rows (centered clipping's step). Output may
 /// be the centre itself: each block reads c before writing.
 /// </summary>
-internal unsafe struct WeightedStepKernel(int rows, float* weights) : IColumnKernel<WeightedStepKernel>
+internal unsafe struct WeightedStepKernel(int rows, float* weights, bool streaming = true) : IColumnKernel<WeightedStepKernel>
 {
-    private readonly int _compiled = UnrolledNetworks.Step(rows);
+    private readonly int _compiled = UnrolledNetworks.Step(rows, streaming);
     private float* _check;
 
     public readonly bool HasCompiled => _compiled >= 0;

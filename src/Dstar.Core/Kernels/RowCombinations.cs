@@ -119,6 +119,61 @@ internal static unsafe class RowCombinations
         return finite;
     }
 
+    /// <summary>
+    /// output = c + Σᵢ wᵢ (xᵢ − c) for more rows than are read well side by side: per tile, the first group writes
+    /// c + Σ_group wᵢ (xᵢ − c) into a running buffer in L2; every later group adds its terms to it, written as the step
+    /// kernel over its rows plus the buffer with weight 1 (c + Σ wᵢ (xᵢ − c) + (s − c) = s + Σ wᵢ (xᵢ − c)); the last
+    /// writes the output. Each group reads at most 14 rows, c and the buffer.
+    /// </summary>
+    private static void GroupedStep(float** pointers, int n, int d, float* weights, float* center, float* output, int degreeOfParallelism)
+    {
+        int tileColumns = StreamGroups.TileColumns;
+        int groupRows = StreamGroups.Rows - 2;
+        var running = ArrayPool<float>.Shared.Rent(tileColumns);
+        Span<nint> group = stackalloc nint[groupRows + 2];
+        Span<float> groupWeights = stackalloc float[groupRows + 1];
+        Span<WeightedStepKernel> bound = stackalloc WeightedStepKernel[2];
+        try
+        {
+            fixed (float* sum = running)
+            fixed (nint* groupPointers = group)
+            fixed (float* weightData = groupWeights)
+            {
+                for (int tile = 0; tile < d; tile += tileColumns)
+                {
+                    int length = Math.Min(tileColumns, d - tile);
+                    for (int first = 0; first < n;)
+                    {
+                        int size = Math.Min(first == 0 ? groupRows + 1 : groupRows, n - first);
+                        for (int r = 0; r < size; r++)
+                        {
+                            group[r] = (nint)(pointers[first + r] + tile);
+                            groupWeights[r] = weights[first + r];
+                        }
+
+                        int rows = size;
+                        if (first > 0)
+                        {
+                            group[rows] = (nint)sum;
+                            groupWeights[rows] = 1f;
+                            rows++;
+                        }
+
+                        group[rows] = (nint)(center + tile);
+                        first += size;
+                        bool last = first == n;
+                        var kernel = new WeightedStepKernel(rows, weightData, streaming: last);
+                        ColumnTiles.Run(kernel, (float**)groupPointers, rows + 1, length, last ? output + tile : sum, degreeOfParallelism, bound);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(running);
+        }
+    }
+
     /// <summary>center ← center + Σᵢ weights[i]·(x_rows[i] − center), in place.</summary>
     public static void Step(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<float> weights, Span<float> center, int degreeOfParallelism = 1) =>
         Step(batch, rows, weights, center, center, degreeOfParallelism);
@@ -145,6 +200,12 @@ internal static unsafe class RowCombinations
         {
             RowPointers.Fill(data, d, batch.Count, rows, pointers);
             pointers[n] = (nint)centerData;
+            if (n > StreamGroups.Rows && d > StreamGroups.TileColumns)
+            {
+                GroupedStep((float**)rowPointers, n, d, weightData, centerData, destination, degreeOfParallelism);
+                return;
+            }
+
             if (n >= RowStreams.FromRows)
             {
                 // The row-at-a-time kernel works in place.

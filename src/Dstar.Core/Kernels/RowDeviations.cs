@@ -65,6 +65,11 @@ internal static unsafe class RowDeviations
                 pointers[count] = (nint)centerData;
             }
 
+            if (mode is CenterMode.Given or CenterMode.Origin && count > StreamGroups.Rows && d > StreamGroups.TileColumns)
+            {
+                return GroupedFixedCenter((float**)rowPointers, count, d, mode == CenterMode.Given ? centerData : null, squared, degreeOfParallelism);
+            }
+
             if (count >= RowStreams.FromRows && mode is CenterMode.Given or CenterMode.Origin)
             {
                 squared[..count].Clear();
@@ -99,6 +104,56 @@ internal static unsafe class RowDeviations
 
             return finite;
         }
+    }
+
+    /// <summary>
+    /// Deviations from a given centre (or 0) for more rows than <see cref="StreamGroups.Rows"/>: tile by tile, a group
+    /// of rows at a time (15 rows and the centre, or 16 rows from the origin), so that at most 16 streams are read
+    /// side by side.
+    /// </summary>
+    private static bool GroupedFixedCenter(float** rows, int count, int d, float* center, Span<double> squared, int degreeOfParallelism)
+    {
+        squared[..count].Clear();
+        bool finite = true;
+        int groupRows = StreamGroups.Rows - (center == null ? 0 : 1);
+        Span<nint> group = stackalloc nint[StreamGroups.Rows];
+        Span<DeviationKernel> bound = stackalloc DeviationKernel[2];
+        var mode = center == null ? CenterMode.Origin : CenterMode.Given;
+        fixed (nint* groupPointers = group)
+        {
+            for (int tile = 0; tile < d; tile += StreamGroups.TileColumns)
+            {
+                int length = Math.Min(StreamGroups.TileColumns, d - tile);
+                for (int first = 0; first < count; first += groupRows)
+                {
+                    int size = Math.Min(groupRows, count - first);
+                    for (int r = 0; r < size; r++)
+                    {
+                        group[r] = (nint)(rows[first + r] + tile);
+                    }
+
+                    if (center != null)
+                    {
+                        group[size] = (nint)(center + tile);
+                    }
+
+                    var kernel = new DeviationKernel(size, mode);
+                    int workers = ColumnTiles.Run(kernel, (float**)groupPointers, size + (center == null ? 0 : 1), length, null, degreeOfParallelism, bound);
+                    for (int w = 0; w < workers; w++)
+                    {
+                        bound[w].AddTo(squared.Slice(first, size));
+                        finite &= bound[w].Finite;
+                    }
+                }
+            }
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            finite &= double.IsFinite(squared[i]);
+        }
+
+        return finite;
     }
 
     /// <summary>Σⱼ (rowⱼ − cⱼ)² in double (c = 0 when <paramref name="center"/> is empty): the slow, exact path for huge rows.</summary>

@@ -148,8 +148,8 @@ internal static class UnrolledNetworks
         !Enabled || n > MaxInputs ? -1 : Find((3, n, given ? 1 : 0, 0, 0)) ?? Register((3, n, given ? 1 : 0, 0, 0), EmitFixedCenter(n, given));
 
     /// <summary>A compiled c + Σ wᵢ (xᵢ − c) with c = rows[n] and wᵢ read from the accumulators argument, or −1.</summary>
-    public static int Step(int n) =>
-        !Enabled || n > MaxInputs ? -1 : Find((4, n, 0, 0, 0)) ?? Register((4, n, 0, 0, 0), EmitStep(n));
+    public static int Step(int n, bool streaming = true) =>
+        !Enabled || n > MaxInputs ? -1 : Find((streaming ? 4 : 20, n, 0, 0, 0)) ?? Register((streaming ? 4 : 20, n, 0, 0, 0), EmitStep(n, streaming));
 
     private static UnrolledRange EmitRowSum(int n, float scale, bool streaming)
     {
@@ -206,7 +206,7 @@ internal static class UnrolledNetworks
         return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
     }
 
-    private static UnrolledRange EmitStep(int n)
+    private static UnrolledRange EmitStep(int n, bool streaming)
     {
         var (method, il, e) = Begin($"step{n}", 0, 0);
         var weights = new LocalBuilder[n];
@@ -221,7 +221,11 @@ internal static class UnrolledNetworks
             il.Emit(OpCodes.Stloc, weights[r]);
         }
 
-        e.BeginStreamedOutput();
+        if (streaming)
+        {
+            e.BeginStreamedOutput();
+        }
+
         e.LoopHead();
         var center = il.DeclareLocal(V);
         e.LoadRow(n);
@@ -249,7 +253,7 @@ internal static class UnrolledNetworks
         il.Emit(OpCodes.Ldloc, chains[1]);
         il.Emit(OpCodes.Call, Add);
         il.Emit(OpCodes.Call, Add);
-        e.StoreResult(streaming: true);
+        e.StoreResult(streaming);
         e.LoopTail(0);
         return (UnrolledRange)method.CreateDelegate(typeof(UnrolledRange));
     }
