@@ -5,8 +5,9 @@ using Xunit;
 namespace Dstar.Core.Tests;
 
 /// <summary>
-/// Past <see cref="StreamGroups.Rows"/> rows and one tile of columns, row means are summed group by group through a
-/// running sum (see RowCombinations). These batches are wide enough to take that path.
+/// Past <see cref="StreamGroups.Rows"/> rows, means, steps and deviations go group by group, tile by tile (see
+/// RowCombinations and RowDeviations). These batches are wider than one tile, so the running sums cross tiles; the
+/// narrow cases are covered by every rule's property tests.
 /// </summary>
 public class GroupedRowsTests
 {

@@ -40,14 +40,9 @@ internal static unsafe class RowCombinations
                 pointers[rows.Length] = (nint)extraData;
             }
 
-            if (count > StreamGroups.Rows && d > StreamGroups.TileColumns)
+            if (count > StreamGroups.Rows)
             {
                 return GroupedMean((float**)rowPointers, count, d, destination, degreeOfParallelism);
-            }
-
-            if (count >= RowStreams.FromRows)
-            {
-                return RowStreams.Mean((float**)rowPointers, count, d, destination, degreeOfParallelism);
             }
 
             int workers = ColumnTiles.Run(kernel, (float**)rowPointers, count, d, destination, degreeOfParallelism, bound);
@@ -200,21 +195,9 @@ internal static unsafe class RowCombinations
         {
             RowPointers.Fill(data, d, batch.Count, rows, pointers);
             pointers[n] = (nint)centerData;
-            if (n > StreamGroups.Rows && d > StreamGroups.TileColumns)
+            if (n > StreamGroups.Rows)
             {
                 GroupedStep((float**)rowPointers, n, d, weightData, centerData, destination, degreeOfParallelism);
-                return;
-            }
-
-            if (n >= RowStreams.FromRows)
-            {
-                // The row-at-a-time kernel works in place.
-                if (centerData != destination)
-                {
-                    center.CopyTo(output);
-                }
-
-                RowStreams.Step((float**)rowPointers, n, d, weightData, destination, degreeOfParallelism);
                 return;
             }
 

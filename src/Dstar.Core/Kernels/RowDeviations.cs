@@ -65,26 +65,9 @@ internal static unsafe class RowDeviations
                 pointers[count] = (nint)centerData;
             }
 
-            if (mode is CenterMode.Given or CenterMode.Origin && count > StreamGroups.Rows && d > StreamGroups.TileColumns)
+            if (mode is CenterMode.Given or CenterMode.Origin && count > StreamGroups.Rows)
             {
                 return GroupedFixedCenter((float**)rowPointers, count, d, mode == CenterMode.Given ? centerData : null, squared, degreeOfParallelism);
-            }
-
-            if (count >= RowStreams.FromRows && mode is CenterMode.Given or CenterMode.Origin)
-            {
-                squared[..count].Clear();
-                fixed (double* sums = squared)
-                {
-                    RowStreams.Deviations((float**)rowPointers, count, d, mode == CenterMode.Given ? centerData : null, sums, degreeOfParallelism);
-                }
-
-                bool allFinite = true;
-                for (int i = 0; i < count; i++)
-                {
-                    allFinite &= double.IsFinite(squared[i]);
-                }
-
-                return allFinite;
             }
 
             var kernel = new DeviationKernel(count, mode, centerRows, orderData, bucketSize);
