@@ -135,4 +135,35 @@ public class GroupedRowsTests
             Assert.True(Columns.Close(output[j], expected, 1e-4), $"column {j}");
         }
     }
+
+    [Fact]
+    public void Steady_state_row_kernels_allocate_nothing()
+    {
+        var rng = new Random(3);
+        var few = GradientBatch.FromRows(Columns.Grid(rng, 16, Wide));
+        var many = GradientBatch.FromRows(Columns.Grid(rng, 40, Wide));
+        var g0 = Columns.Grid(rng, 1, Wide)[0];
+        var output = new float[Wide];
+        var squared = new double[41];
+        var weights = Enumerable.Repeat(1f / 40, 40).ToArray();
+        var rowsFew = RowPointers.All(16);
+        var rowsMany = RowPointers.All(40);
+        var cases = new[] { (few, rowsFew), (many, rowsMany) };
+        void Run()
+        {
+            foreach (var (batch, rows) in cases)
+            {
+                RowCombinations.Mean(batch, rows, default, output);
+                RowCombinations.Step(batch, rows, weights, g0, output);
+                RowDeviations.Squared(batch, rows, default, CenterMode.Given, squared, default, center: g0);
+                RowDeviations.Squared(batch, rows, g0, CenterMode.Median, squared, default, centerRows: rows.Length + 1);
+            }
+        }
+
+        Run();
+        Run();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }
