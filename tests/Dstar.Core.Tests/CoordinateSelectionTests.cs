@@ -115,6 +115,22 @@ public class CoordinateSelectionTests
                 Assert.True(Columns.AllClose(output, j => Columns.MeamedOf(Columns.Column(data, j), n - f)));
                 Assert.True(RowCombinations.Mean(batch, rows, default, output));
                 Assert.True(Columns.AllClose(output, j => Columns.Column(data, j).Average()));
+
+                // dSTAR's first pass (centre = median of the rows and g₀, not written out) and centered clipping's step.
+                var g0 = Columns.Grid(rng, 1, d)[0];
+                var squared = new double[n + 1];
+                Assert.True(RowDeviations.Squared(batch, rows, g0, CenterMode.Median, squared, default, centerRows: n + 1));
+                var center = Enumerable.Range(0, d).Select(j => Columns.MedianOf([.. Columns.Column(data, j), g0[j]])).ToArray();
+                for (int i = 0; i <= n; i++)
+                {
+                    var row = i < n ? data[i] : g0;
+                    double expected = Enumerable.Range(0, d).Sum(j => (row[j] - center[j]) * (row[j] - center[j]));
+                    Assert.Equal(expected, squared[i], 1e-6 * (1 + expected));
+                }
+
+                var weights = Enumerable.Range(0, n).Select(i => (i + 1) / 64f).ToArray();
+                RowCombinations.Step(batch, rows, weights, g0, output);
+                Assert.True(Columns.AllClose(output, j => g0[j] + Enumerable.Range(0, n).Sum(i => weights[i] * ((double)data[i][j] - g0[j])), 1e-4));
             }
         }
         finally
