@@ -36,6 +36,28 @@ public class StreamedOutputTests
         }
     }
 
+    [Fact]
+    public void Two_workers_write_their_own_halves_of_the_output_at_every_offset()
+    {
+        const int n = 12, d = 40_003;
+        var rng = new Random(12);
+        var rows = Columns.Grid(rng, n, d);
+        var batch = GradientBatch.FromRows(rows);
+        var expected = Enumerable.Range(0, d).Select(j => Columns.Column(rows, j).Average()).ToArray();
+        for (int offset = 0; offset < 16; offset += 5)
+        {
+            var buffer = new float[d + 32];
+            Array.Fill(buffer, -7.5f);
+            Assert.True(RowCombinations.Mean(batch, Enumerable.Range(0, n).ToArray(), default, buffer.AsSpan(offset, d), degreeOfParallelism: 2));
+            for (int j = 0; j < d; j++)
+            {
+                Assert.True(Columns.Close(buffer[offset + j], expected[j]), $"offset {offset}, column {j}");
+            }
+
+            AssertUntouched(buffer, offset, d);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void Median_rule_is_exact_and_stays_inside_the_output_at_every_offset(int n, int d)
