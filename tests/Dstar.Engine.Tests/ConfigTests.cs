@@ -113,4 +113,24 @@ public class ConfigTests
         Assert.Contains("data:", yaml);
         Assert.Contains("  name: synthetic-logistic", yaml);
     }
+
+    [Fact]
+    public void A_trace_delay_is_read_from_disk_and_a_missing_file_is_a_config_error_naming_it()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"dstar-trace-{Guid.NewGuid():N}.csv");
+        File.WriteAllText(path, string.Join("\n", Enumerable.Range(0, 40).Select(r => string.Join(",", Enumerable.Range(0, 10).Select(w => (w + r % 3).ToString())))));
+        try
+        {
+            var config = ConfigLoader.Load(Valid, [$"delay=trace file={path}"]);
+            Assert.Equal($"trace file={path}", config.Delay);
+            var missing = path + ".gone";
+            var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Valid, [$"delay=trace file={missing}"]));
+            var error = Assert.Single(e.Errors, x => x.Key == "delay");
+            Assert.Contains($"cannot read file '{missing}'", error.Problem);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -114,7 +114,7 @@ public static class AggregateCommand
         var ruleSpec = Parse("--rule", arguments.Rule);
         var preSpecs = arguments.Pre.Select(p => Parse("--pre", p)).ToArray();
         var rule = Registry.Rules.Create(ruleSpec);
-        var preAggregators = preSpecs.Select(Registry.PreAggregators.Create).ToArray();
+        var preAggregators = preSpecs.Select(spec => Registry.PreAggregators.Create(spec)).ToArray();
         if (rule.Name == "zeno")
         {
             throw new CommandFailure(

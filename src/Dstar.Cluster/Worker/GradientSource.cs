@@ -57,7 +57,7 @@ public sealed class GradientSource : IDisposable
         WorkerId = workerId;
         _workload = WorkloadFactory.Create(config);
         _minibatch = new int[config.BatchSize];
-        _delay = Registry.Delays.Create(config.Delay);
+        _delay = Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance);
         IsByzantine = workerId >= config.Workers - config.Byzantine;
         if (IsByzantine && config.Attack is { } attack)
         {

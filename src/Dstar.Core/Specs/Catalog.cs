@@ -24,20 +24,22 @@ public sealed class Catalog<T>
     /// <summary>Every name.</summary>
     public IEnumerable<string> Names => _entries.Keys;
 
-    /// <summary>Builds a component from its text spec.</summary>
-    /// <exception cref="SpecException">unknown name (listing the valid ones), unknown parameter or a bad value.</exception>
-    public T Create(string text) => Create(Spec.Parse(text));
+    /// <summary>Builds a component from its text spec; <paramref name="files"/> reads any file the spec names.</summary>
+    /// <exception cref="SpecException">unknown name (listing the valid ones), unknown parameter, a bad value, or a file
+    /// that cannot be read (or no reader for one).</exception>
+    public T Create(string text, ISpecFiles? files = null) => Create(Spec.Parse(text), files);
 
-    /// <summary>Builds a component from a parsed spec.</summary>
-    /// <exception cref="SpecException">unknown name (listing the valid ones), unknown parameter or a bad value.</exception>
-    public T Create(Spec spec)
+    /// <summary>Builds a component from a parsed spec; <paramref name="files"/> reads any file the spec names.</summary>
+    /// <exception cref="SpecException">unknown name (listing the valid ones), unknown parameter, a bad value, or a file
+    /// that cannot be read (or no reader for one).</exception>
+    public T Create(Spec spec, ISpecFiles? files = null)
     {
         if (!_entries.TryGetValue(spec.Name, out var entry))
         {
             throw new SpecException($"unknown {Kind} '{spec.Name}' (valid: {string.Join(", ", _entries.Keys)})");
         }
 
-        var args = new SpecArguments(spec);
+        var args = new SpecArguments(spec, files);
         var component = entry.Create(args);
         args.EnsureAllUsed();
         return component;

@@ -25,5 +25,5 @@ public static class Registry
 
     /// <summary>Builds a pipeline from a rule spec and pre-aggregator specs (applied in the order given).</summary>
     public static AggregationPipeline Pipeline(string rule, IEnumerable<string>? pre = null) =>
-        new(Rules.Create(rule), (pre ?? Array.Empty<string>()).Select(PreAggregators.Create).ToArray());
+        new(Rules.Create(rule), (pre ?? Array.Empty<string>()).Select(spec => PreAggregators.Create(spec)).ToArray());
 }

@@ -11,8 +11,15 @@ public sealed class SpecArguments
     private readonly Spec _spec;
     private readonly List<string> _known = new();
 
-    /// <summary>Wraps a parsed spec.</summary>
-    public SpecArguments(Spec spec) => _spec = spec;
+    /// <summary>Wraps a parsed spec; <paramref name="files"/> reads the files it names, when the host gives a reader.</summary>
+    public SpecArguments(Spec spec, ISpecFiles? files = null)
+    {
+        _spec = spec;
+        Files = files;
+    }
+
+    /// <summary>The host's file reader for parameters that name a file, or null when none was given.</summary>
+    public ISpecFiles? Files { get; }
 
     /// <summary>The component name.</summary>
     public string Name => _spec.Name;

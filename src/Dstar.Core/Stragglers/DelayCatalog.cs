@@ -40,7 +40,7 @@ internal static class DelayCatalog
         IDelayModel baseModel;
         try
         {
-            baseModel = Registry.Delays.Create(baseText.Replace(':', ' '));
+            baseModel = Registry.Delays.Create(baseText.Replace(':', ' '), args.Files);
         }
         catch (SpecException e)
         {
@@ -55,6 +55,9 @@ internal static class DelayCatalog
         var file = args.Text("file") ?? throw new SpecException("'trace' needs file=PATH (a CSV file: a line per round, a column per worker)");
         bool wrap = args.Choice("after-end", "error", "error", "wrap") == "wrap";
         bool header = args.Bool("header", false);
-        return ParameterChecks.Build(() => Trace.Load(file, wrap, header));
+        var files = args.Files ?? throw new SpecException(
+            $"'trace' reads file={file}, but no file reader was given: Dstar.Core reads no files, so build it through the engine (a config, dstar simulate) or pass an ISpecFiles");
+        var lines = files.ReadLines(file);
+        return ParameterChecks.Build(() => Trace.Parse(lines, file, wrap, header));
     }
 }

@@ -11,8 +11,8 @@ namespace Dstar.Core.Stragglers;
 /// throws, so a run never silently reuses times; <c>wrap</c> replays from line 0 (round r reads line r mod rounds).
 /// </summary>
 /// <remarks>
-/// The file is read once, when the model is built (the only file access in Dstar.Core: a trace is configuration).
-/// Draws nothing from the random source.
+/// The host reads the file (an <see cref="Specs.ISpecFiles"/> given to the registry; Dstar.Core reads no files) once,
+/// when the model is built. Draws nothing from the random source.
 /// </remarks>
 public sealed class Trace : IDelayModel
 {
@@ -65,24 +65,6 @@ public sealed class Trace : IDelayModel
 
     /// <inheritdoc />
     public string Name => "trace";
-
-    /// <summary>Reads a trace file.</summary>
-    /// <exception cref="ArgumentException">the file is missing or unreadable, or its content is malformed (the message gives the line and column).</exception>
-    public static Trace Load(string path, bool wrap = false, bool header = false)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new ArgumentException($"trace: cannot read file '{path}': {e.Message}", e);
-        }
-
-        return Parse(lines, path, wrap, header);
-    }
 
     /// <summary>Parses the lines of a trace file; <paramref name="source"/> names it in messages.</summary>
     /// <exception cref="ArgumentException">a malformed value or line (the message gives the line and column), or no data.</exception>

@@ -82,7 +82,7 @@ public static class ConfigValidator
 
         CheckSpec(errors, "delay", c.Delay, spec =>
         {
-            Registry.Delays.Create(spec);
+            Registry.Delays.Create(spec, DiskSpecFiles.Instance);
             return null;
         });
         if (c.Attack is not null && c.Byzantine > 0)

@@ -75,7 +75,7 @@ public sealed class Simulator : IDisposable
         }
 
         var pipeline = overrides.Pipeline ?? Registry.Pipeline(config.Aggregator, config.Pre);
-        var delay = overrides.Delay ?? Registry.Delays.Create(config.Delay);
+        var delay = overrides.Delay ?? Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance);
         _byzantine = Enumerable.Range(config.Workers - config.Byzantine, config.Byzantine).ToArray();
         ByzantineSetup? byzantine = null;
         string attackName = "none";

@@ -4,19 +4,23 @@ using Xunit;
 
 namespace Dstar.Core.Tests.Stragglers;
 
-public sealed class CrashAndTraceTests : IDisposable
+public sealed class CrashAndTraceTests
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "dstar-trace-" + Guid.NewGuid().ToString("N"));
-
-    public CrashAndTraceTests() => Directory.CreateDirectory(_directory);
-
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    private readonly MemoryFiles _files = new();
 
     private string Write(string name, string content)
     {
-        var path = Path.Combine(_directory, name);
-        File.WriteAllText(path, content);
-        return path;
+        _files.Contents[name] = content;
+        return name;
+    }
+
+    /// <summary>Files held in memory: Dstar.Core reads files only through the reader the host gives it.</summary>
+    private sealed class MemoryFiles : ISpecFiles
+    {
+        public Dictionary<string, string> Contents { get; } = new();
+
+        public IReadOnlyList<string> ReadLines(string path) =>
+            Contents.TryGetValue(path, out var text) ? text.Split('\n') : throw new SpecException($"cannot read file '{path}': no such file");
     }
 
     [Fact]
@@ -75,7 +79,7 @@ public sealed class CrashAndTraceTests : IDisposable
     public void Trace_round_trips_a_csv_file()
     {
         var path = Write("times.csv", "# recorded on 4 workers\nw0,w1,w2,w3\n1.5,2,0.25,inf\n\n3,1e-1,7,8\n");
-        var trace = (Trace)Registry.Delays.Create($"trace file={path} header=true");
+        var trace = (Trace)Registry.Delays.Create($"trace file={path} header=true", _files);
         Assert.Equal((2, 4), (trace.Rounds, trace.Workers));
         var random = new Random(0);
         Assert.Equal(new[] { 1.5, 2, 0.25, double.PositiveInfinity }, Enumerable.Range(0, 4).Select(w => trace.Sample(w, 0, random)));
@@ -86,11 +90,11 @@ public sealed class CrashAndTraceTests : IDisposable
     public void Trace_past_its_end_errors_by_default_and_wraps_when_asked()
     {
         var path = Write("short.csv", "1,2\n3,4\n");
-        var strict = Registry.Delays.Create($"trace file={path}");
+        var strict = Registry.Delays.Create($"trace file={path}", _files);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => strict.Sample(0, 2, new Random(0)));
         Assert.Contains("holds 2 rounds", e.Message);
         Assert.Contains("after-end=wrap", e.Message);
-        var wrapping = Registry.Delays.Create($"trace file={path} after-end=wrap");
+        var wrapping = Registry.Delays.Create($"trace file={path} after-end=wrap", _files);
         Assert.Equal(3, wrapping.Sample(0, 5, new Random(0)));
         Assert.Throws<ArgumentOutOfRangeException>(() => wrapping.Sample(2, 0, new Random(0)));
     }
@@ -104,18 +108,28 @@ public sealed class CrashAndTraceTests : IDisposable
     public void Malformed_trace_files_are_refused_with_line_and_column(string content, string expected)
     {
         var path = Write("bad.csv", content);
-        var e = Assert.Throws<SpecException>(() => Registry.Delays.Create($"trace file={path}"));
+        var e = Assert.Throws<SpecException>(() => Registry.Delays.Create($"trace file={path}", _files));
         Assert.Contains(expected, e.Message);
         Assert.Contains(path, e.Message);
     }
 
     [Fact]
-    public void Missing_trace_file_and_missing_path_are_refused()
+    public void Missing_trace_file_missing_path_and_missing_reader_are_refused()
     {
-        var missing = Path.Combine(_directory, "nope.csv");
-        var e = Assert.Throws<SpecException>(() => Registry.Delays.Create($"trace file={missing}"));
-        Assert.Contains("cannot read file", e.Message);
-        Assert.Contains(missing, e.Message);
-        Assert.Contains("file=PATH", Assert.Throws<SpecException>(() => Registry.Delays.Create("trace")).Message);
+        var e = Assert.Throws<SpecException>(() => Registry.Delays.Create("trace file=nope.csv", _files));
+        Assert.Contains("cannot read file 'nope.csv'", e.Message);
+        Assert.Contains("file=PATH", Assert.Throws<SpecException>(() => Registry.Delays.Create("trace", _files)).Message);
+        var noReader = Assert.Throws<SpecException>(() => Registry.Delays.Create("trace file=times.csv"));
+        Assert.Contains("no file reader was given", noReader.Message);
+    }
+
+    [Fact]
+    public void A_crash_over_a_trace_reads_the_trace_through_the_same_reader()
+    {
+        Write("base.csv", "1,2,3\n4,5,6\n");
+        var crash = Registry.Delays.Create("crash round=1 workers=2 base=trace:file=base.csv", _files);
+        Assert.Equal(2, crash.Sample(1, 0, new Random(0)));
+        Assert.Equal(double.PositiveInfinity, crash.Sample(2, 1, new Random(0)));
+        Assert.Equal(4, crash.Sample(0, 1, new Random(0)));
     }
 }
