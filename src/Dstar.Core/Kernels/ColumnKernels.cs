@@ -118,7 +118,6 @@ internal unsafe struct RowSumKernel(int rows, float scale, bool streaming = true
 
     public readonly bool HasCompiled => _compiled >= 0;
 
-
     public readonly void RunCompiled(float** rowPointers, nint start, nint end, float* output) =>
         UnrolledNetworks.Get(_compiled)(rowPointers, start, end, output, _check, null);
 
@@ -200,7 +199,6 @@ internal unsafe struct SelectionKernel : IColumnKernel<SelectionKernel>
     public readonly int ScratchFloats => (_rows + 1) * ColumnTiles.MaxWidth;
 
     public readonly bool HasCompiled => _compiled >= 0;
-
 
     public readonly void RunCompiled(float** rows, nint start, nint end, float* output) =>
         UnrolledNetworks.Get(_compiled)(rows, start, end, output, _check, null);

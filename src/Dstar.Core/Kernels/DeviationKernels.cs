@@ -84,7 +84,6 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 
     public readonly bool HasCompiled => _compiled >= 0;
 
-
     public readonly void RunCompiled(float** rows, nint start, nint end, float* output)
     {
         var compiled = UnrolledNetworks.Get(_compiled);
@@ -309,7 +308,6 @@ internal unsafe struct WeightedStepKernel(int rows, float* weights, bool streami
     private float* _check;
 
     public readonly bool HasCompiled => _compiled >= 0;
-
 
     public readonly void RunCompiled(float** rowPointers, nint start, nint end, float* output) =>
         UnrolledNetworks.Get(_compiled)(rowPointers, start, end, output, _check, weights);
