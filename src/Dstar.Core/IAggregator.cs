@@ -8,7 +8,9 @@ public interface IAggregator
 
     /// <summary>
     /// Why the rule cannot run on n rows with f Byzantine and (or without) a validation gradient; null when it can.
-    /// The message names the rule, the values it got and what it needs (for example "krum needs n ≥ 2f+3 = 9, got n = 7").
+    /// f is the run's (the context's); a rule whose spec gives its own f (<c>krum f=3</c>) checks that one instead,
+    /// as <see cref="Aggregate"/> will use it. The message names the rule, the values it got and what it needs (for
+    /// example "krum needs n ≥ 2f+3 = 9, got n = 7").
     /// </summary>
     string? CheckRequirements(int n, int f, bool hasValidationGradient);
 

@@ -53,8 +53,11 @@ public sealed class Bulyan : IAggregator
     public string Name => "bulyan";
 
     /// <inheritdoc />
-    public string? CheckRequirements(int n, int f, bool hasValidationGradient) =>
-        n >= 4 * f + 3 ? null : $"bulyan needs n ≥ 4f+3 = {4 * f + 3}, got n = {n} (f = {f})";
+    public string? CheckRequirements(int n, int f, bool hasValidationGradient)
+    {
+        f = ByzantineCount ?? f;
+        return n >= 4 * f + 3 ? null : $"bulyan needs n ≥ 4f+3 = {4 * f + 3}, got n = {n} (f = {f})";
+    }
 
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)

@@ -45,8 +45,11 @@ public sealed class Krum : IAggregator
     public string Name => "krum";
 
     /// <inheritdoc />
-    public string? CheckRequirements(int n, int f, bool hasValidationGradient) =>
-        n >= 2 * f + 3 ? null : $"krum needs n ≥ 2f+3 = {2 * f + 3}, got n = {n} (f = {f})";
+    public string? CheckRequirements(int n, int f, bool hasValidationGradient)
+    {
+        f = ByzantineCount ?? f;
+        return n >= 2 * f + 3 ? null : $"krum needs n ≥ 2f+3 = {2 * f + 3}, got n = {n} (f = {f})";
+    }
 
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)

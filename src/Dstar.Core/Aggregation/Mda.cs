@@ -63,6 +63,7 @@ public sealed class Mda : IAggregator
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
+        f = ByzantineCount ?? f;
         if (n < 2 * f + 1)
         {
             return $"mda needs n ≥ 2f+1 = {2 * f + 1}, got n = {n} (f = {f})";

@@ -55,6 +55,7 @@ public sealed class MultiKrum : IAggregator
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
+        f = ByzantineCount ?? f;
         if (n < 2 * f + 3)
         {
             return $"multi-krum needs n ≥ 2f+3 = {2 * f + 3}, got n = {n} (f = {f})";
