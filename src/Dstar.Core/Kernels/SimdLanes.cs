@@ -42,9 +42,6 @@ internal unsafe interface ISimdLanes<TVec>
 
     /// <summary>The lanes' sum, accumulated in double.</summary>
     static abstract double SumToDouble(TVec value);
-
-    /// <summary>True when every lane is finite.</summary>
-    static abstract bool AllFinite(TVec value);
 }
 
 /// <summary>AVX-512: 16 floats per register.</summary>
@@ -86,9 +83,6 @@ internal unsafe struct Lanes512 : ISimdLanes<Vector512<float>>
 
     public static double SumToDouble(Vector512<float> value) =>
         Lanes256.SumToDouble(value.GetLower()) + Lanes256.SumToDouble(value.GetUpper());
-
-    public static bool AllFinite(Vector512<float> value) =>
-        Lanes256.AllFinite(value.GetLower()) && Lanes256.AllFinite(value.GetUpper());
 }
 
 /// <summary>AVX2 / NEON-pair: 8 floats per register (used when AVX-512 is absent).</summary>
@@ -138,13 +132,6 @@ internal unsafe struct Lanes256 : ISimdLanes<Vector256<float>>
 
         return sum;
     }
-
-    public static bool AllFinite(Vector256<float> value)
-    {
-        // x − x is 0 for finite lanes and NaN otherwise.
-        var zeroIfFinite = value - value;
-        return zeroIfFinite == Vector256<float>.Zero;
-    }
 }
 
 /// <summary>Scalar fallback: one float per "register" (no SIMD hardware).</summary>
@@ -173,6 +160,4 @@ internal unsafe struct Lanes1 : ISimdLanes<float>
     public static float SelectLess(float a, float b, float x, float y) => a < b ? x : y;
 
     public static double SumToDouble(float value) => value;
-
-    public static bool AllFinite(float value) => float.IsFinite(value);
 }

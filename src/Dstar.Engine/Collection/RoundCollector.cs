@@ -1,4 +1,5 @@
 using Dstar.Core;
+using Dstar.Core.Kernels;
 using Dstar.Engine.Transport;
 
 namespace Dstar.Engine.Collection;
@@ -250,8 +251,8 @@ public sealed class RoundCollector
         // gradient the simulator already wrote into that very row is only checked.
         var row = Batch.Row(_accepted);
         bool finite = a.Gradient.Span.Overlaps(row, out int offset) && offset == 0 && a.Gradient.Length == row.Length
-            ? Finite.All(row)
-            : Finite.CopyAndCheck(a.Gradient.Span, row);
+            ? NonFinite.AllFinite(row)
+            : NonFinite.CopyAndCheck(a.Gradient.Span, row);
         if (!finite)
         {
             return new Drop(a.Worker, DropReason.Malformed, "holds NaN or ±∞");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using Dstar.Core;
+using Dstar.Core.Kernels;
 using Dstar.Core.Optimization;
 using Dstar.Engine.Collection;
 using Dstar.Engine.Randomness;
@@ -277,7 +278,7 @@ public sealed class ParameterServer
         Optimizer.Velocity.CopyTo(_velocityBefore);
         bool hadVelocity = Optimizer.HasVelocity;
         Optimizer.Step(_parameters, _aggregate);
-        if (!Finite.All(_parameters))
+        if (!NonFinite.AllFinite(_parameters))
         {
             _parametersBefore.CopyTo(_parameters, 0);
             _velocityBefore.CopyTo(Optimizer.Velocity);
