@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using Dstar.Core;
+using Dstar.Core.Kernels;
 using Dstar.Core.Specs;
 
 namespace Dstar.Cli.Benchmarks;
@@ -280,33 +281,18 @@ public static class AggregatorBenchmark
     {
         var random = new Random(seed);
         var truth = new float[d];
-        Gaussian(random, truth);
+        StandardNormal.Fill(random, truth);
         var batch = new GradientBatch(n, d);
         for (int i = 0; i < n; i++)
         {
             var row = batch.Row(i);
-            Gaussian(random, row);
+            StandardNormal.Fill(random, row);
             TensorPrimitives.Add(row, truth, row);
         }
 
         var validation = new float[d];
-        Gaussian(random, validation);
+        StandardNormal.Fill(random, validation);
         TensorPrimitives.Add(validation, truth, validation);
         return (batch, validation);
-    }
-
-    private static void Gaussian(Random random, Span<float> values)
-    {
-        // Box–Muller: two standard normals per two uniforms.
-        for (int j = 0; j < values.Length; j += 2)
-        {
-            double u = 1.0 - random.NextDouble(), v = random.NextDouble();
-            double radius = Math.Sqrt(-2.0 * Math.Log(u));
-            values[j] = (float)(radius * Math.Cos(2 * Math.PI * v));
-            if (j + 1 < values.Length)
-            {
-                values[j + 1] = (float)(radius * Math.Sin(2 * Math.PI * v));
-            }
-        }
     }
 }

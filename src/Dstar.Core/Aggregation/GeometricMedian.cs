@@ -257,7 +257,7 @@ public sealed class GeometricMedian : IAggregator
             {
                 var row = data.AsSpan(rows[k] * d + start, width);
                 double r = TensorPrimitives.Distance<float>(row, current);
-                toZ[k] += double.IsFinite(r) ? r * r : SquaredDistanceInDouble(row, current);
+                toZ[k] += double.IsFinite(r) ? r * r : RowDeviations.Exact(row, current);
             }
         }
 
@@ -293,20 +293,6 @@ public sealed class GeometricMedian : IAggregator
         {
             next[j] = (float)(next[j] + sum[j]);
         }
-    }
-
-    // ‖x − z‖² in double, for a row so far from z that the float sum of squares overflows (it never does in double:
-    // each term is below (2·float.MaxValue)² ≈ 4.6e77).
-    private static double SquaredDistanceInDouble(ReadOnlySpan<float> row, ReadOnlySpan<float> z)
-    {
-        double sum = 0;
-        for (int j = 0; j < row.Length; j++)
-        {
-            double diff = (double)row[j] - z[j];
-            sum += diff * diff;
-        }
-
-        return sum;
     }
 
     // The median of the rows' distances to z (upper median), over the usable rows or, when usable is empty, over all

@@ -4,13 +4,13 @@ namespace Dstar.Core.Kernels;
 
 /// <summary>
 /// Coordinate-wise mean μ and standard deviation σ of the rows of a batch: the two statistics every omniscient attack
-/// starts from (ALIE, IPM, Min-Max, Min-Sum…). Vectorised with <see cref="TensorPrimitives"/>, row by row, so the
-/// batch is read in memory order.
+/// starts from (ALIE, IPM, Min-Max, Min-Sum…). μ comes from <see cref="RowCombinations.Mean"/>; σ is vectorised with
+/// <see cref="TensorPrimitives"/>, row by row, so the batch is read in memory order.
 /// </summary>
 /// <remarks>
 /// σ is the population standard deviation, σⱼ = √((1/n) Σᵢ (xᵢⱼ − μⱼ)²): it is defined (zero) for a single row, and
 /// it is what a server-side attacker estimating the spread of the n rows it sees would compute.
-/// Cost: O(n·d) for μ, O(2·n·d) for μ and σ; nothing is allocated.
+/// Cost: O(n·d) for μ, O(2·n·d) for μ and σ; nothing is allocated (up to 512 rows).
 /// Non-finite values propagate: a NaN or ±∞ in a column makes that column's μ and σ non-finite.
 /// </remarks>
 public static class ColumnStatistics
@@ -21,14 +21,15 @@ public static class ColumnStatistics
     {
         ArgumentNullException.ThrowIfNull(batch);
         Require(batch, mean.Length, nameof(mean));
+        // The rules' row-mean kernel: one read of the rows (n read-modify-write passes over μ before).
         int n = batch.Count;
-        batch.Row(0).CopyTo(mean);
-        for (int i = 1; i < n; i++)
+        Span<int> rows = n <= RowPointers.StackLimit ? stackalloc int[n] : new int[n];
+        for (int i = 0; i < n; i++)
         {
-            TensorPrimitives.Add(mean, batch.Row(i), mean);
+            rows[i] = i;
         }
 
-        TensorPrimitives.Multiply(mean, 1f / n, mean);
+        RowCombinations.Mean(batch, rows, default, mean);
     }
 
     /// <summary>

@@ -1,15 +1,14 @@
+using Dstar.Core.Kernels;
+
 namespace Dstar.Learning.Data.Synthetic;
 
-/// <summary>Standard normal draws from a seeded <see cref="Random"/> (Box–Muller), so data sets are reproducible.</summary>
+/// <summary>
+/// Standard normal draws from a seeded <see cref="Random"/> (Core's <see cref="StandardNormal.Sample"/>, one draw per
+/// value, two uniforms each), so data sets are reproducible.
+/// </summary>
 internal static class Gaussian
 {
-    public static double Next(Random random)
-    {
-        // 1 − U keeps the logarithm's argument in (0, 1].
-        double u = 1.0 - random.NextDouble();
-        double v = random.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u)) * Math.Cos(2.0 * Math.PI * v);
-    }
+    public static double Next(Random random) => StandardNormal.Sample(random);
 
     public static float[] Matrix(Random random, int count, double scale = 1.0)
     {
