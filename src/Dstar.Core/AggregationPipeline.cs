@@ -8,6 +8,7 @@ public sealed class AggregationPipeline
     {
         Rule = rule ?? throw new ArgumentNullException(nameof(rule));
         PreAggregators = preAggregators ?? Array.Empty<IPreAggregator>();
+        Name = string.Join(" → ", PreAggregators.Select(p => p.Name).Append(Rule.Name));
     }
 
     /// <summary>The final rule.</summary>
@@ -17,7 +18,7 @@ public sealed class AggregationPipeline
     public IReadOnlyList<IPreAggregator> PreAggregators { get; }
 
     /// <summary>A readable name such as <c>nnm → krum</c>.</summary>
-    public string Name => string.Join(" → ", PreAggregators.Select(p => p.Name).Append(Rule.Name));
+    public string Name { get; }
 
     /// <summary>
     /// Runs the chain. Pre-aggregators may change the batch in place (NNM, clipping) or return their own buffers;

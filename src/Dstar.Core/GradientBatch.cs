@@ -101,15 +101,6 @@ public sealed class GradientBatch
         values.CopyTo(Row(index));
     }
 
-    /// <summary>A deep copy with capacity equal to <see cref="Count"/>.</summary>
-    public GradientBatch Clone()
-    {
-        var copy = new GradientBatch(Math.Max(1, _count), Dimension);
-        AsSpan().CopyTo(copy._buffer);
-        copy.Count = _count;
-        return copy;
-    }
-
     /// <summary>Builds a batch from jagged rows (tests and small tools).</summary>
     /// <exception cref="ArgumentException">rows is empty or the rows differ in length.</exception>
     public static GradientBatch FromRows(IReadOnlyList<float[]> rows)

@@ -21,9 +21,6 @@ public sealed record NpyHeader(NpyElementType ElementType, bool BigEndian, IRead
     /// <summary>Bytes per element: 4 or 8.</summary>
     public int ElementSize => ElementType == NpyElementType.Float32 ? 4 : 8;
 
-    /// <summary>The number of elements: the product of the shape (1 for a scalar).</summary>
-    public long ElementCount => Shape.Aggregate(1L, (p, s) => p * s);
-
     /// <summary>The shape as Python prints it: <c>(16, 1000)</c>, <c>(1000,)</c> or <c>()</c>.</summary>
     public string ShapeText => FormatShape(Shape);
 

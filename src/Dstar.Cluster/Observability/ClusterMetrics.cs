@@ -83,15 +83,6 @@ public sealed class ClusterMetrics
         }
     }
 
-    /// <summary>The refusals counted so far for <paramref name="reason"/>.</summary>
-    public long Refused(string reason)
-    {
-        lock (_gate)
-        {
-            return _refused.GetValueOrDefault(reason);
-        }
-    }
-
     /// <summary>The exposition text.</summary>
     public string Render()
     {

@@ -96,7 +96,7 @@ public sealed class Bulyan : IAggregator
         }
 
         var pickedRows = _pickedRows.AsSpan(0, theta);
-        CoordinateSelection.MeanClosestToMedian(batch, pickedRows, beta, output);
+        CoordinateSelection.MeanClosestToMedian(batch, pickedRows, beta, output, context.MaxDegreeOfParallelism);
         return new AggregationReport(
             Name,
             _workspace.BatchRows(_picked.AsSpan(0, theta)),

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Dstar.Core.Kernels;
 
 namespace Dstar.Core.Aggregation;
@@ -208,12 +209,11 @@ public sealed class DstarFilter : IAggregator
         }
         else
         {
-            var keptRows = kept.ToArray();
             var extra = IncludeValidation ? validation.AsSpan() : default;
-            RowCombinations.Mean(batch, keptRows, extra, output, context.MaxDegreeOfParallelism);
-            foreach (var i in keptRows)
+            RowCombinations.Mean(batch, CollectionsMarshal.AsSpan(kept), extra, output, context.MaxDegreeOfParallelism);
+            foreach (var i in kept)
             {
-                weights[i] = 1.0 / (keptRows.Length + (IncludeValidation ? 1 : 0));
+                weights[i] = 1.0 / (kept.Count + (IncludeValidation ? 1 : 0));
             }
         }
 

@@ -23,7 +23,6 @@ public sealed class MultiKrum : IAggregator
     private double[] _sortScratch = Array.Empty<double>();
     private int[] _order = Array.Empty<int>();
     private int[] _chosenRows = Array.Empty<int>();
-    private double[] _weights = Array.Empty<double>();
 
     /// <summary>Creates Multi-Krum; f overrides the context's when given; m defaults to n − f.</summary>
     /// <exception cref="ArgumentOutOfRangeException">f is negative or m is not positive.</exception>
@@ -80,7 +79,6 @@ public sealed class MultiKrum : IAggregator
         Krum.EnsureCapacity(ref _sortScratch, m);
         Krum.EnsureCapacity(ref _order, m);
         Krum.EnsureCapacity(ref _chosenRows, m);
-        Krum.EnsureCapacity(ref _weights, m);
         var scores = _scores.AsSpan(0, m);
         Span<bool> active = m <= 512 ? stackalloc bool[m] : new bool[m];
         active.Fill(true);

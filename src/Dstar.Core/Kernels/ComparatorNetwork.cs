@@ -14,14 +14,7 @@ internal sealed class ComparatorNetwork
 {
     private static readonly Dictionary<(int N, int Low, int High, bool Outside, bool Median), ComparatorNetwork> Cache = new();
 
-    private ComparatorNetwork(int n, int[] pairs)
-    {
-        Inputs = n;
-        Pairs = pairs;
-    }
-
-    /// <summary>Number of inputs n.</summary>
-    public int Inputs { get; }
+    private ComparatorNetwork(int[] pairs) => Pairs = pairs;
 
     /// <summary>Comparators as flattened (a, b) pairs, in application order.</summary>
     public int[] Pairs { get; }
@@ -159,6 +152,6 @@ internal sealed class ComparatorNetwork
             pairs[2 * c + 1] = kept[c].B;
         }
 
-        return new ComparatorNetwork(n, pairs);
+        return new ComparatorNetwork(pairs);
     }
 }

@@ -74,9 +74,9 @@ public sealed class Sgd
 
         var v = _velocity.AsSpan();
         var mu = (float)Momentum;
-        if (!_hasVelocity)
+        if (!_hasVelocity || Momentum == 0)
         {
-            // v₀ = g + λx
+            // v₀ = g + λx (and every v when μ = 0: one pass instead of three)
             TensorPrimitives.MultiplyAdd(parameters, (float)WeightDecay, gradient, v);
             _hasVelocity = true;
         }

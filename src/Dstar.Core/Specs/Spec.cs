@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace Dstar.Core.Specs;
 
@@ -48,8 +47,6 @@ public sealed record Spec(string Name, IReadOnlyDictionary<string, string> Param
         Parameters.Count == 0
             ? Name
             : Name + " " + string.Join(" ", Parameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
-
-    internal static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }
 
 /// <summary>A spec could not be parsed or built; the message names the component and the offending value.</summary>

@@ -24,9 +24,6 @@ public sealed class SpecArguments
     /// <summary>The component name.</summary>
     public string Name => _spec.Name;
 
-    /// <summary>The parameter names read so far, in order.</summary>
-    public IReadOnlyList<string> Known => _known;
-
     /// <summary>True when the parameter was given.</summary>
     public bool Has(string key)
     {

@@ -23,7 +23,6 @@ public sealed class RoundCollector
 {
     private readonly bool[] _delivered;
     private readonly int[] _workers;
-    private readonly double[] _losses;
     private readonly List<Drop> _drops = new();
     private int _accepted;
     private bool _deadlinePassed;
@@ -63,7 +62,6 @@ public sealed class RoundCollector
         Batch = new GradientBatch(k, dimension);
         _delivered = new bool[workerCount];
         _workers = new int[k];
-        _losses = new double[k];
         Begin(0);
     }
 
@@ -93,9 +91,6 @@ public sealed class RoundCollector
 
     /// <summary>The workers whose gradients were accepted, in arrival order.</summary>
     public ReadOnlySpan<int> AcceptedWorkers => _workers.AsSpan(0, _accepted);
-
-    /// <summary>The losses the accepted workers reported (NaN where none), aligned with <see cref="AcceptedWorkers"/>.</summary>
-    public ReadOnlySpan<double> AcceptedLosses => _losses.AsSpan(0, _accepted);
 
     /// <summary>How many gradients were accepted so far.</summary>
     public int AcceptedCount => _accepted;
@@ -135,7 +130,6 @@ public sealed class RoundCollector
         }
 
         _workers[_accepted] = arrival.Worker;
-        _losses[_accepted] = arrival.Loss;
         _delivered[arrival.Worker] = true;
         _accepted++;
         CloseTime = Math.Max(CloseTime, arrival.Time);

@@ -12,7 +12,7 @@ public sealed class RunRecorder
 {
     private readonly IReadOnlyList<IRunSink> _sinks;
     private readonly bool[] _byzantine;
-    private readonly List<RoundRecord> _history = new();
+    private double _wallTime;
     private readonly Dictionary<string, long> _drops = new(StringComparer.Ordinal);
     private double _virtualTime;
     private double _wallOffset;
@@ -48,9 +48,6 @@ public sealed class RunRecorder
 
     /// <summary>The run.</summary>
     public RunInfo Info { get; }
-
-    /// <summary>Every record so far (replayed and new).</summary>
-    public IReadOnlyList<RoundRecord> History => _history;
 
     /// <summary>Seconds of transport time so far.</summary>
     public double VirtualTime => _virtualTime;
@@ -116,7 +113,7 @@ public sealed class RunRecorder
         _finalTestLoss,
         _rounds,
         _virtualTime,
-        _history.Count > 0 ? _history[^1].WallTime : 0,
+        _wallTime,
         _rounds > 0 ? _virtualTime / _rounds : 0,
         _truePositives + _falsePositives > 0 ? (double)_truePositives / (_truePositives + _falsePositives) : null,
         _keptExactByzantineAccepted > 0 ? (double)_truePositives / _keptExactByzantineAccepted : null,
@@ -178,7 +175,7 @@ public sealed class RunRecorder
 
     private void Accumulate(RoundRecord r)
     {
-        _history.Add(r);
+        _wallTime = r.WallTime;
         _rounds++;
         _virtualTime = r.VirtualTime;
         if (r.Accuracy is { } accuracy)

@@ -33,7 +33,6 @@ public sealed class SimulatedTransport : ITransport
     private readonly bool[] _isByzantine;
     private readonly int[] _byzantineSlot;
     private readonly GradientBatch _gradients;
-    private readonly double[] _losses;
     private readonly bool[] _computed;
     private readonly double[] _delays;
     private readonly int[] _order;
@@ -125,7 +124,6 @@ public sealed class SimulatedTransport : ITransport
         int d = oracle.ParameterCount;
         _gradients = new GradientBatch(n, d);
         _memory = new ReadOnlyMemory<float>[n];
-        _losses = new double[n];
         _computed = new bool[n];
         _delays = new double[n];
         _order = new int[n];
@@ -237,7 +235,7 @@ public sealed class SimulatedTransport : ITransport
 
         int w = _order[_cursor++];
         Ensure(w);
-        arrival = new Arrival(w, _version, _memory[w], _delays[w], _losses[w]);
+        arrival = new Arrival(w, _version, _memory[w], _delays[w]);
         return true;
     }
 
@@ -276,7 +274,7 @@ public sealed class SimulatedTransport : ITransport
         // first rows of the buffer and reach it without a copy.
         int row = _nextRow++;
         _memory[worker] = _gradients.Buffer.AsMemory(row * _gradients.Dimension, _gradients.Dimension);
-        _losses[worker] = _oracle.ComputeGradient(_minibatch, _gradients.Row(row), flipLabels);
+        _oracle.ComputeGradient(_minibatch, _gradients.Row(row), flipLabels);
         OracleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
         _computed[worker] = true;
         GradientsComputed++;
@@ -344,7 +342,6 @@ public sealed class SimulatedTransport : ITransport
         {
             int slot = _byzantineSlot[w];
             _memory[w] = target.Buffer.AsMemory(slot * target.Dimension, target.Dimension);
-            _losses[w] = double.NaN;
             _computed[w] = true;
         }
     }

@@ -14,5 +14,4 @@ namespace Dstar.Engine.Transport;
 /// simulator, wall-clock seconds measured on receipt for a network transport). Arrivals are offered in
 /// non-decreasing time within a round.
 /// </param>
-/// <param name="Loss">The minibatch loss the worker reports with its gradient, or NaN when it reports none (not trusted).</param>
-public readonly record struct Arrival(int Worker, long Version, ReadOnlyMemory<float> Gradient, double Time, double Loss = double.NaN);
+public readonly record struct Arrival(int Worker, long Version, ReadOnlyMemory<float> Gradient, double Time);

@@ -163,10 +163,6 @@ public sealed class TorchGradientOracle : IGradientOracle
     /// <inheritdoc />
     public Evaluation Evaluate() => Evaluate(Test, null);
 
-    /// <summary>Accuracy and mean loss (without the L2 term) over the training samples <paramref name="sampleIndices"/>.</summary>
-    /// <exception cref="ArgumentException">an index outside the training set.</exception>
-    public Evaluation EvaluateTraining(ReadOnlySpan<int> sampleIndices) => Evaluate(Train, sampleIndices.ToArray());
-
     /// <inheritdoc />
     public void Dispose()
     {
