@@ -3,7 +3,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Dstar.Cluster.Observability;
 using Dstar.Cluster.Security;
-using Dstar.Core.Optimization;
+using Dstar.Core;
 using Dstar.Core.Specs;
 using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
@@ -122,23 +122,7 @@ public static class ClusterServer
         IReadOnlyList<RoundRecord> replayed = [];
         if (settings.Resume)
         {
-            if (!File.Exists(checkpointPath))
-            {
-                throw new CheckpointException($"cannot resume: {checkpointPath} does not exist (no checkpoint was written yet).");
-            }
-
-            var checkpoint = CheckpointFile.Load(checkpointPath);
-            if (checkpoint.Seed != config.Seed || checkpoint.Parameters.Length != workload.Oracle.ParameterCount)
-            {
-                throw new CheckpointException(
-                    $"{checkpointPath} belongs to another run: seed {checkpoint.Seed} and d = {checkpoint.Parameters.Length}, this run has seed {config.Seed} and d = {workload.Oracle.ParameterCount}");
-            }
-
-            replayed = directory is not null && File.Exists(Path.Combine(directory, MetricsFiles.JsonLinesName))
-                ? MetricsFiles.Read(directory, checkpoint.Round)
-                : [];
-            server.Restore(checkpoint.Round, checkpoint.Parameters, checkpoint.Velocity, checkpoint.HasVelocity,
-                checkpoint.PreviousAggregate ?? [], checkpoint.PreviousAggregate is not null);
+            replayed = RunCheckpoints.Resume(checkpointPath!, directory, server, config.Seed, "no checkpoint was written yet");
             log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpointPath, server.Version);
             progress.WriteLine($"resumed from {checkpointPath} at round {server.Version}");
         }
@@ -177,13 +161,28 @@ public static class ClusterServer
                 {
                     var t = server.Version;
                     var evaluate = (t + 1) % config.EvalEvery == 0 || t + 1 == config.Rounds;
-                    var round = await server.RunRoundAsync(transport, evaluate, cancellationToken).ConfigureAwait(false);
+                    RoundEvent round;
+                    try
+                    {
+                        round = await server.RunRoundAsync(transport, evaluate, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception failure) when (failure is AggregationException or InvalidOperationException)
+                    {
+                        // As in simulation: the run cannot go on (say a model an attack drove to overflow); the server
+                        // kept its last finite state, which the summary reports as the run's end.
+                        log.LogWarning("round {Round} cannot complete: {Reason}", t, failure.Message);
+                        recorder.Stop(t, failure.Message, server.Evaluate());
+                        break;
+                    }
+
                     transport.ReportRound(round);
                     metrics.RecordRound(server.Version, round.WallSeconds);
                     recorder.Record(round, clock.Elapsed.TotalSeconds);
                     if (checkpointPath is not null && config.CheckpointEvery > 0 && server.Version % config.CheckpointEvery == 0)
                     {
-                        Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
+                        // Rows first, so a resume from this checkpoint finds every row it covers.
+                        files?.Flush();
+                        RunCheckpoints.Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
                     }
                 }
             }
@@ -192,7 +191,8 @@ public static class ClusterServer
                 // SIGTERM / Ctrl+C: the interrupted round never stepped, so the state is the end of the last full round.
                 if (checkpointPath is not null)
                 {
-                    Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
+                    files?.Flush();
+                    RunCheckpoints.Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
                     log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
                 }
 
@@ -203,7 +203,8 @@ public static class ClusterServer
             transport.Finish(server.Version);
             if (checkpointPath is not null)
             {
-                Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
+                files?.Flush();
+                RunCheckpoints.Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
             }
 
             var summary = recorder.Finish();
@@ -220,14 +221,6 @@ public static class ClusterServer
         {
             files?.Dispose();
         }
-    }
-
-    private static void Save(string path, ParameterServer server, int seed, double virtualSeconds)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        CheckpointFile.Save(path, new Checkpoint(server.Version, seed, virtualSeconds, server.Parameters.ToArray(),
-            server.Optimizer.Velocity.ToArray(), server.Optimizer.HasVelocity,
-            server.PreviousAggregate?.ToArray()));
     }
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)

@@ -168,7 +168,8 @@ public sealed class Simulator : IDisposable
             checkpointPath = Path.Combine(directory, CheckpointFile.FileName);
             if (resume)
             {
-                replayed = Resume(directory, checkpointPath);
+                replayed = RunCheckpoints.Resume(checkpointPath, directory, _server, Config.Seed,
+                    "was checkpoint_every 0, or did the run stop before its first checkpoint?");
             }
 
             File.WriteAllText(Path.Combine(directory, "config.yaml"), ConfigLoader.ToYaml(Config));
@@ -234,7 +235,7 @@ public sealed class Simulator : IDisposable
                 if (checkpointPath is not null && Config.CheckpointEvery > 0 && (t + 1) % Config.CheckpointEvery == 0)
                 {
                     metrics!.Flush();
-                    SaveCheckpoint(checkpointPath, record.VirtualTime);
+                    RunCheckpoints.Save(checkpointPath, _server, Config.Seed, record.VirtualTime);
                 }
 
                 Timing = !timingClock.IsRunning ? Timing : new SimulationTiming(
@@ -249,7 +250,7 @@ public sealed class Simulator : IDisposable
             if (checkpointPath is not null && Config.CheckpointEvery > 0)
             {
                 metrics!.Flush();
-                SaveCheckpoint(checkpointPath, recorder.VirtualTime);
+                RunCheckpoints.Save(checkpointPath, _server, Config.Seed, recorder.VirtualTime);
             }
 
             return recorder.Finish();
@@ -262,51 +263,4 @@ public sealed class Simulator : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _workload.Dispose();
-
-    private IReadOnlyList<RoundRecord> Resume(string directory, string checkpointPath)
-    {
-        if (!File.Exists(checkpointPath))
-        {
-            throw new CheckpointException($"cannot resume: {checkpointPath} does not exist (was checkpoint_every 0, or did the run stop before its first checkpoint?)");
-        }
-
-        var checkpoint = CheckpointFile.Load(checkpointPath);
-        if (checkpoint.Seed != Config.Seed || checkpoint.Parameters.Length != _workload.Oracle.ParameterCount)
-        {
-            throw new CheckpointException(
-                $"{checkpointPath} belongs to another run: seed {checkpoint.Seed} and d = {checkpoint.Parameters.Length}, this run has seed {Config.Seed} and d = {_workload.Oracle.ParameterCount}");
-        }
-
-        IReadOnlyList<RoundRecord> rows;
-        try
-        {
-            rows = MetricsFiles.Read(directory, checkpoint.Round);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CheckpointException("cannot resume: " + e.Message);
-        }
-
-        if (rows.Count != checkpoint.Round)
-        {
-            throw new CheckpointException($"cannot resume: the checkpoint is at round {checkpoint.Round} but {MetricsFiles.JsonLinesName} holds only {rows.Count} rows");
-        }
-
-        _server.Restore(checkpoint.Round, checkpoint.Parameters, checkpoint.Velocity, checkpoint.HasVelocity,
-            checkpoint.PreviousAggregate ?? Array.Empty<float>(), checkpoint.PreviousAggregate is not null);
-        return rows;
-    }
-
-    private void SaveCheckpoint(string path, double virtualSeconds)
-    {
-        var previous = _server.PreviousAggregate;
-        CheckpointFile.Save(path, new Checkpoint(
-            _server.Version,
-            Config.Seed,
-            virtualSeconds,
-            _server.Parameters.ToArray(),
-            _server.Optimizer.Velocity.ToArray(),
-            _server.Optimizer.HasVelocity,
-            previous?.ToArray()));
-    }
 }
