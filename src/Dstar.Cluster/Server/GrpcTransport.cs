@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -23,9 +22,9 @@ namespace Dstar.Cluster.Server;
 /// enumeration), so the transport compares the collector's accepted and drop counts around each arrival; a drop goes
 /// back to the worker at once as LATE (late, stale) or REJECTED (duplicate, malformed), and an accepted gradient
 /// learns KEPT or DROPPED from <see cref="ReportRound"/> after the rule ran.</para>
-/// <para>Memory: each received gradient is decoded into a buffer rented from <see cref="ArrayPool{T}"/> and returned
-/// when the enumerator advances; the arrival queue is bounded (4 per worker), so a flooding worker is slowed by
-/// back-pressure on its own stream instead of growing the server's memory.</para>
+/// <para>Memory: an arrival is a view of the received message's bytes as floats (<see cref="FloatWire.View"/>), so the
+/// collector's copy into its batch is the one copy of a gradient; the arrival queue is bounded (4 per worker), so a
+/// flooding worker is slowed by back-pressure on its own stream instead of growing the server's memory.</para>
 /// </remarks>
 public sealed class GrpcTransport : ITransport
 {
@@ -106,11 +105,10 @@ public sealed class GrpcTransport : ITransport
                 var drops = Collector?.Drops.Count ?? 0;
                 try
                 {
-                    yield return new Arrival(incoming.Worker, incoming.Version, incoming.Buffer.AsMemory(0, incoming.Length), incoming.Time);
+                    yield return new Arrival(incoming.Worker, incoming.Version, incoming.Gradient, incoming.Time);
                 }
                 finally
                 {
-                    ArrayPool<float>.Shared.Return(incoming.Buffer);
                     Judged(incoming, drops);
                 }
             }
@@ -204,7 +202,7 @@ public sealed class GrpcTransport : ITransport
     /// <summary>
     /// Takes a gradient received on <paramref name="session"/>. Bytes that are not a whole number of float32 values are
     /// refused here (they cannot become an arrival); everything else is queued for the collector to judge. The size
-    /// was already bounded by gRPC's receive limit (4·d plus framing), so the rented buffer is at most d floats.
+    /// was already bounded by gRPC's receive limit (4·d plus framing).
     /// </summary>
     internal async ValueTask ReceiveAsync(WorkerSession session, Gradient gradient, CancellationToken cancellationToken)
     {
@@ -217,25 +215,16 @@ public sealed class GrpcTransport : ITransport
             return;
         }
 
-        var length = bytes.Length / FloatWire.BytesPerValue;
-        var buffer = ArrayPool<float>.Shared.Rent(Math.Max(length, 1));
-        FloatWire.Read(bytes, buffer.AsSpan(0, length));
+        // A view of the received bytes: the collector's copy into its batch is the only copy of the gradient.
+        var values = FloatWire.View(gradient.Data);
         double time;
         lock (_publishGate)
         {
             time = _roundClock.Elapsed.TotalSeconds;
         }
 
-        try
-        {
-            await _arrivals.Writer.WriteAsync(new Incoming(session.WorkerId, gradient.Version, buffer, length, time), cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch
-        {
-            ArrayPool<float>.Shared.Return(buffer);
-            throw;
-        }
+        await _arrivals.Writer.WriteAsync(new Incoming(session.WorkerId, gradient.Version, values, time), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     private void Judged(Incoming incoming, int dropsBefore)
@@ -261,5 +250,5 @@ public sealed class GrpcTransport : ITransport
         }
     }
 
-    private readonly record struct Incoming(int Worker, long Version, float[] Buffer, int Length, double Time);
+    private readonly record struct Incoming(int Worker, long Version, ReadOnlyMemory<float> Gradient, double Time);
 }

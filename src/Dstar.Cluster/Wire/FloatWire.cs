@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
@@ -68,6 +69,50 @@ public static class FloatWire
         for (var i = 0; i < destination.Length; i++)
         {
             destination[i] = BinaryPrimitives.ReadSingleLittleEndian(source[(i * BytesPerValue)..]);
+        }
+    }
+
+    /// <summary>
+    /// The float32 values of <paramref name="bytes"/> (a whole number of them) as memory: on a little-endian machine
+    /// a view of the received bytes themselves, with no copy; elsewhere a decoded copy.
+    /// </summary>
+    /// <exception cref="ArgumentException">the byte count is not a multiple of 4.</exception>
+    public static ReadOnlyMemory<float> View(ByteString bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (bytes.Length % BytesPerValue != 0)
+        {
+            throw new ArgumentException($"{bytes.Length} bytes is not a whole number of float32 values.", nameof(bytes));
+        }
+
+        if (BitConverter.IsLittleEndian && MemoryMarshal.TryGetArray(bytes.Memory, out var segment))
+        {
+            return new FloatView(segment).Memory;
+        }
+
+        var values = new float[bytes.Length / BytesPerValue];
+        Read(bytes.Span, values);
+        return values;
+    }
+
+    /// <summary>Little-endian bytes of a managed array read as floats in place (unaligned loads are fine on x86 and Arm64).</summary>
+    private sealed class FloatView(ArraySegment<byte> bytes) : MemoryManager<float>
+    {
+        public override Span<float> GetSpan() => MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
+
+        public override unsafe MemoryHandle Pin(int elementIndex = 0)
+        {
+            var handle = GCHandle.Alloc(bytes.Array, GCHandleType.Pinned);
+            byte* start = (byte*)handle.AddrOfPinnedObject() + bytes.Offset + elementIndex * BytesPerValue;
+            return new MemoryHandle(start, handle, this);
+        }
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
         }
     }
 }

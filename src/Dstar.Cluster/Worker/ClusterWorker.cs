@@ -141,10 +141,12 @@ public static class ClusterWorker
                     continue;
                 }
 
+                // One copy into the reused payload, wrapped without another: WriteAsync has serialised the message by
+                // the time it completes, so the buffer is free again for the next gradient.
                 FloatWire.Write(gradient, payload);
                 await connection.Call.RequestStream.WriteAsync(new WorkerMessage
                 {
-                    Gradient = new Gradient { Version = task.Version, Data = Google.Protobuf.ByteString.CopyFrom(payload) },
+                    Gradient = new Gradient { Version = task.Version, Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) },
                 }, stop.Token).ConfigureAwait(false);
             }
         }
