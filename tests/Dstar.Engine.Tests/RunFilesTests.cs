@@ -85,6 +85,24 @@ public class RunFilesTests
     }
 
     [Fact]
+    public async Task Resume_ignores_a_half_written_row_past_the_checkpoint_but_not_one_it_covers()
+    {
+        var config = Scenarios.Logistic(rounds: 10) with { CheckpointEvery = 5 };
+        var directory = await Run(config);
+        var metrics = Path.Combine(directory, "metrics.jsonl");
+        var lines = File.ReadAllLines(metrics);
+
+        // A run killed while writing row 8: its checkpoint covers rows 0–4, which are whole.
+        File.WriteAllText(metrics, string.Join("\n", lines[..8]) + "\n" + lines[8][..20]);
+        Assert.Equal(Enumerable.Range(0, 5), Dstar.Engine.Recording.MetricsFiles.Read(directory, 5).Select(r => (int)r.Round));
+
+        // A damaged row that the checkpoint does cover is still an error naming the file and line.
+        File.WriteAllText(metrics, string.Join("\n", lines[..3]) + "\n" + lines[3][..20] + "\n" + string.Join("\n", lines[4..]) + "\n");
+        var e = Assert.Throws<InvalidDataException>(() => Dstar.Engine.Recording.MetricsFiles.Read(directory, 5));
+        Assert.Contains("line 4", e.Message);
+    }
+
+    [Fact]
     public void Checkpoint_round_trips_every_field()
     {
         var path = Path.Combine(Scenarios.TemporaryDirectory(), CheckpointFile.FileName);

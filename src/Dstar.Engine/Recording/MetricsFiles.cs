@@ -98,8 +98,8 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         _csv = null;
     }
 
-    /// <summary>Reads metrics.jsonl back (resume), keeping rows with round &lt; <paramref name="beforeRound"/>.</summary>
-    /// <exception cref="InvalidDataException">a line is not a metrics row; the message names the file and line.</exception>
+    /// <summary>Reads metrics.jsonl back (resume): the rows with round &lt; <paramref name="beforeRound"/>, which come first.</summary>
+    /// <exception cref="InvalidDataException">one of those lines is not a metrics row; the message names the file and line.</exception>
     public static IReadOnlyList<RoundRecord> Read(string directory, long beforeRound)
     {
         var path = Path.Combine(directory, JsonLinesName);
@@ -112,6 +112,13 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         int lineNumber = 0;
         foreach (var line in File.ReadLines(path))
         {
+            // Rows come in round order: once those the checkpoint covers are read, the rest (which resume recomputes,
+            // and whose last line a killed run may have left half-written) is not looked at.
+            if (rows.Count >= beforeRound)
+            {
+                break;
+            }
+
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line))
             {
