@@ -32,7 +32,10 @@ public sealed class SimulatedTransport : ITransport
     private readonly ByzantineSetup? _byzantine;
     private readonly bool[] _isByzantine;
     private readonly int[] _byzantineSlot;
-    private readonly GradientBatch _gradients;
+    // Honest rows in compute order: the attack's view of the round. Allocated on first use, which with no crafting
+    // attack is only when a gradient cannot go straight into the collector's batch (no collector on this round).
+    private GradientBatch? _gradients;
+    private readonly int _dimension;
     private readonly bool[] _computed;
     private readonly double[] _delays;
     private readonly int[] _order;
@@ -122,7 +125,7 @@ public sealed class SimulatedTransport : ITransport
         }
 
         int d = oracle.ParameterCount;
-        _gradients = new GradientBatch(n, d);
+        _dimension = d;
         _memory = new ReadOnlyMemory<float>[n];
         _computed = new bool[n];
         _delays = new double[n];
@@ -270,14 +273,35 @@ public sealed class SimulatedTransport : ITransport
             _oracle.SetParameters(_parameters);
         }
 
-        // Rows are handed out in the order gradients are computed, so the honest gradients an attack sees are the
-        // first rows of the buffer and reach it without a copy.
-        int row = _nextRow++;
-        _memory[worker] = _gradients.Buffer.AsMemory(row * _gradients.Dimension, _gradients.Dimension);
-        _oracle.ComputeGradient(_minibatch, _gradients.Row(row), flipLabels);
+        // With a crafting attack, rows are handed out in the order gradients are computed, so the honest gradients the
+        // attack sees are the first rows of the buffer and reach it without a copy. Without one, the gradient is
+        // written straight into the collector's next row (it is offered next), which the collector then only checks.
+        var destination = (_byzantine?.Attack is null ? CollectorRow() : null) ?? NextRow();
+        _memory[worker] = destination;
+        _oracle.ComputeGradient(_minibatch, destination.Span, flipLabels);
         OracleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
         _computed[worker] = true;
         GradientsComputed++;
+    }
+
+    /// <summary>The next row of the honest buffer (allocated on first use).</summary>
+    private Memory<float> NextRow()
+    {
+        _gradients ??= new GradientBatch(_isByzantine.Length, _dimension);
+        int row = _nextRow++;
+        return _gradients.Buffer.AsMemory(row * _dimension, _dimension);
+    }
+
+    /// <summary>The collector's next row when it is collecting this round and has room, else null.</summary>
+    private Memory<float>? CollectorRow()
+    {
+        var collector = Collector;
+        if (collector is null || collector.Version != _version || collector.IsComplete || collector.Dimension != _dimension)
+        {
+            return null;
+        }
+
+        return collector.Batch.Buffer.AsMemory(collector.AcceptedCount * _dimension, _dimension);
     }
 
     private void Craft()
@@ -327,14 +351,15 @@ public sealed class SimulatedTransport : ITransport
 
         // The honest view is the buffer's first rows (every gradient computed so far this round is honest).
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        _gradients.Count = _nextRow;
+        var honest = _gradients!;
+        honest.Count = _nextRow;
         try
         {
-            _byzantine.Attack!.Craft(_gradients, context, target);
+            _byzantine.Attack!.Craft(honest, context, target);
         }
         finally
         {
-            _gradients.Count = _gradients.Capacity;
+            honest.Count = honest.Capacity;
         }
 
         AttackSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -357,7 +382,7 @@ public sealed class SimulatedTransport : ITransport
     {
         var collector = Collector;
         int f = _byzantine!.Workers.Count;
-        if (collector is null || collector.Version != _version || collector.AcceptedCount != 0 || collector.Dimension != _gradients.Dimension
+        if (collector is null || collector.Version != _version || collector.AcceptedCount != 0 || collector.Dimension != _dimension
             || f > collector.K || f > _arrivalCount)
         {
             return null;
