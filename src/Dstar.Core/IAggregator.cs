@@ -14,7 +14,7 @@ public interface IAggregator
     /// </summary>
     string? CheckRequirements(int n, int f, bool hasValidationGradient);
 
-    /// <summary>Aggregates the batch's rows into <paramref name="output"/> (length d).</summary>
+    /// <summary>Aggregates the batch's rows into <paramref name="output"/> (length d); the batch is read, never changed.</summary>
     /// <exception cref="AggregationException">the requirements do not hold, or the input cannot be aggregated safely.</exception>
     AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output);
 }

@@ -29,3 +29,30 @@ public class SpecByzantineCountTests
         Assert.Contains(why, e.Message);
     }
 }
+
+/// <summary>Rules read their batch and never change it (the optimal attacks' searches rely on it).</summary>
+public class RulesLeaveTheirInputTests
+{
+    [Fact]
+    public void Every_rule_leaves_its_batch_exactly_as_it_was()
+    {
+        var rng = new Random(4);
+        var rows = Columns.Grid(rng, 15, 40);
+        rows[3][7] = float.NaN; // the non-finite path too
+        var g0 = Columns.Grid(rng, 1, 40)[0];
+        foreach (var name in Registry.Rules.Names)
+        {
+            var batch = GradientBatch.FromRows(rows);
+            var before = batch.AsSpan().ToArray();
+            var context = new AggregationContext(2, new Random(1))
+            {
+                ValidationGradient = g0,
+                PreviousAggregate = g0,
+                Parameters = new float[40],
+                ValidationLoss = y => Dstar.Core.Kernels.RowDeviations.Exact(y, default),
+            };
+            Registry.Rules.Create(name).Aggregate(batch, context, new float[40]);
+            Assert.True(before.AsSpan().SequenceEqual(batch.AsSpan()), $"{name} changed its input");
+        }
+    }
+}

@@ -7,8 +7,9 @@ namespace Dstar.Core.Attacks;
 /// <see cref="AggregationPipeline"/>, scored by the damage ‖agg − μ‖₂. Used by the optimal ALIE and IPM searches.
 /// </summary>
 /// <remarks>
-/// Every evaluation gets a fresh copy of the rows (pre-aggregators may change their input in place) in a scratch
-/// batch kept across rounds, and a context whose random source restarts from the same seed, so that candidates are
+/// The honest rows are copied once per round into a scratch batch kept across rounds; each evaluation writes the f
+/// candidate rows after them, and copies the honest rows again only when the pipeline has pre-aggregators (which may
+/// change their input in place; rules never do). Every evaluation gets a context whose random source restarts from the same seed, so that candidates are
 /// compared on the same draws (bucketing) and the server's own random stream is never consumed by the search.
 /// </remarks>
 internal sealed class SimulatedRound
@@ -47,6 +48,8 @@ internal sealed class SimulatedRound
         }
 
         _output = AttackChecks.Sized(ref _output, honest.Dimension);
+        _batch.Count = rows;
+        honest.AsSpan().CopyTo(_batch.Buffer);
     }
 
     /// <summary>‖pipeline(honest ∪ copies of <paramref name="candidate"/>) − <paramref name="mean"/>‖₂.</summary>
@@ -55,7 +58,11 @@ internal sealed class SimulatedRound
         var batch = _batch!;
         var honest = _honest!;
         batch.Count = batch.Capacity;
-        honest.AsSpan().CopyTo(batch.Buffer);
+        if (_pipeline!.PreAggregators.Count > 0)
+        {
+            honest.AsSpan().CopyTo(batch.Buffer);
+        }
+
         for (int i = 0; i < _copies; i++)
         {
             candidate.CopyTo(batch.Row(honest.Count + i));
