@@ -65,6 +65,34 @@ public class PairwiseDistancePathsTests
     }
 
     [Theory]
+    [InlineData(8)]
+    [InlineData(1)]
+    public void The_narrower_gram_kernels_of_machines_without_avx512_match_naive_distances(int width)
+    {
+        // What runs without AVX-512: the copying pass with the 8-wide (AVX2) or scalar 4×4 blocks.
+        var saved = ColumnTiles.WidthLimit;
+        try
+        {
+            ColumnTiles.WidthLimit = width;
+            foreach (var (n, d) in new[] { (16, 16_400), (5, 8_199), (2, 15) })
+            {
+                var data = RandomRows(new Random(n * 31 + d + width), n, d);
+                data[n - 1][d - 1] = float.NaN;
+                var (m, rows, distances) = Run(data, inRegisters: true);
+                Assert.Equal(n - 1, m);
+                AssertNaive(rows.Select(i => data[i]).ToArray(), distances, 1e-5);
+            }
+
+            var offset = RandomRows(new Random(4), 9, 20_000, scale: 1, offset: 1000);
+            AssertNaive(offset, Run(offset, inRegisters: true).Distances, 1e-3);
+        }
+        finally
+        {
+            ColumnTiles.WidthLimit = saved;
+        }
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void Both_passes_keep_precision_under_a_large_common_offset_over_many_tiles(bool inRegisters)

@@ -227,7 +227,7 @@ public static class PairwiseDistances
 
     private static void AccumulateTiles(GradientBatch batch, int[] rows, int m, int tileWidth, int firstTile, int lastTile, Span<double> gram, Span<bool> nonFinite)
     {
-        if (Vector512.IsHardwareAccelerated && CenterInRegisters)
+        if (Vector512.IsHardwareAccelerated && ColumnTiles.WidthLimit >= 16 && CenterInRegisters)
         {
             AccumulateTilesInPlace(batch, rows, m, tileWidth, firstTile, lastTile, gram, nonFinite);
             return;
@@ -582,7 +582,7 @@ public static class PairwiseDistances
     private static unsafe float CopyCentered(ReadOnlySpan<float> source, Span<float> destination, ReadOnlySpan<float> reference)
     {
         int width = source.Length;
-        if (!Vector512.IsHardwareAccelerated)
+        if (!Vector512.IsHardwareAccelerated || ColumnTiles.WidthLimit < 16)
         {
             TensorPrimitives.Subtract(source, reference[..width], destination[..width]);
             destination[width..].Clear();
@@ -657,7 +657,9 @@ public static class PairwiseDistances
                     float* a = basePointer + bi * tileWidth;
                     float* b = basePointer + bj * tileWidth;
                     double* target = g + bi * mPad + bj;
-                    if (Vector512.IsHardwareAccelerated)
+                    // The register width follows ColumnTiles.WidthLimit, so tests can run the narrower kernels that
+                    // machines without AVX-512 use.
+                    if (Vector512.IsHardwareAccelerated && ColumnTiles.WidthLimit >= 16)
                     {
                         if (bi == bj)
                         {
@@ -668,7 +670,7 @@ public static class PairwiseDistances
                             Block512(a, b, tileWidth, width, target, mPad);
                         }
                     }
-                    else if (Vector256.IsHardwareAccelerated)
+                    else if (Vector256.IsHardwareAccelerated && ColumnTiles.WidthLimit >= 8)
                     {
                         Block256(a, b, tileWidth, width, target, mPad);
                     }
