@@ -47,6 +47,6 @@ public class ArcTests
     public void Arc_refuses_n_at_most_f()
     {
         var error = Assert.Throws<AggregationException>(() => new Arc().Apply(GradientBatch.FromRows([[1f], [2f]]), new AggregationContext(2)));
-        Assert.Contains("arc needs n > f = 2, got n = 2", error.Message);
+        Assert.Contains("arc needs n ≥ f+1 = 3, got n = 2 (f = 2)", error.Message);
     }
 }

@@ -158,7 +158,7 @@ public class GeometricMedianTests
         Assert.Contains("iterations=0", Assert.Throws<SpecException>(() => Registry.Rules.Create("geometric-median iterations=0")).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new GeometricMedian(tolerance: -1));
         var data = RandomRows(new Random(3), 4, 5);
-        Assert.Contains("geometric-median needs f < n/2, got n = 4, f = 2", Assert.Throws<AggregationException>(() => new GeometricMedian().Aggregate(GradientBatch.FromRows(data), new AggregationContext(2), new float[5])).Message);
+        Assert.Contains("geometric-median needs n ≥ 2f+1 = 5, got n = 4 (f = 2)", Assert.Throws<AggregationException>(() => new GeometricMedian().Aggregate(GradientBatch.FromRows(data), new AggregationContext(2), new float[5])).Message);
         data[0][0] = float.NaN;
         var report = new GeometricMedian().Aggregate(GradientBatch.FromRows(data), new AggregationContext(1), new float[5]);
         Assert.Equal(new[] { 0 }, report.NonFiniteRows);

@@ -72,7 +72,7 @@ public class MeamedTests
     {
         var batch = GradientBatch.FromRows([[1f], [2f]]);
         var error = Assert.Throws<AggregationException>(() => new Meamed().Aggregate(batch, new AggregationContext(2), new float[1]));
-        Assert.Contains("meamed needs n > f = 2, got n = 2", error.Message);
+        Assert.Contains("meamed needs n ≥ f+1 = 3, got n = 2 (f = 2)", error.Message);
     }
 
     [Fact]

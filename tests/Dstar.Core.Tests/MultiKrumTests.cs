@@ -71,7 +71,7 @@ public class MultiKrumTests
     {
         var batch = GradientBatch.FromRows(RandomRows(new Random(1), 6, 3));
         Assert.Contains("multi-krum needs n ≥ 2f+3 = 7, got n = 6", Assert.Throws<AggregationException>(() => new MultiKrum(2).Aggregate(batch, new AggregationContext(), new float[3])).Message);
-        Assert.Contains("multi-krum needs m ≤ n, got m = 7, n = 6", Assert.Throws<AggregationException>(() => new MultiKrum(1, 7).Aggregate(batch, new AggregationContext(), new float[3])).Message);
+        Assert.Contains("multi-krum needs n ≥ m = 7, got n = 6 (m = 7)", Assert.Throws<AggregationException>(() => new MultiKrum(1, 7).Aggregate(batch, new AggregationContext(), new float[3])).Message);
         Assert.Contains("m=0", Assert.Throws<SpecException>(() => Registry.Rules.Create("multi-krum m=0")).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new MultiKrum(1, 0));
     }

@@ -71,7 +71,7 @@ public class TrimmedMeanTests
     {
         var batch = GradientBatch.FromRows([[1f], [2f], [3f], [4f]]);
         var error = Assert.Throws<AggregationException>(() => new TrimmedMean().Aggregate(batch, new AggregationContext(2), new float[1]));
-        Assert.Contains("trimmed-mean needs n > 2f = 4, got n = 4", error.Message);
+        Assert.Contains("trimmed-mean needs n ≥ 2f+1 = 5, got n = 4 (f = 2)", error.Message);
         Assert.NotNull(new TrimmedMean(2).CheckRequirements(4, 0, false));
     }
 
@@ -80,7 +80,7 @@ public class TrimmedMeanTests
     {
         var batch = GradientBatch.FromRows([[1f], [float.NaN], [3f]]);
         var error = Assert.Throws<AggregationException>(() => new TrimmedMean(1).Aggregate(batch, new AggregationContext(), new float[1]));
-        Assert.Contains("after dropping 1 non-finite rows", error.Message);
+        Assert.Equal("trimmed-mean needs n ≥ 2f+1 = 3, got n = 2 (f = 1) after dropping 1 of 3 rows holding NaN or ±∞", error.Message);
     }
 
     [Fact]

@@ -112,15 +112,15 @@ public sealed class DstarFilter : IAggregator
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
-        if (n < 1)
+        if (RuleRequirements.AtLeast(Name, n, 1) is { } why)
         {
-            return $"dstar needs n ≥ 1, got n = {n}";
+            return why;
         }
 
         if (NeedsValidation && !hasValidationGradient)
         {
-            var why = Center == DstarCenter.Median ? "center=median" : Reference == DstarReference.Validation ? "reference=validation" : "include-validation=true";
-            return $"dstar ({why}) needs the validation gradient g₀ (AggregationContext.ValidationGradient), got none";
+            var setting = Center == DstarCenter.Median ? "center=median" : Reference == DstarReference.Validation ? "reference=validation" : "include-validation=true";
+            return RuleRequirements.Missing($"{Name} ({setting})", "the validation gradient g₀ (AggregationContext.ValidationGradient)");
         }
 
         return null;
@@ -131,7 +131,7 @@ public sealed class DstarFilter : IAggregator
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        RuleChecks.Ensure(this, batch, context, output);
+        RuleRequirements.Ensure(this, batch, context, output, context.ByzantineCount);
         int n = batch.Count, d = batch.Dimension;
         var validation = context.ValidationGradient;
         if (validation is not null && validation.Length != d)

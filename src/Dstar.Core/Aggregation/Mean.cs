@@ -15,14 +15,14 @@ public sealed class Mean : IAggregator
 
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient) =>
-        n >= 1 ? null : $"mean needs n ≥ 1, got n = {n}";
+        RuleRequirements.AtLeast(Name, n, 1);
 
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        RuleChecks.Ensure(this, batch, context, output);
+        RuleRequirements.Ensure(this, batch, context, output, context.ByzantineCount);
         var kept = RowPointers.All(batch.Count);
         int[] dropped = [];
         if (!RowCombinations.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism))

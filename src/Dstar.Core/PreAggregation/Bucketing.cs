@@ -41,10 +41,7 @@ public sealed class Bucketing : IPreAggregator
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
         int n = batch.Count;
-        if (n < 1)
-        {
-            throw new AggregationException("bucketing needs n ≥ 1 rows, got 0");
-        }
+        RuleRequirements.Ensure(RuleRequirements.AtLeast(Name, n, 1));
 
         int buckets = (n + Size - 1) / Size;
         if (_buckets is null || _buckets.Dimension != batch.Dimension || _buckets.Capacity < buckets)
