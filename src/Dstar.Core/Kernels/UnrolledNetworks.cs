@@ -7,13 +7,6 @@ using System.Runtime.Intrinsics.X86;
 namespace Dstar.Core.Kernels;
 
 /// <summary>
-/// Processes whole 16-column blocks in [start, end): rows[i] + column are the inputs, output + column the result,
-/// check a running finiteness register, accumulators one register per row (deviation sums), both read on entry and
-/// written back on exit.
-/// </summary>
-internal unsafe delegate void UnrolledRange(float** rows, nint start, nint end, float* output, float* check, float* accumulators);
-
-/// <summary>
 /// Comparator networks compiled, once per (n, task), into straight-line code over AVX-512 registers: every input is a
 /// local, so the network runs in registers instead of bouncing through memory (the interpreted network in
 /// <see cref="ColumnKernelParts.Sort{TLanes, TVec}"/> is limited by store-to-load forwarding, about 3× slower).
