@@ -113,7 +113,7 @@ public class CoordinateSelectionTests
                 Assert.True(Columns.AllClose(output, j => Columns.TrimmedMeanOf(Columns.Column(data, j), f)));
                 Assert.True(CoordinateSelection.MeanClosestToMedian(batch, rows, n - f, output));
                 Assert.True(Columns.AllClose(output, j => Columns.MeamedOf(Columns.Column(data, j), n - f)));
-                Assert.True(RowCombinations.Mean(batch, rows, default, output));
+                Assert.True(RowMeans.Mean(batch, rows, default, output));
                 Assert.True(Columns.AllClose(output, j => Columns.Column(data, j).Average()));
 
                 // dSTAR's first pass (centre = median of the rows and g₀, not written out) and centered clipping's step.
@@ -129,7 +129,7 @@ public class CoordinateSelectionTests
                 }
 
                 var weights = Enumerable.Range(0, n).Select(i => (i + 1) / 64f).ToArray();
-                RowCombinations.Step(batch, rows, weights, g0, output);
+                RowMeans.Step(batch, rows, weights, g0, output);
                 Assert.True(Columns.AllClose(output, j => g0[j] + Enumerable.Range(0, n).Sum(i => weights[i] * ((double)data[i][j] - g0[j])), 1e-4));
             }
         }

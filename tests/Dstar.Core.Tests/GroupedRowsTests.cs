@@ -6,7 +6,7 @@ namespace Dstar.Core.Tests;
 
 /// <summary>
 /// Past <see cref="StreamGroups.Rows"/> rows, means, steps and deviations go group by group, tile by tile (see
-/// RowCombinations and RowDeviations). These batches are wider than one tile, so the running sums cross tiles; the
+/// RowMeans and RowDeviations). These batches are wider than one tile, so the running sums cross tiles; the
 /// narrow cases are covered by every rule's property tests.
 /// </summary>
 public class GroupedRowsTests
@@ -24,7 +24,7 @@ public class GroupedRowsTests
         var batch = GradientBatch.FromRows(rows);
         var output = new float[Wide + 16];
         var slice = output.AsSpan(3, Wide);
-        Assert.True(RowCombinations.Mean(batch, Enumerable.Range(0, n).ToArray(), default, slice, threads));
+        Assert.True(RowMeans.Mean(batch, Enumerable.Range(0, n).ToArray(), default, slice, threads));
         for (int j = 0; j < Wide; j++)
         {
             double expected = 0;
@@ -50,7 +50,7 @@ public class GroupedRowsTests
         var rows = Columns.Grid(rng, 40, Wide);
         rows[badRow][Wide - 5] = float.NaN;
         var batch = GradientBatch.FromRows(rows);
-        Assert.False(RowCombinations.Mean(batch, Enumerable.Range(0, 40).ToArray(), default, new float[Wide]));
+        Assert.False(RowMeans.Mean(batch, Enumerable.Range(0, 40).ToArray(), default, new float[Wide]));
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public class GroupedRowsTests
         var center = Columns.Grid(rng, 1, Wide)[0];
         var weights = Enumerable.Range(0, n).Select(i => (float)((i % 7 + 1) / 64.0)).ToArray();
         var output = inPlace ? (float[])center.Clone() : new float[Wide];
-        RowCombinations.Step(batch, Enumerable.Range(0, n).ToArray(), weights, inPlace ? output : center, output, threads);
+        RowMeans.Step(batch, Enumerable.Range(0, n).ToArray(), weights, inPlace ? output : center, output, threads);
         for (int j = 0; j < Wide; j++)
         {
             double expected = center[j];
@@ -153,8 +153,8 @@ public class GroupedRowsTests
         {
             foreach (var (batch, rows) in cases)
             {
-                RowCombinations.Mean(batch, rows, default, output);
-                RowCombinations.Step(batch, rows, weights, g0, output);
+                RowMeans.Mean(batch, rows, default, output);
+                RowMeans.Step(batch, rows, weights, g0, output);
                 RowDeviations.Squared(batch, rows, default, CenterMode.Given, squared, default, center: g0);
                 RowDeviations.Squared(batch, rows, g0, CenterMode.Median, squared, default, centerRows: rows.Length + 1);
             }

@@ -160,8 +160,8 @@ public class SelectionKernelPathTests
         CoordinateSelection.Median(shifted, inShifted, a);
         CoordinateSelection.Median(plain, inPlain, b);
         Assert.Equal(b, a);
-        RowCombinations.Mean(shifted, inShifted, default, a);
-        RowCombinations.Mean(plain, inPlain, default, b);
+        RowMeans.Mean(shifted, inShifted, default, a);
+        RowMeans.Mean(plain, inPlain, default, b);
         Assert.Equal(b, a);
     }
 

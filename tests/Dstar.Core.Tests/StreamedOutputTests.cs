@@ -26,7 +26,7 @@ public class StreamedOutputTests
             var buffer = new float[d + 32];
             Array.Fill(buffer, -7.5f);
             var output = buffer.AsSpan(offset, d);
-            Assert.True(RowCombinations.Mean(batch, Enumerable.Range(0, n).ToArray(), default, output));
+            Assert.True(RowMeans.Mean(batch, Enumerable.Range(0, n).ToArray(), default, output));
             for (int j = 0; j < d; j++)
             {
                 Assert.True(Columns.Close(output[j], Columns.Column(rows, j).Average()), $"offset {offset}, column {j}: {output[j]}");
@@ -48,7 +48,7 @@ public class StreamedOutputTests
         {
             var buffer = new float[d + 32];
             Array.Fill(buffer, -7.5f);
-            Assert.True(RowCombinations.Mean(batch, Enumerable.Range(0, n).ToArray(), default, buffer.AsSpan(offset, d), degreeOfParallelism: 2));
+            Assert.True(RowMeans.Mean(batch, Enumerable.Range(0, n).ToArray(), default, buffer.AsSpan(offset, d), degreeOfParallelism: 2));
             for (int j = 0; j < d; j++)
             {
                 Assert.True(Columns.Close(buffer[offset + j], expected[j]), $"offset {offset}, column {j}");
@@ -94,7 +94,7 @@ public class StreamedOutputTests
             var buffer = new float[d + 32];
             Array.Fill(buffer, -7.5f);
             start.CopyTo(buffer.AsSpan(offset, d));
-            RowCombinations.Step(batch, Enumerable.Range(0, n).ToArray(), weights, buffer.AsSpan(offset, d));
+            RowMeans.Step(batch, Enumerable.Range(0, n).ToArray(), weights, buffer.AsSpan(offset, d));
             for (int j = 0; j < d; j++)
             {
                 double expected = start[j] + Enumerable.Range(0, n).Sum(i => (double)weights[i] * (rows[i][j] - start[j]));
@@ -106,7 +106,7 @@ public class StreamedOutputTests
             // The same step from a centre kept elsewhere (centered clipping's first iteration reads v in place).
             var separate = new float[d + 32];
             Array.Fill(separate, -7.5f);
-            RowCombinations.Step(batch, Enumerable.Range(0, n).ToArray(), weights, start, separate.AsSpan(offset, d));
+            RowMeans.Step(batch, Enumerable.Range(0, n).ToArray(), weights, start, separate.AsSpan(offset, d));
             Assert.Equal(buffer.AsSpan(offset, d).ToArray(), separate.AsSpan(offset, d).ToArray());
             AssertUntouched(separate, offset, d);
         }

@@ -4,7 +4,7 @@ using static Dstar.Core.Tests.PairwiseReference;
 
 namespace Dstar.Core.Tests;
 
-public class RowCombinationTests
+public class WeightedRowSumsTests
 {
     // Dimensions around the strip (128), the prefetch tile (2048) and rows whose starts are not 64-byte aligned.
     [Theory]
@@ -31,7 +31,7 @@ public class RowCombinationTests
 
         var target = new GradientBatch(outputs, d);
         target.Count = outputs;
-        RowCombination.Mix(batch, rows, weights, target, targetRows);
+        WeightedRowSums.Mix(batch, rows, weights, target, targetRows);
         for (int o = 0; o < outputs; o++)
         {
             var expected = new double[d];
@@ -55,6 +55,6 @@ public class RowCombinationTests
     public void Mix_refuses_to_write_into_its_own_source()
     {
         var batch = GradientBatch.FromRows(RandomRows(new Random(1), 3, 10));
-        Assert.Throws<ArgumentException>(() => RowCombination.Mix(batch, [0, 1, 2], new double[9], batch, [0, 1, 2]));
+        Assert.Throws<ArgumentException>(() => WeightedRowSums.Mix(batch, [0, 1, 2], new double[9], batch, [0, 1, 2]));
     }
 }

@@ -117,7 +117,7 @@ public sealed class CenteredClipping : IAggregator
                 steps[i] = (float)((distance > Tau ? Tau / distance : 1.0) / rows.Length);
             }
 
-            RowCombinations.Step(batch, rows, steps[..rows.Length], v, output, dop);
+            RowMeans.Step(batch, rows, steps[..rows.Length], v, output, dop);
             v = output;
         }
 

@@ -210,7 +210,7 @@ public sealed class DstarFilter : IAggregator
         else
         {
             var extra = IncludeValidation ? validation.AsSpan() : default;
-            RowCombinations.Mean(batch, CollectionsMarshal.AsSpan(kept), extra, output, context.MaxDegreeOfParallelism);
+            RowMeans.Mean(batch, CollectionsMarshal.AsSpan(kept), extra, output, context.MaxDegreeOfParallelism);
             foreach (var i in kept)
             {
                 weights[i] = 1.0 / (kept.Count + (IncludeValidation ? 1 : 0));

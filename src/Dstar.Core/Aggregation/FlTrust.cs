@@ -103,7 +103,7 @@ public sealed class FlTrust : IAggregator
             weights[i] /= total;
         }
 
-        RowCombination.WeightedSum(batch, _rows.AsSpan(0, kept.Count), _coefficients.AsSpan(0, kept.Count), output);
+        WeightedRowSums.WeightedSum(batch, _rows.AsSpan(0, kept.Count), _coefficients.AsSpan(0, kept.Count), output);
         return new AggregationReport(Name, kept, weights, cosines, dropped);
     }
 

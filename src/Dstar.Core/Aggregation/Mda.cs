@@ -137,7 +137,7 @@ public sealed class Mda : IAggregator
         }
 
         var kept = _workspace.BatchRows(chosen);
-        RowCombinations.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism);
+        RowMeans.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism);
         var weights = new double[n];
         foreach (var row in kept)
         {

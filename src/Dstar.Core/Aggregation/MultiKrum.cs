@@ -84,7 +84,7 @@ public sealed class MultiKrum : IAggregator
             chosenRows[k] = _workspace.Rows[chosen[k]];
         }
 
-        RowCombinations.Mean(batch, chosenRows, default, output, context.MaxDegreeOfParallelism);
+        RowMeans.Mean(batch, chosenRows, default, output, context.MaxDegreeOfParallelism);
         var kept = _workspace.BatchRows(chosen);
         var weights = new double[n];
         foreach (var row in kept)

@@ -145,7 +145,7 @@ public sealed class Zeno : IAggregator
         }
 
         Array.Sort(chosen);
-        RowCombinations.Mean(batch, chosen, default, output, context.MaxDegreeOfParallelism);
+        RowMeans.Mean(batch, chosen, default, output, context.MaxDegreeOfParallelism);
         var weights = new double[n];
         var reported = new double[n];
         Array.Fill(reported, double.NaN);

@@ -3,10 +3,12 @@ using System.Buffers;
 namespace Dstar.Core.Kernels;
 
 /// <summary>
-/// Per-coordinate combinations of whole rows: the mean of a subset (plus an optional extra vector such as g₀) and
-/// centered clipping's step c + Σ wᵢ (xᵢ − c). One pass over the rows in register-wide column blocks.
+/// Means of a subset of rows (plus an optional extra vector such as g₀) through the column-pass kernels, compiled for
+/// AVX-512 (<see cref="RowSumKernel"/>), and the mean-like step of centered clipping, c + Σ wᵢ (xᵢ − c)
+/// (<see cref="WeightedStepKernel"/>). One pass over the rows in register-wide column blocks. Sums with arbitrary
+/// weights, which the compiled kernels do not cover, are <see cref="WeightedRowSums"/>.
 /// </summary>
-internal static unsafe class RowCombinations
+internal static unsafe class RowMeans
 {
     /// <summary>
     /// output = (Σ_{i ∈ rows} xᵢ + extra) / (|rows| + [extra given]).

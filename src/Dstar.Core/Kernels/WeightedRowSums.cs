@@ -6,16 +6,16 @@ using System.Runtime.Intrinsics.X86;
 namespace Dstar.Core.Kernels;
 
 /// <summary>
-/// Linear combinations of rows of a batch with arbitrary weights, y = Σₖ wₖ·x_{rows[k]}: FLTrust's weighted sum and
-/// NNM's mixing. Plain means of rows (Multi-Krum, MDA, Zeno, dSTAR, the mean
-/// rule) use <see cref="RowCombinations.Mean"/>.
+/// Weighted sums of rows of a batch with arbitrary weights, y = Σₖ wₖ·x_{rows[k]}: FLTrust's weighted sum and NNM's
+/// mixing. Plain means of rows (Multi-Krum, MDA, Zeno, dSTAR, the mean rule) use the compiled
+/// <see cref="RowMeans.Mean"/>.
 /// </summary>
 /// <remarks>
 /// Each group of 64 output values is accumulated in four vector registers over every source row and stored once, so
 /// the cost is one read of the rows with a non-zero weight and one write of the output. Accumulation is in float (at most a few hundred terms
 /// per value). Rows must be finite; rules drop non-finite rows first. Allocates nothing.
 /// </remarks>
-public static class RowCombination
+public static class WeightedRowSums
 {
     /// <summary>Writes Σₖ weights[k]·batch.Row(rows[k]) into <paramref name="output"/>; zero weights are skipped.</summary>
     /// <exception cref="ArgumentException">rows and weights differ in length, or output is not d long.</exception>

@@ -66,7 +66,7 @@ public sealed class Bucketing : IPreAggregator
         for (int b = 0; b < buckets; b++)
         {
             int first = b * Size, length = Math.Min(Size, n - first);
-            RowCombinations.Mean(batch, _order.AsSpan(first, length), default, _buckets.Row(b), context.MaxDegreeOfParallelism);
+            RowMeans.Mean(batch, _order.AsSpan(first, length), default, _buckets.Row(b), context.MaxDegreeOfParallelism);
         }
 
         return _buckets;

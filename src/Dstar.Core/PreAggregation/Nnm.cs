@@ -82,7 +82,7 @@ public sealed class Nnm : IPreAggregator
         }
 
         var rows = _workspace.Rows;
-        RowCombination.Mix(batch, rows, weights, _output, rows);
+        WeightedRowSums.Mix(batch, rows, weights, _output, rows);
         for (int i = 0, next = 0; i < n; i++)
         {
             if (next < m && rows[next] == i)
