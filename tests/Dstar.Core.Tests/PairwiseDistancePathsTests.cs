@@ -8,22 +8,17 @@ namespace Dstar.Core.Tests;
 /// The two AVX-512 Gram passes (centring in registers on the rows in place, the default, and copying each tile into
 /// scratch first, the other hardware's path) on the same inputs, each against naive double distances.
 /// </summary>
+[Collection(nameof(KernelSettingsCollection))]
 public class PairwiseDistancePathsTests
 {
     private static (int Finite, int[] Rows, double[] Distances) Run(float[][] data, bool inRegisters)
     {
-        bool saved = PairwiseDistances.CenterInRegisters;
-        PairwiseDistances.CenterInRegisters = inRegisters;
-        try
+        using (KernelSettings.Override(centerInRegisters: inRegisters))
         {
             var rows = Enumerable.Range(0, data.Length).ToArray();
             var distances = new double[data.Length * data.Length];
             int m = PairwiseDistances.SquaredOfFiniteRows(GradientBatch.FromRows(data), rows, distances);
             return (m, rows[..m], distances[..(m * m)]);
-        }
-        finally
-        {
-            PairwiseDistances.CenterInRegisters = saved;
         }
     }
 
@@ -70,10 +65,8 @@ public class PairwiseDistancePathsTests
     public void The_narrower_gram_kernels_of_machines_without_avx512_match_naive_distances(int width)
     {
         // What runs without AVX-512: the copying pass with the 8-wide (AVX2) or scalar 4×4 blocks.
-        var saved = ColumnTiles.WidthLimit;
-        try
+        using (KernelSettings.Override(widthLimit: width))
         {
-            ColumnTiles.WidthLimit = width;
             foreach (var (n, d) in new[] { (16, 16_400), (5, 8_199), (2, 15) })
             {
                 var data = RandomRows(new Random(n * 31 + d + width), n, d);
@@ -85,10 +78,6 @@ public class PairwiseDistancePathsTests
 
             var offset = RandomRows(new Random(4), 9, 20_000, scale: 1, offset: 1000);
             AssertNaive(offset, Run(offset, inRegisters: true).Distances, 1e-3);
-        }
-        finally
-        {
-            ColumnTiles.WidthLimit = saved;
         }
     }
 

@@ -7,7 +7,7 @@ namespace Dstar.Core.Tests;
 /// The compiled kernel paths chosen by n and f (for example a trimmed mean that tracks its extremes instead of running a
 /// rank network) against the naive references, at n around the group boundaries and with huge dropped values.
 /// </summary>
-[Collection(nameof(KernelSwitches))]
+[Collection(nameof(KernelSettingsCollection))]
 public class SelectionKernelPathTests
 {
     private static readonly int[] RowCounts = [3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 63, 64, 65, 96, 97];
@@ -87,10 +87,8 @@ public class SelectionKernelPathTests
     [InlineData(3)]
     public void Trimmed_mean_matches_the_reference_on_every_path(int extremesMinRows)
     {
-        var saved = UnrolledNetworks.ExtremesMinRows;
-        try
+        using (KernelSettings.Override(extremesMinRows: extremesMinRows))
         {
-            UnrolledNetworks.ExtremesMinRows = extremesMinRows;
             var rng = new Random(extremesMinRows);
             foreach (int n in RowCounts)
             {
@@ -108,20 +106,14 @@ public class SelectionKernelPathTests
                 }
             }
         }
-        finally
-        {
-            UnrolledNetworks.ExtremesMinRows = saved;
-        }
     }
 
     [Fact]
     public void Trimmed_mean_by_extremes_keeps_tied_values_by_rank()
     {
         // Many copies of the kept extremes: the clamp identity must count ranks, not distinct values.
-        var saved = UnrolledNetworks.ExtremesMinRows;
-        try
+        using (KernelSettings.Override(extremesMinRows: 3))
         {
-            UnrolledNetworks.ExtremesMinRows = 3;
             var rng = new Random(11);
             foreach (int n in new[] { 9, 33, 64 })
             {
@@ -130,10 +122,6 @@ public class SelectionKernelPathTests
                 Assert.True(CoordinateSelection.TrimmedMean(GradientBatch.FromRows(data), RowPointers.All(n), 3, output));
                 Assert.True(Columns.AllClose(output, j => Columns.TrimmedMeanOf(Columns.Column(data, j), 3)));
             }
-        }
-        finally
-        {
-            UnrolledNetworks.ExtremesMinRows = saved;
         }
     }
 
@@ -193,10 +181,4 @@ public class SelectionKernelPathTests
         data[17][33] = float.NaN;
         Assert.False(CoordinateSelection.TrimmedMean(GradientBatch.FromRows(data), RowPointers.All(40), 3, new float[50]));
     }
-}
-
-/// <summary>Tests that change the static kernel switches run one at a time.</summary>
-[CollectionDefinition(nameof(KernelSwitches), DisableParallelization = true)]
-public class KernelSwitches
-{
 }

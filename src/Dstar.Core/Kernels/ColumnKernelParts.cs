@@ -18,11 +18,11 @@ internal static unsafe class ColumnKernelParts
     {
         var zero = TLanes.Broadcast(0f);
         TVec s0 = zero, s1 = zero, s2 = zero, s3 = zero;
-        if (Prefetch.Floats > 0 && Sse.IsSupported)
+        if (KernelSettings.PrefetchFloats > 0 && Sse.IsSupported)
         {
             for (int p = 0; p < count; p++)
             {
-                Sse.Prefetch0(rows[p] + column + Prefetch.Floats);
+                Sse.Prefetch0(rows[p] + column + KernelSettings.PrefetchFloats);
             }
         }
 

@@ -18,9 +18,6 @@ internal static unsafe class ColumnTiles
     // Float accumulators are flushed to double often enough that each lane sums at most this many terms.
     private const int FlushEvery = 64;
 
-    /// <summary>The widest register the driver may use (16, 8 or 1); tests lower it to cover the fallback paths.</summary>
-    internal static int WidthLimit { get; set; } = MaxWidth;
-
     // Below this many columns per worker a second thread costs more than it saves.
     private const int MinColumnsPerWorker = 1 << 14;
 
@@ -88,11 +85,11 @@ internal static unsafe class ColumnTiles
     private static void Dispatch<TKernel>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
         where TKernel : unmanaged, IColumnKernel<TKernel>
     {
-        if (Vector512.IsHardwareAccelerated && WidthLimit >= 16)
+        if (Vector512.IsHardwareAccelerated && KernelSettings.WidthLimit >= 16)
         {
             RunRange<TKernel, Lanes512, Vector512<float>>(kernel, rows, pointerCount, output, start, end, tail);
         }
-        else if (Vector256.IsHardwareAccelerated && WidthLimit >= 8)
+        else if (Vector256.IsHardwareAccelerated && KernelSettings.WidthLimit >= 8)
         {
             RunRange<TKernel, Lanes256, Vector256<float>>(kernel, rows, pointerCount, output, start, end, tail);
         }

@@ -227,7 +227,7 @@ public static class PairwiseDistances
 
     private static void AccumulateTiles(GradientBatch batch, int[] rows, int m, int tileWidth, int firstTile, int lastTile, Span<double> gram, Span<bool> nonFinite)
     {
-        if (Vector512.IsHardwareAccelerated && ColumnTiles.WidthLimit >= 16 && CenterInRegisters)
+        if (Vector512.IsHardwareAccelerated && KernelSettings.WidthLimit >= 16 && KernelSettings.CenterInRegisters)
         {
             AccumulateTilesInPlace(batch, rows, m, tileWidth, firstTile, lastTile, gram, nonFinite);
             return;
@@ -298,12 +298,6 @@ public static class PairwiseDistances
             ArrayPool<int>.Shared.Return(order);
         }
     }
-
-    /// <summary>
-    /// True (the default) to run the AVX-512 Gram pass on the batch rows where they lie, centring in registers; false for
-    /// the copy-into-a-tile pass that other hardware uses. Tests switch it to cover both.
-    /// </summary>
-    internal static bool CenterInRegisters { get; set; } = true;
 
     /// <summary>
     /// The AVX-512 pass without the tile copy: the micro-kernels read the rows where they lie in the batch (prefetched
@@ -582,7 +576,7 @@ public static class PairwiseDistances
     private static unsafe float CopyCentered(ReadOnlySpan<float> source, Span<float> destination, ReadOnlySpan<float> reference)
     {
         int width = source.Length;
-        if (!Vector512.IsHardwareAccelerated || ColumnTiles.WidthLimit < 16)
+        if (!Vector512.IsHardwareAccelerated || KernelSettings.WidthLimit < 16)
         {
             TensorPrimitives.Subtract(source, reference[..width], destination[..width]);
             destination[width..].Clear();
@@ -657,9 +651,9 @@ public static class PairwiseDistances
                     float* a = basePointer + bi * tileWidth;
                     float* b = basePointer + bj * tileWidth;
                     double* target = g + bi * mPad + bj;
-                    // The register width follows ColumnTiles.WidthLimit, so tests can run the narrower kernels that
+                    // The register width follows KernelSettings.WidthLimit, so tests can run the narrower kernels that
                     // machines without AVX-512 use.
-                    if (Vector512.IsHardwareAccelerated && ColumnTiles.WidthLimit >= 16)
+                    if (Vector512.IsHardwareAccelerated && KernelSettings.WidthLimit >= 16)
                     {
                         if (bi == bj)
                         {
@@ -670,7 +664,7 @@ public static class PairwiseDistances
                             Block512(a, b, tileWidth, width, target, mPad);
                         }
                     }
-                    else if (Vector256.IsHardwareAccelerated && ColumnTiles.WidthLimit >= 8)
+                    else if (Vector256.IsHardwareAccelerated && KernelSettings.WidthLimit >= 8)
                     {
                         Block256(a, b, tileWidth, width, target, mPad);
                     }
