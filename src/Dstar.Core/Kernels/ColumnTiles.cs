@@ -7,8 +7,8 @@ namespace Dstar.Core.Kernels;
 /// <summary>Runs a column kernel over [0, d), on one thread or split into column ranges across several.</summary>
 /// <remarks>
 /// Blocks are read straight from the rows (one register of every row per block, rows prefetched a few blocks ahead)
-/// rather than first copied into a k × B scratch tile: on the AVX-512 machine we measured, the extra copy cost more
-/// than it saved at n = 16 and n = 64, because the working set of a block (n registers) already stays in L1.
+/// rather than first copied into a scratch tile: the working set of a block (n registers) already stays in L1, so
+/// the copy costs more than it saves (docs/benchmarks.md, "Kernel design notes").
 /// </remarks>
 internal static unsafe class ColumnTiles
 {

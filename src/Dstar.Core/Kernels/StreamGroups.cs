@@ -1,9 +1,9 @@
 namespace Dstar.Core.Kernels;
 
 /// <summary>
-/// How many rows a pass reads side by side before it splits them into groups. With the batch far larger than the
-/// caches, a 16-row mean ran at 0.7× a single streaming read, while reading 64 rows side by side, or one row at a time
-/// through an L1 tile, ran at about 1.8×: the hardware prefetchers follow a limited number of streams.
+/// How many rows a pass reads side by side before it splits them into groups: the hardware prefetchers follow a
+/// limited number of streams, so past about 16 rows read side by side a pass slows down by more than 2× (measurements
+/// in docs/benchmarks.md, "Kernel design notes").
 /// </summary>
 internal static class StreamGroups
 {

@@ -9,7 +9,8 @@ namespace Dstar.Core.Kernels;
 /// <summary>
 /// Comparator networks compiled, once per (n, task), into straight-line code over AVX-512 registers: every input is a
 /// local, so the network runs in registers instead of bouncing through memory (the interpreted network in
-/// <see cref="ColumnKernelParts.Sort{TLanes, TVec}"/> is limited by store-to-load forwarding, about 3× slower).
+/// <see cref="ColumnKernelParts.Sort{TLanes, TVec}"/> is limited by store-to-load forwarding; see docs/benchmarks.md,
+/// "Kernel design notes").
 /// Used only when <see cref="Vector512.IsHardwareAccelerated"/>; other widths use the generic kernels.
 /// </summary>
 /// <remarks>
