@@ -5,7 +5,7 @@ using Dstar.Core.Specs;
 namespace Dstar.Core.Attacks;
 
 /// <summary>
-/// The adaptive attack against the dSTAR filter (Yan et al., arXiv 2412.07151; our reading in docs DSTAR.md): it
+/// The adaptive attack against the dSTAR filter (Yan et al., arXiv 2412.07151; our reading in docs/method.md): it
 /// knows the filter and sends b = μ + γp with the largest γ for which b still passes, δ_b ≤ τ·δ_ref, where
 /// m = coordinate-wise median(honest ∪ f copies of b ∪ {g₀}), δ_b = ‖b − m‖₂ and δ_ref = ‖g₀ − m‖₂·√batch-ratio.
 /// Without g₀ (<see cref="AttackContext.AggregationContext"/> null or its ValidationGradient null), or with
