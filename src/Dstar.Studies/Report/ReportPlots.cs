@@ -43,7 +43,7 @@ public static class ReportPlots
         plot.Axes.SetLimits(-0.5, values.Count - 0.5, -0.5, rules.Count - 0.5);
         plot.Title(title);
         plot.XLabel(xLabel);
-        plot.SavePng(path, Math.Clamp(260 + 150 * values.Count, 520, 1600), Math.Clamp(140 + 36 * rules.Count, 300, 1200));
+        plot.SavePng(path, Math.Clamp(300 + 150 * values.Count, 760, 1600), Math.Clamp(140 + 36 * rules.Count, 300, 1200));
         return path;
     }
 
