@@ -276,9 +276,43 @@ public static class StudyLoader
 
     private static void ReadCases(YamlNode node, HashSet<string> known, List<IReadOnlyList<StudySetting>> cases, List<ConfigError> errors)
     {
+        // One list of cases, or a mapping of named lists whose product is taken (e.g. rules × attacks, each a list of pairs).
+        if (node is YamlMappingNode groups && groups.Children.Count > 0)
+        {
+            var product = new List<IReadOnlyList<StudySetting>> { Array.Empty<StudySetting>() };
+            var owner = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (nameNode, listNode) in groups.Children)
+            {
+                var group = (nameNode as YamlScalarNode)?.Value ?? "?";
+                var items = new List<IReadOnlyList<StudySetting>>();
+                ReadCaseList(listNode, $"cases.{group}", known, items, errors);
+                foreach (var key in items.SelectMany(c => c).Select(c => c.Key).Distinct())
+                {
+                    if (owner.TryGetValue(key, out var other))
+                    {
+                        errors.Add(new ConfigError($"cases.{group}", key, $"is also set by cases.{other}: each key belongs to one group of cases"));
+                    }
+                    else
+                    {
+                        owner[key] = group;
+                    }
+                }
+
+                product = product.SelectMany(p => items.Select(i => (IReadOnlyList<StudySetting>)[.. p, .. i])).ToList();
+            }
+
+            cases.AddRange(product);
+            return;
+        }
+
+        ReadCaseList(node, "cases", known, cases, errors);
+    }
+
+    private static void ReadCaseList(YamlNode node, string label, HashSet<string> known, List<IReadOnlyList<StudySetting>> cases, List<ConfigError> errors)
+    {
         if (node is not YamlSequenceNode list || list.Children.Count == 0)
         {
-            errors.Add(new ConfigError("cases", Show(node), "needs a non-empty list of mappings, e.g. [{byzantine: 0, attack: none}, {byzantine: 4, attack: alie}]"));
+            errors.Add(new ConfigError(label, Show(node), "needs a non-empty list of mappings, e.g. [{byzantine: 0, attack: none}, {byzantine: 4, attack: alie}], or a mapping of such lists"));
             return;
         }
 
@@ -286,11 +320,11 @@ public static class StudyLoader
         {
             if (list.Children[i] is not YamlMappingNode map || map.Children.Count == 0)
             {
-                errors.Add(new ConfigError($"cases[{i}]", Show(list.Children[i]), "needs a non-empty mapping of config keys, e.g. {byzantine: 0, attack: none}"));
+                errors.Add(new ConfigError($"{label}[{i}]", Show(list.Children[i]), "needs a non-empty mapping of config keys, e.g. {byzantine: 0, attack: none}"));
                 continue;
             }
 
-            cases.Add(Settings(map, $"cases[{i}]", known, errors));
+            cases.Add(Settings(map, $"{label}[{i}]", known, errors));
         }
     }
 
@@ -396,12 +430,9 @@ public static class StudyLoader
     private static void CheckOverlaps(List<StudyAxis> grid, List<IReadOnlyList<StudySetting>> cases, StudyAxis? tune, List<ConfigError> errors)
     {
         var gridKeys = grid.Select(a => a.Key).ToHashSet(StringComparer.Ordinal);
-        for (int i = 0; i < cases.Count; i++)
+        foreach (var key in cases.SelectMany(c => c).Select(s => s.Key).Distinct().Where(gridKeys.Contains))
         {
-            foreach (var setting in cases[i].Where(s => gridKeys.Contains(s.Key)))
-            {
-                errors.Add(new ConfigError($"cases[{i}].{setting.Key}", Show(setting.Value), "is also a grid key: a key varies either in the grid or in the cases"));
-            }
+            errors.Add(new ConfigError("cases: " + key, "", "is also a grid key: a key varies either in the grid or in the cases"));
         }
 
         if (tune is not null && (gridKeys.Contains(tune.Key) || cases.Any(c => c.Any(s => s.Key == tune.Key))))

@@ -144,10 +144,40 @@ public class StudyLoaderTests
     }
 
     [Fact]
+    public void Named_groups_of_cases_are_crossed_with_each_other()
+    {
+        var plan = StudyPlan.Expand(Load(Base + """
+
+            grid:
+              data.partition: [iid, "dirichlet alpha=0.5"]
+            cases:
+              rules:
+                - {aggregator: median}
+                - {aggregator: centered-clipping, pre: ["bucketing size=2"]}
+              attacks:
+                - {byzantine: 0, attack: none}
+                - {byzantine: 2, attack: sign-flip}
+                - {byzantine: 2, attack: alie}
+            """));
+        Assert.Equal(12, plan.Cells.Count);
+        Assert.Equal(["data.partition", "aggregator", "byzantine", "attack", "pre"], plan.VaryingKeys);
+        Assert.Equal(["median", "bucketing size=2 + centered-clipping"], plan.Cells.Select(c => c.Rule).Distinct());
+        Assert.Equal(3, plan.Cells.Select(c => c.Attack).Distinct().Count());
+        Assert.Equal("data.partition-iid_aggregator-median_byzantine-0_attack-none", plan.Cells[0].Name);
+    }
+
+    [Fact]
+    public void A_key_in_two_groups_of_cases_is_refused()
+    {
+        var line = Assert.Single(Problems(Base + "\ncases:\n  a: [{attack: alie, byzantine: 1}]\n  b: [{attack: sign-flip}]\n"));
+        Assert.StartsWith("cases.b = 'attack': is also set by cases.a", line);
+    }
+
+    [Fact]
     public void A_key_in_both_grid_and_cases_is_refused()
     {
         var line = Assert.Single(Problems(Base + "\ngrid: {attack: [sign-flip]}\ncases: [{attack: alie, byzantine: 1}]\n"));
-        Assert.StartsWith("cases[0].attack = 'alie': is also a grid key", line);
+        Assert.StartsWith("cases: attack = '': is also a grid key", line);
     }
 
     [Fact]
