@@ -44,9 +44,9 @@ public static class PairwiseParts
         var parts = new (string, Action)[]
         {
             ("gram", () => { for (int i = 0; i < n; i++) rows[i] = i; PairwiseDistances.SquaredOfFiniteRows(batch, rows, distances); }),
-            ("mix", () => RowCombination.Mix(batch, rows, weights, target, rows)),
-            ("mean13", () => RowCombinations.Mean(batch, chosen, default, output)),
-            ("weighted13", () => RowCombination.WeightedSum(batch, chosen, equal, output)),
+            ("mix", () => WeightedRowSums.Mix(batch, rows, weights, target, rows)),
+            ("mean13", () => RowMeans.Mean(batch, chosen, default, output)),
+            ("weighted13", () => WeightedRowSums.WeightedSum(batch, chosen, equal, output)),
             ("copy-nt", () => CopyNt(batch.Buffer, target.Buffer)),
         };
         float sink = 0;

@@ -5,11 +5,9 @@ using Dstar.Benchmarks;
 if (args is ["quick-coordinate", ..])
 {
     // DSTAR_PREFETCH_FLOATS overrides the software prefetch distance (0 = off), for tuning it on a given machine.
-    if (int.TryParse(Environment.GetEnvironmentVariable("DSTAR_PREFETCH_FLOATS"), out int prefetch))
-    {
-        Dstar.Core.Kernels.Prefetch.Floats = prefetch;
-    }
-
+    using var prefetch = int.TryParse(Environment.GetEnvironmentVariable("DSTAR_PREFETCH_FLOATS"), out int prefetchFloats)
+        ? Dstar.Core.Kernels.KernelSettings.Override(prefetchFloats: prefetchFloats)
+        : null;
     CoordinateRulesBenchmarks.QuickRatios(
         args.Length > 1 ? int.Parse(args[1]) : 15,
         args.Length > 2 ? int.Parse(args[2]) : 1,
@@ -39,11 +37,9 @@ if (args is ["pairwise-parts", ..])
 // "two-pass-parts [repeats] [rows] [dimension]": the passes of dSTAR and centered clipping timed apart (see TwoPassParts).
 if (args is ["two-pass-parts", ..])
 {
-    if (int.TryParse(Environment.GetEnvironmentVariable("DSTAR_PREFETCH_FLOATS"), out int prefetchFloats))
-    {
-        Dstar.Core.Kernels.Prefetch.Floats = prefetchFloats;
-    }
-
+    using var prefetch = int.TryParse(Environment.GetEnvironmentVariable("DSTAR_PREFETCH_FLOATS"), out int prefetchFloats)
+        ? Dstar.Core.Kernels.KernelSettings.Override(prefetchFloats: prefetchFloats)
+        : null;
     TwoPassParts.Run(
         args.Length > 1 ? int.Parse(args[1]) : 21,
         args.Length > 2 ? int.Parse(args[2]) : 16,

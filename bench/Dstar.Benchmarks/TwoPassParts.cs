@@ -55,9 +55,9 @@ public static class TwoPassParts
             ("clipping pass 1, centre co-aligned with rows", () => RowDeviations.Squared(batch, all, default, CenterMode.Given, squared, default, center: centerCoAligned.AsSpan())),
             ("dstar pass 1: median + deviations", () => RowDeviations.Squared(batch, all, validation, CenterMode.Median, squared, default, centerRows: rows + 1)),
             ("dstar pass 1, writing the centre", () => RowDeviations.Squared(batch, all, validation, CenterMode.Median, squared, output, centerRows: rows + 1)),
-            ("dstar pass 2: mean", () => RowCombinations.Mean(batch, all, default, output)),
+            ("dstar pass 2: mean", () => RowMeans.Mean(batch, all, default, output)),
             ("clipping pass 1: distances to v", () => RowDeviations.Squared(batch, all, default, CenterMode.Given, squared, default, center: validation)),
-            ("clipping pass 2: step", () => RowCombinations.Step(batch, all, steps, output)),
+            ("clipping pass 2: step", () => RowMeans.Step(batch, all, steps, output)),
         };
         foreach (var (spec, rule) in rules)
         {

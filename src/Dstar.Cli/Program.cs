@@ -33,5 +33,8 @@ public static class Program
         yield return LaunchCommand.Create();
         yield return AggregateCommand.Create();
         yield return BenchCommand.Create();
+        yield return SweepCommand.Create();
+        yield return ReportCommand.Create();
+        yield return SweepWorkerCommand.Create();
     }
 }

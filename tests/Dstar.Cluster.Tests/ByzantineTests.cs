@@ -10,7 +10,7 @@ public class ByzantineTests
     [Fact]
     public async Task Fast_ipm_workers_answer_first_and_dstar_filters_every_one_of_them()
     {
-        // IPM with ε = 100 lands far outside the honest cloud (DSTAR.md: δ/δ_ref near 50–60), so τ = 2 drops it.
+        // IPM with ε = 100 lands far outside the honest cloud (docs/method.md: δ/δ_ref near 50–60), so τ = 2 drops it.
         var yaml = ClusterFixture.Yaml(workers: 6, k: 4, rounds: 30, aggregator: "dstar",
             extra: "byzantine: 2\nattack: ipm epsilon=100\nattack_timing: fast\n");
         using var fixture = new ClusterFixture(yaml);

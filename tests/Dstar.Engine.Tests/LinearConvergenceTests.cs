@@ -59,7 +59,7 @@ public class LinearConvergenceTests(ITestOutputHelper output)
         output.WriteLine($"{attack}: ‖x₀ − θ*‖ = {errors[0]:G4}, after 10/20/40 rounds {errors[10]:G4}/{errors[20]:G4}/{errors[40]:G4}, floor (mean of rounds 100–150) {floor:G4}");
 
         // Linear phase: while far above the floor, every 10 rounds cut the error by a constant factor. Sign-flip slows
-        // the contraction (it shrinks the kept mean along the gradient, DSTAR.md), so the bound is 0.75 rather than
+        // the contraction (it shrinks the kept mean along the gradient, docs/method.md), so the bound is 0.75 rather than
         // the ≈ 0.35 seen without it.
         for (int t = 0; t + 10 < errors.Count && errors[t] > 10 * floor; t += 10)
         {

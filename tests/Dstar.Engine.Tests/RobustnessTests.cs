@@ -7,7 +7,7 @@ namespace Dstar.Engine.Tests;
 
 /// <summary>
 /// End-to-end training on synthetic problems with 4 fast Byzantine workers among N = 20, k = 15: dSTAR against the
-/// attacks DSTAR.md says it withstands, and plain averaging where it breaks.
+/// attacks docs/method.md says it withstands, and plain averaging where it breaks.
 /// </summary>
 [Trait("Category", "EndToEnd")]
 public class RobustnessTests(ITestOutputHelper output)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference implementations of every dstar rule and pre-aggregator.
 
-Written from /work/shared/DSTAR.md's formulas (naive loops, float64, obviously correct), not from any library,
+Written from the formulas of docs/method.md and the rules' XML docs (naive loops, float64, obviously correct), not from any library,
 to check `dstar aggregate` against. Every spec uses the registry's text form, `name key=value ...`.
 
 Conventions (they must match dstar's rules; each is pinned down here in one place):
@@ -304,7 +304,7 @@ def rule_dstar(x, p, f, g0):
     if reference == "validation":
         ref = d0 * math.sqrt(batch_ratio)
     else:
-        # DSTAR.md: "the median of all deviations"; dstar reads it as the workers' deviations, g0's excluded.
+        # docs/method.md: "the median of the worker deviations"; dstar reads it as the workers' deviations, g0's excluded.
         ref = median_of(deviations)
     kept = [i for i in range(x.shape[0]) if deviations[i] <= tau * ref]
     if not kept:

@@ -38,12 +38,7 @@ public sealed class Bulyan : IAggregator
     /// <exception cref="ArgumentOutOfRangeException">byzantineCount is negative.</exception>
     public Bulyan(int? byzantineCount = null)
     {
-        if (byzantineCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(byzantineCount), $"bulyan: f must be ≥ 0, got {byzantineCount}");
-        }
-
-        ByzantineCount = byzantineCount;
+        ByzantineCount = RuleRequirements.ValidByzantineCount(Name, byzantineCount);
     }
 
     /// <summary>f as given in the spec, or null to use the context's.</summary>
@@ -56,7 +51,7 @@ public sealed class Bulyan : IAggregator
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
         f = ByzantineCount ?? f;
-        return n >= 4 * f + 3 ? null : $"bulyan needs n ≥ 4f+3 = {4 * f + 3}, got n = {n} (f = {f})";
+        return RuleRequirements.AtLeast(Name, n, "4f+3", 4 * f + 3, f);
     }
 
     /// <inheritdoc />
@@ -66,17 +61,17 @@ public sealed class Bulyan : IAggregator
         int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count;
         bool hasValidation = context.ValidationGradient is not null;
-        RuleRequirements.Requirement(CheckRequirements(n, f, hasValidation));
+        RuleRequirements.Ensure(CheckRequirements(n, f, hasValidation));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
+        RuleRequirements.EnsureOnFinite(CheckRequirements(m, f, hasValidation), n, m);
 
         int theta = m - 2 * f;
         int beta = theta - 2 * f;
-        Krum.EnsureCapacity(ref _scores, m);
-        Krum.EnsureCapacity(ref _firstScores, m);
-        Krum.EnsureCapacity(ref _sortScratch, m);
-        Krum.EnsureCapacity(ref _picked, m);
-        Krum.EnsureCapacity(ref _pickedRows, m);
+        Scratch.AtLeast(ref _scores, m);
+        Scratch.AtLeast(ref _firstScores, m);
+        Scratch.AtLeast(ref _sortScratch, m);
+        Scratch.AtLeast(ref _picked, m);
+        Scratch.AtLeast(ref _pickedRows, m);
         var scores = _scores.AsSpan(0, m);
         Span<bool> remaining = m <= 512 ? stackalloc bool[m] : new bool[m];
         remaining.Fill(true);

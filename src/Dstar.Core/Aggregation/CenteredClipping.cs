@@ -44,14 +44,14 @@ public sealed class CenteredClipping : IAggregator
 
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient) =>
-        n >= 1 ? null : $"centered-clipping needs n ≥ 1, got n = {n}";
+        RuleRequirements.AtLeast(Name, n, 1);
 
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        RuleChecks.Ensure(this, batch, context, output);
+        RuleRequirements.Ensure(this, batch, context, output, context.ByzantineCount);
         int n = batch.Count;
         var previous = context.PreviousAggregate;
         if (previous is null)
@@ -117,7 +117,7 @@ public sealed class CenteredClipping : IAggregator
                 steps[i] = (float)((distance > Tau ? Tau / distance : 1.0) / rows.Length);
             }
 
-            RowCombinations.Step(batch, rows, steps[..rows.Length], v, output, dop);
+            RowMeans.Step(batch, rows, steps[..rows.Length], v, output, dop);
             v = output;
         }
 

@@ -28,7 +28,7 @@ public enum DstarReference
 
 /// <summary>
 /// dSTAR's filter (Yan, Chaudhari, Kleinrock, "dSTAR: Straggler Tolerant and Byzantine Resilient Distributed SGD",
-/// arXiv 2412.07151), steps 4–7 of one round as read in docs/DSTAR.md: centre m (coordinate-wise median of
+/// arXiv 2412.07151), steps 4–7 of one round as read in docs/method.md: centre m (coordinate-wise median of
 /// {g₁…gₙ} ∪ {g₀} by default), deviations δᵢ = ‖gᵢ − m‖₂ and δ₀ = ‖g₀ − m‖₂, kept set
 /// S = { i : δᵢ ≤ τ·δ_ref } with δ_ref = δ₀·√batch-ratio, output G = mean of {gᵢ : i ∈ S} (plus g₀ as one more vote
 /// when include-validation), and G = g₀ when S is empty, so the server never steps on unfiltered input.
@@ -53,7 +53,7 @@ public enum DstarReference
 /// </remarks>
 public sealed class DstarFilter : IAggregator
 {
-    /// <summary>Creates the filter with the options of docs/DSTAR.md (defaults: tau=2, center=median, reference=validation).</summary>
+    /// <summary>Creates the filter with the options of docs/method.md (defaults: tau=2, center=median, reference=validation).</summary>
     /// <exception cref="ArgumentOutOfRangeException">tau or batchRatio not positive and finite, or bucketSize &lt; 1.</exception>
     public DstarFilter(
         double tau = 2,
@@ -112,15 +112,15 @@ public sealed class DstarFilter : IAggregator
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
-        if (n < 1)
+        if (RuleRequirements.AtLeast(Name, n, 1) is { } why)
         {
-            return $"dstar needs n ≥ 1, got n = {n}";
+            return why;
         }
 
         if (NeedsValidation && !hasValidationGradient)
         {
-            var why = Center == DstarCenter.Median ? "center=median" : Reference == DstarReference.Validation ? "reference=validation" : "include-validation=true";
-            return $"dstar ({why}) needs the validation gradient g₀ (AggregationContext.ValidationGradient), got none";
+            var setting = Center == DstarCenter.Median ? "center=median" : Reference == DstarReference.Validation ? "reference=validation" : "include-validation=true";
+            return RuleRequirements.Missing($"{Name} ({setting})", "the validation gradient g₀ (AggregationContext.ValidationGradient)");
         }
 
         return null;
@@ -131,7 +131,7 @@ public sealed class DstarFilter : IAggregator
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        RuleChecks.Ensure(this, batch, context, output);
+        RuleRequirements.Ensure(this, batch, context, output, context.ByzantineCount);
         int n = batch.Count, d = batch.Dimension;
         var validation = context.ValidationGradient;
         if (validation is not null && validation.Length != d)
@@ -210,7 +210,7 @@ public sealed class DstarFilter : IAggregator
         else
         {
             var extra = IncludeValidation ? validation.AsSpan() : default;
-            RowCombinations.Mean(batch, CollectionsMarshal.AsSpan(kept), extra, output, context.MaxDegreeOfParallelism);
+            RowMeans.Mean(batch, CollectionsMarshal.AsSpan(kept), extra, output, context.MaxDegreeOfParallelism);
             foreach (var i in kept)
             {
                 weights[i] = 1.0 / (kept.Count + (IncludeValidation ? 1 : 0));

@@ -32,12 +32,8 @@ public sealed class FlTrust : IAggregator
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
-        if (n < 1)
-        {
-            return $"fltrust needs n ≥ 1, got n = {n}";
-        }
-
-        return hasValidationGradient ? null : "fltrust needs the server's validation gradient g₀ (context.ValidationGradient), got none";
+        return RuleRequirements.AtLeast(Name, n, 1)
+            ?? (hasValidationGradient ? null : RuleRequirements.Missing(Name, "the server's validation gradient g₀ (context.ValidationGradient)"));
     }
 
     /// <inheritdoc />
@@ -47,7 +43,7 @@ public sealed class FlTrust : IAggregator
         ArgumentNullException.ThrowIfNull(context);
         int n = batch.Count;
         var g0 = context.ValidationGradient;
-        RuleRequirements.Requirement(CheckRequirements(n, context.ByzantineCount, g0 is not null));
+        RuleRequirements.Ensure(CheckRequirements(n, context.ByzantineCount, g0 is not null));
         if (g0!.Length != batch.Dimension)
         {
             throw new AggregationException($"fltrust: validation gradient has {g0.Length} values, expected d = {batch.Dimension}");
@@ -59,8 +55,8 @@ public sealed class FlTrust : IAggregator
             throw new AggregationException("fltrust: the validation gradient g₀ holds NaN or ±∞");
         }
 
-        Krum.EnsureCapacity(ref _rows, n);
-        Krum.EnsureCapacity(ref _coefficients, n);
+        Scratch.AtLeast(ref _rows, n);
+        Scratch.AtLeast(ref _coefficients, n);
         var cosines = new double[n];
         var weights = new double[n];
         var kept = new List<int>();
@@ -107,7 +103,7 @@ public sealed class FlTrust : IAggregator
             weights[i] /= total;
         }
 
-        RowCombination.WeightedSum(batch, _rows.AsSpan(0, kept.Count), _coefficients.AsSpan(0, kept.Count), output);
+        WeightedRowSums.WeightedSum(batch, _rows.AsSpan(0, kept.Count), _coefficients.AsSpan(0, kept.Count), output);
         return new AggregationReport(Name, kept, weights, cosines, dropped);
     }
 

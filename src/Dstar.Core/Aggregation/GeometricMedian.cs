@@ -102,12 +102,8 @@ public sealed class GeometricMedian : IAggregator
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
-        if (n < 1)
-        {
-            return $"geometric-median needs n ≥ 1, got n = {n}";
-        }
-
-        return 2 * f < n ? null : $"geometric-median needs f < n/2, got n = {n}, f = {f}";
+        // n ≥ 2f+1 is f < n/2: the geometric median's breakdown point.
+        return RuleRequirements.AtLeast(Name, n, 1) ?? RuleRequirements.AtLeast(Name, n, "2f+1", 2 * f + 1, f);
     }
 
     /// <inheritdoc />
@@ -117,15 +113,15 @@ public sealed class GeometricMedian : IAggregator
         int f = context.ByzantineCount;
         int n = batch.Count;
         bool hasValidation = context.ValidationGradient is not null;
-        RuleRequirements.Requirement(CheckRequirements(n, f, hasValidation));
+        RuleRequirements.Ensure(CheckRequirements(n, f, hasValidation));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
+        RuleRequirements.EnsureOnFinite(CheckRequirements(m, f, hasValidation), n, m);
 
-        Krum.EnsureCapacity(ref _coefficients, m);
-        Krum.EnsureCapacity(ref _next, m);
-        Krum.EnsureCapacity(ref _toPoint, m);
-        Krum.EnsureCapacity(ref _distanceToZ, m);
-        Krum.EnsureCapacity(ref _usable, m);
+        Scratch.AtLeast(ref _coefficients, m);
+        Scratch.AtLeast(ref _next, m);
+        Scratch.AtLeast(ref _toPoint, m);
+        Scratch.AtLeast(ref _distanceToZ, m);
+        Scratch.AtLeast(ref _usable, m);
         var distances = _workspace.Distances;
         var usable = _usable.AsSpan(0, m);
         int usableCount = MarkUsable(distances, m, usable);
@@ -166,8 +162,8 @@ public sealed class GeometricMedian : IAggregator
         }
 
         var rows = _workspace.Rows;
-        Krum.EnsureCapacity(ref _tile, TileWidth);
-        Krum.EnsureCapacity(ref _farTile, TileWidth);
+        Scratch.AtLeast(ref _tile, TileWidth);
+        Scratch.AtLeast(ref _farTile, TileWidth);
         ExactPass(batch, rows, c, usable, output, toZ, first: true);
         int exact = 0;
         while (exact < Iterations)
@@ -299,7 +295,7 @@ public sealed class GeometricMedian : IAggregator
     // rows; sorted in a scratch buffer.
     private double MedianDistance(ReadOnlySpan<double> toZ, ReadOnlySpan<bool> usable)
     {
-        Krum.EnsureCapacity(ref _median, toZ.Length);
+        Scratch.AtLeast(ref _median, toZ.Length);
         int count = 0;
         for (int i = 0; i < toZ.Length; i++)
         {

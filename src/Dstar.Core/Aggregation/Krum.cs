@@ -30,12 +30,7 @@ public sealed class Krum : IAggregator
     /// <exception cref="ArgumentOutOfRangeException">byzantineCount is negative.</exception>
     public Krum(int? byzantineCount = null)
     {
-        if (byzantineCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(byzantineCount), $"krum: f must be ≥ 0, got {byzantineCount}");
-        }
-
-        ByzantineCount = byzantineCount;
+        ByzantineCount = RuleRequirements.ValidByzantineCount(Name, byzantineCount);
     }
 
     /// <summary>f as given in the spec, or null to use the context's.</summary>
@@ -48,7 +43,7 @@ public sealed class Krum : IAggregator
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
         f = ByzantineCount ?? f;
-        return n >= 2 * f + 3 ? null : $"krum needs n ≥ 2f+3 = {2 * f + 3}, got n = {n} (f = {f})";
+        return RuleRequirements.AtLeast(Name, n, "2f+3", 2 * f + 3, f);
     }
 
     /// <inheritdoc />
@@ -57,12 +52,12 @@ public sealed class Krum : IAggregator
         RuleRequirements.Output(Name, batch, output);
         int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count;
-        RuleRequirements.Requirement(CheckRequirements(n, f, context.ValidationGradient is not null));
+        RuleRequirements.Ensure(CheckRequirements(n, f, context.ValidationGradient is not null));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, context.ValidationGradient is not null), n, m);
+        RuleRequirements.EnsureOnFinite(CheckRequirements(m, f, context.ValidationGradient is not null), n, m);
 
-        EnsureCapacity(ref _scores, m);
-        EnsureCapacity(ref _sortScratch, m);
+        Scratch.AtLeast(ref _scores, m);
+        Scratch.AtLeast(ref _sortScratch, m);
         var scores = _scores.AsSpan(0, m);
         Span<bool> active = m <= 512 ? stackalloc bool[m] : new bool[m];
         active.Fill(true);
@@ -123,13 +118,5 @@ public sealed class Krum : IAggregator
         }
 
         return best;
-    }
-
-    internal static void EnsureCapacity<T>(ref T[] buffer, int length)
-    {
-        if (buffer.Length < length)
-        {
-            buffer = new T[length];
-        }
     }
 }

@@ -37,17 +37,12 @@ public sealed class Mda : IAggregator
     /// <exception cref="ArgumentOutOfRangeException">f is negative or maxSubsets is not positive.</exception>
     public Mda(int? byzantineCount = null, long maxSubsets = 1_000_000)
     {
-        if (byzantineCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(byzantineCount), $"mda: f must be ≥ 0, got {byzantineCount}");
-        }
-
         if (maxSubsets < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(maxSubsets), $"mda: max-subsets must be ≥ 1, got {maxSubsets}");
         }
 
-        ByzantineCount = byzantineCount;
+        ByzantineCount = RuleRequirements.ValidByzantineCount(Name, byzantineCount);
         MaxSubsets = maxSubsets;
     }
 
@@ -64,9 +59,9 @@ public sealed class Mda : IAggregator
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
         f = ByzantineCount ?? f;
-        if (n < 2 * f + 1)
+        if (RuleRequirements.AtLeast(Name, n, "2f+1", 2 * f + 1, f) is { } why)
         {
-            return $"mda needs n ≥ 2f+1 = {2 * f + 1}, got n = {n} (f = {f})";
+            return why;
         }
 
         long subsets = Binomial(n, f, MaxSubsets);
@@ -82,9 +77,9 @@ public sealed class Mda : IAggregator
         int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count;
         bool hasValidation = context.ValidationGradient is not null;
-        RuleRequirements.Requirement(CheckRequirements(n, f, hasValidation));
+        RuleRequirements.Ensure(CheckRequirements(n, f, hasValidation));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
+        RuleRequirements.EnsureOnFinite(CheckRequirements(m, f, hasValidation), n, m);
 
         Span<bool> removed = m <= 512 ? stackalloc bool[m] : new bool[m];
         Span<int> combination = stackalloc int[f];
@@ -142,7 +137,7 @@ public sealed class Mda : IAggregator
         }
 
         var kept = _workspace.BatchRows(chosen);
-        RowCombinations.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism);
+        RowMeans.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism);
         var weights = new double[n];
         foreach (var row in kept)
         {
@@ -156,10 +151,10 @@ public sealed class Mda : IAggregator
     private int SortPairsByDistance(int m)
     {
         int count = m * (m - 1) / 2;
-        Krum.EnsureCapacity(ref _pairs, 2 * count);
-        Krum.EnsureCapacity(ref _pairDistances, count);
-        Krum.EnsureCapacity(ref _order, count);
-        Krum.EnsureCapacity(ref _keys, count);
+        Scratch.AtLeast(ref _pairs, 2 * count);
+        Scratch.AtLeast(ref _pairDistances, count);
+        Scratch.AtLeast(ref _order, count);
+        Scratch.AtLeast(ref _keys, count);
         var order = _order.AsSpan(0, count);
         var keys = _keys.AsSpan(0, count);
         int p = 0;

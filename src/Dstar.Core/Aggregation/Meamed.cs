@@ -7,27 +7,23 @@ namespace Dstar.Core.Aggregation;
 /// ties in distance keep the smaller value. Xie, Koyejo, Gupta, "Generalized Byzantine-tolerant SGD", arXiv 1802.10116.
 /// </summary>
 /// <remarks>
-/// Requirements: n &gt; f, with f from the spec (<c>meamed f=3</c>) or else <see cref="AggregationContext.ByzantineCount"/>.
+/// Requirements: n ≥ f + 1, with f from the spec (<c>meamed f=3</c>) or else <see cref="AggregationContext.ByzantineCount"/>.
 /// With f = 0 it is the mean. Cost: O(n·d) reads plus, per 16 coordinates, a network placing the median and the f
 /// smallest and f largest values (a full sort when n − f ≤ f); the n − f closest
 /// values are a window of the sorted ones, chosen per coordinate without a running sum (no cancellation next to huge
-/// values). Non-finite rows are dropped and reported; when too few finite rows remain for n &gt; f the rule fails with
+/// values). Non-finite rows are dropped and reported; when too few finite rows remain for n ≥ f + 1 the rule fails with
 /// <see cref="AggregationException"/>, as it does for an output of the wrong length.
 /// </remarks>
 public sealed class Meamed : IAggregator
 {
-    private readonly int? _byzantineCount;
-
     /// <summary>Creates the rule; <paramref name="byzantineCount"/> (f) overrides the context's when given.</summary>
     public Meamed(int? byzantineCount = null)
     {
-        if (byzantineCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(byzantineCount), $"meamed: f must be ≥ 0, got {byzantineCount}");
-        }
-
-        _byzantineCount = byzantineCount;
+        ByzantineCount = RuleRequirements.ValidByzantineCount(Name, byzantineCount);
     }
+
+    /// <summary>f as given in the spec, or null to use the context's.</summary>
+    public int? ByzantineCount { get; }
 
     /// <inheritdoc />
     public string Name => "meamed";
@@ -35,8 +31,8 @@ public sealed class Meamed : IAggregator
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
-        f = _byzantineCount ?? f;
-        return n > f ? null : $"meamed needs n > f = {f}, got n = {n}";
+        f = ByzantineCount ?? f;
+        return RuleRequirements.AtLeast(Name, n, "f+1", f + 1, f);
     }
 
     /// <inheritdoc />
@@ -44,8 +40,8 @@ public sealed class Meamed : IAggregator
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        int f = _byzantineCount ?? context.ByzantineCount;
-        RuleChecks.Ensure(this, batch, context, output, f);
+        int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
+        RuleRequirements.Ensure(this, batch, context, output, f);
         var kept = RowPointers.All(batch.Count);
         int[] dropped = [];
         if (!CoordinateSelection.MeanClosestToMedian(batch, kept, batch.Count - f, output, context.MaxDegreeOfParallelism))
@@ -53,7 +49,7 @@ public sealed class Meamed : IAggregator
             (kept, dropped) = FiniteRows.Scan(batch);
             if (dropped.Length > 0)
             {
-                RuleChecks.EnsureAfterDropping(this, kept.Length, dropped.Length, f, false);
+                RuleRequirements.EnsureOnFinite(CheckRequirements(kept.Length, f, false), batch.Count, kept.Length);
                 CoordinateSelection.MeanClosestToMedian(batch, kept, kept.Length - f, output, context.MaxDegreeOfParallelism);
             }
         }

@@ -4,7 +4,7 @@ namespace Dstar.Core.Aggregation;
 
 /// <summary>
 /// The arithmetic mean (1/n) Σᵢ xᵢ: plain averaging, not robust (one row moves it arbitrarily).
-/// Requirements: n ≥ 1. Cost: O(n·d), one pass over column blocks (see <see cref="RowCombinations"/>).
+/// Requirements: n ≥ 1. Cost: O(n·d), one pass over column blocks (see <see cref="RowMeans"/>).
 /// Non-finite rows are dropped and reported; when every row is non-finite the rule fails with
 /// <see cref="AggregationException"/>. An output of the wrong length also fails.
 /// </summary>
@@ -15,17 +15,17 @@ public sealed class Mean : IAggregator
 
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient) =>
-        n >= 1 ? null : $"mean needs n ≥ 1, got n = {n}";
+        RuleRequirements.AtLeast(Name, n, 1);
 
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        RuleChecks.Ensure(this, batch, context, output);
+        RuleRequirements.Ensure(this, batch, context, output, context.ByzantineCount);
         var kept = RowPointers.All(batch.Count);
         int[] dropped = [];
-        if (!RowCombinations.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism))
+        if (!RowMeans.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism))
         {
             (kept, dropped) = FiniteRows.Scan(batch);
             if (kept.Length == 0)
@@ -35,7 +35,7 @@ public sealed class Mean : IAggregator
 
             if (dropped.Length > 0)
             {
-                RowCombinations.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism);
+                RowMeans.Mean(batch, kept, default, output, context.MaxDegreeOfParallelism);
             }
         }
 

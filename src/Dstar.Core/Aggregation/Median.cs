@@ -19,14 +19,14 @@ public sealed class Median : IAggregator
 
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient) =>
-        n >= 1 ? null : $"median needs n ≥ 1, got n = {n}";
+        RuleRequirements.AtLeast(Name, n, 1);
 
     /// <inheritdoc />
     public AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        RuleChecks.Ensure(this, batch, context, output);
+        RuleRequirements.Ensure(this, batch, context, output, context.ByzantineCount);
         var kept = RowPointers.All(batch.Count);
         int[] dropped = [];
         if (!CoordinateSelection.Median(batch, kept, output, context.MaxDegreeOfParallelism))
@@ -34,7 +34,7 @@ public sealed class Median : IAggregator
             (kept, dropped) = FiniteRows.Scan(batch);
             if (dropped.Length > 0)
             {
-                RuleChecks.EnsureAfterDropping(this, kept.Length, dropped.Length, context.ByzantineCount, false);
+                RuleRequirements.EnsureOnFinite(CheckRequirements(kept.Length, context.ByzantineCount, false), batch.Count, kept.Length);
                 CoordinateSelection.Median(batch, kept, output, context.MaxDegreeOfParallelism);
             }
         }

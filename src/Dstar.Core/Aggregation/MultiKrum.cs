@@ -28,17 +28,12 @@ public sealed class MultiKrum : IAggregator
     /// <exception cref="ArgumentOutOfRangeException">f is negative or m is not positive.</exception>
     public MultiKrum(int? byzantineCount = null, int? selected = null)
     {
-        if (byzantineCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(byzantineCount), $"multi-krum: f must be ≥ 0, got {byzantineCount}");
-        }
-
         if (selected <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(selected), $"multi-krum: m must be ≥ 1, got {selected}");
         }
 
-        ByzantineCount = byzantineCount;
+        ByzantineCount = RuleRequirements.ValidByzantineCount(Name, byzantineCount);
         Selected = selected;
     }
 
@@ -55,12 +50,8 @@ public sealed class MultiKrum : IAggregator
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
         f = ByzantineCount ?? f;
-        if (n < 2 * f + 3)
-        {
-            return $"multi-krum needs n ≥ 2f+3 = {2 * f + 3}, got n = {n} (f = {f})";
-        }
-
-        return Selected > n ? $"multi-krum needs m ≤ n, got m = {Selected}, n = {n}" : null;
+        return RuleRequirements.AtLeast(Name, n, "2f+3", 2 * f + 3, f)
+            ?? (Selected is int m ? RuleRequirements.AtLeast(Name, n, "m", m, "m", m) : null);
     }
 
     /// <inheritdoc />
@@ -70,15 +61,15 @@ public sealed class MultiKrum : IAggregator
         int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count;
         bool hasValidation = context.ValidationGradient is not null;
-        RuleRequirements.Requirement(CheckRequirements(n, f, hasValidation));
+        RuleRequirements.Ensure(CheckRequirements(n, f, hasValidation));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f, hasValidation), n, m);
+        RuleRequirements.EnsureOnFinite(CheckRequirements(m, f, hasValidation), n, m);
         int selected = Selected ?? m - f;
 
-        Krum.EnsureCapacity(ref _scores, m);
-        Krum.EnsureCapacity(ref _sortScratch, m);
-        Krum.EnsureCapacity(ref _order, m);
-        Krum.EnsureCapacity(ref _chosenRows, m);
+        Scratch.AtLeast(ref _scores, m);
+        Scratch.AtLeast(ref _sortScratch, m);
+        Scratch.AtLeast(ref _order, m);
+        Scratch.AtLeast(ref _chosenRows, m);
         var scores = _scores.AsSpan(0, m);
         Span<bool> active = m <= 512 ? stackalloc bool[m] : new bool[m];
         active.Fill(true);
@@ -93,7 +84,7 @@ public sealed class MultiKrum : IAggregator
             chosenRows[k] = _workspace.Rows[chosen[k]];
         }
 
-        RowCombinations.Mean(batch, chosenRows, default, output, context.MaxDegreeOfParallelism);
+        RowMeans.Mean(batch, chosenRows, default, output, context.MaxDegreeOfParallelism);
         var kept = _workspace.BatchRows(chosen);
         var weights = new double[n];
         foreach (var row in kept)

@@ -7,27 +7,23 @@ namespace Dstar.Core.Aggregation;
 /// n − 2f. Yin et al., "Byzantine-robust distributed learning: towards optimal statistical rates", ICML 2018.
 /// </summary>
 /// <remarks>
-/// Requirements: n &gt; 2f, with f from the spec (<c>trimmed-mean f=3</c>) or else <see cref="AggregationContext.ByzantineCount"/>.
+/// Requirements: n ≥ 2f + 1, with f from the spec (<c>trimmed-mean f=3</c>) or else <see cref="AggregationContext.ByzantineCount"/>.
 /// With f = 0 it is the mean. Cost: O(n·d) reads plus, per 16 coordinates, either (n ≥ 24 and f ≤ 7, with AVX-512)
 /// about 12 min/max/add per value to track the f + 1 extremes of each end and sum the values clamped between the kept
 /// extremes, or a network placing the f smallest and f largest (the kept values are summed in any order).
-/// Non-finite rows are dropped and reported; when too few finite rows remain for n &gt; 2f the rule fails with
+/// Non-finite rows are dropped and reported; when too few finite rows remain for n ≥ 2f + 1 the rule fails with
 /// <see cref="AggregationException"/>, as it does for an output of the wrong length.
 /// </remarks>
 public sealed class TrimmedMean : IAggregator
 {
-    private readonly int? _byzantineCount;
-
     /// <summary>Creates the rule; <paramref name="byzantineCount"/> (f) overrides the context's when given.</summary>
     public TrimmedMean(int? byzantineCount = null)
     {
-        if (byzantineCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(byzantineCount), $"trimmed-mean: f must be ≥ 0, got {byzantineCount}");
-        }
-
-        _byzantineCount = byzantineCount;
+        ByzantineCount = RuleRequirements.ValidByzantineCount(Name, byzantineCount);
     }
+
+    /// <summary>f as given in the spec, or null to use the context's.</summary>
+    public int? ByzantineCount { get; }
 
     /// <inheritdoc />
     public string Name => "trimmed-mean";
@@ -35,8 +31,8 @@ public sealed class TrimmedMean : IAggregator
     /// <inheritdoc />
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
-        f = _byzantineCount ?? f;
-        return n > 2 * f ? null : $"trimmed-mean needs n > 2f = {2 * f}, got n = {n} with f = {f}";
+        f = ByzantineCount ?? f;
+        return RuleRequirements.AtLeast(Name, n, "2f+1", 2 * f + 1, f);
     }
 
     /// <inheritdoc />
@@ -44,8 +40,8 @@ public sealed class TrimmedMean : IAggregator
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        int f = _byzantineCount ?? context.ByzantineCount;
-        RuleChecks.Ensure(this, batch, context, output, f);
+        int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
+        RuleRequirements.Ensure(this, batch, context, output, f);
         var kept = RowPointers.All(batch.Count);
         int[] dropped = [];
         if (!CoordinateSelection.TrimmedMean(batch, kept, f, output, context.MaxDegreeOfParallelism))
@@ -53,7 +49,7 @@ public sealed class TrimmedMean : IAggregator
             (kept, dropped) = FiniteRows.Scan(batch);
             if (dropped.Length > 0)
             {
-                RuleChecks.EnsureAfterDropping(this, kept.Length, dropped.Length, f, false);
+                RuleRequirements.EnsureOnFinite(CheckRequirements(kept.Length, f, false), batch.Count, kept.Length);
                 CoordinateSelection.TrimmedMean(batch, kept, f, output, context.MaxDegreeOfParallelism);
             }
         }

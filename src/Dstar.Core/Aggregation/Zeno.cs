@@ -73,7 +73,7 @@ public sealed class Zeno : IAggregator
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
         int b = Suspected ?? f;
-        return n >= b + 1 ? null : $"zeno needs n ≥ b+1 = {b + 1}, got n = {n} (b = {b})";
+        return RuleRequirements.AtLeast(Name, n, "b+1", b + 1, "b", b);
     }
 
     /// <inheritdoc />
@@ -83,20 +83,20 @@ public sealed class Zeno : IAggregator
         ArgumentNullException.ThrowIfNull(context);
         int n = batch.Count, d = batch.Dimension;
         int b = Suspected ?? context.ByzantineCount;
-        RuleRequirements.Requirement(CheckRequirements(n, context.ByzantineCount, context.ValidationGradient is not null));
+        RuleRequirements.Ensure(CheckRequirements(n, context.ByzantineCount, context.ValidationGradient is not null));
         var parameters = context.Parameters
-            ?? throw new AggregationException("zeno needs the parameters x the gradients were computed at (context.Parameters), got none");
+            ?? throw new AggregationException(RuleRequirements.Missing(Name, "the parameters x the gradients were computed at (context.Parameters)"));
         var loss = context.ValidationLoss
-            ?? throw new AggregationException("zeno needs the validation loss F_val (context.ValidationLoss), got none");
+            ?? throw new AggregationException(RuleRequirements.Missing(Name, "the validation loss F_val (context.ValidationLoss)"));
         if (parameters.Length != d)
         {
             throw new AggregationException($"zeno: parameters have {parameters.Length} values, expected d = {d}");
         }
 
-        Krum.EnsureCapacity(ref _trial, d);
-        Krum.EnsureCapacity(ref _finite, n);
-        Krum.EnsureCapacity(ref _scores, n);
-        Krum.EnsureCapacity(ref _order, n);
+        Scratch.AtLeast(ref _trial, d);
+        Scratch.AtLeast(ref _finite, n);
+        Scratch.AtLeast(ref _scores, n);
+        Scratch.AtLeast(ref _order, n);
         var trial = _trial.AsSpan(0, d);
         double baseline = loss(parameters);
         if (!double.IsFinite(baseline))
@@ -122,7 +122,7 @@ public sealed class Zeno : IAggregator
             _finite[m++] = i;
         }
 
-        RuleRequirements.RequirementOnFinite(CheckRequirements(m, context.ByzantineCount, context.ValidationGradient is not null), n, m);
+        RuleRequirements.EnsureOnFinite(CheckRequirements(m, context.ByzantineCount, context.ValidationGradient is not null), n, m);
         var scores = _scores.AsSpan(0, m);
         var order = _order.AsSpan(0, m);
         // Highest score first: sort positions by −score, ties by position.
@@ -145,7 +145,7 @@ public sealed class Zeno : IAggregator
         }
 
         Array.Sort(chosen);
-        RowCombinations.Mean(batch, chosen, default, output, context.MaxDegreeOfParallelism);
+        RowMeans.Mean(batch, chosen, default, output, context.MaxDegreeOfParallelism);
         var weights = new double[n];
         var reported = new double[n];
         Array.Fill(reported, double.NaN);

@@ -1,10 +1,11 @@
 using System.Numerics.Tensors;
+using Dstar.Core.Kernels;
 using Dstar.Core.Specs;
 
 namespace Dstar.Core.Attacks;
 
 /// <summary>
-/// The adaptive attack against the dSTAR filter (Yan et al., arXiv 2412.07151; our reading in docs DSTAR.md): it
+/// The adaptive attack against the dSTAR filter (Yan et al., arXiv 2412.07151; our reading in docs/method.md): it
 /// knows the filter and sends b = μ + γp with the largest γ for which b still passes, δ_b ≤ τ·δ_ref, where
 /// m = coordinate-wise median(honest ∪ f copies of b ∪ {g₀}), δ_b = ‖b − m‖₂ and δ_ref = ‖g₀ − m‖₂·√batch-ratio.
 /// Without g₀ (<see cref="AttackContext.AggregationContext"/> null or its ValidationGradient null), or with
@@ -97,8 +98,8 @@ public sealed class AdaptiveDstar : IAttack, IScaleCondition
             _deviations = new double[honest.Count + _copies];
         }
 
-        _median = AttackChecks.Sized(ref _median, d);
-        var candidate = AttackChecks.Sized(ref _candidate, d);
+        _median = Scratch.Exactly(ref _median, d);
+        var candidate = Scratch.Exactly(ref _candidate, d);
         _geometry.Compute(honest, Direction);
         PrepareMedian(honest, validation);
         LastScale = _geometry.DirectionNormSquared > 0 ? Bisection.Largest(this, tolerance: 1e-6) : 0;
@@ -117,11 +118,11 @@ public sealed class AdaptiveDstar : IAttack, IScaleCondition
         int total = m + _copies;
         int upperRank = total / 2 + 1;                                    // 1-based; the median for odd totals
         int lowerRank = total % 2 == 1 ? upperRank : total / 2;          // the other middle value for even totals
-        var lowerFloor = AttackChecks.Sized(ref _lowerFloor, d);
-        var lowerCeiling = AttackChecks.Sized(ref _lowerCeiling, d);
-        var upperFloor = AttackChecks.Sized(ref _upperFloor, d);
-        var upperCeiling = AttackChecks.Sized(ref _upperCeiling, d);
-        var column = AttackChecks.Sized(ref _column, m);
+        var lowerFloor = Scratch.Exactly(ref _lowerFloor, d);
+        var lowerCeiling = Scratch.Exactly(ref _lowerCeiling, d);
+        var upperFloor = Scratch.Exactly(ref _upperFloor, d);
+        var upperCeiling = Scratch.Exactly(ref _upperCeiling, d);
+        var column = Scratch.Exactly(ref _column, m);
         var data = honest.Buffer;
         for (int j = 0; j < d; j++)
         {

@@ -59,9 +59,9 @@ public sealed class Alie : IAttack
         ArgumentNullException.ThrowIfNull(context);
         double z = Z ?? PaperZ(context.WorkerCount, context.ByzantineCount);
         int d = honest.Dimension;
-        var mean = AttackChecks.Sized(ref _mean, d);
-        var deviation = AttackChecks.Sized(ref _deviation, d);
-        ColumnStatistics.MeanAndStandardDeviation(honest, mean, deviation, AttackChecks.Sized(ref _scratch, d));
+        var mean = Scratch.Exactly(ref _mean, d);
+        var deviation = Scratch.Exactly(ref _deviation, d);
+        ColumnStatistics.MeanAndStandardDeviation(honest, mean, deviation, Scratch.Exactly(ref _scratch, d));
         Write(mean, deviation, z, mean);
         AttackChecks.FillRows(byzantine, mean);
     }

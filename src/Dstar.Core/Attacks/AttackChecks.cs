@@ -1,6 +1,6 @@
 namespace Dstar.Core.Attacks;
 
-/// <summary>The shape checks every attack makes before it crafts, and its lazily sized scratch buffers.</summary>
+/// <summary>The shape checks every attack makes before it crafts, and the row fill most attacks end with.</summary>
 internal static class AttackChecks
 {
     /// <summary>Throws unless the batches share d and, when <paramref name="needsHonest"/>, there is an honest row.</summary>
@@ -17,17 +17,6 @@ internal static class AttackChecks
         {
             throw new AttackException($"{attack} reads the honest gradients of the round and needs at least one, got none");
         }
-    }
-
-    /// <summary>Returns <paramref name="buffer"/> when it has <paramref name="length"/> values, else a new one (kept for the next round).</summary>
-    public static float[] Sized(ref float[]? buffer, int length)
-    {
-        if (buffer is null || buffer.Length != length)
-        {
-            buffer = new float[length];
-        }
-
-        return buffer;
     }
 
     /// <summary>Copies <paramref name="row"/> into every row of <paramref name="byzantine"/>.</summary>

@@ -50,10 +50,10 @@ public sealed class Mimic : IAttack
         AttackChecks.Shapes(Name, honest, byzantine, needsHonest: true);
         ArgumentNullException.ThrowIfNull(context);
         int d = honest.Dimension;
-        var mean = AttackChecks.Sized(ref _mean, d);
-        var direction = AttackChecks.Sized(ref _direction, d);
-        var next = AttackChecks.Sized(ref _next, d);
-        var centred = AttackChecks.Sized(ref _centred, d);
+        var mean = Scratch.Exactly(ref _mean, d);
+        var direction = Scratch.Exactly(ref _direction, d);
+        var next = Scratch.Exactly(ref _next, d);
+        var centred = Scratch.Exactly(ref _centred, d);
         ColumnStatistics.Mean(honest, mean);
 
         StandardNormal.Fill(context.Random, direction);

@@ -57,7 +57,7 @@ public sealed class MinMax : IAttack, IScaleCondition
         }
 
         LastScale = _geometry.DirectionNormSquared > 0 ? Bisection.Largest(this) : 0;
-        var output = AttackChecks.Sized(ref _output, honest.Dimension);
+        var output = Scratch.Exactly(ref _output, honest.Dimension);
         _geometry.Write(LastScale, output);
         AttackChecks.FillRows(byzantine, output);
     }

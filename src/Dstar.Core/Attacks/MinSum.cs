@@ -1,3 +1,5 @@
+using Dstar.Core.Kernels;
+
 namespace Dstar.Core.Attacks;
 
 /// <summary>
@@ -49,7 +51,7 @@ public sealed class MinSum : IAttack, IScaleCondition
 
         _budget = _geometry.Count * largest + total;
         LastScale = _geometry.DirectionNormSquared > 0 ? Bisection.Largest(this) : 0;
-        var output = AttackChecks.Sized(ref _output, honest.Dimension);
+        var output = Scratch.Exactly(ref _output, honest.Dimension);
         _geometry.Write(LastScale, output);
         AttackChecks.FillRows(byzantine, output);
     }

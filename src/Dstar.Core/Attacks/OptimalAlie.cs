@@ -32,7 +32,7 @@ public sealed class OptimalAlie : OptimalScalingAttack
     public double LastZ => LastScale;
 
     private protected override void Prepare(GradientBatch honest, Span<float> mean, Span<float> scratch) =>
-        ColumnStatistics.MeanAndStandardDeviation(honest, mean, AttackChecks.Sized(ref _deviation, honest.Dimension), scratch);
+        ColumnStatistics.MeanAndStandardDeviation(honest, mean, Scratch.Exactly(ref _deviation, honest.Dimension), scratch);
 
     private protected override void Write(double scale, ReadOnlySpan<float> mean, Span<float> candidate) =>
         Alie.Write(mean, _deviation, scale, candidate);

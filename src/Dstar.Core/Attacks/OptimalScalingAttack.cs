@@ -1,3 +1,4 @@
+using Dstar.Core.Kernels;
 using Dstar.Core.Specs;
 
 namespace Dstar.Core.Attacks;
@@ -67,8 +68,8 @@ public abstract class OptimalScalingAttack : IAttack, IScalarObjective
     {
         AttackChecks.Shapes(Name, honest, byzantine, needsHonest: true);
         ArgumentNullException.ThrowIfNull(context);
-        var mean = AttackChecks.Sized(ref _mean, honest.Dimension);
-        var candidate = AttackChecks.Sized(ref _candidate, honest.Dimension);
+        var mean = Scratch.Exactly(ref _mean, honest.Dimension);
+        var candidate = Scratch.Exactly(ref _candidate, honest.Dimension);
         _round.Begin(Name, honest, context, byzantine.Count);
         Prepare(honest, mean, candidate);
         (LastScale, LastDamage) = LineSearch.Maximise(this, Low, High, Grid, Refine, _logarithmic);

@@ -31,10 +31,10 @@ internal sealed class PerturbedMean
     public void Compute(GradientBatch honest, PerturbationDirection direction)
     {
         int d = honest.Dimension;
-        var mean = AttackChecks.Sized(ref _mean, d);
-        var deviation = AttackChecks.Sized(ref _deviation, d);
-        var p = AttackChecks.Sized(ref _direction, d);
-        var scratch = AttackChecks.Sized(ref _scratch, d);
+        var mean = Scratch.Exactly(ref _mean, d);
+        var deviation = Scratch.Exactly(ref _deviation, d);
+        var p = Scratch.Exactly(ref _direction, d);
+        var scratch = Scratch.Exactly(ref _scratch, d);
         ColumnStatistics.MeanAndStandardDeviation(honest, mean, deviation, scratch);
         Perturbation.Write(direction, mean, deviation, p);
         DirectionNormSquared = TensorPrimitives.Dot<float>(p, p);

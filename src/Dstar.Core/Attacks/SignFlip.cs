@@ -23,7 +23,7 @@ public sealed class SignFlip : IAttack
     public void Craft(GradientBatch honest, AttackContext context, GradientBatch byzantine)
     {
         AttackChecks.Shapes(Name, honest, byzantine, needsHonest: true);
-        var mean = AttackChecks.Sized(ref _mean, honest.Dimension);
+        var mean = Scratch.Exactly(ref _mean, honest.Dimension);
         ColumnStatistics.Mean(honest, mean);
         TensorPrimitives.Negate(mean, mean);
         AttackChecks.FillRows(byzantine, mean);

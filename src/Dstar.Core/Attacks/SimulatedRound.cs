@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Dstar.Core.Kernels;
 
 namespace Dstar.Core.Attacks;
 
@@ -47,7 +48,7 @@ internal sealed class SimulatedRound
             _batch = new GradientBatch(rows, honest.Dimension);
         }
 
-        _output = AttackChecks.Sized(ref _output, honest.Dimension);
+        _output = Scratch.Exactly(ref _output, honest.Dimension);
         _batch.Count = rows;
         honest.AsSpan().CopyTo(_batch.Buffer);
     }

@@ -4,7 +4,7 @@ namespace Dstar.Core.Kernels;
 
 /// <summary>
 /// Coordinate-wise mean μ and standard deviation σ of the rows of a batch: the two statistics every omniscient attack
-/// starts from (ALIE, IPM, Min-Max, Min-Sum…). μ comes from <see cref="RowCombinations.Mean"/>; σ is vectorised with
+/// starts from (ALIE, IPM, Min-Max, Min-Sum…). μ comes from <see cref="RowMeans.Mean"/>; σ is vectorised with
 /// <see cref="TensorPrimitives"/>, row by row, so the batch is read in memory order.
 /// </summary>
 /// <remarks>
@@ -29,7 +29,7 @@ public static class ColumnStatistics
             rows[i] = i;
         }
 
-        RowCombinations.Mean(batch, rows, default, mean);
+        RowMeans.Mean(batch, rows, default, mean);
     }
 
     /// <summary>

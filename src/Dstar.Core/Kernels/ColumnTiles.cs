@@ -4,45 +4,11 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Dstar.Core.Kernels;
 
-/// <summary>
-/// One pass of a column kernel: the kernel sees one register of columns (16 with AVX-512) of every row at a time and
-/// keeps its working set in a small scratch area that stays in L1.
-/// </summary>
-/// <remarks>
-/// Implementations are unmanaged structs holding pointers into the scratch the driver gives them, so that one pass
-/// allocates nothing (scratch comes from <see cref="ArrayPool{T}"/>) and each parallel worker owns its copy.
-/// </remarks>
-internal unsafe interface IColumnKernel<TSelf>
-    where TSelf : unmanaged, IColumnKernel<TSelf>
-{
-    /// <summary>Scratch floats one worker needs, for registers of at most <see cref="ColumnTiles.MaxWidth"/> lanes.</summary>
-    int ScratchFloats { get; }
-
-    /// <summary>A copy of this kernel bound to (and initialising) one worker's scratch.</summary>
-    TSelf Bind(float* scratch);
-
-    /// <summary>Processes the columns [column, column + Width) of every row; writes Width outputs when output is not null.</summary>
-    void Block<TLanes, TVec>(float** rows, nint column, float* output)
-        where TLanes : struct, ISimdLanes<TVec>
-        where TVec : unmanaged;
-
-    /// <summary>True when an AVX-512 range compiled for this kernel's shape exists (see <see cref="UnrolledNetworks"/>).</summary>
-    bool HasCompiled { get; }
-
-    /// <summary>Runs the compiled range over the whole 16-column blocks of [start, end).</summary>
-    void RunCompiled(float** rows, nint start, nint end, float* output);
-
-    /// <summary>Moves register accumulators into double sums; called every few blocks and at the end of a range.</summary>
-    void Flush<TLanes, TVec>()
-        where TLanes : struct, ISimdLanes<TVec>
-        where TVec : unmanaged;
-}
-
 /// <summary>Runs a column kernel over [0, d), on one thread or split into column ranges across several.</summary>
 /// <remarks>
 /// Blocks are read straight from the rows (one register of every row per block, rows prefetched a few blocks ahead)
-/// rather than first copied into a k × B scratch tile: on the AVX-512 machine we measured, the extra copy cost more
-/// than it saved at n = 16 and n = 64, because the working set of a block (n registers) already stays in L1.
+/// rather than first copied into a scratch tile: the working set of a block (n registers) already stays in L1, so
+/// the copy costs more than it saves (docs/benchmarks.md, "Kernel design notes").
 /// </remarks>
 internal static unsafe class ColumnTiles
 {
@@ -51,9 +17,6 @@ internal static unsafe class ColumnTiles
 
     // Float accumulators are flushed to double often enough that each lane sums at most this many terms.
     private const int FlushEvery = 64;
-
-    /// <summary>The widest register the driver may use (16, 8 or 1); tests lower it to cover the fallback paths.</summary>
-    internal static int WidthLimit { get; set; } = MaxWidth;
 
     // Below this many columns per worker a second thread costs more than it saves.
     private const int MinColumnsPerWorker = 1 << 14;
@@ -122,11 +85,11 @@ internal static unsafe class ColumnTiles
     private static void Dispatch<TKernel>(TKernel* kernel, float** rows, int pointerCount, float* output, int start, int end, float* tail)
         where TKernel : unmanaged, IColumnKernel<TKernel>
     {
-        if (Vector512.IsHardwareAccelerated && WidthLimit >= 16)
+        if (Vector512.IsHardwareAccelerated && KernelSettings.WidthLimit >= 16)
         {
             RunRange<TKernel, Lanes512, Vector512<float>>(kernel, rows, pointerCount, output, start, end, tail);
         }
-        else if (Vector256.IsHardwareAccelerated && WidthLimit >= 8)
+        else if (Vector256.IsHardwareAccelerated && KernelSettings.WidthLimit >= 8)
         {
             RunRange<TKernel, Lanes256, Vector256<float>>(kernel, rows, pointerCount, output, start, end, tail);
         }
@@ -233,18 +196,4 @@ internal static unsafe class ColumnTiles
             new ReadOnlySpan<float>(tailOutput, count).CopyTo(new Span<float>(output + column, count));
         }
     }
-}
-
-/// <summary>
-/// How many rows a pass reads side by side before it splits them into groups. With the batch far larger than the
-/// caches, a 16-row mean ran at 0.7× a single streaming read, while reading 64 rows side by side, or one row at a time
-/// through an L1 tile, ran at about 1.8×: the hardware prefetchers follow a limited number of streams.
-/// </summary>
-internal static class StreamGroups
-{
-    /// <summary>Streams per group: 16 rows, or 15 rows and the running sum.</summary>
-    public const int Rows = 16;
-
-    /// <summary>Columns per tile: the running sum (256 KiB) stays in L2 between the groups.</summary>
-    public const int TileColumns = 1 << 16;
 }

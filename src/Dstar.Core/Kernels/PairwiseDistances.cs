@@ -11,40 +11,23 @@ namespace Dstar.Core.Kernels;
 /// </summary>
 /// <remarks>
 /// <para>
-/// One pass over the data. Columns are cut into tiles of 1,024 to 8,192 floats (about 512 KiB for all m rows, so the
-/// tile fits in L2 while each row is still read in long sequential runs). Within a tile every dot product of the
-/// m(m+1)/2 pairs is accumulated by a register-blocked 4×4 micro-kernel (16 vector accumulators, Vector512 FMA where the
-/// hardware has it, Vector256 otherwise; a diagonal block computes only its 10 pairs). With AVX-512 the kernel reads
-/// the rows where they lie and centres them in registers (see below); elsewhere each tile is first copied, centred,
-/// into a scratch block. Within a tile each lane sums at most 512 products in float; the tile's sums are
-/// then added to a double-precision Gram matrix, so the rounding error does not grow with d. While one tile is
-/// multiplied, the next tile's rows are prefetched (one request per cache line, spread over the block pairs), so that
-/// reading memory overlaps with the arithmetic instead of alternating with it. At n = 16, d = 10⁶ on one core, centring
-/// in registers instead of copying took the pass from about 2.6 to about 2.0 times a streaming read of the batch.
+/// One pass over the data, in column tiles that fit in L2 (about 512 KiB for all m rows), each multiplied by a
+/// register-blocked 4×4 micro-kernel while the next tile is prefetched; float sums within a tile, double across tiles.
+/// With AVX-512 the rows are read where they lie and centred in registers; other hardware copies each tile first.
 /// </para>
 /// <para>
-/// Precision choice: the Gram form cancels catastrophically when the rows share a large common offset
-/// (‖xᵢ‖² ≫ ‖xᵢ − xⱼ‖²). Distances are translation invariant, and a sum over tiles of per-tile distances is the whole
-/// distance, so each tile is centred on a reference row (xᵢ − r is formed before any product): the row whose squared
-/// norm (copying pass) or squared distance to the current reference (in-register pass, read off the Gram diagonal) was
-/// the median among the finite rows in the previous tile (for the first tile, the median-norm row of that tile itself).
-/// A median row is a typical row even when fewer than half the rows are
-/// Byzantine, so an honest cloud is measured relative to a member of it and keeps its precision, while an enormous
-/// Byzantine row cannot shift the reference the way it would shift a mean. The relative error of a distance is then
-/// about 1e-6 · ‖xᵢ − r‖²/‖xᵢ − xⱼ‖² rather than 1e-6 · ‖xᵢ‖²/‖xᵢ − xⱼ‖².
+/// Why each tile is centred on a median row: the Gram form cancels catastrophically when the rows share a large
+/// offset, and a median row is a typical honest row that an enormous Byzantine row cannot move, so the relative error of
+/// a distance is about 1e-6 · ‖xᵢ − r‖²/‖xᵢ − xⱼ‖² rather than 1e-6 · ‖xᵢ‖²/‖xᵢ − xⱼ‖².
 /// </para>
 /// <para>
-/// Non-finite values: the squared norm of each row's tile (computed while copying, or the growth of the Gram diagonal
-/// over the tile in the in-register pass) is checked; a finite sum proves the tile finite, and only when it is not is
-/// the tile scanned. Rows holding NaN or ±∞ are flagged and left out (see
-/// <see cref="SquaredOfFiniteRows"/>). Finite rows so large that their products overflow float (|x| ≳ 1e19) get
-/// distance +∞ to every other row; the distances among the other rows are unaffected.
+/// Rows holding NaN or ±∞ are flagged and left out (see <see cref="SquaredOfFiniteRows"/>); finite rows too large for
+/// float products (|x| ≳ 1e19) get distance +∞ to every other row.
 /// </para>
 /// <para>
-/// Cost: O(m²·d/2) multiply-adds and one read of m·d floats; scratch memory up to about 512 KiB + O(m²) per thread, rented
-/// from <see cref="ArrayPool{T}.Shared"/>, so steady-state calls on one thread allocate nothing. With
-/// maxDegreeOfParallelism &gt; 1 the column tiles are split into contiguous ranges, each thread fills its own partial
-/// Gram matrix and the partial matrices are summed (the Parallel.For call allocates a little).
+/// Cost: O(m²·d/2) multiply-adds and one read of m·d floats; scratch up to about 512 KiB + O(m²) per thread from
+/// <see cref="ArrayPool{T}.Shared"/>, so steady-state calls on one thread allocate nothing. The design and its
+/// measurements are in docs/benchmarks.md, "Kernel design notes".
 /// </para>
 /// </remarks>
 public static class PairwiseDistances
@@ -227,7 +210,7 @@ public static class PairwiseDistances
 
     private static void AccumulateTiles(GradientBatch batch, int[] rows, int m, int tileWidth, int firstTile, int lastTile, Span<double> gram, Span<bool> nonFinite)
     {
-        if (Vector512.IsHardwareAccelerated && ColumnTiles.WidthLimit >= 16 && CenterInRegisters)
+        if (Vector512.IsHardwareAccelerated && KernelSettings.WidthLimit >= 16 && KernelSettings.CenterInRegisters)
         {
             AccumulateTilesInPlace(batch, rows, m, tileWidth, firstTile, lastTile, gram, nonFinite);
             return;
@@ -298,12 +281,6 @@ public static class PairwiseDistances
             ArrayPool<int>.Shared.Return(order);
         }
     }
-
-    /// <summary>
-    /// True (the default) to run the AVX-512 Gram pass on the batch rows where they lie, centring in registers; false for
-    /// the copy-into-a-tile pass that other hardware uses. Tests switch it to cover both.
-    /// </summary>
-    internal static bool CenterInRegisters { get; set; } = true;
 
     /// <summary>
     /// The AVX-512 pass without the tile copy: the micro-kernels read the rows where they lie in the batch (prefetched
@@ -582,7 +559,7 @@ public static class PairwiseDistances
     private static unsafe float CopyCentered(ReadOnlySpan<float> source, Span<float> destination, ReadOnlySpan<float> reference)
     {
         int width = source.Length;
-        if (!Vector512.IsHardwareAccelerated || ColumnTiles.WidthLimit < 16)
+        if (!Vector512.IsHardwareAccelerated || KernelSettings.WidthLimit < 16)
         {
             TensorPrimitives.Subtract(source, reference[..width], destination[..width]);
             destination[width..].Clear();
@@ -657,9 +634,9 @@ public static class PairwiseDistances
                     float* a = basePointer + bi * tileWidth;
                     float* b = basePointer + bj * tileWidth;
                     double* target = g + bi * mPad + bj;
-                    // The register width follows ColumnTiles.WidthLimit, so tests can run the narrower kernels that
+                    // The register width follows KernelSettings.WidthLimit, so tests can run the narrower kernels that
                     // machines without AVX-512 use.
-                    if (Vector512.IsHardwareAccelerated && ColumnTiles.WidthLimit >= 16)
+                    if (Vector512.IsHardwareAccelerated && KernelSettings.WidthLimit >= 16)
                     {
                         if (bi == bj)
                         {
@@ -670,7 +647,7 @@ public static class PairwiseDistances
                             Block512(a, b, tileWidth, width, target, mPad);
                         }
                     }
-                    else if (Vector256.IsHardwareAccelerated && ColumnTiles.WidthLimit >= 8)
+                    else if (Vector256.IsHardwareAccelerated && KernelSettings.WidthLimit >= 8)
                     {
                         Block256(a, b, tileWidth, width, target, mPad);
                     }

@@ -98,13 +98,13 @@ internal static partial class UnrolledNetworks
             _il.Emit(OpCodes.Ret);
         }
 
-        /// <summary>Software prefetch of every row a few blocks ahead (see <see cref="Kernels.Prefetch"/>).</summary>
+        /// <summary>Software prefetch of every row a few blocks ahead (see <see cref="KernelSettings.PrefetchFloats"/>).</summary>
         public void PrefetchRows(int n)
         {
-            for (int r = 0; r < n && Kernels.Prefetch.Floats > 0 && Sse.IsSupported; r++)
+            for (int r = 0; r < n && KernelSettings.PrefetchFloats > 0 && Sse.IsSupported; r++)
             {
                 RowAddress(r);
-                _il.Emit(OpCodes.Ldc_I4, Kernels.Prefetch.Floats * 4);
+                _il.Emit(OpCodes.Ldc_I4, KernelSettings.PrefetchFloats * 4);
                 _il.Emit(OpCodes.Add);
                 _il.Emit(OpCodes.Call, PrefetchMethod);
             }

@@ -7,16 +7,10 @@ using System.Runtime.Intrinsics.X86;
 namespace Dstar.Core.Kernels;
 
 /// <summary>
-/// Processes whole 16-column blocks in [start, end): rows[i] + column are the inputs, output + column the result,
-/// check a running finiteness register, accumulators one register per row (deviation sums), both read on entry and
-/// written back on exit.
-/// </summary>
-internal unsafe delegate void UnrolledRange(float** rows, nint start, nint end, float* output, float* check, float* accumulators);
-
-/// <summary>
 /// Comparator networks compiled, once per (n, task), into straight-line code over AVX-512 registers: every input is a
 /// local, so the network runs in registers instead of bouncing through memory (the interpreted network in
-/// <see cref="ColumnKernelParts.Sort{TLanes, TVec}"/> is limited by store-to-load forwarding, about 3× slower).
+/// <see cref="ColumnKernelParts.Sort{TLanes, TVec}"/> is limited by store-to-load forwarding; see docs/benchmarks.md,
+/// "Kernel design notes").
 /// Used only when <see cref="Vector512.IsHardwareAccelerated"/>; other widths use the generic kernels.
 /// </summary>
 /// <remarks>
@@ -30,7 +24,7 @@ internal static partial class UnrolledNetworks
     public const int MaxInputs = 96;
 
     private static readonly List<UnrolledRange> Table = new();
-    private static readonly Dictionary<(int Kind, int N, int A, int B, float Scale), int> Index = new();
+    private static readonly Dictionary<UnrolledNetworkKey, int> Index = new();
 
     private static readonly Type V = typeof(Vector512<float>);
     private static readonly MethodInfo Load = Generic("Load", 1);
@@ -66,9 +60,6 @@ internal static partial class UnrolledNetworks
     private static Vector512<int> StreamIndex(nint address) =>
         Vector512<int>.Indices + Vector512.Create(16 - (int)((address & 63) >> 2));
 
-    /// <summary>Whether compiled networks are used (AVX-512 present and not switched off for tests).</summary>
-    public static bool Enabled { get; set; } = Vector512.IsHardwareAccelerated && RuntimeFeature.IsDynamicCodeCompiled;
-
     /// <summary>The compiled range at <paramref name="id"/>.</summary>
     public static UnrolledRange Get(int id)
     {
@@ -85,25 +76,22 @@ internal static partial class UnrolledNetworks
     /// </remarks>
     public static int Selection(int n, SelectionMode mode, int low, int high, ComparatorNetwork network, bool streaming = true)
     {
-        if (!Enabled || n > MaxInputs)
+        if (!Available(n))
         {
             return -1;
         }
 
         bool byExtremes = TrimsByExtremes(n, mode, low, high);
-        var key = ((byExtremes ? 5 : 0) + (streaming ? 0 : 16), n, (int)mode * 65536 + low, high, 0f);
+        var key = new UnrolledNetworkKey(byExtremes ? UnrolledTask.TrimmedByExtremes : UnrolledTask.Selection, n, streaming, mode, low, high);
         return Find(key) ?? Register(key, byExtremes ? EmitTrimmedByExtremes(n, low) : EmitSelection(n, mode, low, high, network, streaming));
     }
 
     /// <summary>Most values trimmed from each end for which <see cref="EmitTrimmedByExtremes"/> is used.</summary>
     public const int MaxExtremeTrim = 7;
 
-    /// <summary>Fewest rows for which a trimmed mean tracks the extremes instead of running the rank network (tests lower it).</summary>
-    internal static int ExtremesMinRows { get; set; } = 24;
-
     /// <summary>True when a symmetric trimmed mean of n rows is cheaper by tracking its trim + 1 extremes per side.</summary>
     internal static bool TrimsByExtremes(int n, SelectionMode mode, int low, int high) =>
-        mode == SelectionMode.RankMean && low >= 1 && low <= MaxExtremeTrim && high == n - 1 - low && n >= ExtremesMinRows;
+        mode == SelectionMode.RankMean && low >= 1 && low <= MaxExtremeTrim && high == n - 1 - low && n >= KernelSettings.ExtremesMinRows;
 
     /// <summary>
     /// A compiled median of n rows, or −1: the plain median network, or — when cheaper — the network for the middle
@@ -111,7 +99,7 @@ internal static partial class UnrolledNetworks
     /// </summary>
     public static int Median(int n, bool streaming = true)
     {
-        if (!Enabled || n > MaxInputs)
+        if (!Available(n))
         {
             return -1;
         }
@@ -123,7 +111,7 @@ internal static partial class UnrolledNetworks
             return Selection(n, SelectionMode.Median, (n - 1) / 2, n / 2, full, streaming);
         }
 
-        var key = (streaming ? 1 : 17, n, 0, 0, 0f);
+        var key = new UnrolledNetworkKey(UnrolledTask.MedianInserting, n, streaming);
         return Find(key) ?? Register(key, EmitMedianInserting(n, inserting, streaming));
     }
 
@@ -140,16 +128,28 @@ internal static partial class UnrolledNetworks
     }
 
     /// <summary>A compiled (Σ rows)·scale over n rows, or −1.</summary>
-    public static int RowSum(int n, float scale, bool streaming = true) =>
-        !Enabled || n > MaxInputs ? -1 : Find((streaming ? 2 : 18, n, 0, 0, scale)) ?? Register((streaming ? 2 : 18, n, 0, 0, scale), EmitRowSum(n, scale, streaming));
+    public static int RowSum(int n, float scale, bool streaming = true)
+    {
+        var key = new UnrolledNetworkKey(UnrolledTask.RowSum, n, streaming, Scale: scale);
+        return !Available(n) ? -1 : Find(key) ?? Register(key, EmitRowSum(n, scale, streaming));
+    }
 
     /// <summary>A compiled Σ (xᵢ − c)² pass with c = rows[n] (given) or 0, or −1.</summary>
-    public static int FixedCenterDeviations(int n, bool given) =>
-        !Enabled || n > MaxInputs ? -1 : Find((3, n, given ? 1 : 0, 0, 0)) ?? Register((3, n, given ? 1 : 0, 0, 0), EmitFixedCenter(n, given));
+    public static int FixedCenterDeviations(int n, bool given)
+    {
+        var key = new UnrolledNetworkKey(UnrolledTask.FixedCenterDeviations, n, Streaming: false, GivenCenter: given);
+        return !Available(n) ? -1 : Find(key) ?? Register(key, EmitFixedCenter(n, given));
+    }
 
     /// <summary>A compiled c + Σ wᵢ (xᵢ − c) with c = rows[n] and wᵢ read from the accumulators argument, or −1.</summary>
-    public static int Step(int n, bool streaming = true) =>
-        !Enabled || n > MaxInputs ? -1 : Find((streaming ? 4 : 20, n, 0, 0, 0)) ?? Register((streaming ? 4 : 20, n, 0, 0, 0), EmitStep(n, streaming));
+    public static int Step(int n, bool streaming = true)
+    {
+        var key = new UnrolledNetworkKey(UnrolledTask.Step, n, streaming);
+        return !Available(n) ? -1 : Find(key) ?? Register(key, EmitStep(n, streaming));
+    }
+
+    // Compiled ranges are on and n is within MaxInputs.
+    private static bool Available(int n) => KernelSettings.UnrolledNetworks && n <= MaxInputs;
 
     private static UnrolledRange EmitRowSum(int n, float scale, bool streaming)
     {
@@ -259,7 +259,7 @@ internal static partial class UnrolledNetworks
     }
 
     // Lookups by a value key (no allocation once compiled); emission happens once per key, outside the lock.
-    private static int? Find((int, int, int, int, float) key)
+    private static int? Find(UnrolledNetworkKey key)
     {
         lock (Table)
         {
@@ -267,7 +267,7 @@ internal static partial class UnrolledNetworks
         }
     }
 
-    private static int Register((int, int, int, int, float) key, UnrolledRange range)
+    private static int Register(UnrolledNetworkKey key, UnrolledRange range)
     {
         lock (Table)
         {

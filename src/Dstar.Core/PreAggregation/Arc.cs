@@ -8,26 +8,22 @@ namespace Dstar.Core.PreAggregation;
 /// the (k+1)-th largest, and the others are left alone.
 /// </summary>
 /// <remarks>
-/// Requirements: n &gt; f, with f from the spec (<c>arc f=3</c>) or else <see cref="AggregationContext.ByzantineCount"/>;
+/// Requirements: n ≥ f + 1, with f from the spec (<c>arc f=3</c>) or else <see cref="AggregationContext.ByzantineCount"/>;
 /// k = 0 (f = 0) changes nothing. Cost: two passes, O(n·d), plus sorting n norms. Changes the batch in place.
 /// Rows holding NaN/±∞ count as the largest (they are among the k clipped first) but stay non-finite for the rule
 /// after it to drop. Ties in norm are broken by row index.
 /// </remarks>
 public sealed class Arc : IPreAggregator
 {
-    private readonly int? _byzantineCount;
-
     /// <summary>Creates the pre-aggregator; <paramref name="byzantineCount"/> (f) overrides the context's when given.</summary>
     /// <exception cref="ArgumentOutOfRangeException">byzantineCount negative.</exception>
     public Arc(int? byzantineCount = null)
     {
-        if (byzantineCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(byzantineCount), $"arc: f must be ≥ 0, got {byzantineCount}");
-        }
-
-        _byzantineCount = byzantineCount;
+        ByzantineCount = RuleRequirements.ValidByzantineCount(Name, byzantineCount);
     }
+
+    /// <summary>f as given in the spec, or null to use the context's.</summary>
+    public int? ByzantineCount { get; }
 
     /// <inheritdoc />
     public string Name => "arc";
@@ -40,11 +36,8 @@ public sealed class Arc : IPreAggregator
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        int n = batch.Count, f = _byzantineCount ?? context.ByzantineCount;
-        if (n <= f)
-        {
-            throw new AggregationException($"arc needs n > f = {f}, got n = {n}");
-        }
+        int n = batch.Count, f = RuleRequirements.ByzantineCount(ByzantineCount, context);
+        RuleRequirements.Ensure(RuleRequirements.AtLeast(Name, n, "f+1", f + 1, f));
 
         int k = ClippedCount(n, f);
         if (k == 0)

@@ -41,10 +41,7 @@ public sealed class Bucketing : IPreAggregator
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
         int n = batch.Count;
-        if (n < 1)
-        {
-            throw new AggregationException("bucketing needs n ≥ 1 rows, got 0");
-        }
+        RuleRequirements.Ensure(RuleRequirements.AtLeast(Name, n, 1));
 
         int buckets = (n + Size - 1) / Size;
         if (_buckets is null || _buckets.Dimension != batch.Dimension || _buckets.Capacity < buckets)
@@ -69,7 +66,7 @@ public sealed class Bucketing : IPreAggregator
         for (int b = 0; b < buckets; b++)
         {
             int first = b * Size, length = Math.Min(Size, n - first);
-            RowCombinations.Mean(batch, _order.AsSpan(first, length), default, _buckets.Row(b), context.MaxDegreeOfParallelism);
+            RowMeans.Mean(batch, _order.AsSpan(first, length), default, _buckets.Row(b), context.MaxDegreeOfParallelism);
         }
 
         return _buckets;

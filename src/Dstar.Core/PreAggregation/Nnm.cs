@@ -33,12 +33,7 @@ public sealed class Nnm : IPreAggregator
     /// <exception cref="ArgumentOutOfRangeException">byzantineCount is negative.</exception>
     public Nnm(int? byzantineCount = null)
     {
-        if (byzantineCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(byzantineCount), $"nnm: f must be ≥ 0, got {byzantineCount}");
-        }
-
-        ByzantineCount = byzantineCount;
+        ByzantineCount = RuleRequirements.ValidByzantineCount(Name, byzantineCount);
     }
 
     /// <summary>f as given in the spec, or null to use the context's.</summary>
@@ -49,7 +44,7 @@ public sealed class Nnm : IPreAggregator
 
     /// <summary>Why NNM cannot run on n rows with f Byzantine; null when it can.</summary>
     public static string? CheckRequirements(int n, int f) =>
-        n >= f + 1 ? null : $"nnm needs n ≥ f+1 = {f + 1}, got n = {n} (f = {f})";
+        RuleRequirements.AtLeast("nnm", n, "f+1", f + 1, f);
 
     /// <inheritdoc />
     public GradientBatch Apply(GradientBatch batch, AggregationContext context)
@@ -57,9 +52,9 @@ public sealed class Nnm : IPreAggregator
         ArgumentNullException.ThrowIfNull(batch);
         int f = RuleRequirements.ByzantineCount(ByzantineCount, context);
         int n = batch.Count, d = batch.Dimension;
-        RuleRequirements.Requirement(CheckRequirements(n, f));
+        RuleRequirements.Ensure(CheckRequirements(n, f));
         int m = _workspace.Measure(batch, context.MaxDegreeOfParallelism);
-        RuleRequirements.RequirementOnFinite(CheckRequirements(m, f), n, m);
+        RuleRequirements.EnsureOnFinite(CheckRequirements(m, f), n, m);
 
         if (_output is null || _output.Dimension != d || _output.Capacity < n)
         {
@@ -68,9 +63,9 @@ public sealed class Nnm : IPreAggregator
 
         _output.Count = n;
         int keep = m - f;
-        Krum.EnsureCapacity(ref _weights, m * m);
-        Krum.EnsureCapacity(ref _row, m);
-        Krum.EnsureCapacity(ref _order, m);
+        Scratch.AtLeast(ref _weights, m * m);
+        Scratch.AtLeast(ref _row, m);
+        Scratch.AtLeast(ref _order, m);
         var weights = _weights.AsSpan(0, m * m);
         weights.Clear();
         for (int a = 0; a < m; a++)
@@ -87,7 +82,7 @@ public sealed class Nnm : IPreAggregator
         }
 
         var rows = _workspace.Rows;
-        RowCombination.Mix(batch, rows, weights, _output, rows);
+        WeightedRowSums.Mix(batch, rows, weights, _output, rows);
         for (int i = 0, next = 0; i < n; i++)
         {
             if (next < m && rows[next] == i)

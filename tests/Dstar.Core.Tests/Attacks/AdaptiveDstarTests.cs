@@ -9,7 +9,7 @@ namespace Dstar.Core.Tests.Attacks;
 public class AdaptiveDstarTests
 {
     /// <summary>
-    /// The dSTAR filter as DSTAR.md states it, in plain loops: m = coordinate median of the workers' rows and g₀,
+    /// The dSTAR filter as docs/method.md states it, in plain loops: m = coordinate median of the workers' rows and g₀,
     /// δᵢ = ‖gᵢ − m‖, keep i when δᵢ ≤ τ·δ₀ (or τ·median δ without g₀).
     /// </summary>
     private static bool[] ReferenceFilter(float[][] workers, float[]? validation, double tau)

@@ -55,7 +55,7 @@ public class SimpleAttackTests
     [Fact]
     public void Alie_z_for_twenty_workers_and_eight_byzantine_is_about_1_036()
     {
-        // s = ⌊20/2 + 1⌋ − 8 = 3, z = Φ⁻¹(17/20) = Φ⁻¹(0.85) = 1.0364 (DSTAR.md quotes ≈ 1.035).
+        // s = ⌊20/2 + 1⌋ − 8 = 3, z = Φ⁻¹(17/20) = Φ⁻¹(0.85) = 1.0364 (docs/method.md gives z ≈ 1.036).
         Assert.True(Math.Abs(Alie.PaperZ(20, 8) - 1.0364333894937898) < 1e-8);
     }
 

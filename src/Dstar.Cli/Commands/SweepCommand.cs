@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Globalization;
+using Dstar.Cluster.Launch;
+using Dstar.Studies.Definition;
+using Dstar.Studies.Report;
+using Dstar.Studies.Sweep;
+using Spectre.Console;
+
+namespace Dstar.Cli.Commands;
+
+/// <summary>
+/// <c>dstar sweep STUDY.yaml [--out DIR] [--parallel P] [--no-report]</c>: every run of a study (docs/studies.md), by a
+/// pool of P <c>dstar sweep-worker</c> processes, resumable; then the report. Exit code 0 when every run finished,
+/// 1 when the study is invalid or cannot start, 3 when some runs failed (the others are done and reported).
+/// </summary>
+public static class SweepCommand
+{
+    /// <summary>Exit code when the sweep ran but some runs failed.</summary>
+    public const int SomeRunsFailed = 3;
+
+    /// <summary>Builds the <c>sweep</c> command.</summary>
+    public static Command Create()
+    {
+        var study = new Argument<string>("study") { Description = "the study file (YAML, docs/studies.md)" };
+        var output = new Option<string?>("--out") { Description = "the study's output directory (default runs/sweep-NAME); run again with the same --out to resume" };
+        var parallel = new Option<int>("--parallel") { Description = "worker processes, each running one single-threaded run at a time (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var noReport = new Option<bool>("--no-report") { Description = "do not write the report at the end (dstar report DIR does it later)" };
+        var command = new Command("sweep", "Run every cell of a study (a grid of experiments × seeds) in parallel worker processes, resumably, then report.") { study, output, parallel, noReport };
+        command.SetAction(parsed => Run(parsed.GetValue(study)!, parsed.GetValue(output), parsed.GetValue(parallel), !parsed.GetValue(noReport), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+        return command;
+    }
+
+    /// <summary>Runs the command.</summary>
+    public static int Run(string studyPath, string? outputDirectory, int parallel, bool report, TextWriter output, TextWriter error)
+    {
+        if (parallel < 1)
+        {
+            error.WriteLine($"dstar sweep: --parallel = {parallel}: must be ≥ 1");
+            return 1;
+        }
+
+        StudyPlan plan;
+        try
+        {
+            plan = StudyPlan.Expand(StudyLoader.LoadFile(studyPath));
+        }
+        catch (StudyException e)
+        {
+            error.WriteLine($"dstar sweep: invalid study {studyPath} ({e.Errors.Count} problem{(e.Errors.Count == 1 ? "" : "s")}):");
+            foreach (var problem in e.Errors)
+            {
+                error.WriteLine("  " + problem);
+            }
+
+            return 1;
+        }
+
+        var directory = outputDirectory ?? Path.Combine("runs", "sweep-" + plan.Study.Name);
+        var (executable, prefix) = ClusterLauncher.CurrentCommand();
+        var progress = new SweepConsole(output);
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            output.WriteLine($"dstar sweep: study {plan.Study.Name}, {plan.Cells.Count} cells × {plan.Study.Seeds.Count} seed{(plan.Study.Seeds.Count == 1 ? "" : "s")} into {directory}");
+            Task<SweepOutcome> Sweep() => StudySweep.RunAsync(plan, directory, parallel, new WorkerCommand(executable, prefix), progress, cancel.Token);
+            bool live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            var outcome = (live ? progress.Live(Sweep) : Sweep()).GetAwaiter().GetResult();
+            if (outcome.Cancelled)
+            {
+                output.WriteLine($"stopped; run dstar sweep {studyPath} --out {directory} again to continue");
+                return 130;
+            }
+
+            if (report)
+            {
+                var (results, folder) = StudyReport.Write(directory);
+                output.WriteLine($"report: {Path.Combine(folder, ReportHtml.FileName)} ({results.Tables.Count} table{(results.Tables.Count == 1 ? "" : "s")})");
+            }
+
+            return outcome.Failed > 0 ? SomeRunsFailed : 0;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            error.WriteLine($"dstar sweep: {e.Message.ReplaceLineEndings(" ").Trim()}");
+            return 1;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+
+namespace Dstar.Studies.Definition;
+
+/// <summary>
+/// plan.json in a study's output directory: the study's name, its target accuracy, the keys that vary, and each
+/// cell's name, keys, rule, attack, scenario, tuned value and seeds. <c>dstar report</c> reads it, so that a report
+/// needs only the output directory.
+/// </summary>
+public static class PlanFile
+{
+    /// <summary>plan.json.</summary>
+    public const string FileName = "plan.json";
+
+    /// <summary>Writes plan.json for <paramref name="plan"/> into <paramref name="directory"/>.</summary>
+    public static void Write(StudyPlan plan, string directory)
+    {
+        var index = new StudyIndex(
+            plan.Study.Name,
+            plan.Study.TargetAccuracy,
+            plan.VaryingKeys,
+            plan.Study.Tune?.Key,
+            plan.Cells.Select(c => new IndexedCell(c.Name, c.Keys, c.Rule, c.Attack, c.Scenario, c.TuneValue, c.Seeds)).ToArray());
+        var path = Path.Combine(directory, FileName);
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(index, Options) + "\n");
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    /// <summary>Reads plan.json from a study's output directory.</summary>
+    /// <exception cref="InvalidDataException">it is missing or not a plan (the message says which).</exception>
+    public static StudyIndex Read(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"{path} is missing: is '{directory}' the --out directory of a dstar sweep?");
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<StudyIndex>(File.ReadAllText(path), Options) is { Cells: not null, Name: not null } index
+                ? index
+                : throw new InvalidDataException($"{path}: not a study plan");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a study plan ({e.Message})");
+        }
+    }
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+}
+
+/// <summary>What plan.json holds: the study and its cells, as the report needs them.</summary>
+/// <param name="Name">The study's name.</param>
+/// <param name="TargetAccuracy">The accuracy the report times the first crossing of.</param>
+/// <param name="VaryingKeys">The keys that vary across cells.</param>
+/// <param name="TuneKey">The tuned key, or null.</param>
+/// <param name="Cells">Every cell.</param>
+public sealed record StudyIndex(string Name, double TargetAccuracy, IReadOnlyList<string> VaryingKeys, string? TuneKey, IReadOnlyList<IndexedCell> Cells);
+
+/// <summary>A cell as plan.json holds it (see <see cref="StudyCell"/>).</summary>
+/// <param name="Name">The folder name.</param>
+/// <param name="Keys">The varying keys' values.</param>
+/// <param name="Rule">The rule.</param>
+/// <param name="Attack">The attack.</param>
+/// <param name="Scenario">The varying keys that split the tables.</param>
+/// <param name="TuneValue">The tuned value, or null.</param>
+/// <param name="Seeds">The seeds.</param>
+public sealed record IndexedCell(
+    string Name,
+    IReadOnlyDictionary<string, string> Keys,
+    string Rule,
+    string Attack,
+    IReadOnlyDictionary<string, string> Scenario,
+    string? TuneValue,
+    IReadOnlyList<int> Seeds)
+{
+    /// <summary>A run's directory relative to the study's output directory.</summary>
+    public string RunDirectory(int seed) => Path.Combine(StudyPlan.CellsFolder, Name, "seed-" + seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+}

@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Dstar.Engine.Configuration;
+using Dstar.Studies.Definition;
+
+namespace Dstar.Studies.Sweep;
+
+/// <summary>
+/// Runs every unfinished run of a study with a pool of worker processes. Each process runs many runs one after
+/// another; a process that dies fails only the run it held, and is replaced. Finished runs (a whole summary.json) are
+/// skipped, interrupted ones resume from their checkpoint, failed ones are tried again. A run's results depend only on
+/// its config, never on the pool size or the order runs are handed out.
+/// </summary>
+public static class StudySweep
+{
+    /// <summary>The lock file that keeps two sweeps out of one output directory.</summary>
+    public const string LockFileName = ".sweep.lock";
+
+    /// <summary>The log that collects the worker processes' error output.</summary>
+    public const string WorkerLogName = "workers.log";
+
+    /// <summary>Runs <paramref name="plan"/> into <paramref name="outputDirectory"/> with <paramref name="parallel"/> worker processes.</summary>
+    /// <exception cref="InvalidOperationException">another sweep holds the directory, a run directory holds another config, or no worker process can start.</exception>
+    public static async Task<SweepOutcome> RunAsync(StudyPlan plan, string outputDirectory, int parallel, WorkerCommand worker, ISweepProgress progress, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parallel, 1);
+        var clock = Stopwatch.StartNew();
+        Directory.CreateDirectory(outputDirectory);
+        using var guard = Lock(outputDirectory);
+        PlanFile.Write(plan, outputDirectory);
+
+        var pending = new List<(StudyRun Run, string Directory, string Yaml)>();
+        var conflicts = new List<string>();
+        int skipped = 0;
+        foreach (var run in plan.Runs)
+        {
+            var directory = Path.GetFullPath(Path.Combine(outputDirectory, run.RelativeDirectory));
+            var yaml = ConfigLoader.ToYaml(run.Config);
+            if (RunState.HoldsOtherConfig(directory, yaml))
+            {
+                conflicts.Add(run.RelativeDirectory);
+            }
+            else if (RunState.Check(directory) == RunStatus.Finished)
+            {
+                skipped++;
+            }
+            else
+            {
+                pending.Add((run, directory, yaml));
+            }
+        }
+
+        if (conflicts.Count > 0)
+        {
+            throw new InvalidOperationException($"{Path.Combine(outputDirectory, conflicts[0])}{(conflicts.Count > 1 ? $" and {conflicts.Count - 1} other run directories" : "")} hold a run of a different config (the study changed since): use another --out, or delete them");
+        }
+
+        int total = skipped + pending.Count;
+        progress.Begin(total, skipped, parallel);
+        var queue = new ConcurrentQueue<(StudyRun Run, string Directory, string Yaml)>(pending);
+        int finished = 0, failed = 0, started = 0;
+        double startup = 0;
+        var logLock = new object();
+        using var log = new StreamWriter(Path.Combine(outputDirectory, WorkerLogName), append: true) { AutoFlush = true };
+        void Log(string line)
+        {
+            lock (logLock)
+            {
+                log.WriteLine(line);
+            }
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        async Task Slot()
+        {
+            WorkerProcess? process = null;
+            try
+            {
+                while (queue.TryDequeue(out var item))
+                {
+                    stop.Token.ThrowIfCancellationRequested();
+                    if (process is null)
+                    {
+                        process = await WorkerProcess.StartAsync(worker, Log, stop.Token).ConfigureAwait(false);
+                        Interlocked.Increment(ref started);
+                        lock (logLock)
+                        {
+                            startup += process.StartupSeconds;
+                        }
+
+                        progress.WorkerStarted(process.Id, process.StartupSeconds);
+                    }
+
+                    progress.RunStarted(item.Run, RunState.Check(item.Directory) == RunStatus.Resumable);
+                    await process.SendAsync(new WorkerAssignment(item.Directory, item.Run.Name, item.Yaml)).ConfigureAwait(false);
+                    var report = await process.ReadAsync(stop.Token).ConfigureAwait(false);
+                    if (report is null)
+                    {
+                        var code = process.ExitCode();
+                        var error = $"the worker process {process.Id} exited{(code is { } c ? $" with code {c}" : "")} during this run";
+                        process.Dispose();
+                        process = null;
+                        RunState.RecordFailure(item.Directory, error);
+                        Interlocked.Increment(ref failed);
+                        progress.RunFailed(item.Run, error);
+                    }
+                    else if (report.Event == WorkerReport.Finished)
+                    {
+                        Interlocked.Increment(ref finished);
+                        progress.RunFinished(item.Run, report.Seconds);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref failed);
+                        progress.RunFailed(item.Run, report.Error ?? "failed");
+                    }
+                }
+
+                process?.Close();
+            }
+            catch
+            {
+                stop.Cancel();
+                throw;
+            }
+            finally
+            {
+                process?.Dispose();
+            }
+        }
+
+        bool cancelled = false;
+        var slots = Enumerable.Range(0, Math.Max(1, Math.Min(parallel, pending.Count))).Select(_ => Task.Run(Slot)).ToArray();
+        try
+        {
+            await Task.WhenAll(slots).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            cancelled = true;
+        }
+        catch (OperationCanceledException)
+        {
+            // Another slot failed and stopped the rest: report that failure, not the cancellation.
+            throw slots.Select(s => s.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) ?? new InvalidOperationException("the sweep stopped");
+        }
+
+        var outcome = new SweepOutcome(total, skipped, finished, failed, clock.Elapsed.TotalSeconds, startup, started, cancelled);
+        progress.End(outcome);
+        return outcome;
+    }
+
+    private static FileStream Lock(string directory)
+    {
+        try
+        {
+            return new FileStream(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new InvalidOperationException($"another dstar sweep is running in '{directory}' (it holds {LockFileName})");
+        }
+    }
+}
