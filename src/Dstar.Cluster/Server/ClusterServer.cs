@@ -85,7 +85,7 @@ public static class ClusterServer
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
-        log.LogInformation("serving {Workers} workers (k = {K}, rule {Rule}) on {Listen}{Tls}", config.Workers, config.K,
+        log.LogInformation("serving {Workers} workers (k = {K}, rule {Rule}) on {Listen}{Tls}", config.Workers, config.AutoK ? "auto" : config.K,
             config.Aggregator, settings.Listen, settings.Insecure ? " without TLS (loopback)" : " with TLS");
 
         int exitCode;
@@ -121,7 +121,7 @@ public static class ClusterServer
         var driver = new RunDriver(config, server, transport, new RunOptions
         {
             Name = "cluster",
-            Description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {config.K}, rule {pipeline.Name}",
+            Description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {(config.AutoK ? "auto" : config.K)}, rule {pipeline.Name}",
             Directory = directory,
             CheckpointDirectory = settings.CheckpointDirectory,
             Mode = settings.Resume ? RunDirectoryMode.Resume : RunDirectoryMode.New,
@@ -136,7 +136,7 @@ public static class ClusterServer
                 }
 
                 // Round 0's time should measure the workers, not how long their processes take to start.
-                await transport.WaitForWorkersAsync(config.K, token).ConfigureAwait(false);
+                await transport.WaitForWorkersAsync(config.KCapacity, token).ConfigureAwait(false);
                 log.LogInformation("{Count} workers connected; starting at round {Round}", transport.ConnectedCount, server.Version);
                 clock.Restart();
             },

@@ -54,7 +54,7 @@ public sealed class GradientSource : IDisposable
         IsByzantine = byzantine?.Set.Contains(workerId) == true;
         var crafts = IsByzantine && byzantine!.Attack is not null;
         _round = new WorkerRound(_workload.Oracle, _workload.Shards, config.BatchSize, Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance),
-            config.K, config.Seed, byzantine, crafts ? Registry.Pipeline(config.Aggregator, config.Pre) : null);
+            config.KCapacity, config.Seed, byzantine, crafts ? Registry.Pipeline(config.Aggregator, config.Pre) : null);
         _delays = new double[config.Workers];
         if (crafts)
         {

@@ -27,8 +27,10 @@ public sealed class RoundCollector
 {
     private readonly bool[] _delivered;
     private readonly int[] _workers;
+    private readonly double[] _times;
     private readonly List<Drop> _drops = new();
     private readonly GradientBatch _reservedView;
+    private readonly int? _minimumGiven;
     private int _accepted;
     private bool _deadlinePassed;
 
@@ -61,13 +63,16 @@ public sealed class RoundCollector
 
         WorkerCount = workerCount;
         Dimension = dimension;
+        Capacity = k;
         K = k;
         Deadline = deadline;
+        _minimumGiven = minimumCount;
         MinimumCount = kMin;
         Batch = new GradientBatch(k, dimension);
         _reservedView = new GradientBatch(Batch.Buffer, k, dimension);
         _delivered = new bool[workerCount];
         _workers = new int[k];
+        _times = new double[k];
         Begin(0);
     }
 
@@ -80,14 +85,17 @@ public sealed class RoundCollector
     /// <summary>d.</summary>
     public int Dimension { get; }
 
-    /// <summary>k: accepted gradients that close a round.</summary>
-    public int K { get; }
+    /// <summary>k: accepted gradients that close the current round (set per round by <see cref="Begin(long, int)"/>).</summary>
+    public int K { get; private set; }
+
+    /// <summary>The largest k a round can take: the k the collector was created with.</summary>
+    public int Capacity { get; }
 
     /// <summary>D in seconds after publish, or null.</summary>
     public double? Deadline { get; }
 
-    /// <summary>k_min: accepted gradients needed to close at the deadline.</summary>
-    public int MinimumCount { get; }
+    /// <summary>k_min: accepted gradients needed to close the current round at the deadline.</summary>
+    public int MinimumCount { get; private set; }
 
     /// <summary>The version being collected.</summary>
     public long Version { get; private set; }
@@ -97,6 +105,9 @@ public sealed class RoundCollector
 
     /// <summary>The workers whose gradients were accepted, in arrival order.</summary>
     public ReadOnlySpan<int> AcceptedWorkers => _workers.AsSpan(0, _accepted);
+
+    /// <summary>The accepted gradients' arrival times (seconds after publish), in arrival order.</summary>
+    public ReadOnlySpan<double> AcceptedTimes => _times.AsSpan(0, _accepted);
 
     /// <summary>How many gradients were accepted so far.</summary>
     public int AcceptedCount => _accepted;
@@ -113,9 +124,23 @@ public sealed class RoundCollector
     /// </summary>
     public double CloseTime { get; private set; }
 
-    /// <summary>Starts collecting <paramref name="version"/>: forgets the previous round.</summary>
-    public void Begin(long version)
+    /// <summary>Starts collecting <paramref name="version"/> with the current k: forgets the previous round.</summary>
+    public void Begin(long version) => Begin(version, K);
+
+    /// <summary>
+    /// Starts collecting <paramref name="version"/>, closing at <paramref name="k"/> gradients (<c>k: auto</c> picks it
+    /// per round): forgets the previous round. k_min is the one given at creation, capped at k, or ⌈k/2⌉+1.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">k is not in 1..<see cref="Capacity"/>.</exception>
+    public void Begin(long version, int k)
     {
+        if (k < 1 || k > Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{Capacity} (the collector's capacity), got {k}");
+        }
+
+        K = k;
+        MinimumCount = Math.Min(k, _minimumGiven ?? DefaultMinimumCount(k));
         Version = version;
         _accepted = 0;
         Batch.Count = K;
@@ -162,6 +187,7 @@ public sealed class RoundCollector
         }
 
         _workers[_accepted] = arrival.Worker;
+        _times[_accepted] = arrival.Time;
         _delivered[arrival.Worker] = true;
         _accepted++;
         CloseTime = Math.Max(CloseTime, arrival.Time);

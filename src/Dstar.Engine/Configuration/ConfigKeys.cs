@@ -30,7 +30,7 @@ public static class ConfigKeys
         new("data.noise", "synthetic-linear: σ of the Gaussian target noise", (c, v) => c with { Data = c.Data with { Noise = Double(v) } }, c => Scalar(c.Data.Noise)),
         new("model", "model spec: logreg | linreg | mlp hidden=128 | small-cnn | resnet18", (c, v) => c with { Model = Text(v) }, c => Scalar(c.Model)),
         new("workers", "N, the number of workers", (c, v) => c with { Workers = Int(v) }, c => Scalar(c.Workers)),
-        new("k", "gradients the server waits for each round", (c, v) => c with { K = Int(v) }, c => Scalar(c.K)),
+        new("k", "gradients the server waits for each round, or auto (chosen each round in k_min..k_max)", ReadK, c => c.AutoK ? Scalar("auto") : Scalar(c.K)),
         new("byzantine", "f, Byzantine workers (the last f ids)", (c, v) => c with { Byzantine = Int(v) }, c => Scalar(c.Byzantine)),
         new("attack", "attack spec, or label-flip (empty: none)", (c, v) => c with { Attack = OptionalText(v) }, c => Scalar(c.Attack)),
         new("attack_timing", "fast | honest", (c, v) => c with { AttackTiming = Text(v) }, c => Scalar(c.AttackTiming)),
@@ -38,7 +38,8 @@ public static class ConfigKeys
         new("pre", "list of pre-aggregator specs", (c, v) => c with { Pre = List(v) }, c => new ConfigValue(null, c.Pre)),
         new("delay", "delay-model spec", (c, v) => c with { Delay = Text(v) }, c => Scalar(c.Delay)),
         new("deadline", "seconds after publish (empty: none)", (c, v) => c with { Deadline = OptionalDouble(v) }, c => Scalar(c.Deadline)),
-        new("k_min", "gradients needed to close at the deadline (empty: ceil(k/2)+1)", (c, v) => c with { KMin = OptionalInt(v) }, c => Scalar(c.KMin)),
+        new("k_min", "gradients needed to close at the deadline (empty: ceil(k/2)+1); with k: auto, the least k", (c, v) => c with { KMin = OptionalInt(v) }, c => Scalar(c.KMin)),
+        new("k_max", "with k: auto, the largest k (empty: workers)", (c, v) => c with { KMax = OptionalInt(v) }, c => Scalar(c.KMax)),
         new("lr", "learning rate", (c, v) => c with { LearningRate = Double(v) }, c => Scalar(c.LearningRate)),
         new("momentum", "heavy-ball momentum in [0, 1)", (c, v) => c with { Momentum = Double(v) }, c => Scalar(c.Momentum)),
         new("weight_decay", "L2 weight decay", (c, v) => c with { WeightDecay = Double(v) }, c => Scalar(c.WeightDecay)),
@@ -47,6 +48,13 @@ public static class ConfigKeys
         new("checkpoint_every", "checkpoint period in rounds (0: only after the last round and on interruption)", (c, v) => c with { CheckpointEvery = Int(v) }, c => Scalar(c.CheckpointEvery)),
         new("threads", "TorchSharp threads and rule parallelism", (c, v) => c with { Threads = Int(v) }, c => Scalar(c.Threads)),
     ];
+
+    private static ExperimentConfig ReadK(ExperimentConfig c, ConfigValue v) =>
+        v.Scalar?.Trim() == "auto"
+            ? c with { AutoK = true }
+            : int.TryParse(v.Scalar, NumberStyles.Integer, CultureInfo.InvariantCulture, out var k)
+                ? c with { K = k, AutoK = false }
+                : throw new FormatException("expected an integer or auto");
 
     private static ConfigValue Scalar(object? value) => new(value switch
     {

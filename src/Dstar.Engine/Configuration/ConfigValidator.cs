@@ -32,13 +32,15 @@ public static class ConfigValidator
         Need(c.Rounds >= 1, "rounds", c.Rounds, "must be ≥ 1");
         Need(c.EvalEvery >= 1, "eval_every", c.EvalEvery, "must be ≥ 1");
         Need(c.Workers >= 1, "workers", c.Workers, "must be ≥ 1");
-        Need(c.K >= 1 && c.K <= c.Workers, "k", c.K, $"must be in 1..workers = {c.Workers}");
+        Need(c.AutoK || (c.K >= 1 && c.K <= c.Workers), "k", c.K, $"must be in 1..workers = {c.Workers}, or auto");
+        Need(c.KMax is null || c.AutoK, "k_max", c.KMax, "only matters with k: auto; set k: auto too");
+        Need(c.KMax is null || (c.KMax >= 1 && c.KMax <= c.Workers), "k_max", c.KMax, $"must be in 1..workers = {c.Workers}");
         Need(c.Byzantine >= 0 && c.Byzantine < c.Workers, "byzantine", c.Byzantine, $"must be in 0..workers−1 = {c.Workers - 1} (at least one honest worker)");
         Need(c.AttackTiming is "fast" or "honest", "attack_timing", c.AttackTiming, "must be fast or honest");
         Need(c.Byzantine == 0 || c.Attack is not null, "attack", c.Attack, $"byzantine = {c.Byzantine} needs an attack spec (or byzantine = 0)");
         Need(c.Deadline is null || (c.Deadline > 0 && double.IsFinite(c.Deadline.Value)), "deadline", c.Deadline, "must be a positive number of seconds, or empty for none");
-        Need(c.KMin is null || (c.KMin >= 1 && c.KMin <= c.K), "k_min", c.KMin, $"must be in 1..k = {c.K}");
-        Need(c.KMin is null || c.Deadline is not null, "k_min", c.KMin, "only matters with a deadline; set deadline too");
+        Need(c.KMin is null || (c.KMin >= 1 && c.KMin <= c.KCapacity), "k_min", c.KMin, c.AutoK ? $"must be in 1..k_max = {c.KCapacity}" : $"must be in 1..k = {c.K}");
+        Need(c.KMin is null || c.Deadline is not null || c.AutoK, "k_min", c.KMin, "only matters with a deadline or k: auto; set one of them too");
         Need(c.LearningRate > 0, "lr", c.LearningRate, "must be > 0");
         Need(c.Momentum >= 0 && c.Momentum < 1, "momentum", c.Momentum, "must be in [0, 1)");
         Need(c.WeightDecay >= 0, "weight_decay", c.WeightDecay, "must be ≥ 0");
@@ -67,6 +69,11 @@ public static class ConfigValidator
         CheckSpec(errors, "aggregator", c.Aggregator, spec =>
         {
             var rule = Registry.Rules.Create(spec);
+            if (c.AutoK)
+            {
+                return CheckAutoK(c, rule, d.ValidationSize > 0, errors);
+            }
+
             return rule.CheckRequirements(c.K, c.Byzantine, d.ValidationSize > 0) is { } why
                 ? $"cannot run on the first k = {c.K} gradients with f = {c.Byzantine}: {why}"
                 : null;
@@ -99,6 +106,29 @@ public static class ConfigValidator
         }
 
         return errors;
+    }
+
+    /// <summary>
+    /// k: auto: the floor (k_min, the rule's least n, 3f) must not exceed k_max, and a k_min given below the rule's
+    /// least n is refused rather than raised silently.
+    /// </summary>
+    private static string? CheckAutoK(ExperimentConfig c, Core.IAggregator rule, bool hasValidation, List<ConfigError> errors)
+    {
+        if (c.KMax is { } m && (m < 1 || m > c.Workers))
+        {
+            return null;
+        }
+
+        var (floor, why) = Server.AdaptiveK.FloorFor(c.KMin, c.Byzantine, n => rule.CheckRequirements(n, c.Byzantine, hasValidation) is null, c.Workers);
+        var (ruleFloor, _) = Server.AdaptiveK.FloorFor(null, 0, n => rule.CheckRequirements(n, c.Byzantine, hasValidation) is null, c.Workers);
+        if (c.KMin is { } kMin && kMin < ruleFloor)
+        {
+            errors.Add(new ConfigError("k_min", Format(kMin), $"with k: auto must be ≥ {ruleFloor}, the least n '{rule.Name}' runs on with f = {c.Byzantine}"));
+        }
+
+        return floor > c.KCapacity
+            ? $"k: auto cannot pick any k: the floor is {floor} ({why}), above k_max = {c.KCapacity}"
+            : null;
     }
 
     private static void CheckSpec(List<ConfigError> errors, string key, string text, Func<Spec, string?> check)

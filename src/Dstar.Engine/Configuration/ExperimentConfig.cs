@@ -24,8 +24,17 @@ public sealed record ExperimentConfig
     /// <summary><c>workers</c>: N.</summary>
     public int Workers { get; init; } = 20;
 
-    /// <summary><c>k</c>: gradients per round.</summary>
+    /// <summary><c>k</c>: gradients per round (ignored when <see cref="AutoK"/>).</summary>
     public int K { get; init; } = 15;
+
+    /// <summary><c>k: auto</c>: the server picks k each round in the bounds k_min..k_max (AdaptiveK).</summary>
+    public bool AutoK { get; init; }
+
+    /// <summary><c>k_max</c>: with <c>k: auto</c>, the largest k; null for N.</summary>
+    public int? KMax { get; init; }
+
+    /// <summary>The most gradients a round can take: k, or with <c>k: auto</c> k_max (N when not set).</summary>
+    public int KCapacity => AutoK ? KMax ?? Workers : K;
 
     /// <summary><c>byzantine</c>: how many workers are Byzantine (f); they are the last f worker ids.</summary>
     public int Byzantine { get; init; }
@@ -48,7 +57,7 @@ public sealed record ExperimentConfig
     /// <summary><c>deadline</c>: seconds after publish; null for none.</summary>
     public double? Deadline { get; init; }
 
-    /// <summary><c>k_min</c>: gradients needed to close at the deadline; null for ⌈k/2⌉+1.</summary>
+    /// <summary><c>k_min</c>: gradients needed to close at the deadline (null: ⌈k/2⌉+1); with <c>k: auto</c> also the least k it picks.</summary>
     public int? KMin { get; init; }
 
     /// <summary><c>lr</c>: η.</summary>

@@ -25,6 +25,7 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     [
         "round", "virtual_time", "round_time", "wall_time", "loss", "accuracy", "test_loss",
         "byzantine_accepted", "byzantine_kept", "aggregate_norm", "accepted", "kept", "filtered", "dropped", "kept_exact",
+        "k", "k_reason",
     ];
 
     // CSV rows reach the disk on the two-second flush, not each time a small default buffer fills.
@@ -193,6 +194,16 @@ public sealed class MetricsFiles : IRunSink, IDisposable
 
             w.WriteEndArray();
             w.WriteBoolean("kept_exact", r.KeptIsExact);
+            w.WriteNumber("k", r.K);
+            if (r.KReason is null)
+            {
+                w.WriteNull("k_reason");
+            }
+            else
+            {
+                w.WriteString("k_reason", r.KReason);
+            }
+
             w.WriteEndObject();
             w.Flush();
             w.Reset();
@@ -247,6 +258,15 @@ public sealed class MetricsFiles : IRunSink, IDisposable
 
         c.Write(',');
         c.Write(r.KeptIsExact ? "true" : "false");
+        c.Write(',');
+        Integer(c, r.K);
+        c.Write(',');
+        if (r.KReason is not null)
+        {
+            // The reason is one line without commas; any comma is replaced so the row keeps its columns.
+            c.Write(r.KReason.Replace(',', ';'));
+        }
+
         c.Write('\n');
     }
 
@@ -334,7 +354,9 @@ public sealed class MetricsFiles : IRunSink, IDisposable
             e.GetProperty("byzantine_accepted").GetInt32(),
             e.GetProperty("byzantine_kept").GetInt32(),
             Opt("aggregate_norm") ?? double.NaN,
-            e.GetProperty("kept_exact").GetBoolean());
+            e.GetProperty("kept_exact").GetBoolean(),
+            e.TryGetProperty("k", out var k) ? k.GetInt32() : 0,
+            e.TryGetProperty("k_reason", out var why) && why.ValueKind == JsonValueKind.String ? why.GetString() : null);
     }
 
     private static DropReason ParseReason(string? name) =>

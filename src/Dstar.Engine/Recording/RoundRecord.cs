@@ -18,6 +18,8 @@ namespace Dstar.Engine.Recording;
 /// <param name="ByzantineKept">How many kept gradients came from Byzantine workers.</param>
 /// <param name="AggregateNorm">‖G‖₂.</param>
 /// <param name="KeptIsExact">False when pre-aggregators changed the row count (kept = accepted then).</param>
+/// <param name="K">The k the round collected for (with <c>k: auto</c>, the one chosen); 0 in rows written before it was recorded.</param>
+/// <param name="KReason">With <c>k: auto</c>, why that k; null otherwise.</param>
 public sealed record RoundRecord(
     long Round,
     double VirtualTime,
@@ -33,7 +35,9 @@ public sealed record RoundRecord(
     int ByzantineAccepted,
     int ByzantineKept,
     double AggregateNorm,
-    bool KeptIsExact);
+    bool KeptIsExact,
+    int K = 0,
+    string? KReason = null);
 
 /// <summary>What the sinks learn when a run starts.</summary>
 /// <param name="Name">A short run name (the demo uses "mean", "median", "dstar").</param>

@@ -95,7 +95,9 @@ public sealed class RunRecorder
             byzantineAccepted,
             byzantineKept,
             e.AggregateNorm,
-            e.KeptIsExact);
+            e.KeptIsExact,
+            e.K,
+            e.KReason);
         Accumulate(record);
         foreach (var sink in _sinks)
         {

@@ -30,6 +30,11 @@ public sealed class ParameterServer
     private float[]? _previousAggregate;
     private readonly RoundCollector _collector;
     private readonly AggregationContext _context;
+    private readonly AdaptiveK? _adaptive;
+    private readonly List<(long Round, double Time)> _pendingLate = new();
+    private readonly Dictionary<long, double> _publishTimes = new();
+    private readonly Stopwatch _serverClock = new();
+    private double _virtualNow;
 
     /// <summary>Creates a server starting from <paramref name="initialParameters"/> (copied) at version 0.</summary>
     /// <param name="options">N, k, f, deadline, k_min, seed.</param>
@@ -69,6 +74,18 @@ public sealed class ParameterServer
         if (pipeline.Rule.CheckRequirements(options.K, options.ByzantineCount, validation is not null) is { } why)
         {
             throw new ArgumentException($"aggregator '{pipeline.Name}' cannot run on the first k = {options.K} gradients: {why}", nameof(pipeline));
+        }
+
+        if (options.AutoK)
+        {
+            var (floor, floorWhy) = AdaptiveK.FloorFor(options.MinimumCount, options.ByzantineCount,
+                n => pipeline.Rule.CheckRequirements(n, options.ByzantineCount, validation is not null) is null, options.WorkerCount);
+            if (floor > options.K)
+            {
+                throw new ArgumentException($"k: auto cannot pick any k: the floor is {floor} ({floorWhy}), above k_max = {options.K}", nameof(options));
+            }
+
+            _adaptive = new AdaptiveK(options.WorkerCount, floor, options.K);
         }
 
         Validation = validation;
@@ -131,6 +148,9 @@ public sealed class ParameterServer
     /// <summary>The collector (its settings: k, deadline, k_min).</summary>
     public RoundCollector Collector => _collector;
 
+    /// <summary>The <c>k: auto</c> policy, or null for a fixed k.</summary>
+    public AdaptiveK? AdaptiveK => _adaptive;
+
     /// <summary>
     /// Replaces the server's state (resume from a checkpoint): version, parameters, optimizer velocity and the
     /// previous aggregate.
@@ -189,13 +209,28 @@ public sealed class ParameterServer
         _context.PreviousAggregate = _previousAggregate;
         _context.Parameters = _parameters;
 
-        _collector.Begin(t);
+        KChoice? choice = null;
+        double publishTime = Now(transport);
+        if (_adaptive is not null)
+        {
+            RevealLate(publishTime);
+            choice = _adaptive.Choose(publishTime);
+            _publishTimes[t] = publishTime;
+            _publishTimes.Remove(t - AdaptiveK.Window - 1);
+        }
+
+        _collector.Begin(t, choice?.K ?? _collector.Capacity);
         await CollectAsync(transport, cancellationToken).ConfigureAwait(false);
         _collector.Close();
 
         long aggregationStart = Stopwatch.GetTimestamp();
         var (kept, filtered, scores, exact) = Aggregate();
         AggregationSeconds += Stopwatch.GetElapsedTime(aggregationStart).TotalSeconds;
+        if (_adaptive is not null)
+        {
+            ObserveRound(transport, t, publishTime, kept, exact);
+        }
+
         float aggregateMagnitude = TensorPrimitives.MaxMagnitude(_aggregate);
         if (!float.IsFinite(aggregateMagnitude))
         {
@@ -238,7 +273,129 @@ public sealed class ParameterServer
             evaluation,
             Pipeline.Name,
             scores,
-            exact);
+            exact,
+            _collector.K,
+            choice?.Reason);
+    }
+
+    /// <summary>The server's clock for <c>k: auto</c>: virtual seconds (the sum of round times) or wall seconds.</summary>
+    private double Now(ITransport transport)
+    {
+        if (transport.UsesVirtualTime)
+        {
+            return _virtualNow;
+        }
+
+        _serverClock.Start();
+        return _serverClock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Tells the policy what round t showed: the accepted arrival times and the noise of the kept gradients. In
+    /// simulation the other workers' drawn times are held back and revealed (<see cref="RevealLate"/>) only once the
+    /// virtual clock passes them, as a network server would learn them from late gradients.
+    /// </summary>
+    private void ObserveRound(ITransport transport, long t, double publishTime, int[] kept, bool exact)
+    {
+        var batch = _collector.Batch;
+        var accepted = _collector.AcceptedWorkers;
+        var times = _collector.AcceptedTimes;
+        var delays = transport is IRoundDelays known ? known.RoundDelays : default;
+
+        var (variance, signal) = NoiseStatistics(batch, accepted, kept, exact);
+        _adaptive!.Observe(t, publishTime, times, variance, signal, lateMayArrive: delays.Length == _collector.WorkerCount);
+        if (transport.UsesVirtualTime)
+        {
+            _virtualNow += _collector.CloseTime;
+            if (delays.Length == _collector.WorkerCount)
+            {
+                var isAccepted = new bool[delays.Length];
+                foreach (var w in accepted)
+                {
+                    isAccepted[w] = true;
+                }
+
+                for (int w = 0; w < delays.Length; w++)
+                {
+                    if (!isAccepted[w] && double.IsFinite(delays[w]))
+                    {
+                        _pendingLate.Add((t, delays[w]));
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Simulation: hands the policy every held-back response time the virtual clock has now passed.</summary>
+    private void RevealLate(double now)
+    {
+        for (int i = _pendingLate.Count - 1; i >= 0; i--)
+        {
+            var (round, time) = _pendingLate[i];
+            if (!_publishTimes.TryGetValue(round, out var published))
+            {
+                _pendingLate.RemoveAt(i);
+            }
+            else if (published + time <= now)
+            {
+                _adaptive!.ObserveLate(round, time);
+                _pendingLate.RemoveAt(i);
+            }
+        }
+    }
+
+    /// <summary>A gradient for an older version arrived (network): its response time for that round, on the server's clock.</summary>
+    private void ObserveStale(in Arrival arrival, double publishTime)
+    {
+        if (_adaptive is not null && _publishTimes.TryGetValue(arrival.Version, out var published))
+        {
+            _adaptive.ObserveLate(arrival.Version, publishTime - published + arrival.Time);
+        }
+    }
+
+    /// <summary>
+    /// S = Σ‖gᵢ − ḡ‖² / (m − 1) and ‖ḡ‖² − S/m over the m kept gradients (all accepted ones when the kept rows are
+    /// not known exactly); nulls with fewer than two.
+    /// </summary>
+    private static (double? Variance, double? Signal) NoiseStatistics(GradientBatch batch, ReadOnlySpan<int> accepted, int[] kept, bool exact)
+    {
+        var rows = new List<int>(accepted.Length);
+        for (int i = 0; i < accepted.Length; i++)
+        {
+            if (!exact || Array.BinarySearch(kept, accepted[i]) >= 0)
+            {
+                rows.Add(i);
+            }
+        }
+
+        int m = rows.Count;
+        if (m < 2)
+        {
+            return (null, null);
+        }
+
+        var mean = new double[batch.Dimension];
+        double squares = 0;
+        foreach (var i in rows)
+        {
+            var row = batch.Row(i);
+            double norm = TensorPrimitives.Norm(row);
+            squares += norm * norm;
+            for (int j = 0; j < row.Length; j++)
+            {
+                mean[j] += row[j];
+            }
+        }
+
+        double meanSquare = 0;
+        for (int j = 0; j < mean.Length; j++)
+        {
+            double v = mean[j] / m;
+            meanSquare += v * v;
+        }
+
+        double variance = Math.Max(0, (squares - (m * meanSquare)) / (m - 1));
+        return (variance, meanSquare - (variance / m));
     }
 
     /// <summary>
@@ -331,7 +488,13 @@ public sealed class ParameterServer
 
         await foreach (var arrival in transport.ReadArrivalsAsync(cancellationToken).ConfigureAwait(false))
         {
-            transport.Judged(arrival, _collector.Offer(arrival));
+            var verdict = _collector.Offer(arrival);
+            transport.Judged(arrival, verdict);
+            if (verdict is { Reason: DropReason.Stale } && _adaptive is not null && !transport.UsesVirtualTime)
+            {
+                ObserveStale(arrival, _publishTimes.GetValueOrDefault(_collector.Version));
+            }
+
             if (_collector.IsComplete)
             {
                 return;

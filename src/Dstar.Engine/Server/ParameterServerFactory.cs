@@ -24,7 +24,8 @@ public static class ParameterServerFactory
             new ParameterServerOptions
             {
                 WorkerCount = config.Workers,
-                K = config.K,
+                K = config.KCapacity,
+                AutoK = config.AutoK,
                 ByzantineCount = config.Byzantine,
                 Deadline = config.Deadline,
                 MinimumCount = config.KMin,

@@ -6,8 +6,11 @@ public sealed record ParameterServerOptions
     /// <summary>N ≥ 1: the number of workers.</summary>
     public required int WorkerCount { get; init; }
 
-    /// <summary>k, 1 ≤ k ≤ N: gradients per round (k = N waits for everyone).</summary>
+    /// <summary>k, 1 ≤ k ≤ N: gradients per round (k = N waits for everyone); with <see cref="AutoK"/>, k_max.</summary>
     public required int K { get; init; }
+
+    /// <summary><c>k: auto</c>: pick k each round with <see cref="AdaptiveK"/>, between its floor (k_min, the rule's least n, 3f) and <see cref="K"/>.</summary>
+    public bool AutoK { get; init; }
 
     /// <summary>f ≥ 0: how many Byzantine rows the rule must assume (a rule spec's own <c>f=</c> wins).</summary>
     public int ByzantineCount { get; init; }
@@ -15,7 +18,7 @@ public sealed record ParameterServerOptions
     /// <summary>Seconds after publish after which the round closes with at least k_min gradients; null for none.</summary>
     public double? Deadline { get; init; }
 
-    /// <summary>k_min; null means ⌈k/2⌉+1 capped at k.</summary>
+    /// <summary>k_min; null means ⌈k/2⌉+1 capped at k. With <see cref="AutoK"/> also the least k picked.</summary>
     public int? MinimumCount { get; init; }
 
     /// <summary>The run seed; each round's aggregation and validation generators derive from it.</summary>

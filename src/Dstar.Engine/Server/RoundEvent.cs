@@ -17,6 +17,8 @@ namespace Dstar.Engine.Server;
 /// <param name="Rule">The pipeline name, for example <c>dstar</c> or <c>nnm → krum</c>.</param>
 /// <param name="Scores">Per accepted row, the rule's score where it has one (dSTAR's deviation ratio); null otherwise.</param>
 /// <param name="KeptIsExact">False when a pre-aggregator changed the row count, so kept rows cannot be mapped to workers.</param>
+/// <param name="K">The k the round collected for (with <c>k: auto</c>, the one chosen); 0 when not given.</param>
+/// <param name="KReason">With <c>k: auto</c>, why that k (the rule and its estimates); null otherwise.</param>
 public sealed record RoundEvent(
     long Round,
     double RoundSeconds,
@@ -30,4 +32,6 @@ public sealed record RoundEvent(
     Evaluation? Evaluation,
     string Rule,
     IReadOnlyList<double>? Scores,
-    bool KeptIsExact);
+    bool KeptIsExact,
+    int K = 0,
+    string? KReason = null);

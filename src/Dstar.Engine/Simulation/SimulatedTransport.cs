@@ -25,7 +25,7 @@ namespace Dstar.Engine.Simulation;
 /// The attack's generator is the (seed, t, attack) stream. It reads the honest rows in place and must not change them.</para>
 /// <para>A worker whose delay is +∞ (a crash) never arrives. Memory: one N × d buffer of gradients.</para>
 /// </remarks>
-public sealed class SimulatedTransport : ITransport
+public sealed class SimulatedTransport : ITransport, IRoundDelays
 {
     private readonly WorkerRound _round;
     private readonly ByzantineSetup? _byzantine;

@@ -85,7 +85,7 @@ public sealed class Simulator : IDisposable
         _workload = WorkloadFactory.Create(config);
         try
         {
-            _transport = new SimulatedTransport(_workload.Oracle, _workload.Shards, config.BatchSize, delay, config.K, config.Seed, byzantine, pipeline);
+            _transport = new SimulatedTransport(_workload.Oracle, _workload.Shards, config.BatchSize, delay, config.KCapacity, config.Seed, byzantine, pipeline);
             _server = ParameterServerFactory.Create(config, _workload, pipeline);
         }
         catch
@@ -98,7 +98,7 @@ public sealed class Simulator : IDisposable
         _transport.AttackAggregationContext = _server.Context;
         _transport.Collector = _server.Collector;
 
-        Description = $"{_workload.Description}; N = {config.Workers}, k = {config.K}, f = {config.Byzantine} ({config.AttackTiming} {attackName}), "
+        Description = $"{_workload.Description}; N = {config.Workers}, k = {(config.AutoK ? "auto" : config.K)}, f = {config.Byzantine} ({config.AttackTiming} {attackName}), "
             + $"rule {pipeline.Name}, delay {delay.Name}";
     }
 

@@ -62,3 +62,14 @@ public interface ITransport
     {
     }
 }
+
+/// <summary>
+/// A transport that knows every worker's response time for the current round as soon as it publishes (the simulator,
+/// which draws them). <c>k: auto</c> uses the times of workers that were not accepted, revealed only once the virtual
+/// clock has passed them, as a network server learns them from late gradients.
+/// </summary>
+public interface IRoundDelays
+{
+    /// <summary>Per worker, the current round's response time in seconds after publish (+∞: never answers).</summary>
+    ReadOnlySpan<double> RoundDelays { get; }
+}

@@ -1,0 +1,248 @@
+using System.Globalization;
+
+namespace Dstar.Engine.Server;
+
+/// <summary>
+/// <c>k: auto</c>: before each round, picks the k that maximises the expected progress per second, from what the server
+/// observed in the last <see cref="Window"/> rounds: when each worker's gradient arrived (response times), and how
+/// noisy the gradients it used were.
+/// </summary>
+/// <remarks>
+/// <para><b>Time.</b> T̂(j), the expected time to the j-th arrival, is the empirical mean over recent rounds of the j-th
+/// smallest response time (an order-statistics estimate that assumes nothing about the delay distribution). A round
+/// knows the times of the gradients it accepted; the later ones become known when they arrive after the round closed
+/// (<see cref="ObserveLate"/>: a network server times a late gradient on receipt; the simulator reveals a late worker's
+/// drawn time once the virtual clock has passed it). A worker not heard from yet is later than every worker heard
+/// from, so the known times are exactly the first order statistics, and for the j-th of a round not known yet the
+/// estimate uses the time elapsed since that round's publish, a lower bound that keeps growing: a crashed worker soon
+/// makes the k that would need it too slow to pick. On a cluster, whose workers drop superseded work, a time not
+/// known when the round closed will never be, and the round's close time stands in for it (optimistic, so a larger
+/// k is tried and then measured).</para>
+/// <para><b>Progress.</b> The mean of k gradients whose per-worker noise is Σ has E‖ĝ‖² = ‖μ‖² + tr Σ / k. With the
+/// gradient noise scale φ = tr Σ / ‖μ‖² (in units of one worker's minibatch), one step on k gradients makes progress
+/// proportional to k / (k + φ) of a noise-free step (McCandlish et al., "An empirical model of large-batch training",
+/// arXiv 1812.06162, eq. 2.7; dynamic backup workers, Xiong et al., arXiv 2004.14696, trade the same two quantities).
+/// φ is estimated from the gradients the rule kept: S = Σ‖gᵢ − ḡ‖² / (m − 1) estimates tr Σ, and ‖ḡ‖² − S/m estimates
+/// ‖μ‖²; over the window φ̂ = ΣS / Σ(‖ḡ‖² − S/m), capped at <see cref="MaximumNoiseScale"/> when the denominator is
+/// not positive (noise dominates: then only gradients per second matter).</para>
+/// <para><b>Choice.</b> k = argmax over floor ≤ k ≤ k_max of [k / (k + φ̂)] / T̂(k); ties go to the smaller k. Small φ̂
+/// (clean gradients) favours rounds per second, so few gradients under heavy tails; large φ̂ favours gradients per
+/// second. With constant delays T̂ is flat and k_max wins. The first round, with nothing observed, uses k_max.</para>
+/// <para><b>Floor.</b> k never falls below <see cref="Floor"/>: the larger of k_min, the least n the rule (and its
+/// pre-aggregators) accepts with f Byzantine rows, and, with f &gt; 0, 3f, so that even when every Byzantine worker
+/// answers first their share f/k among the gradients used stays ≤ 1/3 (below the ½ breaking point of the median that
+/// dSTAR's filter is centred on, with a margin for the honest noise around it).</para>
+/// <para>Deterministic: the same observations give the same k. Not part of a checkpoint: a resumed run starts its window
+/// afresh (its first round after the resume uses k_max).</para>
+/// </remarks>
+public sealed class AdaptiveK
+{
+    /// <summary>Rounds of history the estimates use.</summary>
+    public const int Window = 20;
+
+    /// <summary>The cap on φ̂ (a denominator that is not positive means "noise dominates").</summary>
+    public const double MaximumNoiseScale = 1e6;
+
+    private readonly Queue<RoundObservation> _history = new();
+
+    /// <summary>Creates the policy for N workers choosing k in floor..k_max.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">not 1 ≤ floor ≤ k_max ≤ N.</exception>
+    public AdaptiveK(int workerCount, int floor, int maximum)
+    {
+        if (workerCount < 1 || floor < 1 || floor > maximum || maximum > workerCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(floor), $"k: auto needs 1 ≤ floor ≤ k_max ≤ N, got floor {floor}, k_max {maximum}, N {workerCount}");
+        }
+
+        WorkerCount = workerCount;
+        Floor = floor;
+        Maximum = maximum;
+    }
+
+    /// <summary>N.</summary>
+    public int WorkerCount { get; }
+
+    /// <summary>The least k the policy picks (see remarks).</summary>
+    public int Floor { get; }
+
+    /// <summary>k_max.</summary>
+    public int Maximum { get; }
+
+    /// <summary>The floor for <c>k: auto</c>: max(k_min, the rule's least n, 3f when f &gt; 0).</summary>
+    /// <param name="minimum">k_min, or null.</param>
+    /// <param name="byzantineCount">f.</param>
+    /// <param name="accepts">Whether the rule and its pre-aggregators run on n gradients (null: no requirement).</param>
+    /// <param name="workerCount">N (the search for the rule's least n stops there).</param>
+    /// <returns>The floor and why; a floor above N means no k works.</returns>
+    public static (int Floor, string Why) FloorFor(int? minimum, int byzantineCount, Func<int, bool>? accepts, int workerCount)
+    {
+        int floor = Math.Max(1, minimum ?? 1);
+        string why = minimum is null ? "1" : $"k_min = {minimum}";
+        if (accepts is not null)
+        {
+            int n = 1;
+            while (n <= workerCount && !accepts(n))
+            {
+                n++;
+            }
+
+            if (n > floor)
+            {
+                (floor, why) = (n, $"the rule needs n ≥ {n}");
+            }
+        }
+
+        if (byzantineCount > 0 && 3 * byzantineCount > floor)
+        {
+            (floor, why) = (3 * byzantineCount, $"3f = {3 * byzantineCount} keeps the fast-Byzantine share ≤ 1/3");
+        }
+
+        return (floor, why);
+    }
+
+    /// <summary>The estimate behind the latest choice.</summary>
+    public KChoice? Last { get; private set; }
+
+    /// <summary>
+    /// T̂(j) at time <paramref name="now"/> (seconds on the server's clock): the mean over the window of each round's
+    /// j-th response time, or of the time elapsed since its publish while that is not known; null before any round.
+    /// </summary>
+    public double? ArrivalTime(int j, double now)
+    {
+        if (j < 1 || j > WorkerCount || _history.Count == 0)
+        {
+            return null;
+        }
+
+        double sum = 0;
+        foreach (var o in _history)
+        {
+            double known = o.Times.Count > 0 ? o.Times[^1] : 0;
+            sum += o.Times.Count >= j ? o.Times[j - 1] : o.LateMayArrive ? Math.Max(now - o.PublishTime, known) : known;
+        }
+
+        return sum / _history.Count;
+    }
+
+    /// <summary>φ̂ over the window, or null before any round with at least two kept gradients.</summary>
+    public double? NoiseScale
+    {
+        get
+        {
+            double variance = 0, signal = 0;
+            int rounds = 0;
+            foreach (var o in _history)
+            {
+                if (o.Variance is { } v && o.SquaredMean is { } s)
+                {
+                    variance += v;
+                    signal += s;
+                    rounds++;
+                }
+            }
+
+            if (rounds == 0)
+            {
+                return null;
+            }
+
+            return signal <= 0 || variance / signal > MaximumNoiseScale ? MaximumNoiseScale : variance / signal;
+        }
+    }
+
+    /// <summary>Picks k for the round published at <paramref name="now"/> (seconds on the server's clock).</summary>
+    public KChoice Choose(double now)
+    {
+        var phi = NoiseScale;
+        if (_history.Count == 0 || phi is null)
+        {
+            Last = new KChoice(Maximum, "warm-up: nothing observed yet", null, null);
+            return Last;
+        }
+
+        int best = Floor;
+        double bestScore = double.NegativeInfinity;
+        for (int k = Floor; k <= Maximum; k++)
+        {
+            double time = ArrivalTime(k, now)!.Value;
+            double score = k / (k + phi.Value) / Math.Max(time, 1e-12);
+            if (score > bestScore)
+            {
+                (best, bestScore) = (k, score);
+            }
+        }
+
+        double bestTime = ArrivalTime(best, now)!.Value;
+        var reason = string.Create(CultureInfo.InvariantCulture, $"argmax k/(k+phi)/T(k): phi={phi.Value:G3} T({best})={bestTime:G3}s{(best == Floor ? " (floor)" : "")}");
+        Last = new KChoice(best, reason, bestTime, phi);
+        return Last;
+    }
+
+    /// <summary>
+    /// Records round <paramref name="round"/>, published at <paramref name="publishTime"/> on the server's clock: the
+    /// response times known when it closed (seconds after publish, any order) and, when at least two gradients were
+    /// kept, their noise statistics. The window keeps the last <see cref="Window"/> rounds.
+    /// </summary>
+    /// <param name="round">t.</param>
+    /// <param name="publishTime">When x_t was published, on the clock <see cref="Choose"/> is given.</param>
+    /// <param name="responseTimes">The known response times (the accepted gradients'), at most N.</param>
+    /// <param name="variance">S = Σ‖gᵢ − ḡ‖² / (m − 1) over the m kept gradients, or null.</param>
+    /// <param name="squaredMean">‖ḡ‖² − S/m, or null.</param>
+    /// <param name="lateMayArrive">
+    /// True when the workers not heard from still answer later (the simulator): their unknown time is bounded below by
+    /// the time elapsed since publish. False when they give up at the next publish (<c>dstar work</c> drops superseded
+    /// work): their time is bounded below only by the round's last known time, an optimistic estimate that lets the
+    /// policy try a larger k and measure it.
+    /// </param>
+    /// <exception cref="ArgumentException">more than N times, or a negative or NaN one.</exception>
+    public void Observe(long round, double publishTime, ReadOnlySpan<double> responseTimes, double? variance, double? squaredMean, bool lateMayArrive = true)
+    {
+        if (responseTimes.Length > WorkerCount)
+        {
+            throw new ArgumentException($"{responseTimes.Length} response times for N = {WorkerCount} workers", nameof(responseTimes));
+        }
+
+        var times = new List<double>(WorkerCount);
+        foreach (var time in responseTimes)
+        {
+            times.Add(Checked(time));
+        }
+
+        times.Sort();
+        _history.Enqueue(new RoundObservation(round, publishTime, times, variance, squaredMean, lateMayArrive));
+        if (_history.Count > Window)
+        {
+            _history.Dequeue();
+        }
+    }
+
+    /// <summary>
+    /// A response time for round <paramref name="round"/> learned after it closed (a late gradient). Ignored when that
+    /// round is not in the window or already knows N times.
+    /// </summary>
+    /// <exception cref="ArgumentException">a negative or NaN time.</exception>
+    public void ObserveLate(long round, double responseTime)
+    {
+        double time = Checked(responseTime);
+        foreach (var o in _history)
+        {
+            if (o.Round == round && o.Times.Count < WorkerCount)
+            {
+                int at = o.Times.BinarySearch(time);
+                o.Times.Insert(at < 0 ? ~at : at, time);
+                return;
+            }
+        }
+    }
+
+    private static double Checked(double time) =>
+        time >= 0 ? time : throw new ArgumentException($"a response time must be ≥ 0 seconds, got {time}");
+
+    private sealed record RoundObservation(long Round, double PublishTime, List<double> Times, double? Variance, double? SquaredMean, bool LateMayArrive);
+}
+/// <summary>One round's k under <c>k: auto</c>, and why.</summary>
+/// <param name="K">The k used.</param>
+/// <param name="Reason">One line: the rule that picked it and the estimates it used.</param>
+/// <param name="ArrivalTime">T̂(k) in seconds, when known.</param>
+/// <param name="NoiseScale">φ̂, when known.</param>
+public sealed record KChoice(int K, string Reason, double? ArrivalTime, double? NoiseScale);
