@@ -18,16 +18,19 @@ namespace Dstar.Engine.Server;
 /// makes the k that would need it too slow to pick. On a cluster, whose workers drop superseded work, a time not
 /// known when the round closed will never be, and the round's close time stands in for it (optimistic, so a larger
 /// k is tried and then measured).</para>
-/// <para><b>Progress.</b> The mean of k gradients whose per-worker noise is Σ has E‖ĝ‖² = ‖μ‖² + tr Σ / k. With the
-/// gradient noise scale φ = tr Σ / ‖μ‖² (in units of one worker's minibatch), one step on k gradients makes progress
-/// proportional to k / (k + φ) of a noise-free step (McCandlish et al., "An empirical model of large-batch training",
-/// arXiv 1812.06162, eq. 2.7; dynamic backup workers, Xiong et al., arXiv 2004.14696, trade the same two quantities).
+/// <para><b>Progress.</b> The mean of k gradients whose per-worker noise is Σ has E‖ĝ‖² = ‖μ‖² + tr Σ / k. For an
+/// L-smooth loss, a step of η = 1/L decreases it in expectation by (‖μ‖²/2L)·(1 − φ/k), with the gradient noise scale
+/// φ = tr Σ / ‖μ‖² in units of one worker's minibatch (McCandlish et al., "An empirical model of large-batch
+/// training", arXiv 1812.06162, define φ; dynamic backup workers, Xiong et al., arXiv 2004.14696, trade the same two
+/// quantities). The progress of a round with k gradients is taken as max(0, 1 − φ/k): a fixed step, as dstar's
+/// optimizer takes, gains nothing from a round whose noise outweighs its signal.
 /// φ is estimated from the gradients the rule kept: S = Σ‖gᵢ − ḡ‖² / (m − 1) estimates tr Σ, and ‖ḡ‖² − S/m estimates
 /// ‖μ‖²; over the window φ̂ = ΣS / Σ(‖ḡ‖² − S/m), capped at <see cref="MaximumNoiseScale"/> when the denominator is
-/// not positive (noise dominates: then only gradients per second matter).</para>
-/// <para><b>Choice.</b> k = argmax over floor ≤ k ≤ k_max of [k / (k + φ̂)] / T̂(k); ties go to the smaller k. Small φ̂
-/// (clean gradients) favours rounds per second, so few gradients under heavy tails; large φ̂ favours gradients per
-/// second. With constant delays T̂ is flat and k_max wins. The first round, with nothing observed, uses k_max.</para>
+/// not positive.</para>
+/// <para><b>Choice.</b> k = argmax over floor ≤ k ≤ k_max of max(0, 1 − φ̂/k) / T̂(k); ties go to the smaller k. Small φ̂
+/// (clean gradients) favours rounds per second, so few gradients under heavy tails; large φ̂ favours more gradients.
+/// With constant delays T̂ is flat and k_max wins; when no k makes progress (φ̂ ≥ k_max), k_max is used. The first
+/// round, with nothing observed, uses k_max.</para>
 /// <para><b>Floor.</b> k never falls below <see cref="Floor"/>: the larger of k_min, the least n the rule (and its
 /// pre-aggregators) accepts with f Byzantine rows, and, with f &gt; 0, 3f, so that even when every Byzantine worker
 /// answers first their share f/k among the gradients used stays ≤ 1/3 (below the ½ breaking point of the median that
@@ -40,7 +43,7 @@ public sealed class AdaptiveK
     /// <summary>Rounds of history the estimates use.</summary>
     public const int Window = 20;
 
-    /// <summary>The cap on φ̂ (a denominator that is not positive means "noise dominates").</summary>
+    /// <summary>The cap on φ̂ (a denominator that is not positive means "noise dominates": then k_max).</summary>
     public const double MaximumNoiseScale = 1e6;
 
     private readonly Queue<RoundObservation> _history = new();
@@ -160,12 +163,12 @@ public sealed class AdaptiveK
             return Last;
         }
 
-        int best = Floor;
-        double bestScore = double.NegativeInfinity;
+        int best = Maximum;
+        double bestScore = 0;
         for (int k = Floor; k <= Maximum; k++)
         {
             double time = ArrivalTime(k, now)!.Value;
-            double score = k / (k + phi.Value) / Math.Max(time, 1e-12);
+            double score = Math.Max(0, 1 - (phi.Value / k)) / Math.Max(time, 1e-12);
             if (score > bestScore)
             {
                 (best, bestScore) = (k, score);
@@ -173,7 +176,9 @@ public sealed class AdaptiveK
         }
 
         double bestTime = ArrivalTime(best, now)!.Value;
-        var reason = string.Create(CultureInfo.InvariantCulture, $"argmax k/(k+phi)/T(k): phi={phi.Value:G3} T({best})={bestTime:G3}s{(best == Floor ? " (floor)" : "")}");
+        var reason = bestScore > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"argmax (1-phi/k)/T(k): phi={phi.Value:G3} T({best})={bestTime:G3}s{(best == Floor ? " (floor)" : "")}")
+            : string.Create(CultureInfo.InvariantCulture, $"k_max: phi={phi.Value:G3} leaves no k with progress");
         Last = new KChoice(best, reason, bestTime, phi);
         return Last;
     }

@@ -234,7 +234,7 @@ public static class ReportFiles
     }
 
     /// <summary>report.md: the tables (final accuracy mean ± std in %, and the worst case), tuning, then every cell's numbers.</summary>
-    public static string Markdown(StudyResults results, IReadOnlyList<string> images)
+    public static string Markdown(StudyResults results, IReadOnlyList<string> images, string extra = "")
     {
         var md = new StringBuilder();
         md.Append("# Study ").Append(results.Index.Name).Append("\n\n");
@@ -252,6 +252,7 @@ public static class ReportFiles
             md.Append(MarkdownTable(TuningHeader(results), TuningCells(results))).Append('\n');
         }
 
+        md.Append(extra);
         md.Append("## Every cell (mean ± std over seeds)\n\n");
         md.Append(MarkdownTable(CellHeader(results), CellCells(results))).Append('\n');
         foreach (var image in images)

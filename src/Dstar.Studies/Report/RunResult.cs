@@ -21,6 +21,8 @@ public readonly record struct EvaluationPoint(long Round, double VirtualTime, do
 /// <param name="Rounds">summary.json <c>rounds</c>.</param>
 /// <param name="StoppedAtRound">summary.json <c>stopped_at_round</c> (a run that could not go on).</param>
 /// <param name="Curve">Every row of metrics.jsonl with an accuracy, in round order.</param>
+/// <param name="MeanK">The mean over rounds of metrics.jsonl's <c>k</c> (the k each round collected for; with
+/// <c>k: auto</c>, the one chosen), or null when the rows do not record it.</param>
 public sealed record RunResult(
     int Seed,
     double? FinalAccuracy,
@@ -31,7 +33,8 @@ public sealed record RunResult(
     double VirtualSeconds,
     long Rounds,
     long? StoppedAtRound,
-    IReadOnlyList<EvaluationPoint> Curve)
+    IReadOnlyList<EvaluationPoint> Curve,
+    double? MeanK = null)
 {
     /// <summary>
     /// The first evaluation whose accuracy is at least <paramref name="target"/>: the rounds completed then
@@ -62,7 +65,8 @@ public sealed record RunResult(
 
         var root = summary.RootElement;
         double? Number(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
-        var curve = MetricsFiles.Read(directory, long.MaxValue)
+        var rows = MetricsFiles.Read(directory, long.MaxValue);
+        var curve = rows
             .Where(r => r.Accuracy is not null)
             .Select(r => new EvaluationPoint(r.Round, r.VirtualTime, r.Accuracy!.Value))
             .ToArray();
@@ -76,6 +80,7 @@ public sealed record RunResult(
             Number("virtual_seconds") ?? 0,
             (long)(Number("rounds") ?? 0),
             Number("stopped_at_round") is { } stopped ? (long)stopped : null,
-            curve);
+            curve,
+            rows.Count > 0 && rows.All(r => r.K > 0) ? rows.Average(r => r.K) : null);
     }
 }

@@ -28,10 +28,14 @@ public static class StudyReport
             }
         }
 
+        // A study over k gets its own figures (time to target against k, accuracy against time per k) in place of
+        // one curve figure per (k, delay) scenario.
+        var (kImages, kMarkdown) = KReport.Write(results, folder);
+        images.AddRange(kImages);
         var curves = Path.Combine(folder, "curves");
         Directory.CreateDirectory(curves);
         int figure = 0;
-        foreach (var table in results.Tables)
+        foreach (var table in kImages.Count > 0 ? [] : results.Tables)
         {
             for (int a = 0; a < table.Attacks.Count; a++)
             {
@@ -55,7 +59,7 @@ public static class StudyReport
         File.WriteAllText(Path.Combine(folder, ReportFiles.JsonName), ReportFiles.Json(results));
         File.WriteAllText(Path.Combine(folder, ReportFiles.CellsCsvName), ReportFiles.CellsCsv(results));
         File.WriteAllText(Path.Combine(folder, ReportFiles.TablesCsvName), ReportFiles.TablesCsv(results));
-        File.WriteAllText(Path.Combine(folder, ReportFiles.MarkdownName), ReportFiles.Markdown(results, images.Select(i => Path.GetRelativePath(folder, i.Path)).ToArray()));
+        File.WriteAllText(Path.Combine(folder, ReportFiles.MarkdownName), ReportFiles.Markdown(results, images.Select(i => Path.GetRelativePath(folder, i.Path)).ToArray(), kMarkdown));
         File.WriteAllText(Path.Combine(folder, ReportHtml.FileName), ReportHtml.Page(results, images), new UTF8Encoding(false));
         return (results, folder);
     }

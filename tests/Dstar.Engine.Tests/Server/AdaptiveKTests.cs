@@ -91,13 +91,14 @@ public class AdaptiveKTests
         var delays = Pareto(1.5, seed: 11);
         var (policy, now) = Feed(new AdaptiveK(N, 4, 18), delays, 20, variance: 6, signal: 2);
         double phi = 3;
+        // Progress max(0, 1 − φ/k) per round, divided by the time to the k-th arrival.
         int best = -1;
         double bestScore = double.NegativeInfinity;
         for (int k = 4; k <= 18; k++)
         {
             // The reference: the mean over the 20 rounds of the k-th smallest time.
             double mean = Enumerable.Range(0, 20).Select(r => Enumerable.Range(0, N).Select(w => delays(r, w)).Order().ElementAt(k - 1)).Average();
-            double score = k / (k + phi) / mean;
+            double score = Math.Max(0, 1 - (phi / k)) / mean;
             if (score > bestScore)
             {
                 (best, bestScore) = (k, score);
@@ -105,6 +106,14 @@ public class AdaptiveKTests
         }
 
         Assert.Equal(best, policy.Choose(now).K);
+    }
+
+    [Fact]
+    public void Noise_that_no_k_can_beat_falls_back_to_k_max()
+    {
+        var (policy, now) = Feed(new AdaptiveK(N, 1, 15), Pareto(1.5, seed: 5), 20, variance: 40, signal: 1);
+        Assert.Equal(15, policy.Choose(now).K);
+        Assert.Contains("no k with progress", policy.Last!.Reason);
     }
 
     [Fact]
@@ -137,7 +146,7 @@ public class AdaptiveKTests
         {
             // Workers 18 and 19 crashed: only 18 times are ever known, and they keep the window open.
             var times = Enumerable.Range(0, N - 2).Select(w => 1.0 + (0.01 * w)).ToArray();
-            policy.Observe(r, now, times, variance: 100, squaredMean: 1);
+            policy.Observe(r, now, times, variance: 2, squaredMean: 1);
             now += 1.2;
         }
 
