@@ -29,8 +29,9 @@ namespace Dstar.Engine.Server;
 /// not positive.</para>
 /// <para><b>Choice.</b> k = argmax over floor ≤ k ≤ k_max of max(0, 1 − φ̂/k) / T̂(k); ties go to the smaller k. Small φ̂
 /// (clean gradients) favours rounds per second, so few gradients under heavy tails; large φ̂ favours more gradients.
-/// With constant delays T̂ is flat and k_max wins; when no k makes progress (φ̂ ≥ k_max), k_max is used. The first
-/// round, with nothing observed, uses k_max.</para>
+/// With constant delays T̂ is flat and k_max wins. When no k makes progress (φ̂ ≥ k_max, typically near convergence),
+/// the k with the most gradients per second, argmax k / T̂(k), is used. The first round, with nothing observed, uses
+/// k_max.</para>
 /// <para><b>Floor.</b> k never falls below <see cref="Floor"/>: the larger of k_min, the least n the rule (and its
 /// pre-aggregators) accepts with f Byzantine rows, and, with f &gt; 0, 3f, so that even when every Byzantine worker
 /// answers first their share f/k among the gradients used stays ≤ 1/3 (below the ½ breaking point of the median that
@@ -43,7 +44,7 @@ public sealed class AdaptiveK
     /// <summary>Rounds of history the estimates use.</summary>
     public const int Window = 20;
 
-    /// <summary>The cap on φ̂ (a denominator that is not positive means "noise dominates": then k_max).</summary>
+    /// <summary>The cap on φ̂ (a denominator that is not positive means "noise dominates").</summary>
     public const double MaximumNoiseScale = 1e6;
 
     private readonly Queue<RoundObservation> _history = new();
@@ -163,24 +164,38 @@ public sealed class AdaptiveK
             return Last;
         }
 
+        // Progress per second; when the noise leaves no k with progress (φ̂ ≥ k_max), gradients per second instead:
+        // then only averaging more of them helps, and the fastest way to get many is what counts.
+        var (best, bestScore) = Best(k => Math.Max(0, 1 - (phi.Value / k)), now);
+        bool throughput = bestScore <= 0;
+        if (throughput)
+        {
+            (best, _) = Best(k => k, now);
+        }
+
+        double bestTime = ArrivalTime(best, now)!.Value;
+        var reason = throughput
+            ? string.Create(CultureInfo.InvariantCulture, $"argmax k/T(k): phi={phi.Value:G3} leaves no k with progress; T({best})={bestTime:G3}s")
+            : string.Create(CultureInfo.InvariantCulture, $"argmax (1-phi/k)/T(k): phi={phi.Value:G3} T({best})={bestTime:G3}s{(best == Floor ? " (floor)" : "")}");
+        Last = new KChoice(best, reason, bestTime, phi);
+        return Last;
+    }
+
+    /// <summary>The k in floor..k_max with the largest progress(k) / T̂(k) (the smaller k on ties), and that value.</summary>
+    private (int K, double Score) Best(Func<int, double> progress, double now)
+    {
         int best = Maximum;
         double bestScore = 0;
         for (int k = Floor; k <= Maximum; k++)
         {
-            double time = ArrivalTime(k, now)!.Value;
-            double score = Math.Max(0, 1 - (phi.Value / k)) / Math.Max(time, 1e-12);
+            double score = progress(k) / Math.Max(ArrivalTime(k, now)!.Value, 1e-12);
             if (score > bestScore)
             {
                 (best, bestScore) = (k, score);
             }
         }
 
-        double bestTime = ArrivalTime(best, now)!.Value;
-        var reason = bestScore > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"argmax (1-phi/k)/T(k): phi={phi.Value:G3} T({best})={bestTime:G3}s{(best == Floor ? " (floor)" : "")}")
-            : string.Create(CultureInfo.InvariantCulture, $"k_max: phi={phi.Value:G3} leaves no k with progress");
-        Last = new KChoice(best, reason, bestTime, phi);
-        return Last;
+        return (best, bestScore);
     }
 
     /// <summary>

@@ -109,10 +109,11 @@ public class AdaptiveKTests
     }
 
     [Fact]
-    public void Noise_that_no_k_can_beat_falls_back_to_k_max()
+    public void Noise_that_no_k_can_beat_falls_back_to_the_most_gradients_per_second()
     {
-        var (policy, now) = Feed(new AdaptiveK(N, 1, 15), Pareto(1.5, seed: 5), 20, variance: 40, signal: 1);
-        Assert.Equal(15, policy.Choose(now).K);
+        // Worker w answers at 1 + w/10 except the last two, ten times slower: k/T(k) peaks at 18.
+        var (policy, now) = Feed(new AdaptiveK(N, 1, N), (_, w) => w < 18 ? 1 + (w / 10.0) : 30, 20, variance: 40, signal: 1);
+        Assert.Equal(18, policy.Choose(now).K);
         Assert.Contains("no k with progress", policy.Last!.Reason);
     }
 
