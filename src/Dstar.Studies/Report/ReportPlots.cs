@@ -52,7 +52,12 @@ public static class ReportPlots
     /// seeds as a band. Points are matched by evaluation index; against time, x is the seeds' mean virtual time at that
     /// evaluation.
     /// </summary>
-    public static string Curves(string path, string title, IReadOnlyList<(string Rule, IReadOnlyList<RunResult> Runs)> series, bool byTime)
+    /// <param name="path">The PNG to write.</param>
+    /// <param name="title">The title.</param>
+    /// <param name="series">One curve per name, each over its runs (seeds).</param>
+    /// <param name="byTime">Against virtual time rather than rounds.</param>
+    /// <param name="xMax">Cuts the x axis there (null: everything shows).</param>
+    public static string Curves(string path, string title, IReadOnlyList<(string Rule, IReadOnlyList<RunResult> Runs)> series, bool byTime, double? xMax = null)
     {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -97,6 +102,11 @@ public static class ReportPlots
         plot.XLabel(byTime ? "virtual time (s)" : "round");
         plot.YLabel("test accuracy");
         plot.Axes.SetLimitsY(0, 1);
+        if (xMax is { } limit)
+        {
+            plot.Axes.SetLimitsX(0, limit);
+        }
+
         plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, 900, 500);
         return path;
