@@ -30,14 +30,21 @@ step() { echo "== [$(( $(date +%s) - started )) s] $*"; }
 fail() { echo "test-kube.sh: FAILED: $*" >&2; podman logs --tail 30 dstar-ps-server >&2 2>/dev/null || true; exit 1; }
 
 work=$(mktemp -d /tmp/dstar-kube-test.XXXXXX)
+# podman keeps a named volume per ConfigMap and claim after `kube down`: remove them before (a claim from an earlier
+# run would be resumed) and after.
+volumes() {
+  python3 -c 'import sys, yaml; print(" ".join(d["metadata"]["name"] for d in yaml.safe_load_all(open(sys.argv[1]))
+    if d["kind"] in ("ConfigMap", "PersistentVolumeClaim")))' "$work/play.yaml"
+}
 cleanup() {
   if [ "$keep" = 0 ]; then
     podman kube down "$work/play.yaml" >/dev/null 2>&1 || true
-    podman volume rm -f runs-dstar-ps-0 >/dev/null 2>&1 || true
+    # shellcheck disable=SC2046
+    [ ! -f "$work/play.yaml" ] || podman volume rm -f $(volumes) >/dev/null 2>&1 || true
     podman network rm -f "$network" >/dev/null 2>&1 || true
     rm -rf "$work"
   else
-    echo "kept: $work/play.yaml (podman kube down $work/play.yaml), volume runs-dstar-ps-0, network $network"
+    echo "kept: $work/play.yaml (podman kube down $work/play.yaml), volumes $(volumes), network $network"
   fi
 }
 trap cleanup EXIT
@@ -53,7 +60,8 @@ deploy/kube-play.py deploy/kubernetes/experiment.yaml deploy/kubernetes/server.y
   "$work/secrets/secrets.yaml" >"$work/play.yaml"
 
 podman kube down "$work/play.yaml" >/dev/null 2>&1 || true
-podman volume rm -f runs-dstar-ps-0 >/dev/null 2>&1 || true
+# shellcheck disable=SC2046
+podman volume rm -f $(volumes) >/dev/null 2>&1 || true
 podman network exists "$network" || podman network create "$network" >/dev/null
 
 step "podman kube play: server and 3 workers"
