@@ -127,4 +127,5 @@ for i in 0 1 2; do
   echo "worker $i: $state"
 done
 podman logs dstar-ps-server 2>&1 | tail -n 3
+echo "run directory on the volume: $(du -sh "$volume/run" | cut -f1)"
 step "PASSED"
