@@ -10,7 +10,11 @@ public static class Program
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
     /// <summary>Parses and runs <paramref name="args"/> with the given standard output and error (tests call this).</summary>
-    internal static int Run(string[] args, TextWriter output, TextWriter error)
+    internal static int Run(string[] args, TextWriter output, TextWriter error) =>
+        CreateRoot().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+
+    /// <summary>The command tree (tests parse deployment manifests' arguments with it).</summary>
+    internal static RootCommand CreateRoot()
     {
         var root = new RootCommand("dstar: straggler-tolerant, Byzantine-resilient distributed SGD");
 
@@ -20,7 +24,7 @@ public static class Program
             root.Subcommands.Add(command);
         }
 
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return root;
     }
 
     private static IEnumerable<Command> Commands()
