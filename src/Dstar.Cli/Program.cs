@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Dstar.Cli.Commands;
+using Dstar.Cli.Failures;
 
 namespace Dstar.Cli;
 
@@ -20,7 +21,11 @@ public static class Program
             root.Subcommands.Add(command);
         }
 
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        // Unknown or missing options: System.CommandLine prints the problem and the usage; the exit code is the
+        // table's usage error, as for every other bad input (Failures/ExitCodes).
+        var parsed = root.Parse(args);
+        int code = parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return parsed.Errors.Count > 0 ? ExitCodes.Usage : code;
     }
 
     private static IEnumerable<Command> Commands()

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
 using Dstar.Engine.Configuration;
 using Dstar.Cluster.Server;
 
@@ -26,8 +27,11 @@ internal static class ServeCommand
         {
             config, set, listen, keys, cert, key, insecure, checkpoints, resume, output, metricsListen, json, noPlots,
         };
-        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("serve", () => ClusterServer.RunAsync(new ServerSettings
+        command.SetAction((parse, cancellation) => CommandRunner.RunAsync("serve", parse.InvocationConfiguration.Error, scope =>
         {
+            scope.RunDirectory = parse.GetValue(output);
+            var settings = new ServerSettings
+            {
             Config = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set)),
             Listen = parse.GetValue(listen)!,
             AuthorizedKeysPath = parse.GetValue(keys)!,
@@ -40,7 +44,14 @@ internal static class ServeCommand
             MetricsListen = parse.GetValue(metricsListen),
             JsonLogs = parse.GetValue(json),
             Plots = !parse.GetValue(noPlots),
-        }, Console.Out, cancellation)));
+            };
+            foreach (var warning in settings.Validate())
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"dstar serve: warning: {warning}");
+            }
+
+            return ClusterServer.RunAsync(settings, parse.InvocationConfiguration.Output, cancellation);
+        }));
         return command;
     }
 }
