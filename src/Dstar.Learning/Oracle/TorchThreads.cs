@@ -30,7 +30,9 @@ public static class TorchThreads
     /// <summary>The largest count accepted from the environment: four per core.</summary>
     public static int MaxCount => 4 * Environment.ProcessorCount;
 
-    /// <summary>Why the environment variable is unusable (junk, below 1, above <see cref="MaxCount"/>), or null when it is unset or fine.</summary>
+    private static string Expected => $"expected an integer in 1..{MaxCount} (4 per core)";
+
+    /// <summary>What the environment variable should be when it is unusable (junk, below 1, above <see cref="MaxCount"/>), or null when it is unset or fine.</summary>
     public static string? CheckEnvironment()
     {
         try
@@ -38,9 +40,9 @@ public static class TorchThreads
             FromEnvironment();
             return null;
         }
-        catch (InvalidOperationException e)
+        catch (InvalidOperationException)
         {
-            return e.Message;
+            return Expected;
         }
     }
 
@@ -107,7 +109,7 @@ public static class TorchThreads
             || value < 1 || value > MaxCount)
         {
             var shown = text.Length <= 40 ? text : text[..40] + "…";
-            throw new InvalidOperationException($"{EnvironmentVariable}={shown} is invalid: expected an integer in 1..{MaxCount} (4 per core)");
+            throw new InvalidOperationException($"{EnvironmentVariable}={shown} is invalid: {Expected}");
         }
 
         return value;
