@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Dstar.Cli.Failures;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
 using Dstar.Engine.Simulation;
@@ -64,10 +65,11 @@ public static class DemoCommand
         return command;
     }
 
-    /// <summary>Runs the demo; failures print on <paramref name="error"/> and return 1.</summary>
+    /// <summary>Runs the demo; a failure prints on <paramref name="error"/> and returns its exit code (<see cref="ExitCodes"/>).</summary>
     public static int Run(bool json, string directory, IReadOnlyList<string> overrides, TextWriter output, TextWriter error) =>
-        SimulationConsole.Guard("demo", error, () =>
+        CommandRunner.Run("demo", error, scope =>
         {
+            scope.RunDirectory = directory;
             var baseline = ConfigLoader.Load(ConfigLoader.ToYaml(Scenario()), overrides);
             var results = new List<(string Name, string Directory, RunSummary Summary, IReadOnlyList<RoundRecord> History)>();
             string? description = null;

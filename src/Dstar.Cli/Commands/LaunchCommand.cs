@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
 using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Launch;
 using Dstar.Engine.Configuration;
@@ -19,12 +20,13 @@ internal static class LaunchCommand
         {
             config, set, output, delayScale, computeMs,
         };
-        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("launch", () =>
+        command.SetAction((parse, cancellation) => CommandRunner.RunAsync("launch", parse.InvocationConfiguration.Error, scope =>
         {
             var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
             var realTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) };
             var directory = parse.GetValue(output) ?? Path.Combine("runs", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
-            return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), Console.Out, cancellation);
+            scope.RunDirectory = directory;
+            return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), parse.InvocationConfiguration.Output, cancellation);
         }));
         return command;
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
 using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
 using Dstar.Cluster.Server;
@@ -31,8 +32,9 @@ internal static class ServeCommand
         {
             config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots,
         };
-        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("serve", async () =>
+        command.SetAction((parse, cancellation) => CommandRunner.RunAsync("serve", parse.InvocationConfiguration.Error, async scope =>
         {
+            scope.RunDirectory = parse.GetValue(output);
             var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
             bool resuming = parse.GetValue(resume);
             if (parse.GetValue(autoResume))
@@ -48,13 +50,13 @@ internal static class ServeCommand
                 resuming = File.Exists(checkpoint);
                 if (resuming && CheckpointFile.Load(checkpoint).Round >= experiment.Rounds)
                 {
-                    Console.Out.WriteLine($"run already finished: {checkpoint} is at round {experiment.Rounds} of {experiment.Rounds}; waiting for SIGTERM");
+                    parse.InvocationConfiguration.Output.WriteLine($"run already finished: {checkpoint} is at round {experiment.Rounds} of {experiment.Rounds}; waiting for SIGTERM");
                     await Task.Delay(Timeout.Infinite, cancellation).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
                     return 0;
                 }
             }
 
-            return await ClusterServer.RunAsync(new ServerSettings
+            var settings = new ServerSettings
             {
                 Config = experiment,
                 Listen = parse.GetValue(listen)!,
@@ -68,7 +70,13 @@ internal static class ServeCommand
                 MetricsListen = parse.GetValue(metricsListen),
                 JsonLogs = parse.GetValue(json),
                 Plots = !parse.GetValue(noPlots),
-            }, Console.Out, cancellation).ConfigureAwait(false);
+            };
+            foreach (var warning in settings.Validate())
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"dstar serve: warning: {warning}");
+            }
+
+            return await ClusterServer.RunAsync(settings, parse.InvocationConfiguration.Output, cancellation).ConfigureAwait(false);
         }));
         return command;
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Dstar.Cli.Failures;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
 using Dstar.Engine.Simulation;
@@ -41,9 +42,9 @@ public static class SimulateCommand
         return command;
     }
 
-    /// <summary>Runs the command; failures print on <paramref name="error"/> and return 1.</summary>
+    /// <summary>Runs the command; a failure prints one line on <paramref name="error"/> and returns its exit code (<see cref="ExitCodes"/>).</summary>
     public static int Run(Arguments arguments, TextWriter output, TextWriter error) =>
-        SimulationConsole.Guard("simulate", error, () =>
+        CommandRunner.Run("simulate", error, scope =>
         {
             string directory;
             ExperimentConfig config;
@@ -60,6 +61,7 @@ public static class SimulateCommand
                 }
 
                 directory = arguments.Out;
+                scope.RunDirectory = directory;
                 config = ConfigLoader.LoadFile(Path.Combine(directory, "config.yaml"), arguments.Overrides);
             }
             else
@@ -68,6 +70,7 @@ public static class SimulateCommand
                 directory = arguments.Out ?? Path.Combine("runs", "simulate-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
             }
 
+            scope.RunDirectory = directory;
             using var simulator = new Simulator(config, name: "simulate");
             output.WriteLine($"dstar simulate: {simulator.Description}");
             var summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output)!;

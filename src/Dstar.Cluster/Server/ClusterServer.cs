@@ -65,8 +65,10 @@ public static class ClusterServer
             });
         }
 
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
-        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics);
+        // Hosting logs a failed start with its trace; the failure itself is reported as one line instead.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(ConfigFingerprint.Of(config));
         builder.Services.AddGrpc(o =>
         {
             // A gradient larger than the model is refused from its length prefix, before its payload is buffered.
@@ -82,7 +84,16 @@ public static class ClusterServer
         app.MapGet("/healthz", () => Results.Text($"ok version={transport.CurrentVersion} workers={transport.ConnectedCount}\n"));
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            // A busy port or an address this host does not have: one line naming the option, not Kestrel's trace.
+            throw new IOException($"--listen {settings.Listen}: cannot listen there: {e.Message.ReplaceLineEndings(" ").Trim()}", e);
+        }
+
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         log.LogInformation("serving {Workers} workers (k = {K}, rule {Rule}) on {Listen}{Tls}", config.Workers, config.K,
             config.Aggregator, settings.Listen, settings.Insecure ? " without TLS (loopback)" : " with TLS");
