@@ -3,6 +3,7 @@ using System.Globalization;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
 using Dstar.Engine.Simulation;
+using Dstar.View;
 
 namespace Dstar.Cli.Commands;
 
@@ -19,7 +20,8 @@ public static class SimulateCommand
     /// <param name="Out">The run directory, or null for runs/simulate-TIMESTAMP.</param>
     /// <param name="Resume">Continue from the directory's checkpoint.</param>
     /// <param name="Quiet">No progress output.</param>
-    public sealed record Arguments(string? Config, IReadOnlyList<string> Overrides, string? Out, bool Resume, bool Quiet = false);
+    /// <param name="View">Serve the live web view (<c>--view</c>), or null.</param>
+    public sealed record Arguments(string? Config, IReadOnlyList<string> Overrides, string? Out, bool Resume, bool Quiet = false, ViewOptions? View = null);
 
     /// <summary>Builds the <c>simulate</c> command.</summary>
     public static Command Create()
@@ -30,13 +32,15 @@ public static class SimulateCommand
         var resume = new Option<bool>("--resume") { Description = "continue the run in --out from its last checkpoint, with its config.yaml" };
         var quiet = new Option<bool>("--quiet") { Description = "no progress display" };
         var command = new Command("simulate", "Run one experiment in the deterministic virtual-time simulator.") { config, set, output, resume, quiet };
+        var view = new ViewOptionSet();
+        view.AddTo(command);
         command.SetAction(parsed =>
         {
             var configuration = parsed.InvocationConfiguration;
-            return Run(
-                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet)),
+            return SimulationConsole.Guard("simulate", configuration.Error, () => Run(
+                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet), view.Read(parsed)),
                 configuration.Output,
-                configuration.Error);
+                configuration.Error));
         });
         return command;
     }
@@ -70,11 +74,30 @@ public static class SimulateCommand
 
             using var simulator = new Simulator(config, name: "simulate");
             output.WriteLine($"dstar simulate: {simulator.Description}");
-            var summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output)!;
+            var view = LiveView.StartIfAsked(arguments.View, "dstar simulate: " + Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/')), output);
+            var viewRun = view?.Board.Add("simulate");
+            RunSummary summary;
+            try
+            {
+                summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output, viewRun)!;
+            }
+            catch (Exception e)
+            {
+                viewRun?.Fail(e.Message.ReplaceLineEndings(" ").Trim());
+                view?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw;
+            }
+
             Print(summary, directory, output);
             if (simulator.Timing is { } timing)
             {
                 output.WriteLine(Describe(timing));
+            }
+
+            if (view is not null)
+            {
+                view.HoldIfInteractive(output);
+                view.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
             return 0;

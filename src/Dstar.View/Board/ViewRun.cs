@@ -84,15 +84,18 @@ public sealed class ViewRun : IRunSink
         _board.Publish(new ViewUpdate(this, null));
     }
 
-    /// <summary>Marks a run read from disk that has rounds but no summary.</summary>
-    internal void MarkIncomplete()
+    /// <summary>Replaces everything at once with what was read from a run directory.</summary>
+    internal void Load(RunInfo info, IReadOnlyList<RoundRecord> records, RunSummary? summary, RunState state)
     {
         lock (_gate)
         {
-            if (_state == RunState.Running)
-            {
-                _state = RunState.Incomplete;
-            }
+            _info = info;
+            Name = info.Name;
+            _records.Clear();
+            _records.AddRange(records);
+            _summary = summary;
+            _problem = null;
+            _state = state;
         }
 
         _board.Publish(new ViewUpdate(this, null));
