@@ -21,7 +21,7 @@ internal static class PageHtml
         var c = CultureInfo.InvariantCulture;
         var html = new StringBuilder(16 * 1024);
         html.Append("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
-            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<link rel=\"icon\" href=\"data:,\">\n")
             .Append("<title>").Append(E(title)).Append("</title>\n")
             .Append("<link rel=\"stylesheet\" href=\"lib/uplot/uPlot.min.css\">\n<link rel=\"stylesheet\" href=\"app.css\">\n")
             .Append("<noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>\n</head>\n<body>\n")

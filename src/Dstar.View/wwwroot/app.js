@@ -113,7 +113,7 @@
       if (all.length > 0 && all.every(r => FINAL.has(r.line.state))) {
         // Every run is over and the process that served them has gone: keep what is shown.
         events.close();
-        connection = 'closed (every run is over; the page shows their final state)';
+        connection = 'not live: every run is over, and this page keeps their final state';
       } else {
         connection = 'reconnecting…';
       }
