@@ -173,7 +173,7 @@
           width,
           height: 260,
           scales: { x: { time: false }, y: spec.log ? { distr: 3 } : {} },
-          axes: [{ label: X_AXES[xAxis].label }, {}],
+          axes: [{ label: X_AXES[xAxis].label }, { size: 64, values: (u, ticks) => ticks.map(tick) }],
           series: [{ label: X_AXES[xAxis].label }, ...list.map((run, i) => ({
             label: run.line.name,
             stroke: COLORS[i % COLORS.length],
@@ -187,6 +187,13 @@
     } else {
       charts.forEach((chart, i) => chart.setData(data(CHARTS[i], list)));
     }
+  }
+
+  // Axis labels stay short: a diverging loss reaches 1e6 and more.
+  function tick(v) {
+    if (v === null || v === undefined) return '';
+    const a = Math.abs(v);
+    return a !== 0 && (a >= 1e4 || a < 1e-3) ? v.toExponential(0) : String(+v.toPrecision(3));
   }
 
   function data(spec, list) {
