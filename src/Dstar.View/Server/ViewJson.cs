@@ -35,7 +35,7 @@ public static class ViewJson
         var snapshot = run.Snapshot();
         w.WriteStartObject();
         RunFields(w, snapshot);
-        w.WriteStartArray("workers");
+        w.WriteStartArray("worker_totals");
         foreach (var t in WorkerTotals.Of(snapshot.Info, run.Records()))
         {
             w.WriteStartObject();

@@ -45,8 +45,10 @@ public class ViewServerTests
 
         using var detail = JsonDocument.Parse(await client.GetStringAsync("/api/runs/0"));
         var totals = WorkerTotals.Of(Records.Info(), records);
-        var workers = detail.RootElement.GetProperty("workers").EnumerateArray().ToArray();
+        var workers = detail.RootElement.GetProperty("worker_totals").EnumerateArray().ToArray();
         Assert.Equal(totals.Select(t => t.Kept), workers.Select(w => w.GetProperty("kept").GetInt64()));
+        Assert.Equal(totals.Select(t => t.Late), workers.Select(w => w.GetProperty("late").GetInt64()));
+        Assert.Equal(8, detail.RootElement.GetProperty("workers").GetInt32());
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/runs/5")).StatusCode);
     }
 
