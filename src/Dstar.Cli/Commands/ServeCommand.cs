@@ -31,6 +31,8 @@ internal static class ServeCommand
         {
             config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots,
         };
+        var view = new ViewOptionSet();
+        view.AddTo(command);
         command.SetAction((parse, cancellation) => CommandErrors.RunAsync("serve", async () =>
         {
             var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
@@ -54,6 +56,10 @@ internal static class ServeCommand
                 }
             }
 
+            await using var live = view.Read(parse) is { } options
+                ? await LiveView.StartAsync(new Dstar.View.Board.ViewBoard(), options, "dstar serve", Console.Out, cancellation)
+                : null;
+            var viewRun = live?.Board.Add("cluster");
             return await ClusterServer.RunAsync(new ServerSettings
             {
                 Config = experiment,
@@ -68,6 +74,7 @@ internal static class ServeCommand
                 MetricsListen = parse.GetValue(metricsListen),
                 JsonLogs = parse.GetValue(json),
                 Plots = !parse.GetValue(noPlots),
+                ExtraSinks = viewRun is null ? [] : [viewRun],
             }, Console.Out, cancellation).ConfigureAwait(false);
         }));
         return command;
