@@ -49,6 +49,8 @@ public static class SimulateCommand
     public static int Run(Arguments arguments, TextWriter output, TextWriter error) =>
         SimulationConsole.Guard("simulate", error, () =>
         {
+            // Refuse a bad --view before any work is done.
+            arguments.View?.Resolve();
             string directory;
             ExperimentConfig config;
             if (arguments.Resume)

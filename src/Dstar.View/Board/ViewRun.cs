@@ -16,6 +16,7 @@ public sealed class ViewRun : IRunSink
     private RunSummary? _summary;
     private RunState _state = RunState.Waiting;
     private string? _problem;
+    private RoundRecord? _lastEvaluated;
 
     internal ViewRun(ViewBoard board, int id, string name)
     {
@@ -40,6 +41,7 @@ public sealed class ViewRun : IRunSink
             Name = info.Name;
             _records.Clear();
             _records.AddRange(replayed);
+            _lastEvaluated = LastEvaluated(replayed);
             _summary = null;
             _problem = null;
             _state = RunState.Running;
@@ -54,6 +56,10 @@ public sealed class ViewRun : IRunSink
         lock (_gate)
         {
             _records.Add(record);
+            if (IsEvaluated(record))
+            {
+                _lastEvaluated = record;
+            }
         }
 
         _board.Publish(new ViewUpdate(this, record));
@@ -93,6 +99,7 @@ public sealed class ViewRun : IRunSink
             Name = info.Name;
             _records.Clear();
             _records.AddRange(records);
+            _lastEvaluated = LastEvaluated(records);
             _summary = summary;
             _problem = null;
             _state = state;
@@ -107,7 +114,7 @@ public sealed class ViewRun : IRunSink
         lock (_gate)
         {
             return new RunSnapshot(Id, Name, _state, _info, _summary, _problem, _records.Count,
-                _records.Count > 0 ? _records[^1] : null, LastEvaluated());
+                _records.Count > 0 ? _records[^1] : null, _lastEvaluated);
         }
     }
 
@@ -122,13 +129,15 @@ public sealed class ViewRun : IRunSink
         }
     }
 
-    private RoundRecord? LastEvaluated()
+    private static bool IsEvaluated(RoundRecord r) => r.Accuracy is not null || r.TestLoss is not null;
+
+    private static RoundRecord? LastEvaluated(IReadOnlyList<RoundRecord> records)
     {
-        for (int i = _records.Count - 1; i >= 0; i--)
+        for (int i = records.Count - 1; i >= 0; i--)
         {
-            if (_records[i].Accuracy is not null || _records[i].TestLoss is not null)
+            if (IsEvaluated(records[i]))
             {
-                return _records[i];
+                return records[i];
             }
         }
 
