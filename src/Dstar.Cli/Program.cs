@@ -47,5 +47,6 @@ public static class Program
         yield return SweepCommand.Create();
         yield return ReportCommand.Create();
         yield return SweepWorkerCommand.Create();
+        yield return ViewCommand.Create();
     }
 }

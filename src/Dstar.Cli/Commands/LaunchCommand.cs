@@ -20,13 +20,17 @@ internal static class LaunchCommand
         {
             config, set, output, delayScale, computeMs,
         };
+        var view = new Option<string?>("--view") { Description = "the server serves a live web view of the run (default http://127.0.0.1:8090; loopback only here; docs/view.md)", Arity = ArgumentArity.ZeroOrOne };
+        command.Options.Add(view);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync("launch", parse.InvocationConfiguration.Error, scope =>
         {
+            // The server process serves the view: its --view is passed on (refused there, with the reason, off loopback).
+            string[] serverArguments = parse.GetResult(view) is null ? [] : ["--view", parse.GetValue(view) ?? Dstar.View.ViewOptions.DefaultUrl];
             var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
             var realTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) };
             var directory = parse.GetValue(output) ?? Path.Combine("runs", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
             scope.RunDirectory = directory;
-            return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), parse.InvocationConfiguration.Output, cancellation);
+            return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), parse.InvocationConfiguration.Output, cancellation, serverArguments);
         }));
         return command;
     }

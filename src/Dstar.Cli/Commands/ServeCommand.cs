@@ -32,6 +32,8 @@ internal static class ServeCommand
         {
             config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots,
         };
+        var view = new ViewOptionSet();
+        view.AddTo(command);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync("serve", parse.InvocationConfiguration.Error, async scope =>
         {
             scope.RunDirectory = parse.GetValue(output);
@@ -56,6 +58,10 @@ internal static class ServeCommand
                 }
             }
 
+            await using var live = view.Read(parse) is { } options
+                ? await LiveView.StartAsync(new Dstar.View.Board.ViewBoard(), options, "dstar serve", parse.InvocationConfiguration.Output, cancellation)
+                : null;
+            var viewRun = live?.Board.Add("cluster");
             var settings = new ServerSettings
             {
                 Config = experiment,
@@ -70,6 +76,7 @@ internal static class ServeCommand
                 MetricsListen = parse.GetValue(metricsListen),
                 JsonLogs = parse.GetValue(json),
                 Plots = !parse.GetValue(noPlots),
+                ExtraSinks = viewRun is null ? [] : [viewRun],
             };
             foreach (var warning in settings.Validate())
             {

@@ -4,6 +4,7 @@ using Dstar.Cli.Failures;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
 using Dstar.Engine.Simulation;
+using Dstar.View;
 
 namespace Dstar.Cli.Commands;
 
@@ -20,7 +21,8 @@ public static class SimulateCommand
     /// <param name="Out">The run directory, or null for runs/simulate-TIMESTAMP.</param>
     /// <param name="Resume">Continue from the directory's checkpoint.</param>
     /// <param name="Quiet">No progress output.</param>
-    public sealed record Arguments(string? Config, IReadOnlyList<string> Overrides, string? Out, bool Resume, bool Quiet = false);
+    /// <param name="View">Serve the live web view (<c>--view</c>), or null.</param>
+    public sealed record Arguments(string? Config, IReadOnlyList<string> Overrides, string? Out, bool Resume, bool Quiet = false, ViewOptions? View = null);
 
     /// <summary>Builds the <c>simulate</c> command.</summary>
     public static Command Create()
@@ -31,11 +33,13 @@ public static class SimulateCommand
         var resume = new Option<bool>("--resume") { Description = "continue the run in --out from its last checkpoint, with its config.yaml" };
         var quiet = new Option<bool>("--quiet") { Description = "no progress display" };
         var command = new Command("simulate", "Run one experiment in the deterministic virtual-time simulator.") { config, set, output, resume, quiet };
+        var view = new ViewOptionSet();
+        view.AddTo(command);
         command.SetAction(parsed =>
         {
             var configuration = parsed.InvocationConfiguration;
             return Run(
-                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet)),
+                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet), view.Read(parsed)),
                 configuration.Output,
                 configuration.Error);
         });
@@ -46,6 +50,8 @@ public static class SimulateCommand
     public static int Run(Arguments arguments, TextWriter output, TextWriter error) =>
         CommandRunner.Run("simulate", error, scope =>
         {
+            // Refuse a bad --view before any work is done.
+            arguments.View?.Resolve();
             string directory;
             ExperimentConfig config;
             if (arguments.Resume)
@@ -73,11 +79,30 @@ public static class SimulateCommand
             scope.RunDirectory = directory;
             using var simulator = new Simulator(config, name: "simulate");
             output.WriteLine($"dstar simulate: {simulator.Description}");
-            var summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output)!;
+            var view = LiveView.StartIfAsked(arguments.View, "dstar simulate: " + Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/')), output);
+            var viewRun = view?.Board.Add("simulate");
+            RunSummary summary;
+            try
+            {
+                summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output, viewRun)!;
+            }
+            catch (Exception e)
+            {
+                viewRun?.Fail(e.Message.ReplaceLineEndings(" ").Trim());
+                view?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw;
+            }
+
             Print(summary, directory, output);
             if (simulator.Timing is { } timing)
             {
                 output.WriteLine(Describe(timing));
+            }
+
+            if (view is not null)
+            {
+                view.HoldIfInteractive(output);
+                view.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
             return 0;

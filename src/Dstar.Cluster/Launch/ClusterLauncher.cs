@@ -22,8 +22,9 @@ public static class ClusterLauncher
     /// <param name="dstar">How to start the <c>dstar</c> command: the executable and the arguments that come before the subcommand.</param>
     /// <param name="progress">Where the server's output is streamed.</param>
     /// <param name="cancellationToken">Stops the cluster (the server checkpoints and exits).</param>
+    /// <param name="serverArguments">More arguments for <c>dstar serve</c> (for example <c>--view URL</c>).</param>
     public static async Task<int> RunAsync(ExperimentConfig config, RealTimeOptions realTime, string outputDirectory, (string Executable, string[] Prefix) dstar,
-        TextWriter progress, CancellationToken cancellationToken = default)
+        TextWriter progress, CancellationToken cancellationToken = default, IReadOnlyList<string>? serverArguments = null)
     {
         realTime.Validate();
         Directory.CreateDirectory(outputDirectory);
@@ -49,7 +50,7 @@ public static class ClusterLauncher
         var port = FreeLoopbackPort();
         var url = $"http://127.0.0.1:{port}";
         using var server = Start(dstar, ["serve", "--config", configPath, "--listen", url, "--authorized-keys", authorized, "--insecure",
-            "--out", outputDirectory], progress, "");
+            "--out", outputDirectory, .. serverArguments ?? []], progress, "");
         var workers = new List<Process>();
         try
         {

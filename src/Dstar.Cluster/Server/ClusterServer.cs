@@ -139,6 +139,7 @@ public static class ClusterServer
         }
 
         var sinks = new List<IRunSink> { new TextProgressSink(progress, config.EvalEvery) };
+        sinks.AddRange(settings.ExtraSinks);
         MetricsFiles? files = null;
         if (directory is not null)
         {

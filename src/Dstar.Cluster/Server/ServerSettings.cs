@@ -39,6 +39,9 @@ public sealed record ServerSettings
     /// <summary>Write the run directory's PNG plots at the end, as <c>dstar simulate</c> does.</summary>
     public bool Plots { get; init; } = true;
 
+    /// <summary>More sinks of the run (the live view of <c>--view</c>).</summary>
+    public IReadOnlyList<Dstar.Engine.Recording.IRunSink> ExtraSinks { get; init; } = [];
+
     /// <summary>Write logs as JSON lines instead of text.</summary>
     public bool JsonLogs { get; init; }
 
