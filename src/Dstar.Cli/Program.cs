@@ -40,5 +40,6 @@ public static class Program
         yield return SweepCommand.Create();
         yield return ReportCommand.Create();
         yield return SweepWorkerCommand.Create();
+        yield return ResilienceCommand.Create();
     }
 }

@@ -15,11 +15,12 @@ namespace Dstar.Engine.Guarantees;
 /// <param name="Byzantine">f.</param>
 /// <param name="K">k.</param>
 /// <param name="Timing">"fast" or "honest".</param>
+/// <param name="Partition">The data partition (which workers hold which samples).</param>
 /// <param name="Point">The point's name.</param>
 /// <param name="Report">The estimate, or null when the cell could not run.</param>
 /// <param name="Failure">Why the cell could not run (the rule refused n and f, a round failed), else null.</param>
 /// <param name="Seconds">Wall seconds of the cell's draws and estimate.</param>
-public sealed record ResilienceResult(string Rule, string Attack, int Byzantine, int K, string Timing, string Point, ResilienceReport? Report, string? Failure, double Seconds);
+public sealed record ResilienceResult(string Rule, string Attack, int Byzantine, int K, string Timing, string Partition, string Point, ResilienceReport? Report, string? Failure, double Seconds);
 
 /// <summary>
 /// Resilience estimates for many configurations that share one workload (data, model, partition, N, seed): the data
@@ -33,6 +34,7 @@ public sealed class ResilienceSession : IDisposable
     private float[]?[]? _shardGradients;
     private IReadOnlyList<float[]>? _baseline;
     private ResiliencePoint? _point;
+    private ResiliencePoint? _initial;
     private int _preparedDraws;
 
     /// <summary>Loads the workload of <paramref name="config"/>.</summary>
@@ -64,7 +66,7 @@ public sealed class ResilienceSession : IDisposable
     public CachingGradientOracle Oracle { get; }
 
     /// <summary>x₀, the model's seeded initial parameters, at round 0.</summary>
-    public ResiliencePoint Initial => new("init", Workload.InitialParameters.ToArray(), null, 0);
+    public ResiliencePoint Initial => _initial ??= new("init", Workload.InitialParameters.ToArray(), null, 0);
 
     /// <summary>"init" or a checkpoint file of a run of this config.</summary>
     /// <exception cref="Checkpoints.CheckpointException">the checkpoint is missing, corrupt or from another run.</exception>
@@ -95,7 +97,7 @@ public sealed class ResilienceSession : IDisposable
         string attack = cell.Byzantine > 0 ? cell.Attack ?? "none" : "none";
         string rule = cell.Pre.Count == 0 ? cell.Aggregator : string.Join(" → ", cell.Pre.Append(cell.Aggregator));
         ResilienceResult Result(ResilienceReport? report, string? failure) =>
-            new(rule, attack, cell.Byzantine, cell.K, cell.AttackTiming, point.Name, report, failure, clock.Elapsed.TotalSeconds);
+            new(rule, attack, cell.Byzantine, cell.K, cell.AttackTiming, cell.Data.Partition, point.Name, report, failure, clock.Elapsed.TotalSeconds);
 
         try
         {
