@@ -152,7 +152,9 @@ public static class ResilienceCommand
             string slug = Slug($"{group.Key.Partition}-{group.Key.Point}");
             string title = $"{group.Key.Partition}, {group.Key.Point}";
             ResiliencePlots.AlphaHeatmap(Path.Combine(directory, $"alpha-{slug}.png"), slice, study.Aggregators, study.Attacks, study.HeatmapByzantine,
-                $"implied α, n = {study.Base.Workers}, k = {study.Base.K}, f = {study.HeatmapByzantine} ({study.Base.AttackTiming}); {title}");
+                $"angle condition: implied α, n = {study.Base.Workers}, k = {study.Base.K}, f = {study.HeatmapByzantine} ({study.Base.AttackTiming}); {title}");
+            ResiliencePlots.AlphaHeatmap(Path.Combine(directory, $"ball-alpha-{slug}.png"), slice, study.Aggregators, study.Attacks, study.HeatmapByzantine,
+                $"ball condition: α, n = {study.Base.Workers}, k = {study.Base.K}, f = {study.HeatmapByzantine} ({study.Base.AttackTiming}); {title}", ball: true);
             ResiliencePlots.RatioByByzantine(Path.Combine(directory, $"ratio-{slug}.png"), slice, study.Aggregators,
                 $"worst ⟨E[G], g⟩/‖g‖² over attacks; n = {study.Base.Workers}, k = {study.Base.K}; {title}");
             WriteAlphaTable(slice, study, title, console);
@@ -179,6 +181,7 @@ public static class ResilienceCommand
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("attack").AddColumn("rule")
             .AddColumn(new TableColumn("fitted rate").RightAligned())
+            .AddColumn(new TableColumn("tail rate").RightAligned())
             .AddColumn(new TableColumn("ratio at x₀").RightAligned())
             .AddColumn(new TableColumn("max|1 − η·ratio·λ|").RightAligned())
             .AddColumn(new TableColumn("‖x₀ − θ*‖").RightAligned())
@@ -186,8 +189,10 @@ public static class ResilienceCommand
             .AddColumn("flattens / diverges");
         foreach (var r in results)
         {
-            string shape = r.Fit.DivergesAt is { } d ? $"diverges at round {d}" : r.Fit.FlattensAt is { } f ? $"flat from round {f}" : "–";
-            table.AddRow(Markup.Escape(r.Attack), Markup.Escape(r.Rule), Format(r.Fit.Rate, "F4"), Format(r.Ratio, "F3"), Format(r.RatioRate, "F4"),
+            string shape = r.Fit.DivergesAt is { } d ? $"diverges at round {d}"
+                : r.Fit.Floor >= r.Distances[0] / 2 ? "no progress (stalls)"
+                : r.Fit.FlattensAt is { } f ? $"flat from round {f}" : "–";
+            table.AddRow(Markup.Escape(r.Attack), Markup.Escape(r.Rule), Format(r.Fit.Rate, "F4"), Format(r.Fit.TailRate, "F4"), Format(r.Ratio, "F3"), Format(r.RatioRate, "F4"),
                 Format(r.Distances[0], "G3"), Format(r.Fit.Floor, "G3"), Markup.Escape(shape));
         }
 
@@ -230,7 +235,7 @@ public static class ResilienceCommand
 
     private static void WriteAlphaTable(IReadOnlyList<ResilienceResult> slice, ResilienceStudy study, string title, IAnsiConsole console)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape($"implied α (upper end) at f = {study.HeatmapByzantine}; {title}")).AddColumn("rule");
+        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape($"α (upper end): angle condition / ball condition, at f = {study.HeatmapByzantine}; {title}")).AddColumn("rule");
         foreach (var attack in study.Attacks)
         {
             table.AddColumn(new TableColumn(Markup.Escape(attack)).RightAligned());
@@ -244,8 +249,7 @@ public static class ResilienceCommand
                 return r?.Report switch
                 {
                     null => "n/a",
-                    { Holds: false } => "fails",
-                    { } report => Format(report.AlphaUpperDegrees, "F0") + "°",
+                    { } report => (report.Holds ? Format(report.AlphaUpperDegrees, "F0") + "°" : "fails") + " / " + (report.BallAlphaDegrees is { } b ? Format(b, "F0") + "°" : "fails"),
                 };
             });
             table.AddRow(new[] { Markup.Escape(rule) }.Concat(cells).ToArray());

@@ -10,7 +10,9 @@ namespace Dstar.Engine.Guarantees;
 /// <param name="Floor">The median distance over the last quarter of the rounds (the noise floor; NaN when diverged).</param>
 /// <param name="FlattensAt">The first round whose distance is within 2× of the floor, or null.</param>
 /// <param name="DivergesAt">The first round whose distance exceeds 10× the initial one or is not finite, or null.</param>
-public sealed record ConvergenceFit(double? Rate, int PhaseStart, int PhaseEnd, double Floor, int? FlattensAt, int? DivergesAt)
+/// <param name="TailRate">exp(slope) of ln ‖x_t − θ*‖ over the second half of the rounds, or null when diverged: about 1 at a
+/// noise floor, and the slowest mode's rate when the run is still descending (a slowly curved problem).</param>
+public sealed record ConvergenceFit(double? Rate, int PhaseStart, int PhaseEnd, double Floor, int? FlattensAt, int? DivergesAt, double? TailRate = null)
 {
     /// <summary>Fits a curve; <paramref name="distances"/>[t] is ‖x_t − θ*‖, t = 0…T (a run stopped early gives a shorter curve).</summary>
     /// <param name="distances">At least 2 values.</param>
@@ -79,7 +81,10 @@ public sealed record ConvergenceFit(double? Rate, int PhaseStart, int PhaseEnd, 
             rate = Math.Exp(Slope(distances, start, end));
         }
 
-        return new ConvergenceFit(rate, Math.Max(0, start), Math.Max(0, end), floor, flattens, diverges);
+        double? tailRate = diverges is null && distances.Count >= 6 && distances.All(d => d > 0)
+            ? Math.Exp(Slope(distances, distances.Count / 2, distances.Count - 1))
+            : null;
+        return new ConvergenceFit(rate, Math.Max(0, start), Math.Max(0, end), floor, flattens, diverges, tailRate);
     }
 
     private static double Slope(IReadOnlyList<double> distances, int start, int end)

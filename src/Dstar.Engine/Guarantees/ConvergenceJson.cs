@@ -31,6 +31,7 @@ public static class ConvergenceJson
             w.WriteString("rule", r.Rule);
             w.WriteString("attack", r.Attack);
             Number(w, "fitted_rate", r.Fit.Rate);
+            Number(w, "tail_rate", r.Fit.TailRate);
             w.WriteNumber("phase_start", r.Fit.PhaseStart);
             w.WriteNumber("phase_end", r.Fit.PhaseEnd);
             Number(w, "floor", r.Fit.Floor);

@@ -122,6 +122,14 @@ public sealed record ConvergenceStudy
                 line.LineWidth = 2;
             }
 
+            // Diverging curves run off the top: the axis stops a decade and a half above the start, so the others stay readable.
+            var finite = group.SelectMany(r => r.Distances).Where(d => double.IsFinite(d) && d > 0).Select(Math.Log10).ToArray();
+            double start = Math.Log10(group.First().Distances[0]);
+            if (finite.Length > 0)
+            {
+                plot.Axes.SetLimitsY(Math.Min(finite.Min(), start) - 0.2, Math.Min(finite.Max(), start + 1.5) + 0.2);
+            }
+
             string attack = group.Key == "none" ? "no attack" : group.Key;
             plot.Title($"{title}: {attack}");
             plot.XLabel("round t");

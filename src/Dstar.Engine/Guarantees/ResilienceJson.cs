@@ -55,6 +55,7 @@ public static class ResilienceJson
             Number(w, "alpha_degrees", report.AlphaDegrees);
             Number(w, "alpha_upper_degrees", report.AlphaUpperDegrees);
             Number(w, "implied_eta", report.ImpliedEta);
+            Number(w, "ball_alpha_degrees", report.BallAlphaDegrees);
             w.WriteStartArray("moments");
             foreach (var m in report.Moments)
             {

@@ -11,7 +11,14 @@ public static class ResiliencePlots
     /// "fails" where the interval's lower end of ⟨E[G], g⟩/‖g‖² is ≤ 0, and "n/a" where the rule refused n and f.
     /// Attack "none" is the column without Byzantine workers; the others are at <paramref name="byzantine"/>.
     /// </summary>
-    public static string AlphaHeatmap(string path, IReadOnlyList<ResilienceResult> results, IReadOnlyList<string> rules, IReadOnlyList<string> attacks, int byzantine, string title)
+    /// <param name="path">The PNG to write.</param>
+    /// <param name="results">The cells of one partition and point.</param>
+    /// <param name="rules">Row order.</param>
+    /// <param name="attacks">Column order.</param>
+    /// <param name="byzantine">The f of the attack columns.</param>
+    /// <param name="title">The plot title.</param>
+    /// <param name="ball">Show the ball condition's α (<see cref="ResilienceReport.BallAlphaDegrees"/>) instead of the angle condition's.</param>
+    public static string AlphaHeatmap(string path, IReadOnlyList<ResilienceResult> results, IReadOnlyList<string> rules, IReadOnlyList<string> attacks, int byzantine, string title, bool ball = false)
     {
         var values = new double[rules.Count, attacks.Count];
         var labels = new string[rules.Count, attacks.Count];
@@ -23,8 +30,8 @@ public static class ResiliencePlots
                 (values[i, j], labels[i, j]) = cell?.Report switch
                 {
                     null => (double.NaN, "n/a"),
-                    { Holds: false } => (90, "fails"),
-                    { } report => (report.AlphaUpperDegrees ?? 90, string.Create(CultureInfo.InvariantCulture, $"{report.AlphaUpperDegrees:F0}°")),
+                    { } report when (ball ? report.BallAlphaDegrees : report.Holds ? report.AlphaUpperDegrees : null) is not { } alpha => (90, "fails"),
+                    { } report => Cell(ball ? report.BallAlphaDegrees!.Value : report.AlphaUpperDegrees!.Value),
                 };
             }
         }
@@ -47,7 +54,7 @@ public static class ResiliencePlots
             }
         }
 
-        plot.Add.ColorBar(heatmap).Label = "implied α (degrees; upper end of the interval)";
+        plot.Add.ColorBar(heatmap).Label = ball ? "α of ‖E[G] − g‖ ≤ sin α·‖g‖ (degrees, upper end)" : "α of ⟨E[G], g⟩ ≥ (1 − sin α)‖g‖² (degrees, upper end)";
         plot.Axes.Bottom.SetTicks(Enumerable.Range(0, attacks.Count).Select(j => (double)j).ToArray(), attacks.Select(a => a == "none" ? "none (f = 0)" : a).ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
@@ -57,6 +64,8 @@ public static class ResiliencePlots
         plot.SavePng(path, 260 + (95 * attacks.Count), 220 + (34 * rules.Count));
         return path;
     }
+
+    private static (double, string) Cell(double alpha) => (alpha, string.Create(CultureInfo.InvariantCulture, $"{alpha:F0}°"));
 
     /// <summary>
     /// Per rule, the worst ⟨E[G], g⟩/‖g‖² over the attacks (not "none") against f, with 0 (no α works below it) and 1

@@ -61,5 +61,12 @@ public sealed record ResilienceReport(
     /// </summary>
     public double? ImpliedEta => AlphaDegrees is { } a && NoiseRatio > 0 ? Math.Sin(a * Math.PI / 180) / NoiseRatio : null;
 
+    /// <summary>
+    /// The α of the ball condition ‖E[G] − g‖ ≤ sin α·‖g‖ (the form Krum's proof establishes, which implies the angle
+    /// condition), in degrees: arcsin of the upper end of <see cref="DebiasedBias"/>, or null when that end is ≥ 1. Unlike
+    /// the angle condition it also sees bias orthogonal to g, which ALIE and min-max produce.
+    /// </summary>
+    public double? BallAlphaDegrees => DebiasedBias.High < 1 ? Math.Asin(Math.Max(0, DebiasedBias.High)) * 180 / Math.PI : null;
+
     private static double? Alpha(double ratio) => ratio <= 0 || double.IsNaN(ratio) ? null : Math.Asin(Math.Clamp(1 - ratio, 0, 1)) * 180 / Math.PI;
 }

@@ -109,7 +109,7 @@ public sealed class ResilienceSession : IDisposable
         catch (Exception e) when (e is ConfigException or AggregationException or AttackException or InvalidOperationException
             or SpecException or ArgumentException)
         {
-            return Result(null, OneLine(e.Message));
+            return Result(null, e is ConfigException config ? string.Join("; ", config.Errors) : OneLine(e.Message));
         }
     }
 
