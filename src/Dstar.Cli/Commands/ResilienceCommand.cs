@@ -24,21 +24,22 @@ public static class ResilienceCommand
     public sealed record Arguments(
         string? Config,
         IReadOnlyList<string> Overrides,
-        int Rounds = 50,
+        int? Rounds = null,
         string At = "init",
         string? Json = null,
         double Confidence = 0.95,
         int Bootstrap = 1000,
         string? Grid = null,
         string? Convergence = null,
-        string? Out = null);
+        string? Out = null,
+        bool Replot = false);
 
     /// <summary>Builds the <c>resilience</c> command.</summary>
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "the experiment YAML file (docs/config.md)" };
         var set = new Option<string[]>("--set") { Description = "override one config key, e.g. --set aggregator=median (repeatable; with --grid/--convergence it changes the study's config)" };
-        var rounds = new Option<int>("--rounds") { Description = "R, independent rounds drawn at the point (default 50)", DefaultValueFactory = _ => 50 };
+        var rounds = new Option<int?>("--rounds") { Description = "R, independent rounds drawn at the point (default 50; with --grid: the study's draws)" };
         var at = new Option<string>("--at") { Description = "the point x: 'init' (x₀, default) or a run's checkpoint.bin", DefaultValueFactory = _ => "init" };
         var json = new Option<string?>("--json") { Description = "also write the results as JSON to this file" };
         var confidence = new Option<double>("--confidence") { Description = "level of every interval (default 0.95)", DefaultValueFactory = _ => 0.95 };
@@ -46,13 +47,14 @@ public static class ResilienceCommand
         var grid = new Option<string?>("--grid") { Description = "run a resilience study file (experiments/studies/resilience.yaml)" };
         var convergence = new Option<string?>("--convergence") { Description = "run a convergence study file (experiments/studies/convergence-linear.yaml)" };
         var output = new Option<string?>("--out") { Description = "the study's output directory (default runs/resilience-TIMESTAMP)" };
+        var replot = new Option<bool>("--replot") { Description = "with --grid: redraw the plots and table from --out's results.json without running" };
         var command = new Command("resilience", "Measure (α, f)-Byzantine resilience at a point, or linear convergence on a synthetic problem.")
         {
-            config, set, rounds, at, json, confidence, bootstrap, grid, convergence, output,
+            config, set, rounds, at, json, confidence, bootstrap, grid, convergence, output, replot,
         };
         command.SetAction(parsed => Run(
             new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(rounds), parsed.GetValue(at) ?? "init",
-                parsed.GetValue(json), parsed.GetValue(confidence), parsed.GetValue(bootstrap), parsed.GetValue(grid), parsed.GetValue(convergence), parsed.GetValue(output)),
+                parsed.GetValue(json), parsed.GetValue(confidence), parsed.GetValue(bootstrap), parsed.GetValue(grid), parsed.GetValue(convergence), parsed.GetValue(output), parsed.GetValue(replot)),
             parsed.InvocationConfiguration.Output,
             parsed.InvocationConfiguration.Error));
         return command;
@@ -72,7 +74,7 @@ public static class ResilienceCommand
                 throw new ArgumentException("a study file holds its own config; drop --config (use --set to change a key)");
             }
 
-            if (a.Rounds < 2)
+            if (a.Rounds is < 2)
             {
                 throw new ArgumentException($"--rounds must be ≥ 2, got {a.Rounds}");
             }
@@ -101,7 +103,7 @@ public static class ResilienceCommand
             using var session = new ResilienceSession(config, new ResilienceOptions { Confidence = a.Confidence, BootstrapSamples = a.Bootstrap, Seed = config.Seed });
             var point = session.Load(a.At);
             output.WriteLine($"dstar resilience: {session.Workload.Description}");
-            var result = session.EstimateAsync(config, point, a.Rounds).GetAwaiter().GetResult();
+            var result = session.EstimateAsync(config, point, a.Rounds ?? 50).GetAwaiter().GetResult();
             if (a.Json is not null)
             {
                 ResilienceJson.Write(a.Json, [result]);
@@ -123,8 +125,20 @@ public static class ResilienceCommand
 
     private static int RunGrid(Arguments a, TextWriter output)
     {
-        var study = ResilienceStudy.Load(a.Grid!, a.Overrides) with { Draws = a.Rounds };
+        var study = ResilienceStudy.Load(a.Grid!, a.Overrides);
+        study = study with { Draws = a.Rounds ?? study.Draws };
         string directory = a.Out ?? Path.Combine("runs", "resilience-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        if (a.Replot)
+        {
+            if (a.Out is null)
+            {
+                throw new ArgumentException("--replot needs --out DIR, the study directory that holds results.json");
+            }
+
+            WriteStudy(ResilienceJson.Read(Path.Combine(directory, "results.json")), study, directory, output);
+            return 0;
+        }
+
         Directory.CreateDirectory(directory);
         output.WriteLine($"dstar resilience --grid {a.Grid}: {study.CellCount} cells, {study.Draws} draws each, into {directory}");
         var clock = Stopwatch.StartNew();
@@ -145,6 +159,13 @@ public static class ResilienceCommand
             ResilienceJson.Write(a.Json, results, seconds);
         }
 
+        WriteStudy(results, study, directory, output);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{results.Count} cells in {seconds:F0} s; results and plots in {directory}"));
+        return 0;
+    }
+
+    private static void WriteStudy(IReadOnlyList<ResilienceResult> results, ResilienceStudy study, string directory, TextWriter output)
+    {
         var console = Console(output);
         foreach (var group in results.GroupBy(r => (r.Partition, r.Point)))
         {
@@ -159,9 +180,6 @@ public static class ResilienceCommand
                 $"worst ⟨E[G], g⟩/‖g‖² over attacks; n = {study.Base.Workers}, k = {study.Base.K}; {title}");
             WriteAlphaTable(slice, study, title, console);
         }
-
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{results.Count} cells in {seconds:F0} s; results and plots in {directory}"));
-        return 0;
     }
 
     private static int RunConvergence(Arguments a, TextWriter output)

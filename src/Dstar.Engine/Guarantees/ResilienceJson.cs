@@ -28,6 +28,51 @@ public static class ResilienceJson
         w.WriteEndObject();
     }
 
+    /// <summary>Reads the results a <see cref="Write(string, IEnumerable{ResilienceResult}, double?)"/> file holds (to redraw a study's plots).</summary>
+    /// <exception cref="InvalidDataException">the file is not such a results file.</exception>
+    public static IReadOnlyList<ResilienceResult> Read(string path)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            return document.RootElement.GetProperty("results").EnumerateArray().Select(Read).ToArray();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{path} is not a resilience results file: {e.Message}");
+        }
+    }
+
+    private static ResilienceResult Read(JsonElement e)
+    {
+        ResilienceReport? report = null;
+        if (e.TryGetProperty("ratio", out _))
+        {
+            report = new ResilienceReport(
+                e.GetProperty("draws").GetInt32(),
+                e.GetProperty("confidence").GetDouble(),
+                Double(e, "gradient_norm"),
+                Double(e, "noise_ratio"),
+                Interval(e.GetProperty("ratio")),
+                e.GetProperty("moments").EnumerateArray().Select(m => new MomentComparison(m.GetProperty("order").GetInt32(), Interval(m.GetProperty("aggregate")), Double(m, "honest"))).ToArray(),
+                Double(e, "bias"),
+                Interval(e.GetProperty("debiased_bias")),
+                Double(e, "bias_resolution"),
+                Double(e, "variance"),
+                e.TryGetProperty("variance_ratio", out var v) ? Interval(v) : null);
+        }
+
+        return new ResilienceResult(
+            e.GetProperty("rule").GetString()!, e.GetProperty("attack").GetString()!, e.GetProperty("byzantine").GetInt32(), e.GetProperty("k").GetInt32(),
+            e.GetProperty("attack_timing").GetString()!, e.GetProperty("partition").GetString()!, e.GetProperty("point").GetString()!, report,
+            e.TryGetProperty("failure", out var f) ? f.GetString() : null, e.GetProperty("seconds").GetDouble());
+    }
+
+    private static double Double(JsonElement e, string name) =>
+        e.GetProperty(name).ValueKind == JsonValueKind.Number ? e.GetProperty(name).GetDouble() : double.NaN;
+
+    private static Interval Interval(JsonElement e) => new(Double(e, "estimate"), Double(e, "low"), Double(e, "high"));
+
     private static void Write(Utf8JsonWriter w, ResilienceResult r)
     {
         w.WriteStartObject();

@@ -41,7 +41,8 @@ public static class ResiliencePlots
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.ManualRange = new ScottPlot.Range(0, 90);
         heatmap.NaNCellColor = Colors.LightGray;
-        heatmap.Position = new CoordinateRect(-0.5, attacks.Count - 0.5, -0.5, rules.Count - 0.5);
+        // The position rectangle holds the centres of the corner cells: cell (i, j) is centred on (j, rules − 1 − i).
+        heatmap.Position = new CoordinateRect(0, attacks.Count - 1, 0, rules.Count - 1);
         for (int i = 0; i < rules.Count; i++)
         {
             for (int j = 0; j < attacks.Count; j++)
@@ -58,10 +59,11 @@ public static class ResiliencePlots
         plot.Axes.Bottom.SetTicks(Enumerable.Range(0, attacks.Count).Select(j => (double)j).ToArray(), attacks.Select(a => a == "none" ? "none (f = 0)" : a).ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 120;
         plot.Axes.Left.SetTicks(Enumerable.Range(0, rules.Count).Select(i => (double)(rules.Count - 1 - i)).ToArray(), rules.ToArray());
         plot.Axes.SetLimits(-0.5, attacks.Count - 0.5, -0.5, rules.Count - 0.5);
         plot.Title(title);
-        plot.SavePng(path, 260 + (95 * attacks.Count), 220 + (34 * rules.Count));
+        plot.SavePng(path, 300 + (95 * attacks.Count), 300 + (34 * rules.Count));
         return path;
     }
 
