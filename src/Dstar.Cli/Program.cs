@@ -48,5 +48,6 @@ public static class Program
         yield return ReportCommand.Create();
         yield return SweepWorkerCommand.Create();
         yield return ViewCommand.Create();
+        yield return ResilienceCommand.Create();
     }
 }
