@@ -6,7 +6,7 @@ using Dstar.Core.Stragglers;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Randomness;
 using Dstar.Engine.Server;
-using Dstar.Engine.Simulation;
+using Dstar.Engine.Workers;
 using Dstar.Learning;
 
 namespace Dstar.Cluster.Worker;

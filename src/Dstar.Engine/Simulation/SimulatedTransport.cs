@@ -3,6 +3,7 @@ using Dstar.Core.Attacks;
 using Dstar.Core.Stragglers;
 using Dstar.Engine.Randomness;
 using Dstar.Engine.Transport;
+using Dstar.Engine.Workers;
 using Dstar.Learning;
 
 namespace Dstar.Engine.Simulation;

@@ -1,4 +1,4 @@
-namespace Dstar.Engine.Simulation;
+namespace Dstar.Engine.Workers;
 
 /// <summary>When simulated Byzantine workers answer.</summary>
 public enum ByzantineTiming
