@@ -79,20 +79,8 @@ public sealed class Simulator : IDisposable
         var pipeline = overrides.Pipeline ?? Registry.Pipeline(config.Aggregator, config.Pre);
         var delay = overrides.Delay ?? Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance);
         _byzantine = ByzantineSet.Of(config).Workers.ToArray();
-        ByzantineSetup? byzantine = null;
-        string attackName = "none";
-        if (config.Byzantine > 0)
-        {
-            IAttack? attack = overrides.Attack;
-            if (attack is null && Spec.Parse(config.Attack!).Name != ConfigValidator.LabelFlip)
-            {
-                attack = Registry.Attacks.Create(config.Attack!);
-            }
-
-            attackName = overrides.Attack?.Name ?? config.Attack!;
-
-            byzantine = new ByzantineSetup(_byzantine, attack, config.AttackTiming == "fast" ? ByzantineTiming.Fast : ByzantineTiming.Honest);
-        }
+        var byzantine = ByzantineSetup.Of(config, overrides.Attack);
+        string attackName = byzantine is null ? "none" : overrides.Attack?.Name ?? config.Attack!;
 
         _workload = WorkloadFactory.Create(config);
         try
