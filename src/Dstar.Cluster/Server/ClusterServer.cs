@@ -115,7 +115,6 @@ public static class ClusterServer
         var config = settings.Config;
         var pipeline = Registry.Pipeline(config.Aggregator, config.Pre);
         var server = ParameterServerFactory.Create(config, workload, pipeline);
-        transport.Collector = server.Collector;
         var directory = settings.OutputDirectory;
         var checkpointPath = Path.Combine(settings.CheckpointDirectory ?? directory ?? ".", CheckpointFile.FileName);
         var clock = Stopwatch.StartNew();

@@ -40,7 +40,6 @@ public sealed class SimulatedTransport : ITransport
     private readonly ReadOnlyMemory<float>[] _memory;
     private readonly GradientBatch? _crafted;
     private readonly Comparer<int> _byArrival;
-    private GradientBatch? _collectorView;
     private int _nextRow;
     private int _arrivalCount;
     private int _cursor;
@@ -119,10 +118,10 @@ public sealed class SimulatedTransport : ITransport
     public AggregationContext? AttackAggregationContext { get; set; }
 
     /// <summary>
-    /// The server's collector, when the simulator wires one in: when the Byzantine workers are the round's first
-    /// arrivals (fast timing), the attack then writes their rows straight into the collector's batch rows where they
-    /// will be accepted, which the collector recognises and does not copy. Null: crafted rows go to the transport's
-    /// own buffer and are copied on arrival. Results are the same either way.
+    /// The server's collector, when the simulator wires one in: gradients are then computed into the rows the
+    /// collector reserves for them (<see cref="Collection.RoundCollector.ReserveNextRow"/> and
+    /// <see cref="Collection.RoundCollector.ReserveRows"/>), so it checks them without a copy. Null: every gradient goes
+    /// to the transport's own buffer and is copied on arrival. Results are the same either way.
     /// </summary>
     public Collection.RoundCollector? Collector { get; set; }
 
@@ -233,16 +232,8 @@ public sealed class SimulatedTransport : ITransport
     }
 
     /// <summary>The collector's next row when it is collecting this round and has room, else null.</summary>
-    private Memory<float>? CollectorRow()
-    {
-        var collector = Collector;
-        if (collector is null || collector.Version != _version || collector.IsComplete || collector.Dimension != _dimension)
-        {
-            return null;
-        }
-
-        return collector.Batch.Buffer.AsMemory(collector.AcceptedCount * _dimension, _dimension);
-    }
+    private Memory<float>? CollectorRow() =>
+        Collector is { } collector && collector.Dimension == _dimension ? collector.ReserveNextRow(_version) : null;
 
     private void Craft()
     {
@@ -306,18 +297,15 @@ public sealed class SimulatedTransport : ITransport
     }
 
     /// <summary>
-    /// The collector's batch, limited to its first f rows, when the crafted rows can be written where the collector
-    /// will accept them: the collector is on this round with nothing accepted yet, and the round's first f arrivals are
-    /// the Byzantine workers in slot order (fast timing). Each is then accepted into row = its slot unless an earlier
-    /// one is dropped (non-finite), in which case the collector copies the later rows one row down, never over a row
-    /// not yet read. Null otherwise.
+    /// The collector's first f rows (<see cref="Collection.RoundCollector.ReserveRows"/>) when the round's first f
+    /// arrivals are the Byzantine workers in slot order (fast timing), so the crafted rows are written where the
+    /// collector will accept them. Null otherwise.
     /// </summary>
     private GradientBatch? DirectTarget()
     {
         var collector = Collector;
         int f = _byzantine!.Workers.Count;
-        if (collector is null || collector.Version != _version || collector.AcceptedCount != 0 || collector.Dimension != _dimension
-            || f > collector.K || f > _arrivalCount)
+        if (collector is null || collector.Dimension != _dimension || f > _arrivalCount)
         {
             return null;
         }
@@ -331,13 +319,7 @@ public sealed class SimulatedTransport : ITransport
             }
         }
 
-        if (_collectorView is null || !ReferenceEquals(_collectorView.Buffer, collector.Batch.Buffer))
-        {
-            _collectorView = new GradientBatch(collector.Batch.Buffer, collector.Batch.Capacity, collector.Dimension);
-        }
-
-        _collectorView.Count = f;
-        return _collectorView;
+        return collector.ReserveRows(_version, f);
     }
 
     /// <summary>A synchronous enumerator over the round's schedule: no allocation per arrival, nothing to await.</summary>
