@@ -131,7 +131,7 @@ public sealed class RoundCollector
     /// the round is complete.
     /// </summary>
     public Memory<float>? ReserveNextRow(long version) =>
-        version != Version || IsComplete ? null : Batch.Buffer.AsMemory(_accepted * Dimension, Dimension);
+        version != Version || IsComplete ? default(Memory<float>?) : Batch.Buffer.AsMemory(_accepted * Dimension, Dimension);
 
     /// <summary>
     /// The first <paramref name="count"/> rows, for a producer whose next <paramref name="count"/> offers are its rows
