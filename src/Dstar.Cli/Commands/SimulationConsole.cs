@@ -1,3 +1,4 @@
+using Dstar.Cli.Output;
 using Dstar.Core;
 using Dstar.Core.Specs;
 using Dstar.Engine.Checkpoints;
