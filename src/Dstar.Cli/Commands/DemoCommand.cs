@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
+using Dstar.Engine.Running;
 using Dstar.Engine.Simulation;
 using Spectre.Console;
 
@@ -83,7 +84,9 @@ public static class DemoCommand
                 }
 
                 var history = new HistorySink();
-                var summary = simulator.RunAsync(runDirectory, [history], plots: true).GetAwaiter().GetResult()!;
+                // The demo's directory is its own scratch space: each demo replaces the previous one's files.
+                var summary = simulator.RunAsync(new RunOptions { Directory = runDirectory, Mode = RunDirectoryMode.Replace, Sinks = [history] })
+                    .GetAwaiter().GetResult().Summary!;
                 if (!json)
                 {
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,

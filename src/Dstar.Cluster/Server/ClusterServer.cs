@@ -40,6 +40,15 @@ public static class ClusterServer
     {
         settings.Validate();
         var config = settings.Config;
+        if (!settings.Resume && settings.OutputDirectory is { } directory)
+        {
+            // Before anything listens or writes: a finished run is never emptied by a new server started on it.
+            if (RunDirectory.Claim(directory, settings.Overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New) is { } moved)
+            {
+                progress.WriteLine($"moved the previous {directory} aside to {moved}");
+            }
+        }
+
         using var keys = AuthorizedKeys.Load(settings.AuthorizedKeysPath);
         using var workload = WorkloadFactory.Create(config);
         var dimension = workload.Oracle.ParameterCount;
