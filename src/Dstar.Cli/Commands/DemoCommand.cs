@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
+using Dstar.Engine.Running;
 using Dstar.Engine.Simulation;
 using Dstar.View;
 using Spectre.Console;
@@ -106,7 +107,9 @@ public static class DemoCommand
             RunSummary summary;
             try
             {
-                summary = simulator.RunAsync(runDirectory, viewRun is null ? [history] : [history, viewRun], plots: true).GetAwaiter().GetResult()!;
+                // The demo's directory is its own scratch space: each demo replaces the previous one's files.
+                summary = simulator.RunAsync(new RunOptions { Directory = runDirectory, Mode = RunDirectoryMode.Replace, Sinks = viewRun is null ? [history] : [history, viewRun] })
+                    .GetAwaiter().GetResult().Summary!;
             }
             catch (Exception e) when (viewRun is not null)
             {

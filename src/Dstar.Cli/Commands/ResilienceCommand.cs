@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
 using System.Diagnostics;
 using System.Globalization;
 using Dstar.Engine.Configuration;
@@ -60,9 +61,9 @@ public static class ResilienceCommand
         return command;
     }
 
-    /// <summary>Runs the command; failures print one line per problem on <paramref name="error"/> and return 1.</summary>
+    /// <summary>Runs the command; a failure prints one line on <paramref name="error"/> and returns its exit code (<see cref="ExitCodes"/>).</summary>
     public static int Run(Arguments a, TextWriter output, TextWriter error) =>
-        SimulationConsole.Guard("resilience", error, () =>
+        CommandRunner.Run("resilience", error, _ =>
         {
             if (a.Grid is not null && a.Convergence is not null)
             {

@@ -28,9 +28,10 @@ internal static class ServeCommand
         var output = new Option<string?>("--out") { Description = "Run directory, as dstar simulate writes it (config.yaml, metrics.jsonl/csv, summary.json, plots, metrics.prom)." };
         var metricsListen = new Option<string?>("--metrics-listen") { Description = "Extra plain HTTP/1.1 URL for /metrics and /healthz." };
         var json = new Option<bool>("--log-json") { Description = "Structured logs as JSON lines." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Move a --out that holds a run aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it." };
         var command = new Command("serve", "Run the parameter server: authenticated workers over gRPC, first k of N, robust aggregation.")
         {
-            config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots,
+            config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots, overwrite,
         };
         var view = new ViewOptionSet();
         view.AddTo(command);
@@ -72,6 +73,7 @@ internal static class ServeCommand
                 Insecure = parse.GetValue(insecure),
                 CheckpointDirectory = parse.GetValue(checkpoints),
                 Resume = resuming,
+                Overwrite = parse.GetValue(overwrite),
                 OutputDirectory = parse.GetValue(output),
                 MetricsListen = parse.GetValue(metricsListen),
                 JsonLogs = parse.GetValue(json),

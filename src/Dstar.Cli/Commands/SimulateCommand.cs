@@ -3,6 +3,7 @@ using System.Globalization;
 using Dstar.Cli.Failures;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
+using Dstar.Engine.Running;
 using Dstar.Engine.Simulation;
 using Dstar.View;
 
@@ -22,7 +23,8 @@ public static class SimulateCommand
     /// <param name="Resume">Continue from the directory's checkpoint.</param>
     /// <param name="Quiet">No progress output.</param>
     /// <param name="View">Serve the live web view (<c>--view</c>), or null.</param>
-    public sealed record Arguments(string? Config, IReadOnlyList<string> Overrides, string? Out, bool Resume, bool Quiet = false, ViewOptions? View = null);
+    /// <param name="Overwrite">Move a non-empty --out aside (to DIR.old-TIMESTAMP) instead of refusing it.</param>
+    public sealed record Arguments(string? Config, IReadOnlyList<string> Overrides, string? Out, bool Resume, bool Quiet = false, ViewOptions? View = null, bool Overwrite = false);
 
     /// <summary>Builds the <c>simulate</c> command.</summary>
     public static Command Create()
@@ -32,14 +34,15 @@ public static class SimulateCommand
         var output = new Option<string?>("--out") { Description = "the run directory (default runs/simulate-YYYYMMDD-HHMMSS)" };
         var resume = new Option<bool>("--resume") { Description = "continue the run in --out from its last checkpoint, with its config.yaml" };
         var quiet = new Option<bool>("--quiet") { Description = "no progress display" };
-        var command = new Command("simulate", "Run one experiment in the deterministic virtual-time simulator.") { config, set, output, resume, quiet };
+        var overwrite = new Option<bool>("--overwrite") { Description = "move a non-empty --out aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it" };
+        var command = new Command("simulate", "Run one experiment in the deterministic virtual-time simulator.") { config, set, output, resume, quiet, overwrite };
         var view = new ViewOptionSet();
         view.AddTo(command);
         command.SetAction(parsed =>
         {
             var configuration = parsed.InvocationConfiguration;
             return Run(
-                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet), view.Read(parsed)),
+                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet), view.Read(parsed), parsed.GetValue(overwrite)),
                 configuration.Output,
                 configuration.Error);
         });
@@ -54,6 +57,11 @@ public static class SimulateCommand
             arguments.View?.Resolve();
             string directory;
             ExperimentConfig config;
+            if (arguments.Resume && arguments.Overwrite)
+            {
+                throw new ArgumentException("--resume and --overwrite exclude each other");
+            }
+
             if (arguments.Resume)
             {
                 if (arguments.Out is null)
@@ -74,6 +82,10 @@ public static class SimulateCommand
             {
                 config = ConfigLoader.LoadFile(arguments.Config, arguments.Overrides);
                 directory = arguments.Out ?? Path.Combine("runs", "simulate-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+                if (RunDirectory.Claim(directory, arguments.Overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New) is { } moved)
+                {
+                    output.WriteLine($"moved the previous {directory} aside to {moved}");
+                }
             }
 
             scope.RunDirectory = directory;

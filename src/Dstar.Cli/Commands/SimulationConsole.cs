@@ -1,3 +1,4 @@
+using Dstar.Cli.Output;
 using Dstar.Engine.Recording;
 using Dstar.Engine.Simulation;
 using Spectre.Console;

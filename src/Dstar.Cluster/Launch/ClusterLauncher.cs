@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Dstar.Cluster.Configuration;
-using Dstar.Engine.Configuration;
 using Dstar.Cluster.Security;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Running;
 
 namespace Dstar.Cluster.Launch;
 
@@ -23,10 +24,17 @@ public static class ClusterLauncher
     /// <param name="progress">Where the server's output is streamed.</param>
     /// <param name="cancellationToken">Stops the cluster (the server checkpoints and exits).</param>
     /// <param name="serverArguments">More arguments for <c>dstar serve</c> (for example <c>--view URL</c>).</param>
+    /// <param name="overwrite">Move an output directory that holds a run or keys aside instead of refusing it.</param>
+    /// <exception cref="IOException">the output directory holds a run or keys, and <paramref name="overwrite"/> is false.</exception>
     public static async Task<int> RunAsync(ExperimentConfig config, RealTimeOptions realTime, string outputDirectory, (string Executable, string[] Prefix) dstar,
-        TextWriter progress, CancellationToken cancellationToken = default, IReadOnlyList<string>? serverArguments = null)
+        TextWriter progress, CancellationToken cancellationToken = default, IReadOnlyList<string>? serverArguments = null, bool overwrite = false)
     {
         realTime.Validate();
+        if (RunDirectory.Claim(outputDirectory, overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New, ["keys", "authorized_keys", "cluster.yaml"]) is { } moved)
+        {
+            progress.WriteLine($"moved the previous {outputDirectory} aside to {moved}");
+        }
+
         Directory.CreateDirectory(outputDirectory);
         var keys = Path.Combine(outputDirectory, "keys");
         Directory.CreateDirectory(keys);

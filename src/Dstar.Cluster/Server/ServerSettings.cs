@@ -33,6 +33,9 @@ public sealed record ServerSettings
     /// <summary>Continue from <c>checkpoint.bin</c> in the checkpoint (or run) directory, replaying the run directory's metrics.</summary>
     public bool Resume { get; init; }
 
+    /// <summary>Move a run directory that holds a run aside (to DIR.old-TIMESTAMP) instead of refusing it.</summary>
+    public bool Overwrite { get; init; }
+
     /// <summary>The run directory, as <c>dstar simulate</c> writes it (null: none).</summary>
     public string? OutputDirectory { get; init; }
 
@@ -163,6 +166,11 @@ public sealed record ServerSettings
             {
                 throw new ArgumentException($"with TLS the listen URL must be https://, got '{Listen}'.");
             }
+        }
+
+        if (Resume && Overwrite)
+        {
+            throw new ArgumentException("--resume and --overwrite exclude each other.");
         }
 
         if (CheckpointDirectory is not null && !Directory.Exists(CheckpointDirectory))

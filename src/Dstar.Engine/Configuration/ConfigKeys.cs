@@ -44,7 +44,7 @@ public static class ConfigKeys
         new("weight_decay", "L2 weight decay", (c, v) => c with { WeightDecay = Double(v) }, c => Scalar(c.WeightDecay)),
         new("batch_size", "each worker's minibatch size b", (c, v) => c with { BatchSize = Int(v, ConfigLimits.MaxBatchSize) }, c => Scalar(c.BatchSize)),
         new("validation_batch_size", "the server's validation minibatch b_v (empty: batch_size)", (c, v) => c with { ValidationBatchSize = OptionalInt(v, ConfigLimits.MaxBatchSize) }, c => Scalar(c.ValidationBatchSize)),
-        new("checkpoint_every", "checkpoint period in rounds (0: none)", (c, v) => c with { CheckpointEvery = Int(v) }, c => Scalar(c.CheckpointEvery)),
+        new("checkpoint_every", "checkpoint period in rounds (0: only after the last round and on interruption)", (c, v) => c with { CheckpointEvery = Int(v) }, c => Scalar(c.CheckpointEvery)),
         new("threads", "TorchSharp threads and rule parallelism", (c, v) => c with { Threads = Int(v, ConfigLimits.MaxThreads) }, c => Scalar(c.Threads)),
     ];
 

@@ -5,6 +5,7 @@ using Dstar.Core.Specs;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Server;
 using Dstar.Engine.Simulation;
+using Dstar.Engine.Workers;
 using Dstar.Learning;
 
 namespace Dstar.Engine.Guarantees;
@@ -124,13 +125,8 @@ public sealed class ResilienceSession : IDisposable
 
         var pipeline = Registry.Pipeline(cell.Aggregator, cell.Pre);
         var delay = Registry.Delays.Create(cell.Delay, DiskSpecFiles.Instance);
-        ByzantineSetup? byzantine = null;
-        if (cell.Byzantine > 0)
-        {
-            var ids = Enumerable.Range(cell.Workers - cell.Byzantine, cell.Byzantine).ToArray();
-            IAttack? crafted = Spec.Parse(cell.Attack!).Name == ConfigValidator.LabelFlip ? null : Registry.Attacks.Create(cell.Attack!);
-            byzantine = new ByzantineSetup(ids, crafted, cell.AttackTiming == "fast" ? ByzantineTiming.Fast : ByzantineTiming.Honest);
-        }
+        // The one definition of the Byzantine workers (ids, attack, timing), as in the simulator and the cluster.
+        var byzantine = ByzantineSetup.Of(cell);
 
         var server = ParameterServerFactory.Create(cell, Workload, pipeline);
         var transport = new SimulatedTransport(Oracle, Workload.Shards, cell.BatchSize, delay, cell.K, cell.Seed, byzantine, pipeline)

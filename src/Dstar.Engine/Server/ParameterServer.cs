@@ -181,9 +181,11 @@ public sealed class ParameterServer
             ValidationSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 
-        // The context is ready before any gradient is read, so a simulated omniscient attack can see this round's g₀.
+        // The context is set once, before any gradient is read, so a simulated omniscient attack sees this round's g₀
+        // (attacks read it, never its random source, which the pipeline draws from after collection).
         _context.ByzantineCount = Options.ByzantineCount;
         _context.ValidationGradient = _validationGradient;
+        _context.Random = RandomStreams.Create(Options.Seed, t, StreamPurpose.Aggregation);
         _context.PreviousAggregate = _previousAggregate;
         _context.Parameters = _parameters;
 
@@ -192,7 +194,7 @@ public sealed class ParameterServer
         _collector.Close();
 
         long aggregationStart = Stopwatch.GetTimestamp();
-        var (kept, filtered, scores, exact) = Aggregate(t);
+        var (kept, filtered, scores, exact) = Aggregate();
         AggregationSeconds += Stopwatch.GetElapsedTime(aggregationStart).TotalSeconds;
         float aggregateMagnitude = TensorPrimitives.MaxMagnitude(_aggregate);
         if (!float.IsFinite(aggregateMagnitude))
@@ -329,7 +331,7 @@ public sealed class ParameterServer
 
         await foreach (var arrival in transport.ReadArrivalsAsync(cancellationToken).ConfigureAwait(false))
         {
-            _collector.Offer(arrival);
+            transport.Judged(arrival, _collector.Offer(arrival));
             if (_collector.IsComplete)
             {
                 return;
@@ -337,15 +339,10 @@ public sealed class ParameterServer
         }
     }
 
-    private (int[] Kept, int[] Filtered, double[]? Scores, bool Exact) Aggregate(long t)
+    private (int[] Kept, int[] Filtered, double[]? Scores, bool Exact) Aggregate()
     {
         var batch = _collector.Batch;
         int n = batch.Count;
-        _context.ByzantineCount = Options.ByzantineCount;
-        _context.ValidationGradient = _validationGradient;
-        _context.Random = RandomStreams.Create(Options.Seed, t, StreamPurpose.Aggregation);
-        _context.PreviousAggregate = _previousAggregate;
-        _context.Parameters = _parameters;
 
         var current = batch;
         foreach (var pre in Pipeline.PreAggregators)
