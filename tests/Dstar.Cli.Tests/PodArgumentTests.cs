@@ -31,7 +31,7 @@ public class PodArgumentTests
         var (exit, _, _) = CliRun.Invoke("keygen", "--id", "0", "--out", run.Directory);
         Assert.Equal(0, exit);
         var (code, error) = Dstar("work", "--server", "https://127.0.0.1:1", "--id", "1", "--key", run.Directory, "--retry-seconds", "0");
-        Assert.Equal(2, code);
+        Assert.Equal(global::Dstar.Cli.Failures.ExitCodes.Data, code);
         Assert.Contains(Path.Combine(run.Directory, "worker-1.key"), error, StringComparison.Ordinal);
     }
 

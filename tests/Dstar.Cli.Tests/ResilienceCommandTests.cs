@@ -45,13 +45,14 @@ public class ResilienceCommandTests
     }
 
     [Theory]
-    [InlineData("--rounds", "1", "--rounds must be ≥ 2")]
-    [InlineData("--at", "/nonexistent/checkpoint.bin", "does not exist")]
-    [InlineData("--confidence", "1.5", "--confidence must be in (0, 1)")]
-    public void Bad_input_fails_with_one_line_naming_it(string option, string value, string message)
+    [InlineData("--rounds", "1", "--rounds must be ≥ 2", 2)]
+    [InlineData("--at", "/nonexistent/checkpoint.bin", "does not exist", 3)]
+    [InlineData("--confidence", "1.5", "--confidence must be in (0, 1)", 2)]
+    public void Bad_input_fails_with_one_line_naming_it(string option, string value, string message, int code)
     {
+        // Exit codes of the one table (docs/commands.md): 2 usage or config, 3 I/O or data.
         var (exit, _, error) = CliRun.Invoke(Synthetic(option, value));
-        Assert.Equal(1, exit);
+        Assert.Equal(code, exit);
         Assert.Contains(message, error);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
@@ -95,7 +96,7 @@ public class ResilienceCommandTests
         var study = run.PathOf("study.yaml");
         File.WriteAllText(study, "draws: 5\nrules: [mean]\n");
         var (exit, _, error) = CliRun.Invoke("resilience", "--grid", study);
-        Assert.Equal(1, exit);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
         Assert.Contains("unknown key 'rules'", error);
     }
 }

@@ -8,7 +8,7 @@ public class ViewCommandTests
     public void Simulate_refuses_a_non_loopback_view_without_tls_and_token()
     {
         var (exit, _, error) = CliRun.Invoke("simulate", "--view", "http://0.0.0.0:8090", "--set", "rounds=1");
-        Assert.Equal(1, exit);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
         Assert.Contains("dstar simulate: --view 'http://0.0.0.0:8090' is refused: '0.0.0.0' is not a loopback address", error);
         Assert.Single(error.Trim().Split('\n'));
     }

@@ -16,13 +16,17 @@ public class ServeRunDirectoryTests
             await simulator.RunAsync(directory, plots: false);
         }
 
+        // Real keys for every worker, outside the run directory, so that the refusal comes from the run directory.
+        var keysDirectory = directory + "-keys";
+        var keysPath = Path.Combine(keysDirectory, "authorized_keys");
+        File.WriteAllLines(keysPath, Enumerable.Range(0, config.Workers).Select(w => Dstar.Cluster.Security.WorkerKey.WriteKeyPair(w, keysDirectory)).ToArray());
         var before = Directory.GetFiles(directory).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
         var settings = new ServerSettings
         {
             Config = config,
             Listen = "http://127.0.0.1:1",
             Insecure = true,
-            AuthorizedKeysPath = Path.Combine(directory, "no-such-keys"),
+            AuthorizedKeysPath = keysPath,
             OutputDirectory = directory,
         };
 
