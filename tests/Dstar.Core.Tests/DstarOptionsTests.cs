@@ -239,3 +239,85 @@ public class DstarOptionsTests
         Assert.Contains(named, error.Message);
     }
 }
+
+/// <summary>dstar reputation=λ exclude=θ probation=P over rounds, against a naive score keeper.</summary>
+public class DstarReputationTests
+{
+    [Property(MaxTest = 40)]
+    public Property Reputation_follows_the_naive_score_keeper(int seed)
+    {
+        var rng = new Random(seed);
+        int workers = 8, d = 20, rounds = 40, probation = 1 + rng.Next(6);
+        double decay = new[] { 0.5, 0.8, 0.9 }[rng.Next(3)], threshold = new[] { 0.3, 0.5, 0.7 }[rng.Next(3)];
+        var rule = (DstarFilter)Registry.Rules.Create($"dstar reference=median-deviation center=exclude-validation tau=1.2 reputation={decay} exclude={threshold} probation={probation}");
+        var score = Enumerable.Repeat(1.0, workers).ToArray();
+        var until = new int[workers];
+        var mu = Enumerable.Range(0, d).Select(_ => (float)Columns.Normal(rng)).ToArray();
+        for (int t = 0; t < rounds; t++)
+        {
+            // A random subset answers (slow workers are not scored); worker 7 is far off half of the time.
+            var present = Enumerable.Range(0, workers).Where(_ => rng.Next(4) != 0).ToList();
+            if (present.Count < 2)
+            {
+                present = [0, 7];
+            }
+
+            var rows = present.Select(w => w == 7 && rng.Next(2) == 0 ? mu.Select(v => v * -20).ToArray() : Columns.Gaussian(rng, 1, mu, 1)[0]).ToList();
+            var context = new AggregationContext { Workers = present };
+            var report = rule.Aggregate(GradientBatch.FromRows(rows), context, new float[d]);
+            var candidates = Enumerable.Range(0, present.Count).Where(r => until[present[r]] <= t).ToList();
+            foreach (var r in report.Kept)
+            {
+                if (!candidates.Contains(r))
+                {
+                    return false.Label($"round {t}: kept row {r} of excluded worker {present[r]}");
+                }
+            }
+
+            foreach (var r in candidates)
+            {
+                int w = present[r];
+                score[w] = (decay * score[w]) + ((1 - decay) * (report.Kept.Contains(r) ? 1 : 0));
+                if (score[w] < threshold)
+                {
+                    until[w] = t + 1 + probation;
+                    score[w] = threshold;
+                }
+            }
+
+            for (int w = 0; w < workers; w++)
+            {
+                if (Math.Abs(rule.Reputation!.Score(w) - score[w]) > 1e-12 || rule.Reputation.Excludes(w) != (until[w] > t + 1))
+                {
+                    return false.Label($"round {t}, worker {w}: score {rule.Reputation.Score(w)} vs {score[w]}");
+                }
+            }
+        }
+
+        return true.ToProperty();
+    }
+
+    [Fact]
+    public void Reputation_readmits_a_worker_after_probation()
+    {
+        var reputation = new WorkerReputation(decay: 0.5, threshold: 0.6, probation: 3);
+        reputation.Record(4, kept: false);                 // 1 → 0.5 < 0.6: out for rounds 1..3
+        reputation.EndRound();
+        Assert.True(reputation.Excludes(4));
+        reputation.EndRound();
+        reputation.EndRound();
+        Assert.True(reputation.Excludes(4));
+        reputation.EndRound();
+        Assert.False(reputation.Excludes(4));              // readmitted on the edge
+        reputation.Record(4, kept: true);
+        Assert.True(reputation.Score(4) > 0.6);
+    }
+
+    [Fact]
+    public void Reputation_refuses_rows_without_worker_ids()
+    {
+        var rule = Registry.Rules.Create("dstar reputation=0.9");
+        var error = Assert.Throws<AggregationException>(() => rule.Aggregate(GradientBatch.FromRows([[1f, 2f]]), new AggregationContext { ValidationGradient = [1f, 1f] }, new float[2]));
+        Assert.Contains("worker id", error.Message);
+    }
+}

@@ -9,9 +9,9 @@ namespace Dstar.Core.Aggregation;
 /// (slow, or with unusual data) is never excluded for good.
 /// </summary>
 /// <remarks>
-/// Workers that do not answer in a round are not scored (slowness is not an offence). At most <see cref="Limit"/>
-/// workers are excluded at once (the engine sets N − k, so that a round can always fill); a worker that crosses θ while
-/// the limit is reached stays in and is filtered as usual. State: O(N) doubles and counters, grown on demand.
+/// Workers that do not answer in a round are not scored (slowness is not an offence). The engine keeps at most N − k
+/// excluded workers out of a round (so that it can always fill); the rows of any others reach the rule, which leaves
+/// them out of the centre and the mean. State: O(N) doubles and counters, grown on demand.
 /// Not thread-safe.
 /// </remarks>
 public sealed class WorkerReputation
@@ -53,9 +53,6 @@ public sealed class WorkerReputation
     /// <summary>Rounds an excluded worker stays out.</summary>
     public int Probation { get; }
 
-    /// <summary>Most workers excluded at once (default: no limit; the engine sets N − k).</summary>
-    public int Limit { get; set; } = int.MaxValue;
-
     /// <summary>How many workers are excluded now.</summary>
     public int ExcludedCount
     {
@@ -77,13 +74,13 @@ public sealed class WorkerReputation
     /// <summary>Whether <paramref name="worker"/> is excluded in the current round.</summary>
     public bool Excludes(int worker) => worker >= 0 && worker < _excludedUntil.Length && _excludedUntil[worker] > _round;
 
-    /// <summary>Scores one aggregated row of <paramref name="worker"/>; excludes it when its score fell below θ and the limit allows.</summary>
+    /// <summary>Scores one aggregated row of <paramref name="worker"/>; excludes it when its score fell below θ.</summary>
     public void Record(int worker, bool kept)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(worker);
         Grow(worker + 1);
         _scores[worker] = (Decay * _scores[worker]) + ((1 - Decay) * (kept ? 1 : 0));
-        if (_scores[worker] < Threshold && !Excludes(worker) && ExcludedCount < Limit)
+        if (_scores[worker] < Threshold && !Excludes(worker))
         {
             // Excluded from the next round on, for Probation rounds; readmitted on the edge.
             _excludedUntil[worker] = (int)Math.Min(int.MaxValue, _round + 1 + Probation);
