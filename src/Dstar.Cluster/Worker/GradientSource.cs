@@ -42,6 +42,7 @@ public sealed class GradientSource : IDisposable
     private readonly ValidationSet? _validation;
     private readonly float[]? _validationGradient;
     private readonly AggregationContext? _serverContext;
+    private readonly Dstar.Engine.Workers.WorkerMomentum? _momentum;
 
     /// <summary>Builds worker <paramref name="workerId"/>'s view of the run (loads the data and the model).</summary>
     /// <exception cref="ArgumentOutOfRangeException">the id is not a worker of this config.</exception>
@@ -57,6 +58,7 @@ public sealed class GradientSource : IDisposable
         WorkerId = workerId;
         _workload = WorkloadFactory.Create(config);
         _minibatch = new int[config.BatchSize];
+        _momentum = config.WorkerMomentum > 0 ? new Dstar.Engine.Workers.WorkerMomentum(config.Workers, config.WorkerMomentum) : null;
         _delay = Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance);
         IsByzantine = workerId >= config.Workers - config.Byzantine;
         if (IsByzantine && config.Attack is { } attack)
@@ -156,5 +158,9 @@ public sealed class GradientSource : IDisposable
         }
 
         _workload.Oracle.ComputeGradient(_minibatch, gradient, flipLabels);
+
+        // Worker momentum: this worker's own momentum, or, for a crafting Byzantine worker, the honest workers' as it
+        // recomputes them every round (as the simulator's honest workers compute every round).
+        _momentum?.Apply(worker, gradient);
     }
 }

@@ -27,6 +27,7 @@ namespace Dstar.Engine.Simulation;
 public sealed class SimulatedTransport : ITransport
 {
     private readonly IGradientOracle _oracle;
+    private float[]? _scratch;
     private readonly IReadOnlyList<int[]> _shards;
     private readonly IDelayModel _delay;
     private readonly ByzantineSetup? _byzantine;
@@ -186,6 +187,14 @@ public sealed class SimulatedTransport : ITransport
     /// <summary>Wall-clock seconds spent crafting Byzantine gradients since creation (the Byzantine workers' computation).</summary>
     public double AttackSeconds { get; private set; }
 
+    /// <summary>
+    /// Worker momentum (config <c>worker_momentum</c>), or null: honest and label-flip workers send momentum vectors.
+    /// With it, every worker that would answer computes its gradient every round, as on a cluster, even when it is not
+    /// among the first k: the gradients the server did not need are computed when the next round is published, so that
+    /// each worker's momentum sees the same rounds as a cluster worker's.
+    /// </summary>
+    public Workers.WorkerMomentum? Momentum { get; set; }
+
     /// <inheritdoc />
     public ValueTask PublishAsync(long version, ReadOnlyMemory<float> parameters, CancellationToken cancellationToken = default)
     {
@@ -195,6 +204,7 @@ public sealed class SimulatedTransport : ITransport
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        CatchUpMomentum();
         parameters.Span.CopyTo(_parameters);
         _version = version;
         var random = RandomStreams.Create(Seed, version, StreamPurpose.Delays);
@@ -279,9 +289,52 @@ public sealed class SimulatedTransport : ITransport
         var destination = (_byzantine?.Attack is null ? CollectorRow() : null) ?? NextRow();
         _memory[worker] = destination;
         _oracle.ComputeGradient(_minibatch, destination.Span, flipLabels);
+        Momentum?.Apply(worker, destination.Span);
         OracleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
         _computed[worker] = true;
         GradientsComputed++;
+    }
+
+    /// <summary>
+    /// With worker momentum: the workers of the last round that answered (finite delay) but whose gradient nobody read
+    /// compute it now, at the last round's parameters, into scratch space, so that their momentum advances as a cluster
+    /// worker's does.
+    /// </summary>
+    private void CatchUpMomentum()
+    {
+        if (Momentum is null || _version < 0)
+        {
+            return;
+        }
+
+        bool parametersSet = false;
+        for (int i = 0; i < _arrivalCount; i++)
+        {
+            int w = _order[i];
+            if (!_computed[w] && !(_isByzantine[w] && _byzantine!.Attack is not null))
+            {
+                if (!parametersSet)
+                {
+                    // The oracle may have moved on (test evaluation shares it): back to the last round's x.
+                    _oracle.SetParameters(_parameters);
+                    parametersSet = true;
+                }
+
+                var shard = _shards[w];
+                var random = RandomStreams.Create(Seed, _version, StreamPurpose.Minibatch, w);
+                for (int j = 0; j < _minibatch.Length; j++)
+                {
+                    _minibatch[j] = shard[random.Next(shard.Length)];
+                }
+
+                _scratch ??= new float[_dimension];
+
+                _oracle.ComputeGradient(_minibatch, _scratch, _isByzantine[w]);
+                Momentum.Apply(w, _scratch);
+                _computed[w] = true;
+                GradientsComputed++;
+            }
+        }
     }
 
     /// <summary>The next row of the honest buffer (allocated on first use).</summary>
