@@ -74,7 +74,7 @@ public class SimulatorTests
             var e = await sim.Server.RunRoundAsync(sim.Transport);
             Assert.Equal(3, sim.Transport.GradientsComputed);
             Assert.Equal(3, e.AcceptedWorkers.Count);
-            Assert.Equal(7, e.Drops.Count(d => d.Reason == Collection.DropReason.Late));
+            Assert.Equal(7, e.Drops.Count(d => d.Reason == Dstar.Engine.Collection.DropReason.Late));
         }
     }
 
@@ -159,6 +159,6 @@ public class SimulatorTests
         var second = await sim.Server.RunRoundAsync(sim.Transport);
         Assert.Equal(3, second.AcceptedWorkers.Count);
         Assert.Equal(5.0, second.RoundSeconds);
-        Assert.Contains(second.Drops, d => d.Worker == 2 && d.Reason == Collection.DropReason.Late);
+        Assert.Contains(second.Drops, d => d.Worker == 2 && d.Reason == Dstar.Engine.Collection.DropReason.Late);
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
 using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
 using Dstar.Cluster.Server;
@@ -27,12 +28,16 @@ internal static class ServeCommand
         var output = new Option<string?>("--out") { Description = "Run directory, as dstar simulate writes it (config.yaml, metrics.jsonl/csv, summary.json, plots, metrics.prom)." };
         var metricsListen = new Option<string?>("--metrics-listen") { Description = "Extra plain HTTP/1.1 URL for /metrics and /healthz." };
         var json = new Option<bool>("--log-json") { Description = "Structured logs as JSON lines." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Move a --out that holds a run aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it." };
         var command = new Command("serve", "Run the parameter server: authenticated workers over gRPC, first k of N, robust aggregation.")
         {
-            config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots,
+            config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots, overwrite,
         };
-        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("serve", async () =>
+        var view = new ViewOptionSet();
+        view.AddTo(command);
+        command.SetAction((parse, cancellation) => CommandRunner.RunAsync("serve", parse.InvocationConfiguration.Error, async scope =>
         {
+            scope.RunDirectory = parse.GetValue(output);
             var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
             bool resuming = parse.GetValue(resume);
             if (parse.GetValue(autoResume))
@@ -48,13 +53,17 @@ internal static class ServeCommand
                 resuming = File.Exists(checkpoint);
                 if (resuming && CheckpointFile.Load(checkpoint).Round >= experiment.Rounds)
                 {
-                    Console.Out.WriteLine($"run already finished: {checkpoint} is at round {experiment.Rounds} of {experiment.Rounds}; waiting for SIGTERM");
+                    parse.InvocationConfiguration.Output.WriteLine($"run already finished: {checkpoint} is at round {experiment.Rounds} of {experiment.Rounds}; waiting for SIGTERM");
                     await Task.Delay(Timeout.Infinite, cancellation).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
                     return 0;
                 }
             }
 
-            return await ClusterServer.RunAsync(new ServerSettings
+            await using var live = view.Read(parse) is { } options
+                ? await LiveView.StartAsync(new Dstar.View.Board.ViewBoard(), options, "dstar serve", parse.InvocationConfiguration.Output, cancellation)
+                : null;
+            var viewRun = live?.Board.Add("cluster");
+            var settings = new ServerSettings
             {
                 Config = experiment,
                 Listen = parse.GetValue(listen)!,
@@ -64,11 +73,19 @@ internal static class ServeCommand
                 Insecure = parse.GetValue(insecure),
                 CheckpointDirectory = parse.GetValue(checkpoints),
                 Resume = resuming,
+                Overwrite = parse.GetValue(overwrite),
                 OutputDirectory = parse.GetValue(output),
                 MetricsListen = parse.GetValue(metricsListen),
                 JsonLogs = parse.GetValue(json),
                 Plots = !parse.GetValue(noPlots),
-            }, Console.Out, cancellation).ConfigureAwait(false);
+                ExtraSinks = viewRun is null ? [] : [viewRun],
+            };
+            foreach (var warning in settings.Validate())
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"dstar serve: warning: {warning}");
+            }
+
+            return await ClusterServer.RunAsync(settings, parse.InvocationConfiguration.Output, cancellation).ConfigureAwait(false);
         }));
         return command;
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
 using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Observability;
 using Dstar.Engine.Configuration;
@@ -20,13 +21,13 @@ internal static class WorkCommand
         var delayScale = new Option<double>("--delay-scale") { Description = "Real seconds per virtual second of the delay model.", DefaultValueFactory = _ => 0.01 };
         var computeMs = new Option<int>("--compute-ms") { Description = "Extra real milliseconds per gradient.", DefaultValueFactory = _ => 0 };
         var ca = new Option<string?>("--ca-cert") { Description = "PEM CA certificate the server's certificate must chain to." };
-        var retry = new Option<double>("--retry-seconds") { Description = "Keep reconnecting this long before giving up.", DefaultValueFactory = _ => 60 };
+        var retry = new Option<double>("--retry-seconds") { Description = "Keep reconnecting this long before giving up (0 to one week).", DefaultValueFactory = _ => 60 };
         var json = new Option<bool>("--log-json") { Description = "Structured logs as JSON lines." };
         var command = new Command("work", "Run a worker: join the server with its key, compute gradients on its shard, send them.")
         {
             server, id, key, config, set, delayScale, computeMs, ca, retry, json,
         };
-        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("work", async () =>
+        command.SetAction((parse, cancellation) => CommandRunner.RunAsync("work", parse.InvocationConfiguration.Error, async _ =>
         {
             using var logs = ClusterLogging.Create(parse.GetValue(json));
             int workerId = WorkerId(parse.GetValue(id), Environment.GetEnvironmentVariable(CompletionIndexVariable));
@@ -44,7 +45,7 @@ internal static class WorkCommand
                 Config = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set)),
                 RealTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) },
                 CaCertificatePath = parse.GetValue(ca),
-                RetryFor = TimeSpan.FromSeconds(parse.GetValue(retry)),
+                RetryFor = RetryWindow(parse.GetValue(retry)),
             }, logs.CreateLogger("dstar.work"), cancellation).ConfigureAwait(false);
         }));
         return command;
@@ -71,4 +72,11 @@ internal static class WorkCommand
             ? index
             : throw new ArgumentException($"{CompletionIndexVariable}: '{completionIndex}' is not a worker id (an integer >= 0)");
     }
+
+    // TimeSpan.FromSeconds throws on NaN and overflows on huge values: refuse them in the option's own words.
+    private static TimeSpan RetryWindow(double seconds) =>
+        double.IsFinite(seconds) && seconds >= 0 && seconds <= WorkerSettings.MaxRetryFor.TotalSeconds
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new CommandFailure(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"--retry-seconds {seconds}: must be in 0..{WorkerSettings.MaxRetryFor.TotalSeconds} (one week)"));
 }

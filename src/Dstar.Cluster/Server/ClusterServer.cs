@@ -8,8 +8,9 @@ using Dstar.Core.Specs;
 using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
+using Dstar.Engine.Running;
 using Dstar.Engine.Server;
-using Dstar.Engine.Simulation;
+using Dstar.Engine.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -39,6 +40,15 @@ public static class ClusterServer
     {
         settings.Validate();
         var config = settings.Config;
+        if (!settings.Resume && settings.OutputDirectory is { } directory)
+        {
+            // Before anything listens or writes: a finished run is never emptied by a new server started on it.
+            if (RunDirectory.Claim(directory, settings.Overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New) is { } moved)
+            {
+                progress.WriteLine($"moved the previous {directory} aside to {moved}");
+            }
+        }
+
         using var keys = AuthorizedKeys.Load(settings.AuthorizedKeysPath);
         using var workload = WorkloadFactory.Create(config);
         var dimension = workload.Oracle.ParameterCount;
@@ -65,8 +75,10 @@ public static class ClusterServer
             });
         }
 
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
-        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics);
+        // Hosting logs a failed start with its trace; the failure itself is reported as one line instead.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(ConfigFingerprint.Of(config));
         builder.Services.AddGrpc(o =>
         {
             // A gradient larger than the model is refused from its length prefix, before its payload is buffered.
@@ -82,7 +94,16 @@ public static class ClusterServer
         app.MapGet("/healthz", () => Results.Text($"ok version={transport.CurrentVersion} workers={transport.ConnectedCount}\n"));
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            // A busy port or an address this host does not have: one line naming the option, not Kestrel's trace.
+            throw new IOException($"--listen {settings.Listen}: cannot listen there: {e.Message.ReplaceLineEndings(" ").Trim()}", e);
+        }
+
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         log.LogInformation("serving {Workers} workers (k = {K}, rule {Rule}) on {Listen}{Tls}", config.Workers, config.K,
             config.Aggregator, settings.Listen, settings.Insecure ? " without TLS (loopback)" : " with TLS");
@@ -114,113 +135,61 @@ public static class ClusterServer
         var config = settings.Config;
         var pipeline = Registry.Pipeline(config.Aggregator, config.Pre);
         var server = ParameterServerFactory.Create(config, workload, pipeline);
-        transport.Collector = server.Collector;
-
         var directory = settings.OutputDirectory;
-        var checkpointDirectory = settings.CheckpointDirectory ?? directory;
-        var checkpointPath = checkpointDirectory is null ? null : Path.Combine(checkpointDirectory, CheckpointFile.FileName);
-        IReadOnlyList<RoundRecord> replayed = [];
-        if (settings.Resume)
+        var checkpointPath = Path.Combine(settings.CheckpointDirectory ?? directory ?? ".", CheckpointFile.FileName);
+        var clock = Stopwatch.StartNew();
+        var driver = new RunDriver(config, server, transport, new RunOptions
         {
-            replayed = RunCheckpoints.Resume(checkpointPath!, directory, server, config.Seed, "no checkpoint was written yet");
-            log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpointPath, server.Version);
-            progress.WriteLine($"resumed from {checkpointPath} at round {server.Version}");
-        }
-
-        var sinks = new List<IRunSink> { new TextProgressSink(progress, config.EvalEvery) };
-        MetricsFiles? files = null;
-        if (directory is not null)
-        {
-            Directory.CreateDirectory(directory);
-            File.WriteAllText(Path.Combine(directory, "config.yaml"), ConfigLoader.ToYaml(config));
-            files = new MetricsFiles(directory);
-            sinks.Add(files);
-            sinks.Add(new SummaryFile(directory));
-            if (settings.Plots)
+            Name = "cluster",
+            Description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {config.K}, rule {pipeline.Name}",
+            Directory = directory,
+            CheckpointDirectory = settings.CheckpointDirectory,
+            Mode = settings.Resume ? RunDirectoryMode.Resume : RunDirectoryMode.New,
+            Plots = settings.Plots,
+            Sinks = [new TextProgressSink(progress, config.EvalEvery), .. settings.ExtraSinks],
+            BeforeFirstRoundAsync = async token =>
             {
-                sinks.Add(new PlotSink(directory));
-            }
-        }
+                if (settings.Resume)
+                {
+                    log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpointPath, server.Version);
+                    progress.WriteLine($"resumed from {checkpointPath} at round {server.Version}");
+                }
 
-        try
-        {
-            var description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {config.K}, rule {pipeline.Name}";
-            // The config's Byzantine ids are the experiment's ground truth (the server never uses them to judge a
-            // gradient); the recorder needs them for the filter's precision and recall, as in simulation.
-            var byzantine = Enumerable.Range(config.Workers - config.Byzantine, config.Byzantine).ToArray();
-            var recorder = new RunRecorder(new RunInfo("cluster", directory, config.Workers, config.Rounds, byzantine, description), sinks);
-            recorder.Start(server.Version, replayed);
-            var clock = Stopwatch.StartNew();
-            try
-            {
                 // Round 0's time should measure the workers, not how long their processes take to start.
-                await transport.WaitForWorkersAsync(config.K, cancellationToken).ConfigureAwait(false);
+                await transport.WaitForWorkersAsync(config.K, token).ConfigureAwait(false);
                 log.LogInformation("{Count} workers connected; starting at round {Round}", transport.ConnectedCount, server.Version);
                 clock.Restart();
-                while (server.Version < config.Rounds)
-                {
-                    var t = server.Version;
-                    var evaluate = (t + 1) % config.EvalEvery == 0 || t + 1 == config.Rounds;
-                    RoundEvent round;
-                    try
-                    {
-                        round = await server.RunRoundAsync(transport, evaluate, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception failure) when (failure is AggregationException or InvalidOperationException)
-                    {
-                        // As in simulation: the run cannot go on (say a model an attack drove to overflow); the server
-                        // kept its last finite state, which the summary reports as the run's end.
-                        log.LogWarning("round {Round} cannot complete: {Reason}", t, failure.Message);
-                        recorder.Stop(t, failure.Message, server.Evaluate());
-                        break;
-                    }
-
-                    transport.ReportRound(round);
-                    metrics.RecordRound(server.Version, round.WallSeconds);
-                    recorder.Record(round, clock.Elapsed.TotalSeconds);
-                    if (checkpointPath is not null && config.CheckpointEvery > 0 && server.Version % config.CheckpointEvery == 0)
-                    {
-                        // Rows first, so a resume from this checkpoint finds every row it covers.
-                        files?.Flush();
-                        RunCheckpoints.Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            },
+            AfterRound = round =>
             {
-                // SIGTERM / Ctrl+C: the interrupted round never stepped, so the state is the end of the last full round.
-                if (checkpointPath is not null)
-                {
-                    files?.Flush();
-                    RunCheckpoints.Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
-                    log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
-                }
+                transport.ReportRound(round);
+                metrics.RecordRound(server.Version, round.WallSeconds);
+            },
+        });
 
-                progress.WriteLine($"interrupted at round {server.Version}");
-                return InterruptedExitCode;
-            }
-
-            transport.Finish(server.Version);
-            if (checkpointPath is not null)
-            {
-                files?.Flush();
-                RunCheckpoints.Save(checkpointPath, server, config.Seed, recorder.VirtualTime);
-            }
-
-            var summary = recorder.Finish();
-            if (directory is not null)
-            {
-                // The final /metrics text, readable after the server is gone.
-                File.WriteAllText(Path.Combine(directory, "metrics.prom"), metrics.Render());
-            }
-
-            progress.WriteLine($"finished {summary.Rounds} rounds in {clock.Elapsed.TotalSeconds:F1} s; accuracy {summary.FinalAccuracy:P1}");
-            return 0;
-        }
-        finally
+        var result = await driver.RunAsync(cancellationToken).ConfigureAwait(false);
+        if (result.End == RunEnd.Interrupted)
         {
-            files?.Dispose();
+            log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
+            progress.WriteLine($"interrupted at round {server.Version}");
+            return InterruptedExitCode;
         }
+
+        transport.Finish(server.Version);
+        var summary = result.Summary!;
+        if (summary.StoppedAtRound is { } stopped)
+        {
+            log.LogWarning("round {Round} cannot complete: {Reason}", stopped, summary.StopReason);
+        }
+
+        if (directory is not null)
+        {
+            // The final /metrics text, readable after the server is gone.
+            File.WriteAllText(Path.Combine(directory, "metrics.prom"), metrics.Render());
+        }
+
+        progress.WriteLine($"finished {summary.Rounds} rounds in {clock.Elapsed.TotalSeconds:F1} s; accuracy {summary.FinalAccuracy:P1}");
+        return 0;
     }
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)

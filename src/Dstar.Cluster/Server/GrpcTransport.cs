@@ -18,10 +18,9 @@ namespace Dstar.Cluster.Server;
 /// (the Engine's <see cref="RoundCollector"/> does) except bytes that cannot be float32 values at all.
 /// </summary>
 /// <remarks>
-/// <para>Outcomes: the collector's verdict on an arrival is known once the server asks for the next one (or ends the
-/// enumeration), so the transport compares the collector's accepted and drop counts around each arrival; a drop goes
-/// back to the worker at once as LATE (late, stale) or REJECTED (duplicate, malformed), and an accepted gradient
-/// learns KEPT or DROPPED from <see cref="ReportRound"/> after the rule ran.</para>
+/// <para>Outcomes: the server hands the collector's verdict on each arrival to <see cref="Judged"/>; a drop goes back
+/// to the worker at once as LATE (late, stale) or REJECTED (duplicate, malformed), and an accepted gradient learns
+/// KEPT or DROPPED from <see cref="ReportRound"/> after the rule ran.</para>
 /// <para>Memory: an arrival is a view of the received message's bytes as floats (<see cref="FloatWire.View"/>), so the
 /// collector's copy into its batch is the one copy of a gradient; the arrival queue is bounded (4 per worker), so a
 /// flooding worker is slowed by back-pressure on its own stream instead of growing the server's memory.</para>
@@ -62,9 +61,6 @@ public sealed class GrpcTransport : ITransport
     /// <summary>The metrics the transport counts drops and outcomes in.</summary>
     public ClusterMetrics Metrics { get; }
 
-    /// <summary>The collector whose verdicts are reported back to workers (the server's <see cref="ParameterServer.Collector"/>).</summary>
-    public RoundCollector? Collector { get; set; }
-
     /// <summary>The number of worker sessions open now.</summary>
     public int ConnectedCount => _sessions.Count;
 
@@ -102,15 +98,7 @@ public sealed class GrpcTransport : ITransport
         {
             while (reader.TryRead(out var incoming))
             {
-                var drops = Collector?.Drops.Count ?? 0;
-                try
-                {
-                    yield return new Arrival(incoming.Worker, incoming.Version, incoming.Gradient, incoming.Time);
-                }
-                finally
-                {
-                    Judged(incoming, drops);
-                }
+                yield return new Arrival(incoming.Worker, incoming.Version, incoming.Gradient, incoming.Time);
             }
         }
     }
@@ -227,18 +215,18 @@ public sealed class GrpcTransport : ITransport
             .ConfigureAwait(false);
     }
 
-    private void Judged(Incoming incoming, int dropsBefore)
+    /// <summary>
+    /// Tells the worker a dropped gradient's verdict at once; an accepted one learns kept or filtered from
+    /// <see cref="ReportRound"/>.
+    /// </summary>
+    public void Judged(in Arrival arrival, Drop? verdict)
     {
-        // The server offers every arrival it reads before asking for the next one, so a new drop is this arrival's
-        // verdict; no new drop means it was accepted, and ReportRound tells the worker kept or filtered.
-        var collector = Collector;
-        if (collector is not null && collector.Drops.Count > dropsBefore)
+        if (verdict is { } drop)
         {
-            var drop = collector.Drops[dropsBefore];
             var reason = drop.Reason.Name();
-            Metrics.RecordDropped(incoming.Worker, reason);
+            Metrics.RecordDropped(arrival.Worker, reason);
             var kind = drop.Reason is DropReason.Late or DropReason.Stale ? OutcomeKind.Late : OutcomeKind.Rejected;
-            SendOutcome(incoming.Worker, incoming.Version, kind, $"{reason}: {drop.Detail}");
+            SendOutcome(arrival.Worker, arrival.Version, kind, $"{reason}: {drop.Detail}");
         }
     }
 

@@ -17,13 +17,18 @@ namespace Dstar.Engine.Collection;
 /// least k_min gradients were accepted; until k_min are in, the collector keeps accepting past D, because the server
 /// cannot step on fewer. With no deadline the round closes at the k-th accepted arrival.</para>
 /// <para>Memory: the accepted gradients are copied into one preallocated <see cref="GradientBatch"/> of capacity k, so
-/// a steady-state round allocates only the small drop list.</para>
+/// a steady-state round allocates only the small drop list. An in-process producer can skip that copy: it reserves
+/// the row(s) the next accepted gradient(s) will occupy (<see cref="ReserveNextRow"/>, <see cref="ReserveRows"/>),
+/// writes the gradient there, and commits it by offering an <see cref="Arrival"/> whose gradient is that very row;
+/// the collector then only checks it. A reserved row is the collector's until the offer: a dropped row is overwritten
+/// by the next accepted gradient.</para>
 /// </remarks>
 public sealed class RoundCollector
 {
     private readonly bool[] _delivered;
     private readonly int[] _workers;
     private readonly List<Drop> _drops = new();
+    private readonly GradientBatch _reservedView;
     private int _accepted;
     private bool _deadlinePassed;
     private int _excluded;
@@ -61,6 +66,7 @@ public sealed class RoundCollector
         Deadline = deadline;
         MinimumCount = kMin;
         Batch = new GradientBatch(k, dimension);
+        _reservedView = new GradientBatch(Batch.Buffer, k, dimension);
         _delivered = new bool[workerCount];
         _workers = new int[k];
         Begin(0);
@@ -131,7 +137,33 @@ public sealed class RoundCollector
         CloseTime = 0;
     }
 
-    /// <summary>Offers one arrival; returns null when it was accepted, else the drop (which is also recorded).</summary>
+    /// <summary>
+    /// The row the next accepted gradient of <paramref name="version"/> will occupy, for a producer that computes a
+    /// gradient in place and then offers it (see remarks); null when the collector is not collecting that version or
+    /// the round is complete.
+    /// </summary>
+    public Memory<float>? ReserveNextRow(long version) =>
+        version != Version || IsComplete ? default(Memory<float>?) : Batch.Buffer.AsMemory(_accepted * Dimension, Dimension);
+
+    /// <summary>
+    /// The first <paramref name="count"/> rows, for a producer whose next <paramref name="count"/> offers are its rows
+    /// 0..count−1 in order (the simulator's fast Byzantine workers). An offer whose gradient is its own row is only
+    /// checked; when an earlier one is dropped, the later rows are copied one row down, never over a row not yet
+    /// offered. Null when the collector is not collecting <paramref name="version"/>, already accepted a gradient, or
+    /// <paramref name="count"/> exceeds k. The view is reused: valid until the next call.
+    /// </summary>
+    public GradientBatch? ReserveRows(long version, int count)
+    {
+        if (version != Version || _accepted != 0 || count < 1 || count > K)
+        {
+            return null;
+        }
+
+        _reservedView.Count = count;
+        return _reservedView;
+    }
+
+    /// <summary>Offers one arrival; returns its verdict: null when it was accepted, else the drop (which is also recorded).</summary>
     public Drop? Offer(in Arrival arrival)
     {
         var drop = Judge(arrival);

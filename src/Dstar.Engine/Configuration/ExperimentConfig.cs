@@ -69,7 +69,7 @@ public sealed record ExperimentConfig
     /// <summary><c>validation_batch_size</c>: b_v for g₀; null means b.</summary>
     public int? ValidationBatchSize { get; init; }
 
-    /// <summary><c>checkpoint_every</c>: write a checkpoint every C rounds (and after the last); 0 disables.</summary>
+    /// <summary><c>checkpoint_every</c>: write a checkpoint every C rounds; 0 for no periodic ones. A run with a directory also checkpoints after its last round and when interrupted.</summary>
     public int CheckpointEvery { get; init; } = 50;
 
     /// <summary><c>threads</c>: TorchSharp intra-op threads and the rule's degree of parallelism.</summary>

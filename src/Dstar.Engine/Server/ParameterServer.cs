@@ -193,9 +193,11 @@ public sealed class ParameterServer
             ValidationSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 
-        // The context is ready before any gradient is read, so a simulated omniscient attack can see this round's g₀.
+        // The context is set once, before any gradient is read, so a simulated omniscient attack sees this round's g₀
+        // (attacks read it, never its random source, which the pipeline draws from after collection).
         _context.ByzantineCount = Options.ByzantineCount;
         _context.ValidationGradient = _validationGradient;
+        _context.Random = RandomStreams.Create(Options.Seed, t, StreamPurpose.Aggregation);
         _context.PreviousAggregate = _previousAggregate;
         _context.Parameters = _parameters;
 
@@ -204,7 +206,7 @@ public sealed class ParameterServer
         _collector.Close();
 
         long aggregationStart = Stopwatch.GetTimestamp();
-        var (kept, filtered, scores, exact) = Aggregate(t);
+        var (kept, filtered, scores, exact) = Aggregate();
         AggregationSeconds += Stopwatch.GetElapsedTime(aggregationStart).TotalSeconds;
         float aggregateMagnitude = TensorPrimitives.MaxMagnitude(_aggregate);
         if (!float.IsFinite(aggregateMagnitude))
@@ -341,7 +343,7 @@ public sealed class ParameterServer
 
         await foreach (var arrival in transport.ReadArrivalsAsync(cancellationToken).ConfigureAwait(false))
         {
-            _collector.Offer(arrival);
+            transport.Judged(arrival, _collector.Offer(arrival));
             if (_collector.IsComplete)
             {
                 return;
@@ -349,15 +351,10 @@ public sealed class ParameterServer
         }
     }
 
-    private (int[] Kept, int[] Filtered, double[]? Scores, bool Exact) Aggregate(long t)
+    private (int[] Kept, int[] Filtered, double[]? Scores, bool Exact) Aggregate()
     {
         var batch = _collector.Batch;
         int n = batch.Count;
-        _context.ByzantineCount = Options.ByzantineCount;
-        _context.ValidationGradient = _validationGradient;
-        _context.Random = RandomStreams.Create(Options.Seed, t, StreamPurpose.Aggregation);
-        _context.PreviousAggregate = _previousAggregate;
-        _context.Parameters = _parameters;
 
         // Worker ids reach the rule only while rows are still the workers' own (no pre-aggregator in between).
         _context.Workers = Pipeline.PreAggregators.Count == 0 ? _collector.AcceptedWorkers.ToArray() : null;

@@ -3,6 +3,7 @@ using Dstar.Core.Attacks;
 using Dstar.Core.Stragglers;
 using Dstar.Engine.Randomness;
 using Dstar.Engine.Transport;
+using Dstar.Engine.Workers;
 using Dstar.Learning;
 
 namespace Dstar.Engine.Simulation;
@@ -26,13 +27,8 @@ namespace Dstar.Engine.Simulation;
 /// </remarks>
 public sealed class SimulatedTransport : ITransport
 {
-    private readonly IGradientOracle _oracle;
-    private float[]? _scratch;
-    private readonly IReadOnlyList<int[]> _shards;
-    private readonly IDelayModel _delay;
+    private readonly WorkerRound _round;
     private readonly ByzantineSetup? _byzantine;
-    private readonly bool[] _isByzantine;
-    private readonly int[] _byzantineSlot;
     // Honest rows in compute order: the attack's view of the round. Allocated on first use, which with no crafting
     // attack is only when a gradient cannot go straight into the collector's batch (no collector on this round).
     private GradientBatch? _gradients;
@@ -40,12 +36,10 @@ public sealed class SimulatedTransport : ITransport
     private readonly bool[] _computed;
     private readonly double[] _delays;
     private readonly int[] _order;
-    private readonly int[] _minibatch;
     private readonly float[] _parameters;
     private readonly ReadOnlyMemory<float>[] _memory;
     private readonly GradientBatch? _crafted;
     private readonly Comparer<int> _byArrival;
-    private GradientBatch? _collectorView;
     private int _nextRow;
     private int _arrivalCount;
     private int _cursor;
@@ -72,66 +66,25 @@ public sealed class SimulatedTransport : ITransport
         ByzantineSetup? byzantine = null,
         AggregationPipeline? pipeline = null)
     {
-        _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
-        _shards = shards ?? throw new ArgumentNullException(nameof(shards));
-        _delay = delay ?? throw new ArgumentNullException(nameof(delay));
+        _round = new WorkerRound(oracle, shards, batchSize, delay, k, seed, byzantine, pipeline);
         int n = shards.Count;
-        if (n == 0)
-        {
-            throw new ArgumentException("there are no workers", nameof(shards));
-        }
-
-        for (int w = 0; w < n; w++)
-        {
-            if (shards[w] is null || shards[w].Length == 0)
-            {
-                throw new ArgumentException($"worker {w} has an empty data shard", nameof(shards));
-            }
-        }
-
-        if (batchSize < 1)
-        {
-            throw new ArgumentException($"batch size must be ≥ 1, got {batchSize}", nameof(batchSize));
-        }
-
         if (k < 1 || k > n)
         {
             throw new ArgumentException($"k must be in 1..N = {n}, got {k}", nameof(k));
         }
 
-        K = k;
-        Seed = seed;
-        Pipeline = pipeline;
-        _byzantine = byzantine;
-        _isByzantine = new bool[n];
-        _byzantineSlot = new int[n];
-        if (byzantine is not null)
+        if (byzantine is not null && byzantine.Workers.Count == n)
         {
-            for (int j = 0; j < byzantine.Workers.Count; j++)
-            {
-                int w = byzantine.Workers[j];
-                if ((uint)w >= (uint)n || _isByzantine[w])
-                {
-                    throw new ArgumentException($"Byzantine worker id {w} is out of 0..{n - 1} or repeated", nameof(byzantine));
-                }
-
-                _isByzantine[w] = true;
-                _byzantineSlot[w] = j;
-            }
-
-            if (byzantine.Workers.Count == n)
-            {
-                throw new ArgumentException("every worker is Byzantine; at least one must be honest", nameof(byzantine));
-            }
+            throw new ArgumentException("every worker is Byzantine; at least one must be honest", nameof(byzantine));
         }
 
+        _byzantine = byzantine;
         int d = oracle.ParameterCount;
         _dimension = d;
         _memory = new ReadOnlyMemory<float>[n];
         _computed = new bool[n];
         _delays = new double[n];
         _order = new int[n];
-        _minibatch = new int[batchSize];
         _parameters = new float[d];
 
         // One comparer for the life of the transport (not a closure per round): by time, then by worker id.
@@ -147,28 +100,41 @@ public sealed class SimulatedTransport : ITransport
     }
 
     /// <inheritdoc />
-    public int WorkerCount => _shards.Count;
+    public int WorkerCount => _round.WorkerCount;
 
     /// <inheritdoc />
     public bool UsesVirtualTime => true;
 
     /// <summary>k, as given.</summary>
-    public int K { get; }
+    public int K => _round.K;
 
     /// <summary>The run seed.</summary>
-    public int Seed { get; }
+    public int Seed => _round.Seed;
 
     /// <summary>The server's pipeline, passed to attacks.</summary>
-    public AggregationPipeline? Pipeline { get; }
+    public AggregationPipeline? Pipeline => _round.Pipeline;
+
+    /// <summary>
+    /// Worker momentum (<c>worker_momentum</c>), or null. With it, every worker that answered a round folds that
+    /// round's gradient into its momentum, as a cluster worker would, even when the server stopped reading before it
+    /// (those gradients are computed when the next version is published).
+    /// </summary>
+    public Workers.WorkerMomentum? Momentum
+    {
+        get => _round.Momentum;
+        set => _round.Momentum = value;
+    }
+
+    private float[]? _momentumScratch;
 
     /// <summary>The context the server aggregates with (f, g₀), passed to adaptive attacks when set.</summary>
     public AggregationContext? AttackAggregationContext { get; set; }
 
     /// <summary>
-    /// The server's collector, when the simulator wires one in: when the Byzantine workers are the round's first
-    /// arrivals (fast timing), the attack then writes their rows straight into the collector's batch rows where they
-    /// will be accepted, which the collector recognises and does not copy. Null: crafted rows go to the transport's
-    /// own buffer and are copied on arrival. Results are the same either way.
+    /// The server's collector, when the simulator wires one in: gradients are then computed into the rows the
+    /// collector reserves for them (<see cref="Collection.RoundCollector.ReserveNextRow"/> and
+    /// <see cref="Collection.RoundCollector.ReserveRows"/>), so it checks them without a copy. Null: every gradient goes
+    /// to the transport's own buffer and is copied on arrival. Results are the same either way.
     /// </summary>
     public Collection.RoundCollector? Collector { get; set; }
 
@@ -176,7 +142,7 @@ public sealed class SimulatedTransport : ITransport
     public ReadOnlySpan<double> RoundDelays => _delays;
 
     /// <summary>Whether worker <paramref name="worker"/> is Byzantine.</summary>
-    public bool IsByzantine(int worker) => _isByzantine[worker];
+    public bool IsByzantine(int worker) => _round.IsByzantine(worker);
 
     /// <summary>How many gradients (honest or label-flipped) the oracle computed this round.</summary>
     public int GradientsComputed { get; private set; }
@@ -186,14 +152,6 @@ public sealed class SimulatedTransport : ITransport
 
     /// <summary>Wall-clock seconds spent crafting Byzantine gradients since creation (the Byzantine workers' computation).</summary>
     public double AttackSeconds { get; private set; }
-
-    /// <summary>
-    /// Worker momentum (config <c>worker_momentum</c>), or null: honest and label-flip workers send momentum vectors.
-    /// With it, every worker that would answer computes its gradient every round, as on a cluster, even when it is not
-    /// among the first k: the gradients the server did not need are computed when the next round is published, so that
-    /// each worker's momentum sees the same rounds as a cluster worker's.
-    /// </summary>
-    public Workers.WorkerMomentum? Momentum { get; set; }
 
     /// <inheritdoc />
     public ValueTask PublishAsync(long version, ReadOnlyMemory<float> parameters, CancellationToken cancellationToken = default)
@@ -207,19 +165,10 @@ public sealed class SimulatedTransport : ITransport
         CatchUpMomentum();
         parameters.Span.CopyTo(_parameters);
         _version = version;
-        var random = RandomStreams.Create(Seed, version, StreamPurpose.Delays);
-        bool fast = _byzantine?.Timing == ByzantineTiming.Fast;
+        _round.SampleDelays(version, _delays);
         _arrivalCount = 0;
         for (int w = 0; w < _delays.Length; w++)
         {
-            // Every worker draws, so that the honest workers' times do not depend on the Byzantine timing.
-            double time = _delay.Sample(w, (int)Math.Min(version, int.MaxValue), random);
-            if (double.IsNaN(time) || time < 0)
-            {
-                throw new InvalidOperationException($"delay model '{_delay.Name}' returned {time} for worker {w} in round {version}; times must be ≥ 0 or +∞");
-            }
-
-            _delays[w] = fast && _isByzantine[w] ? 0 : time;
             if (!double.IsPositiveInfinity(_delays[w]))
             {
                 _order[_arrivalCount++] = w;
@@ -259,47 +208,16 @@ public sealed class SimulatedTransport : ITransport
             return;
         }
 
-        if (_isByzantine[worker] && _byzantine!.Attack is not null)
+        if (_round.IsCrafted(worker))
         {
             Craft();
             return;
         }
 
-        Compute(worker, flipLabels: _isByzantine[worker]);
+        Compute(worker);
     }
 
-    private void Compute(int worker, bool flipLabels)
-    {
-        var shard = _shards[worker];
-        var random = RandomStreams.Create(Seed, _version, StreamPurpose.Minibatch, worker);
-        for (int i = 0; i < _minibatch.Length; i++)
-        {
-            _minibatch[i] = shard[random.Next(shard.Length)];
-        }
-
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (GradientsComputed == 0)
-        {
-            _oracle.SetParameters(_parameters);
-        }
-
-        // With a crafting attack, rows are handed out in the order gradients are computed, so the honest gradients the
-        // attack sees are the first rows of the buffer and reach it without a copy. Without one, the gradient is
-        // written straight into the collector's next row (it is offered next), which the collector then only checks.
-        var destination = (_byzantine?.Attack is null ? CollectorRow() : null) ?? NextRow();
-        _memory[worker] = destination;
-        _oracle.ComputeGradient(_minibatch, destination.Span, flipLabels);
-        Momentum?.Apply(worker, destination.Span);
-        OracleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-        _computed[worker] = true;
-        GradientsComputed++;
-    }
-
-    /// <summary>
-    /// With worker momentum: the workers of the last round that answered (finite delay) but whose gradient nobody read
-    /// compute it now, at the last round's parameters, into scratch space, so that their momentum advances as a cluster
-    /// worker's does.
-    /// </summary>
+    /// <summary>The last round's gradients of answering workers the server did not read, folded into their momenta.</summary>
     private void CatchUpMomentum()
     {
         if (Momentum is null || _version < 0)
@@ -311,51 +229,56 @@ public sealed class SimulatedTransport : ITransport
         for (int i = 0; i < _arrivalCount; i++)
         {
             int w = _order[i];
-            if (!_computed[w] && !(_isByzantine[w] && _byzantine!.Attack is not null))
+            if (_computed[w] || _round.IsCrafted(w))
             {
-                if (!parametersSet)
-                {
-                    // The oracle may have moved on (test evaluation shares it): back to the last round's x.
-                    _oracle.SetParameters(_parameters);
-                    parametersSet = true;
-                }
-
-                var shard = _shards[w];
-                var random = RandomStreams.Create(Seed, _version, StreamPurpose.Minibatch, w);
-                for (int j = 0; j < _minibatch.Length; j++)
-                {
-                    _minibatch[j] = shard[random.Next(shard.Length)];
-                }
-
-                _scratch ??= new float[_dimension];
-
-                _oracle.ComputeGradient(_minibatch, _scratch, _isByzantine[w]);
-                Momentum.Apply(w, _scratch);
-                _computed[w] = true;
-                GradientsComputed++;
+                continue;
             }
+
+            if (!parametersSet)
+            {
+                // The oracle may have moved on (test evaluation shares it): back to the last round's x.
+                _round.Oracle.SetParameters(_parameters);
+                parametersSet = true;
+            }
+
+            _momentumScratch ??= new float[_dimension];
+            _round.ComputeGradient(w, _version, _momentumScratch);
+            _computed[w] = true;
+            GradientsComputed++;
         }
+    }
+
+    /// <summary>Worker <paramref name="worker"/>'s oracle gradient (honest, or label-flipped for a label-flip Byzantine worker).</summary>
+    private void Compute(int worker)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (GradientsComputed == 0)
+        {
+            _round.Oracle.SetParameters(_parameters);
+        }
+
+        // With a crafting attack, rows are handed out in the order gradients are computed, so the honest gradients the
+        // attack sees are the first rows of the buffer and reach it without a copy. Without one, the gradient is
+        // written straight into the collector's next row (it is offered next), which the collector then only checks.
+        var destination = (_byzantine?.Attack is null ? CollectorRow() : null) ?? NextRow();
+        _memory[worker] = destination;
+        _round.ComputeGradient(worker, _version, destination.Span);
+        OracleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        _computed[worker] = true;
+        GradientsComputed++;
     }
 
     /// <summary>The next row of the honest buffer (allocated on first use).</summary>
     private Memory<float> NextRow()
     {
-        _gradients ??= new GradientBatch(_isByzantine.Length, _dimension);
+        _gradients ??= new GradientBatch(WorkerCount, _dimension);
         int row = _nextRow++;
         return _gradients.Buffer.AsMemory(row * _dimension, _dimension);
     }
 
     /// <summary>The collector's next row when it is collecting this round and has room, else null.</summary>
-    private Memory<float>? CollectorRow()
-    {
-        var collector = Collector;
-        if (collector is null || collector.Version != _version || collector.IsComplete || collector.Dimension != _dimension)
-        {
-            return null;
-        }
-
-        return collector.Batch.Buffer.AsMemory(collector.AcceptedCount * _dimension, _dimension);
-    }
+    private Memory<float>? CollectorRow() =>
+        Collector is { } collector && collector.Dimension == _dimension ? collector.ReserveNextRow(_version) : null;
 
     private void Craft()
     {
@@ -370,7 +293,7 @@ public sealed class SimulatedTransport : ITransport
         for (int i = 0; i < _arrivalCount; i++)
         {
             int w = _order[i];
-            if (_isByzantine[w])
+            if (_round.IsByzantine(w))
             {
                 continue;
             }
@@ -382,7 +305,7 @@ public sealed class SimulatedTransport : ITransport
 
             if (i < K && !_computed[w])
             {
-                Compute(w, flipLabels: false);
+                Compute(w);
             }
         }
 
@@ -390,15 +313,9 @@ public sealed class SimulatedTransport : ITransport
         {
             // No honest worker among the first k: the attacker still sees one honest gradient, the first to answer
             // (or worker-order's first honest one when every honest worker crashed this round).
-            firstHonest = firstHonest >= 0 ? firstHonest : Array.IndexOf(_isByzantine, false);
-            Compute(firstHonest, flipLabels: false);
+            // (The Byzantine workers are the last ids, so worker 0 is honest.)
+            Compute(firstHonest >= 0 ? firstHonest : 0);
         }
-
-        var context = new AttackContext(K, _byzantine!.Workers.Count, RandomStreams.Create(Seed, _version, StreamPurpose.Attack))
-        {
-            Pipeline = Pipeline,
-            AggregationContext = AttackAggregationContext,
-        };
 
         var target = DirectTarget() ?? crafted;
 
@@ -408,7 +325,7 @@ public sealed class SimulatedTransport : ITransport
         honest.Count = _nextRow;
         try
         {
-            _byzantine.Attack!.Craft(honest, context, target);
+            _round.Craft(honest, _version, AttackAggregationContext, target);
         }
         finally
         {
@@ -416,27 +333,24 @@ public sealed class SimulatedTransport : ITransport
         }
 
         AttackSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-        foreach (var w in _byzantine.Workers)
+        foreach (var w in _byzantine!.Workers)
         {
-            int slot = _byzantineSlot[w];
+            int slot = _byzantine.Set.SlotOf(w);
             _memory[w] = target.Buffer.AsMemory(slot * target.Dimension, target.Dimension);
             _computed[w] = true;
         }
     }
 
     /// <summary>
-    /// The collector's batch, limited to its first f rows, when the crafted rows can be written where the collector
-    /// will accept them: the collector is on this round with nothing accepted yet, and the round's first f arrivals are
-    /// the Byzantine workers in slot order (fast timing). Each is then accepted into row = its slot unless an earlier
-    /// one is dropped (non-finite), in which case the collector copies the later rows one row down, never over a row
-    /// not yet read. Null otherwise.
+    /// The collector's first f rows (<see cref="Collection.RoundCollector.ReserveRows"/>) when the round's first f
+    /// arrivals are the Byzantine workers in slot order (fast timing), so the crafted rows are written where the
+    /// collector will accept them. Null otherwise.
     /// </summary>
     private GradientBatch? DirectTarget()
     {
         var collector = Collector;
         int f = _byzantine!.Workers.Count;
-        if (collector is null || collector.Version != _version || collector.AcceptedCount != 0 || collector.Dimension != _dimension
-            || f > collector.K || f > _arrivalCount)
+        if (collector is null || collector.Dimension != _dimension || f > _arrivalCount)
         {
             return null;
         }
@@ -444,19 +358,13 @@ public sealed class SimulatedTransport : ITransport
         for (int p = 0; p < f; p++)
         {
             int w = _order[p];
-            if (!_isByzantine[w] || _byzantineSlot[w] != p)
+            if (!_round.IsByzantine(w) || _byzantine.Set.SlotOf(w) != p)
             {
                 return null;
             }
         }
 
-        if (_collectorView is null || !ReferenceEquals(_collectorView.Buffer, collector.Batch.Buffer))
-        {
-            _collectorView = new GradientBatch(collector.Batch.Buffer, collector.Batch.Capacity, collector.Dimension);
-        }
-
-        _collectorView.Count = f;
-        return _collectorView;
+        return collector.ReserveRows(_version, f);
     }
 
     /// <summary>A synchronous enumerator over the round's schedule: no allocation per arrival, nothing to await.</summary>

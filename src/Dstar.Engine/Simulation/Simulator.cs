@@ -7,7 +7,9 @@ using Dstar.Core.Stragglers;
 using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
+using Dstar.Engine.Running;
 using Dstar.Engine.Server;
+using Dstar.Engine.Workers;
 using Dstar.Learning;
 
 namespace Dstar.Engine.Simulation;
@@ -25,7 +27,7 @@ public sealed record SimulatorOverrides
     public AggregationPipeline? Pipeline { get; init; }
 }
 
-/// <summary>How the wall-clock time of the rounds run by <see cref="Simulator.RunAsync"/> was spent.</summary>
+/// <summary>How the wall-clock time of the rounds run by <c>Simulator.RunAsync</c> was spent.</summary>
 /// <param name="RoundsSeconds">Wall seconds of the round loop (rounds, recording, checkpoints).</param>
 /// <param name="OracleSeconds">Inside the oracle for worker gradients (honest and label-flipped).</param>
 /// <param name="AttackSeconds">Crafting the Byzantine workers' gradients (the attack's own computation).</param>
@@ -76,21 +78,9 @@ public sealed class Simulator : IDisposable
 
         var pipeline = overrides.Pipeline ?? Registry.Pipeline(config.Aggregator, config.Pre);
         var delay = overrides.Delay ?? Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance);
-        _byzantine = Enumerable.Range(config.Workers - config.Byzantine, config.Byzantine).ToArray();
-        ByzantineSetup? byzantine = null;
-        string attackName = "none";
-        if (config.Byzantine > 0)
-        {
-            IAttack? attack = overrides.Attack;
-            if (attack is null && Spec.Parse(config.Attack!).Name != ConfigValidator.LabelFlip)
-            {
-                attack = Registry.Attacks.Create(config.Attack!);
-            }
-
-            attackName = overrides.Attack?.Name ?? config.Attack!;
-
-            byzantine = new ByzantineSetup(_byzantine, attack, config.AttackTiming == "fast" ? ByzantineTiming.Fast : ByzantineTiming.Honest);
-        }
+        _byzantine = ByzantineSet.Of(config).Workers.ToArray();
+        var byzantine = ByzantineSetup.Of(config, overrides.Attack);
+        string attackName = byzantine is null ? "none" : overrides.Attack?.Name ?? config.Attack!;
 
         _workload = WorkloadFactory.Create(config);
         try
@@ -136,10 +126,10 @@ public sealed class Simulator : IDisposable
     /// <summary>The Byzantine worker ids.</summary>
     public IReadOnlyList<int> ByzantineWorkers => _byzantine;
 
-    /// <summary>Rounds at the start of <see cref="RunAsync"/> left out of <see cref="Timing"/> (warm-up), when more than twice as many are run; default 10.</summary>
+    /// <summary>Rounds at the start of <c>RunAsync</c> left out of <see cref="Timing"/> (warm-up), when more than twice as many are run; default 10.</summary>
     public int TimingWarmupRounds { get; init; } = 10;
 
-    /// <summary>Where the wall-clock time of the last <see cref="RunAsync"/>'s rounds went, after the warm-up rounds.</summary>
+    /// <summary>Where the wall-clock time of the last <c>RunAsync</c>'s rounds went, after the warm-up rounds.</summary>
     public SimulationTiming? Timing { get; private set; }
 
     /// <summary>
@@ -150,117 +140,99 @@ public sealed class Simulator : IDisposable
     /// <param name="directory">The run directory, or null to write nothing.</param>
     /// <param name="sinks">Extra sinks (console progress).</param>
     /// <param name="resume">Continue from the directory's checkpoint.</param>
-    /// <param name="stopAfterRound">Stop (as if interrupted: no final checkpoint, summary or plots) once this many rounds are done.</param>
+    /// <param name="stopAfterRound">Stop (as if killed: no final checkpoint, summary or plots) once this many rounds are done.</param>
     /// <param name="plots">Whether to write the PNG plots.</param>
-    /// <param name="cancellationToken">Stops between rounds.</param>
+    /// <param name="cancellationToken">Interrupts the run between rounds (the last completed round is checkpointed).</param>
     /// <returns>
-    /// The summary, or null when stopped by <paramref name="stopAfterRound"/>. A round that cannot complete (a rule
-    /// refusing its input, a diverged model whose gradients are all non-finite) ends the run early: the summary says at
-    /// which round and why, and its final accuracy is that of the last finite parameters.
+    /// The summary, or null when stopped by <paramref name="stopAfterRound"/> or cancelled. A round that cannot
+    /// complete (a rule refusing its input, a diverged model whose gradients are all non-finite) ends the run early:
+    /// the summary says at which round and why, and its final accuracy is that of the last finite parameters.
     /// </returns>
     /// <exception cref="CheckpointException">resume: the checkpoint is missing, corrupt or belongs to another run.</exception>
     public async Task<RunSummary?> RunAsync(string? directory, IEnumerable<IRunSink>? sinks = null, bool resume = false, long? stopAfterRound = null, bool plots = true, CancellationToken cancellationToken = default)
     {
-        var allSinks = new List<IRunSink>(sinks ?? Array.Empty<IRunSink>());
-        IReadOnlyList<RoundRecord> replayed = Array.Empty<RoundRecord>();
-        MetricsFiles? metrics = null;
-        string? checkpointPath = null;
-        if (directory is not null)
-        {
-            Directory.CreateDirectory(directory);
-            checkpointPath = Path.Combine(directory, CheckpointFile.FileName);
-            if (resume)
-            {
-                replayed = RunCheckpoints.Resume(checkpointPath, directory, _server, Config.Seed,
-                    "was checkpoint_every 0, or did the run stop before its first checkpoint?");
-            }
-
-            File.WriteAllText(Path.Combine(directory, "config.yaml"), ConfigLoader.ToYaml(Config));
-            metrics = new MetricsFiles(directory);
-            allSinks.Add(metrics);
-            allSinks.Add(new SummaryFile(directory));
-            if (plots)
-            {
-                allSinks.Add(new PlotSink(directory));
-            }
-        }
-        else if (resume)
+        if (directory is null && resume)
         {
             throw new CheckpointException("resume needs the run directory that holds the checkpoint");
         }
 
-        try
+        var result = await RunAsync(new RunOptions
         {
-            var recorder = new RunRecorder(new RunInfo(Name, directory, Config.Workers, Config.Rounds, _byzantine, Description), allSinks);
-            recorder.Start(_server.Version, replayed);
-            var clock = Stopwatch.StartNew();
-            var timingClock = new Stopwatch();
-            double oracle0 = 0, attack0 = 0, validation0 = 0, aggregation0 = 0, evaluation0 = 0;
-            int roundsRun = 0;
+            Directory = directory,
+            Mode = resume ? RunDirectoryMode.Resume : RunDirectoryMode.New,
+            Sinks = sinks?.ToArray() ?? [],
+            StopAfterRound = stopAfterRound,
+            Plots = plots,
+        }, cancellationToken).ConfigureAwait(false);
+        return result.Summary;
+    }
 
-            // The timing leaves out this process's first rounds (JIT compilation, first-touch allocations), as a
-            // benchmark's warm-up would, when there are enough rounds to do so.
-            int warmup = Config.Rounds - _server.Version > 2 * TimingWarmupRounds ? TimingWarmupRounds : 0;
-            while (_server.Version < Config.Rounds)
+    /// <summary>
+    /// Runs the experiment with a <see cref="RunDriver"/> configured by <paramref name="options"/> (its name and
+    /// description are the simulator's); records <see cref="Timing"/> through the driver's round hooks.
+    /// </summary>
+    /// <exception cref="CheckpointException">resume: the checkpoint is missing, corrupt or belongs to another run.</exception>
+    public Task<RunResult> RunAsync(RunOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var timing = new TimingHooks(this);
+        var driver = new RunDriver(Config, _server, _transport, options with
+        {
+            Name = Name,
+            Description = Description,
+            BeforeRound = (Action<long>)timing.BeforeRound + options.BeforeRound,
+            AfterRound = (Action<Server.RoundEvent>)timing.AfterRound + options.AfterRound,
+        });
+        return driver.RunAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Measures where the rounds' wall time goes, leaving out this process's first rounds (JIT compilation,
+    /// first-touch allocations), as a benchmark's warm-up would, when there are enough rounds to do so.
+    /// </summary>
+    private sealed class TimingHooks(Simulator owner)
+    {
+        private readonly Stopwatch _clock = new();
+        private int _warmup = -1;
+        private int _roundsRun;
+        private double _oracle0, _attack0, _validation0, _aggregation0, _evaluation0;
+
+        public void BeforeRound(long round)
+        {
+            var server = owner._server;
+            var transport = owner._transport;
+            if (_warmup < 0)
             {
-                if (roundsRun++ == warmup)
-                {
-                    timingClock.Start();
-                    oracle0 = _transport.OracleSeconds;
-                    attack0 = _transport.AttackSeconds;
-                    validation0 = _server.ValidationSeconds;
-                    aggregation0 = _server.AggregationSeconds;
-                    evaluation0 = _server.EvaluationSeconds;
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-                if (stopAfterRound is { } stop && _server.Version >= stop)
-                {
-                    return null;
-                }
-
-                long t = _server.Version;
-                bool evaluate = (t + 1) % Config.EvalEvery == 0 || t + 1 == Config.Rounds;
-                Server.RoundEvent e;
-                try
-                {
-                    e = await _server.RunRoundAsync(_transport, evaluate, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception failure) when (failure is AggregationException or InvalidOperationException)
-                {
-                    // The run cannot go on (typically a model driven to overflow by an attack the rule let through).
-                    // The server kept its last finite state: report that, honestly, as the run's end.
-                    recorder.Stop(t, failure.Message, _server.Evaluate());
-                    break;
-                }
-
-                var record = recorder.Record(e, clock.Elapsed.TotalSeconds);
-                if (checkpointPath is not null && Config.CheckpointEvery > 0 && (t + 1) % Config.CheckpointEvery == 0)
-                {
-                    metrics!.Flush();
-                    RunCheckpoints.Save(checkpointPath, _server, Config.Seed, record.VirtualTime);
-                }
-
-                Timing = !timingClock.IsRunning ? Timing : new SimulationTiming(
-                    timingClock.Elapsed.TotalSeconds,
-                    _transport.OracleSeconds - oracle0,
-                    _transport.AttackSeconds - attack0,
-                    _server.ValidationSeconds - validation0,
-                    _server.AggregationSeconds - aggregation0,
-                    _server.EvaluationSeconds - evaluation0);
+                _warmup = owner.Config.Rounds - round > 2 * owner.TimingWarmupRounds ? owner.TimingWarmupRounds : 0;
             }
 
-            if (checkpointPath is not null && Config.CheckpointEvery > 0)
+            if (_roundsRun++ == _warmup)
             {
-                metrics!.Flush();
-                RunCheckpoints.Save(checkpointPath, _server, Config.Seed, recorder.VirtualTime);
+                _clock.Start();
+                _oracle0 = transport.OracleSeconds;
+                _attack0 = transport.AttackSeconds;
+                _validation0 = server.ValidationSeconds;
+                _aggregation0 = server.AggregationSeconds;
+                _evaluation0 = server.EvaluationSeconds;
             }
-
-            return recorder.Finish();
         }
-        finally
+
+        public void AfterRound(Server.RoundEvent round)
         {
-            metrics?.Dispose();
+            if (!_clock.IsRunning)
+            {
+                return;
+            }
+
+            var server = owner._server;
+            var transport = owner._transport;
+            owner.Timing = new SimulationTiming(
+                _clock.Elapsed.TotalSeconds,
+                transport.OracleSeconds - _oracle0,
+                transport.AttackSeconds - _attack0,
+                server.ValidationSeconds - _validation0,
+                server.AggregationSeconds - _aggregation0,
+                server.EvaluationSeconds - _evaluation0);
         }
     }
 

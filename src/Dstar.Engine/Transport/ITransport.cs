@@ -11,7 +11,9 @@ namespace Dstar.Engine.Transport;
 /// <item><see cref="PublishAsync"/>(t, x_t): from now on every worker should compute a gradient at x_t and send it
 /// tagged with version t. The transport restarts its round clock at 0 (see <see cref="Arrival.Time"/>).</item>
 /// <item>The server enumerates <see cref="ReadArrivalsAsync"/> and offers each arrival to its
-/// <see cref="Collection.RoundCollector"/> until it has k gradients, then stops enumerating (disposes the enumerator).</item>
+/// <see cref="Collection.RoundCollector"/> until it has k gradients, then stops enumerating (disposes the enumerator).
+/// Right after offering an arrival it tells the transport the collector's verdict (<see cref="Judged"/>), before it
+/// reads the next one.</item>
 /// </list>
 /// <para>Requirements on an implementation:</para>
 /// <list type="bullet">
@@ -51,4 +53,12 @@ public interface ITransport
     /// stream ends and what happens to arrivals not read.
     /// </summary>
     IAsyncEnumerable<Arrival> ReadArrivalsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The collector's verdict on <paramref name="arrival"/>, which the server read from this transport: null when
+    /// it was accepted, else the drop with its reason. A network transport tells the worker; the default ignores it.
+    /// </summary>
+    void Judged(in Arrival arrival, Collection.Drop? verdict)
+    {
+    }
 }

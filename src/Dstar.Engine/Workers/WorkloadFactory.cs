@@ -2,7 +2,7 @@ using System.Globalization;
 using Dstar.Engine.Configuration;
 using Dstar.Learning;
 
-namespace Dstar.Engine.Simulation;
+namespace Dstar.Engine.Workers;
 
 /// <summary>Turns an experiment's <c>data.*</c>, <c>model</c>, <c>workers</c> and <c>seed</c> keys into a Learning <see cref="Workload"/>.</summary>
 public static class WorkloadFactory
