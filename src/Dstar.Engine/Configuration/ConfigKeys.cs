@@ -41,6 +41,7 @@ public static class ConfigKeys
         new("k_min", "gradients needed to close at the deadline (empty: ceil(k/2)+1)", (c, v) => c with { KMin = OptionalInt(v) }, c => Scalar(c.KMin)),
         new("lr", "learning rate", (c, v) => c with { LearningRate = Double(v) }, c => Scalar(c.LearningRate)),
         new("momentum", "heavy-ball momentum in [0, 1)", (c, v) => c with { Momentum = Double(v) }, c => Scalar(c.Momentum)),
+        new("worker_momentum", "β of worker momentum: honest workers send m ← (1−β)g + βm (0: plain gradients)", (c, v) => c with { WorkerMomentum = Double(v) }, c => Scalar(c.WorkerMomentum)),
         new("weight_decay", "L2 weight decay", (c, v) => c with { WeightDecay = Double(v) }, c => Scalar(c.WeightDecay)),
         new("batch_size", "each worker's minibatch size b", (c, v) => c with { BatchSize = Int(v, ConfigLimits.MaxBatchSize) }, c => Scalar(c.BatchSize)),
         new("validation_batch_size", "the server's validation minibatch b_v (empty: batch_size)", (c, v) => c with { ValidationBatchSize = OptionalInt(v, ConfigLimits.MaxBatchSize) }, c => Scalar(c.ValidationBatchSize)),

@@ -44,6 +44,7 @@ public static class ConfigValidator
         Need(c.KMin is null || c.Deadline is not null, "k_min", c.KMin, "only matters with a deadline; set deadline too");
         Need(c.LearningRate > 0, "lr", c.LearningRate, "must be > 0");
         Need(c.Momentum >= 0 && c.Momentum < 1, "momentum", c.Momentum, "must be in [0, 1)");
+        Need(c.WorkerMomentum >= 0 && c.WorkerMomentum < 1, "worker_momentum", c.WorkerMomentum, "must be in [0, 1)");
         Need(c.WeightDecay >= 0, "weight_decay", c.WeightDecay, "must be ≥ 0");
         Need(c.BatchSize >= 1, "batch_size", c.BatchSize, "must be ≥ 1");
         Need(c.BatchSize <= ConfigLimits.MaxBatchSize, "batch_size", c.BatchSize, $"too large: the limit is {ConfigLimits.MaxBatchSize}");
