@@ -59,7 +59,8 @@ public class ClusterPushBenchmarks
         var port = ClusterLauncher.FreeLoopbackPort();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(_transport).AddSingleton(keys).AddSingleton(metrics);
+        var contract = ConfigFingerprint.Of(new ExperimentConfig());
+        builder.Services.AddSingleton(_transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(contract);
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = Dimension * 4 + ClusterServer.MessageSlack);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
         _app = builder.Build();
@@ -68,7 +69,7 @@ public class ClusterPushBenchmarks
 
         _channel = WorkerConnection.CreateChannel($"http://127.0.0.1:{port}", null);
         using var key = WorkerKey.LoadPrivateKey(Path.Combine(_directory, "worker-0.key"));
-        _connection = await WorkerConnection.JoinAsync(_channel, 0, key, CancellationToken.None);
+        _connection = await WorkerConnection.JoinAsync(_channel, 0, key, contract.Values, CancellationToken.None);
         _arrivals = _transport.ReadArrivalsAsync().GetAsyncEnumerator();
         _payload = new byte[Dimension * 4];
     }

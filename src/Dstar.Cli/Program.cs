@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Dstar.Cli.Commands;
+using Dstar.Cli.Failures;
 
 namespace Dstar.Cli;
 
@@ -12,6 +13,16 @@ public static class Program
     /// <summary>Parses and runs <paramref name="args"/> with the given standard output and error (tests call this).</summary>
     internal static int Run(string[] args, TextWriter output, TextWriter error)
     {
+        // Unknown or missing options: System.CommandLine prints the problem and the usage; the exit code is the
+        // table's usage error, as for every other bad input (Failures/ExitCodes).
+        var parsed = CreateRoot().Parse(args);
+        int code = parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return parsed.Errors.Count > 0 ? ExitCodes.Usage : code;
+    }
+
+    /// <summary>The command tree (tests parse deployment manifests' arguments with it).</summary>
+    internal static RootCommand CreateRoot()
+    {
         var root = new RootCommand("dstar: straggler-tolerant, Byzantine-resilient distributed SGD");
 
         // One line per command; each command lives in its own file under Commands/.
@@ -20,7 +31,7 @@ public static class Program
             root.Subcommands.Add(command);
         }
 
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return root;
     }
 
     private static IEnumerable<Command> Commands()
@@ -36,5 +47,7 @@ public static class Program
         yield return SweepCommand.Create();
         yield return ReportCommand.Create();
         yield return SweepWorkerCommand.Create();
+        yield return ViewCommand.Create();
+        yield return ResilienceCommand.Create();
     }
 }

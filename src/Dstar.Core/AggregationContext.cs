@@ -35,6 +35,12 @@ public sealed class AggregationContext
     /// <summary>F_val(x), the validation loss at a parameter vector (Zeno).</summary>
     public ValidationLoss? ValidationLoss { get; set; }
 
+    /// <summary>
+    /// The worker id of each row of the batch the rule sees (row i came from worker Workers[i]), or null when unknown or
+    /// when a pre-aggregator changed the rows. dSTAR's reputation needs it.
+    /// </summary>
+    public IReadOnlyList<int>? Workers { get; set; }
+
     /// <summary>Threads a rule may use for its column tiles; 1 means the calling thread only.</summary>
     public int MaxDegreeOfParallelism { get; set; } = 1;
 }

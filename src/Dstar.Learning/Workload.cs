@@ -96,11 +96,16 @@ public sealed class Workload : IDisposable
             throw new ArgumentException($"the synthetic problem's known optimum is for model '{synthetic.ModelName}', not '{modelDefinition.Name}'", nameof(options));
         }
 
+        if (data.Train.Count < options.Workers)
+        {
+            throw new DataFileException(options.Dataset,
+                $"the training set has {data.Train.Count} samples, fewer than the {options.Workers} workers (each needs at least one); lower workers or use more data");
+        }
+
         if (options.ValidationSamples < 0 || options.ValidationSamples > data.Train.Count - options.Workers)
         {
-            throw new ArgumentException(
-                $"validation samples must be in 0..{data.Train.Count - options.Workers} (the training set has {data.Train.Count} and each of {options.Workers} workers needs one), got {options.ValidationSamples}",
-                nameof(options));
+            throw new DataFileException(options.Dataset,
+                $"data.validation_size = {options.ValidationSamples} is too large: at most {data.Train.Count - options.Workers} (the training set has {data.Train.Count} samples and each of the {options.Workers} workers needs at least one)");
         }
 
         var (validation, pool) = ValidationSplit.HoldOut(data.Train.Count, options.ValidationSamples, options.Seed);
@@ -114,7 +119,7 @@ public sealed class Workload : IDisposable
         string description =
             $"data: {data.Description}; model: {modelDefinition.Name} ({oracle.ParameterCount} parameters); " +
             $"validation: {validation.Length} held out; partition: {partitioner.Name} over {options.Workers} workers " +
-            $"({sizes.Min()}–{sizes.Max()} samples each); torch threads: {TorchThreads.Count}";
+            $"({sizes.Min()}–{sizes.Max()} samples each); torch threads: {TorchThreads.Count}" + (TorchThreads.Source == TorchThreads.EnvironmentVariable ? $" (from {TorchThreads.EnvironmentVariable})" : "");
         return new Workload(data, validation, shards, oracle, initial, description);
     }
 

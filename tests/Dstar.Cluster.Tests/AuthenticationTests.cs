@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
+using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Security;
 using Dstar.Cluster.Worker;
+using Dstar.Engine.Configuration;
 using Google.Protobuf;
 using Grpc.Core;
 
@@ -31,7 +33,7 @@ public class AuthenticationTests
         // Unregistered: a fresh key for an id that is not in the file.
         using (var stranger = WorkerKey.Generate())
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => WorkerConnection.JoinAsync(server.Channel, 9, stranger, CancellationToken.None));
+            var e = await Assert.ThrowsAsync<RpcException>(() => WorkerConnection.JoinAsync(server.Channel, 9, stranger, server.Contract, CancellationToken.None));
             Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
             Assert.Contains("not in the authorized-keys file", e.Status.Detail);
         }
@@ -42,7 +44,7 @@ public class AuthenticationTests
         {
             foreach (var key in new[] { workerOne, wrongKey })
             {
-                var e = await Assert.ThrowsAsync<RpcException>(() => WorkerConnection.JoinAsync(server.Channel, 0, key, CancellationToken.None));
+                var e = await Assert.ThrowsAsync<RpcException>(() => WorkerConnection.JoinAsync(server.Channel, 0, key, server.Contract, CancellationToken.None));
                 Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
                 Assert.Contains("bad-signature", e.Status.Detail);
             }
@@ -53,7 +55,7 @@ public class AuthenticationTests
         using (var key = WorkerKey.LoadPrivateKey(server.Fixture.KeyPath(2)))
         using (var call = client.Session())
         {
-            await call.RequestStream.WriteAsync(new WorkerMessage { Hello = new Hello { WorkerId = 2 } });
+            await call.RequestStream.WriteAsync(new WorkerMessage { Hello = server.Hello(2) });
             var challenge = (await InProcessServer.NextAsync(call, ServerMessage.BodyOneofCase.Challenge)).Challenge;
             recorded = ByteString.CopyFrom(JoinChallenge.Sign(key, challenge.Nonce.Span, 2, challenge.ServerTimeUnixMs));
             await call.RequestStream.WriteAsync(new WorkerMessage { Proof = new Proof { Signature = recorded } });
@@ -63,7 +65,7 @@ public class AuthenticationTests
 
         using (var call = client.Session())
         {
-            await call.RequestStream.WriteAsync(new WorkerMessage { Hello = new Hello { WorkerId = 2 } });
+            await call.RequestStream.WriteAsync(new WorkerMessage { Hello = server.Hello(2) });
             await InProcessServer.NextAsync(call, ServerMessage.BodyOneofCase.Challenge);
             await call.RequestStream.WriteAsync(new WorkerMessage { Proof = new Proof { Signature = recorded } });
             var e = await Assert.ThrowsAsync<RpcException>(() => InProcessServer.NextAsync(call, ServerMessage.BodyOneofCase.Welcome));
@@ -103,5 +105,37 @@ public class AuthenticationTests
 
         Assert.Equal(0, await server.Task.WaitAsync(TimeSpan.FromSeconds(60)));
         Assert.Equal(0, await server.WaitWorkersAsync());
+    }
+
+    [Fact]
+    public async Task A_worker_whose_config_differs_is_refused_with_the_differing_keys()
+    {
+        await using var server = new InProcessServer(Config);
+        await server.ReadyAsync();
+        using (var key = WorkerKey.LoadPrivateKey(server.Fixture.KeyPath(1)))
+        {
+            var other = ConfigFingerprint.Of(server.Fixture.Config with { Seed = 99, Workers = 4, LearningRate = 0.01 });
+            var e = await Assert.ThrowsAsync<RpcException>(() => WorkerConnection.JoinAsync(server.Channel, 1, key, other.Values, CancellationToken.None));
+            Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+            // lr is the server's alone, so it may differ; seed and workers may not.
+            Assert.EndsWith("differs from the server's on 2 key(s) (server ≠ worker): seed: '1' ≠ '99'; workers: '3' ≠ '4'", e.Status.Detail);
+
+            // A worker that sends no fingerprint at all (an older dstar) is refused the same way.
+            var none = await Assert.ThrowsAsync<RpcException>(() => WorkerConnection.JoinAsync(server.Channel, 1, key, new Dictionary<string, string>(), CancellationToken.None));
+            Assert.Equal(StatusCode.FailedPrecondition, none.StatusCode);
+        }
+
+        // The whole worker: exits with the refused code instead of training on other data.
+        var code = await ClusterWorker.RunAsync(new WorkerSettings
+        {
+            Server = server.Fixture.Url,
+            WorkerId = 2,
+            KeyPath = server.Fixture.KeyPath(2),
+            Config = server.Fixture.Config with { Seed = 5 },
+            RealTime = new RealTimeOptions { DelayScale = 0 },
+            RetryFor = TimeSpan.FromSeconds(20),
+        }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.Equal(ClusterWorker.RefusedExitCode, code);
+        Assert.Contains("dstar_refused_connections_total{reason=\"config-mismatch\"} 3", await server.MetricsAsync());
     }
 }

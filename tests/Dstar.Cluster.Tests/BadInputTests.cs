@@ -24,7 +24,7 @@ public class BadInputTests
         await using var server = new InProcessServer(Config, computeMilliseconds: 3000);
         await server.ReadyAsync();
         using var key = WorkerKey.LoadPrivateKey(server.Fixture.KeyPath(3));
-        using var connection = await WorkerConnection.JoinAsync(server.Channel, 3, key, CancellationToken.None);
+        using var connection = await WorkerConnection.JoinAsync(server.Channel, 3, key, server.Contract, CancellationToken.None);
         var d = connection.Welcome.Dimension;
         Assert.Equal(12, d); // softmax logistic regression: 2 classes × (5 features + bias)
         for (var id = 0; id < 3; id++)

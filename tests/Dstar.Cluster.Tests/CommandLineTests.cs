@@ -32,7 +32,7 @@ public class CommandLineTests
         using (var serve = DstarProcess.Start(["serve", "--config", fixture.ConfigPath, "--listen", fixture.Url,
                    "--authorized-keys", fixture.AuthorizedKeysPath, "--insecure"]))
         {
-            Assert.Equal(2, await serve.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal(3, await serve.WaitAsync(TimeSpan.FromSeconds(30)));
             Assert.Contains("authorized_keys:1: the key of worker 0 is not valid base64", serve.Output);
         }
     }

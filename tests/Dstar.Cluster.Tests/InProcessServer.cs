@@ -2,6 +2,7 @@ using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Server;
 using Dstar.Cluster.Worker;
+using Dstar.Engine.Configuration;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,6 +38,21 @@ internal sealed class InProcessServer : IAsyncDisposable
     public Task<int> Task { get; }
 
     public GrpcChannel Channel { get; }
+
+    /// <summary>What an honest worker of this run presents in its Hello.</summary>
+    public IReadOnlyDictionary<string, string> Contract => ConfigFingerprint.Of(Fixture.Config).Values;
+
+    /// <summary>An honest worker's Hello for <paramref name="workerId"/>.</summary>
+    public Hello Hello(int workerId)
+    {
+        var hello = new Hello { WorkerId = workerId };
+        foreach (var (key, value) in Contract)
+        {
+            hello.Contract.Add(key, value);
+        }
+
+        return hello;
+    }
 
     // Task.Run: building a worker loads its data and model synchronously, which must not block the test's thread.
     public void StartHonestWorker(int id) => _workers.Add(System.Threading.Tasks.Task.Run(() => ClusterWorker.RunAsync(new WorkerSettings

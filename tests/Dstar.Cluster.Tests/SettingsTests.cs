@@ -1,16 +1,30 @@
 using Dstar.Cluster.Configuration;
 using Dstar.Engine.Configuration;
+using Dstar.Cluster.Security;
 using Dstar.Cluster.Server;
+using Dstar.Cluster.Worker;
 
 namespace Dstar.Cluster.Tests;
 
 public class SettingsTests
 {
-    private static ServerSettings Settings(string listen, bool insecure, string? cert = null) => new()
+    // One key for each of the default config's 20 workers, written once.
+    private static readonly Lazy<string> AllKeys = new(() => KeysFile(20));
+
+    private static string KeysFile(int count)
     {
-        Config = new ExperimentConfig(),
+        var directory = Path.Combine(Path.GetTempPath(), "dstar-settings-" + Guid.NewGuid().ToString("N")[..8]);
+        var lines = Enumerable.Range(0, count).Select(id => WorkerKey.WriteKeyPair(id, directory)).ToArray();
+        var path = Path.Combine(directory, "authorized_keys");
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    private static ServerSettings Settings(string listen, bool insecure, string? cert = null, string? keys = null, ExperimentConfig? config = null) => new()
+    {
+        Config = config ?? new ExperimentConfig(),
         Listen = listen,
-        AuthorizedKeysPath = "keys",
+        AuthorizedKeysPath = keys ?? AllKeys.Value,
         Insecure = insecure,
         TlsCertificatePath = cert,
         TlsKeyPath = cert,
@@ -32,14 +46,55 @@ public class SettingsTests
     [InlineData("http://127.0.0.9:7070")]
     [InlineData("http://localhost:7070")]
     [InlineData("http://[::1]:7070")]
-    public void Insecure_is_allowed_on_loopback(string listen) => Settings(listen, insecure: true).Validate();
+    [InlineData("http://[::ffff:127.0.0.1]:7070")]
+    public void Insecure_is_allowed_on_loopback(string listen) => Assert.Empty(Settings(listen, insecure: true).Validate());
+
+    [Fact]
+    public void An_ipv4_address_written_as_ipv6_listens_on_the_ipv4_address()
+    {
+        Assert.Equal("127.0.0.1", Settings("http://[::ffff:127.0.0.1]:7070", insecure: true).ListenUri.Host);
+    }
 
     [Fact]
     public void Tls_is_required_unless_insecure()
     {
         var e = Assert.Throws<ArgumentException>(() => Settings("https://0.0.0.0:7070", insecure: false).Validate());
         Assert.Contains("--tls-cert", e.Message);
-        Settings("https://0.0.0.0:7070", insecure: false, cert: "c.pem").Validate();
+    }
+
+    [Fact]
+    public void A_missing_or_unreadable_tls_certificate_is_refused_naming_the_file()
+    {
+        var missing = Assert.Throws<FileNotFoundException>(() => Settings("https://0.0.0.0:7070", insecure: false, cert: "no-such-cert.pem").Validate());
+        Assert.Equal("--tls-cert 'no-such-cert.pem' does not exist.", missing.Message);
+
+        var junk = Path.Combine(Path.GetTempPath(), "dstar-junk-" + Guid.NewGuid().ToString("N")[..8] + ".pem");
+        File.WriteAllText(junk, "not a certificate\n");
+        try
+        {
+            var bad = Assert.Throws<InvalidDataException>(() => Settings("https://0.0.0.0:7070", insecure: false, cert: junk).Validate());
+            Assert.StartsWith($"--tls-cert '{junk}' with --tls-key '{junk}' does not load", bad.Message);
+        }
+        finally
+        {
+            File.Delete(junk);
+        }
+    }
+
+    [Fact]
+    public void Authorized_keys_covering_fewer_than_k_workers_are_refused()
+    {
+        var config = new ExperimentConfig { Workers = 6, K = 4 };
+        var e = Assert.Throws<ArgumentException>(() => Settings("http://127.0.0.1:7070", insecure: true, keys: KeysFile(3), config: config).Validate());
+        Assert.Contains("lists 3 of this run's 6 worker ids (0..5), fewer than k = 4: no round could ever complete", e.Message);
+    }
+
+    [Fact]
+    public void Authorized_keys_covering_fewer_than_k_workers_only_warn_when_a_deadline_closes_rounds()
+    {
+        var config = new ExperimentConfig { Workers = 6, K = 4, Deadline = 2, KMin = 3 };
+        var warning = Assert.Single(Settings("http://127.0.0.1:7070", insecure: true, keys: KeysFile(3), config: config).Validate());
+        Assert.Contains("every round will wait for its deadline (2 s)", warning);
     }
 
     [Theory]
@@ -50,5 +105,38 @@ public class SettingsTests
     {
         var e = Assert.Throws<ArgumentException>(() => new RealTimeOptions { DelayScale = scale, ComputeMilliseconds = computeMilliseconds }.Validate());
         Assert.Contains(option, e.Message);
+    }
+
+    [Theory]
+    [InlineData(9, 60, "--id 9: must be in 0..5, the worker ids of this config (workers = 6)")]
+    [InlineData(-1, 60, "--id -1: must be in 0..5")]
+    [InlineData(0, -5, "--retry-seconds -5: must be in 0..604800")]
+    public void Worker_settings_refuse_an_id_outside_the_run_and_a_negative_retry_window(int id, double retrySeconds, string expected)
+    {
+        var settings = new WorkerSettings
+        {
+            Server = "http://127.0.0.1:7070",
+            WorkerId = id,
+            KeyPath = "k",
+            Config = new ExperimentConfig { Workers = 6, K = 4 },
+            RetryFor = TimeSpan.FromSeconds(retrySeconds),
+        };
+        var e = Assert.Throws<ArgumentException>(settings.Validate);
+        Assert.StartsWith(expected, e.Message);
+        Assert.DoesNotContain("Parameter", e.Message);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void A_private_key_readable_by_others_gets_a_warning()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "dstar-keymode-" + Guid.NewGuid().ToString("N")[..8]);
+        WorkerKey.WriteKeyPair(0, directory);
+        var path = Path.Combine(directory, "worker-0.key");
+        Assert.Null(WorkerKey.PermissionWarning(path));
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        Assert.Equal($"worker key '{path}' is accessible to other users (mode 0644); anyone who reads it can act as this worker: run chmod 600 '{path}'",
+            WorkerKey.PermissionWarning(path));
+        Directory.Delete(directory, recursive: true);
     }
 }

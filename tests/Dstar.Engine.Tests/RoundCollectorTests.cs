@@ -29,6 +29,21 @@ public class RoundCollectorTests
     }
 
     [Fact]
+    public void Collector_does_not_count_excluded_workers_towards_k_and_keeps_out_at_most_the_limit()
+    {
+        var collector = new RoundCollector(5, 3, k: 2) { Excludes = w => w is 0 or 1 or 2, MaxExcluded = 2 };
+        collector.Begin(0);
+        Assert.Equal(DropReason.Excluded, collector.Offer(Gradient(0, 0, 0.1))?.Reason);
+        Assert.Equal(DropReason.Excluded, collector.Offer(Gradient(1, 0, 0.2))?.Reason);
+        Assert.Null(collector.Offer(Gradient(2, 0, 0.3)));   // over the limit: it reaches the rule, which leaves it out
+        Assert.False(collector.IsComplete);
+        Assert.Null(collector.Offer(Gradient(3, 0, 0.4)));
+        Assert.True(collector.IsComplete);
+        collector.Begin(1);
+        Assert.Equal(DropReason.Excluded, collector.Offer(Gradient(0, 1, 0.1))?.Reason); // the limit is per round
+    }
+
+    [Fact]
     public void Collector_drops_gradient_after_the_kth_as_late()
     {
         var collector = new RoundCollector(4, 3, k: 2);

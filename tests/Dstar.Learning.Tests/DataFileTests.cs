@@ -191,8 +191,16 @@ public sealed class DataFileTests : IDisposable
     public void Explicit_data_directory_without_the_files_is_an_error_not_a_fallback()
     {
         var e = Assert.Throws<DataFileException>(() => DataLocator.Locate("fashion-mnist", _directory, environmentRoot: ""));
-        Assert.Contains("--data", e.Message);
+        Assert.Contains("data.dir: no fashion-mnist files here", e.Message);
         Assert.Contains(_directory, e.Message);
+    }
+
+    [Fact]
+    public void Missing_data_directory_is_named_with_its_key()
+    {
+        var missing = Path.Combine(_directory, "not-there");
+        var e = Assert.Throws<DataFileException>(() => DataLocator.Locate("mnist", missing, environmentRoot: ""));
+        Assert.Equal($"{missing}: data.dir: no such directory", e.Message);
     }
 
     [Fact]

@@ -121,8 +121,14 @@ public static class AggregatorBenchmark
 
     /// <summary>
     /// The components in the order they are timed: every rule, centered clipping with one iteration (its per-iteration
-    /// cost), then every pre-aggregator.
+    /// cost), dSTAR with our checks, then every pre-aggregator.
     /// </summary>
+    private static readonly string[] DstarVariants =
+    [
+        "dstar direction=0 duplicates=0.05 reference=quantile",
+        "dstar direction=0 duplicates=0.05 reference=quantile mean=clipped",
+    ];
+
     private static IEnumerable<(string Name, string Kind, Func<object> Build)> Components()
     {
         foreach (var name in Registry.Rules.Names)
@@ -132,6 +138,15 @@ public static class AggregatorBenchmark
             {
                 const string single = "centered-clipping iterations=1";
                 yield return (single, "rule", () => Registry.Rules.Create(single));
+            }
+
+            if (name == "dstar")
+            {
+                // Our checks against g₀ (one more pass: norms and dot products) and the clipped mean of the kept set.
+                foreach (var variant in DstarVariants)
+                {
+                    yield return (variant, "rule", () => Registry.Rules.Create(variant));
+                }
             }
         }
 

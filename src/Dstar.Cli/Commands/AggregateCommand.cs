@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Dstar.Cli.Failures;
 using Dstar.Cli.Npy;
 using Dstar.Cli.Output;
 using Dstar.Core;
@@ -100,9 +101,9 @@ public static class AggregateCommand
         return command;
     }
 
-    /// <summary>Runs the command; failures print one line on <paramref name="error"/> and return 1.</summary>
+    /// <summary>Runs the command; a failure prints one line on <paramref name="error"/> and returns its exit code (<see cref="ExitCodes"/>).</summary>
     public static int Run(Arguments arguments, TextWriter output, TextWriter error) =>
-        CommandGuard.Guard("aggregate", error, () => Execute(arguments, output));
+        CommandRunner.Run("aggregate", error, _ => Execute(arguments, output));
 
     private static int Execute(Arguments arguments, TextWriter console)
     {
@@ -110,6 +111,8 @@ public static class AggregateCommand
         {
             throw new CommandFailure($"--f must be ≥ 0, got {arguments.ByzantineCount}");
         }
+
+        CheckDestinations(arguments);
 
         var ruleSpec = Parse("--rule", arguments.Rule);
         var preSpecs = arguments.Pre.Select(p => Parse("--pre", p)).ToArray();
@@ -142,12 +145,31 @@ public static class AggregateCommand
         var result = rule.Aggregate(current, context, aggregate);
         double seconds = clock.Elapsed.TotalSeconds;
 
-        NpyWriter.Write(arguments.Output, aggregate, d);
+        // The report goes to a temporary file first: if it cannot be written, the aggregate is not written either.
+        string? reportTemporary = null;
         if (arguments.Report is { } reportPath)
         {
             var contents = new AggregationReportJson.Contents(
                 ruleSpec.ToString(), preSpecs.Select(s => s.ToString()).ToArray(), n, d, arguments.ByzantineCount, rowsSeen, result, seconds);
-            File.WriteAllText(reportPath, AggregationReportJson.Serialize(contents));
+            reportTemporary = Path.GetFullPath(reportPath) + ".tmp-" + Environment.ProcessId;
+            File.WriteAllText(reportTemporary, AggregationReportJson.Serialize(contents));
+        }
+
+        try
+        {
+            NpyWriter.Write(arguments.Output, aggregate, d);
+            if (reportTemporary is not null)
+            {
+                File.Move(reportTemporary, arguments.Report!, overwrite: true);
+                reportTemporary = null;
+            }
+        }
+        finally
+        {
+            if (reportTemporary is not null)
+            {
+                File.Delete(reportTemporary);
+            }
         }
 
         var chain = string.Join(" → ", preSpecs.Select(s => s.ToString()).Append(ruleSpec.ToString()));
@@ -156,6 +178,39 @@ public static class AggregateCommand
             CultureInfo.InvariantCulture,
             $"{chain}: n={n} d={d}, kept {result.Kept.Count} of {rowsSeen} rows{nonFinite}, {seconds * 1e3:F1} ms → {arguments.Output}"));
         return 0;
+    }
+
+    // Refuses two outputs onto one file, or an output onto an input, before anything is read or written.
+    private static void CheckDestinations(Arguments arguments)
+    {
+        var output = Path.GetFullPath(arguments.Output);
+        var inputs = new[] { ("--input", arguments.Input), ("--validation", arguments.Validation) }
+            .Where(p => p.Item2 is not null)
+            .Select(p => (Option: p.Item1, Path: Path.GetFullPath(p.Item2!)))
+            .ToArray();
+        if (arguments.Report is { } report)
+        {
+            var full = Path.GetFullPath(report);
+            if (full == output)
+            {
+                throw new CommandFailure($"--report and --output are the same file '{arguments.Output}': the report would overwrite the aggregate; give two paths");
+            }
+
+            if (inputs.FirstOrDefault(i => i.Path == full) is { Option: { } option })
+            {
+                throw new CommandFailure($"--report '{report}' is the {option} file: it would be overwritten; give another path");
+            }
+
+            if (Directory.Exists(full))
+            {
+                throw new CommandFailure($"--report '{report}' is a directory", FailureKind.Data);
+            }
+        }
+
+        if (Directory.Exists(output))
+        {
+            throw new CommandFailure($"--output '{arguments.Output}' is a directory", FailureKind.Data);
+        }
     }
 
     private static Spec Parse(string option, string text)

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Dstar.Cli.Benchmarks;
-using Dstar.Cli.Output;
+using Dstar.Cli.Failures;
 using Spectre.Console;
 
 namespace Dstar.Cli.Commands;
@@ -81,7 +81,7 @@ public static class BenchCommand
 
     /// <summary>Runs the aggregator benchmark and prints a table (or JSON); failures print one line and return 1.</summary>
     public static int Run(AggregatorBenchmark.Settings settings, bool json, TextWriter output, TextWriter error) =>
-        CommandGuard.Guard("bench aggregators", error, () =>
+        CommandRunner.Run("bench aggregators", error, _ =>
         {
             Validate(settings);
             var result = AggregatorBenchmark.Run(settings, line => error.WriteLine(line));
@@ -103,6 +103,7 @@ public static class BenchCommand
         Require(s.Dimension >= 1, $"--d must be ≥ 1, got {s.Dimension}");
         Require(s.ByzantineCount >= 0, $"--f must be ≥ 0, got {s.ByzantineCount}");
         Require(s.Threads >= 1, $"--threads must be ≥ 1, got {s.Threads}");
+        Require(s.Threads <= 4 * Environment.ProcessorCount, $"--threads {s.Threads} is too large: the limit is {4 * Environment.ProcessorCount} (4 per core)");
         Require(s.Repeats >= 1, $"--repeats must be ≥ 1, got {s.Repeats}");
         Require(s.WarmUps >= 0, $"--warmups must be ≥ 0, got {s.WarmUps}");
         var unknown = (s.Only ?? []).Where(name => !AggregatorBenchmark.ComponentNames.Contains(name)).ToList();

@@ -1,9 +1,12 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
 using System.Globalization;
 using System.Text.Json;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
+using Dstar.Engine.Running;
 using Dstar.Engine.Simulation;
+using Dstar.View;
 using Spectre.Console;
 
 namespace Dstar.Cli.Commands;
@@ -56,76 +59,107 @@ public static class DemoCommand
         var output = new Option<string>("--out") { Description = "where the three runs and the comparison plots go", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
         var set = new Option<string[]>("--set") { Description = "override a scenario key for all three runs, e.g. --set rounds=100 (repeatable)" };
         var command = new Command("demo", "Mean vs median vs dSTAR on Fashion-MNIST with stragglers and 4 fast Byzantine workers (IPM ε = 100).") { json, output, set };
+        var view = new ViewOptionSet();
+        view.AddTo(command);
         command.SetAction(parsed =>
         {
             var configuration = parsed.InvocationConfiguration;
-            return Run(parsed.GetValue(json), parsed.GetValue(output)!, parsed.GetValue(set) ?? [], configuration.Output, configuration.Error);
+            return Run(parsed.GetValue(json), parsed.GetValue(output)!, parsed.GetValue(set) ?? [], configuration.Output, configuration.Error, view.Read(parsed));
         });
         return command;
     }
 
-    /// <summary>Runs the demo; failures print on <paramref name="error"/> and return 1.</summary>
-    public static int Run(bool json, string directory, IReadOnlyList<string> overrides, TextWriter output, TextWriter error) =>
-        SimulationConsole.Guard("demo", error, () =>
+    /// <summary>Runs the demo (with the live view at <paramref name="view"/> when not null); a failure prints on <paramref name="error"/> and returns its exit code (<see cref="ExitCodes"/>).</summary>
+    public static int Run(bool json, string directory, IReadOnlyList<string> overrides, TextWriter output, TextWriter error, ViewOptions? view = null) =>
+        CommandRunner.Run("demo", error, scope =>
         {
+            scope.RunDirectory = directory;
             var baseline = ConfigLoader.Load(ConfigLoader.ToYaml(Scenario()), overrides);
-            var results = new List<(string Name, string Directory, RunSummary Summary, IReadOnlyList<RoundRecord> History)>();
-            string? description = null;
-            foreach (var (name, change) in Runs)
+            var live = LiveView.StartIfAsked(view, "dstar demo", json ? TextWriter.Null : output);
+            try
             {
-                var config = change(baseline);
-                var runDirectory = Path.Combine(directory, config.Aggregator);
-                using var simulator = new Simulator(config, name);
-                description ??= simulator.Description;
-                if (!json)
-                {
-                    output.WriteLine($"{name}: {simulator.Description}");
-                }
-
-                var history = new HistorySink();
-                var summary = simulator.RunAsync(runDirectory, [history], plots: true).GetAwaiter().GetResult()!;
-                if (!json)
-                {
-                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  final accuracy {SimulateCommand.Percent(summary.FinalAccuracy)}, {summary.VirtualSeconds:F1} virtual s, {summary.ByzantineKept} Byzantine gradients kept, {summary.WallSeconds:F1} wall s"));
-                    if (summary.StoppedAtRound is { } round)
-                    {
-                        output.WriteLine($"  stopped at round {round}: {summary.StopReason}");
-                    }
-                }
-
-                // A run that stopped early was evaluated at its last parameters, which are those after its last
-                // recorded round: show that point on the comparison plots too.
-                if (summary.StoppedAtRound is not null && history.Records.Count > 0 && history.Records[^1].Accuracy is null)
-                {
-                    history.Records[^1] = history.Records[^1] with { Accuracy = summary.FinalAccuracy, TestLoss = summary.FinalTestLoss };
-                }
-
-                results.Add((name, runDirectory, summary, history.Records));
+                return Run(json, directory, baseline, live, output);
             }
-
-            var plots = new[]
+            finally
             {
-                Plots.Accuracy(Path.Combine(directory, "accuracy_by_round.png"), results.Select(r => (r.Name, r.History)), byTime: false, "demo: test accuracy"),
-                Plots.Accuracy(Path.Combine(directory, "accuracy_by_time.png"), results.Select(r => (r.Name, r.History)), byTime: true, "demo: test accuracy"),
-            };
-
-            if (json)
-            {
-                WriteJson(results.Select(r => (r.Name, r.Summary)), output);
+                live?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
-            else
-            {
-                WriteTable(results.Select(r => (r.Name, r.Summary)), baseline, output);
-                output.WriteLine("plots:");
-                foreach (var path in plots.Concat(results.SelectMany(r => Plots.FileNames.Select(f => Path.Combine(r.Directory, f)))))
-                {
-                    output.WriteLine("  " + path);
-                }
-            }
-
-            return 0;
         });
+
+    private static int Run(bool json, string directory, ExperimentConfig baseline, LiveView? live, TextWriter output)
+    {
+        var results = new List<(string Name, string Directory, RunSummary Summary, IReadOnlyList<RoundRecord> History)>();
+        string? description = null;
+        // Every run is on the page from the start, waiting until its turn.
+        var viewRuns = Runs.Select(r => live?.Board.Add(r.Name)).ToArray();
+        foreach (var ((name, change), viewRun) in Runs.Zip(viewRuns))
+        {
+            var config = change(baseline);
+            var runDirectory = Path.Combine(directory, config.Aggregator);
+            using var simulator = new Simulator(config, name);
+            description ??= simulator.Description;
+            if (!json)
+            {
+                output.WriteLine($"{name}: {simulator.Description}");
+            }
+
+            var history = new HistorySink();
+            RunSummary summary;
+            try
+            {
+                // The demo's directory is its own scratch space: each demo replaces the previous one's files.
+                summary = simulator.RunAsync(new RunOptions { Directory = runDirectory, Mode = RunDirectoryMode.Replace, Sinks = viewRun is null ? [history] : [history, viewRun] })
+                    .GetAwaiter().GetResult().Summary!;
+            }
+            catch (Exception e) when (viewRun is not null)
+            {
+                viewRun.Fail(e.Message.ReplaceLineEndings(" ").Trim());
+                throw;
+            }
+
+            if (!json)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  final accuracy {SimulateCommand.Percent(summary.FinalAccuracy)}, {summary.VirtualSeconds:F1} virtual s, {summary.ByzantineKept} Byzantine gradients kept, {summary.WallSeconds:F1} wall s"));
+                if (summary.StoppedAtRound is { } round)
+                {
+                    output.WriteLine($"  stopped at round {round}: {summary.StopReason}");
+                }
+            }
+
+            // A run that stopped early was evaluated at its last parameters, which are those after its last
+            // recorded round: show that point on the comparison plots too.
+            if (summary.StoppedAtRound is not null && history.Records.Count > 0 && history.Records[^1].Accuracy is null)
+            {
+                history.Records[^1] = history.Records[^1] with { Accuracy = summary.FinalAccuracy, TestLoss = summary.FinalTestLoss };
+            }
+
+            results.Add((name, runDirectory, summary, history.Records));
+        }
+
+        var plots = new[]
+        {
+            Plots.Accuracy(Path.Combine(directory, "accuracy_by_round.png"), results.Select(r => (r.Name, r.History)), byTime: false, "demo: test accuracy"),
+            Plots.Accuracy(Path.Combine(directory, "accuracy_by_time.png"), results.Select(r => (r.Name, r.History)), byTime: true, "demo: test accuracy"),
+        };
+
+        if (json)
+        {
+            WriteJson(results.Select(r => (r.Name, r.Summary)), output);
+        }
+        else
+        {
+            WriteTable(results.Select(r => (r.Name, r.Summary)), baseline, output);
+            output.WriteLine("plots:");
+            foreach (var path in plots.Concat(results.SelectMany(r => Plots.FileNames.Select(f => Path.Combine(r.Directory, f)))))
+            {
+                output.WriteLine("  " + path);
+            }
+        }
+
+        live?.HoldIfInteractive(output);
+        return 0;
+    }
 
     private static void WriteTable(IEnumerable<(string Name, RunSummary Summary)> runs, ExperimentConfig c, TextWriter output)
     {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
 using Dstar.Cluster.Security;
 
 namespace Dstar.Cli.Commands;
@@ -15,9 +16,9 @@ internal static class KeygenCommand
             id,
             output,
         };
-        command.SetAction(parse => CommandErrors.Run("keygen", () =>
+        command.SetAction(parse => CommandRunner.Run("keygen", parse.InvocationConfiguration.Error, _ =>
         {
-            Console.Out.WriteLine(WorkerKey.WriteKeyPair(parse.GetValue(id), parse.GetValue(output)!));
+            parse.InvocationConfiguration.Output.WriteLine(WorkerKey.WriteKeyPair(parse.GetValue(id), parse.GetValue(output)!));
             return 0;
         }));
         return command;

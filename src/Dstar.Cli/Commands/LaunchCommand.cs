@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
 using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Launch;
 using Dstar.Engine.Configuration;
@@ -15,16 +16,22 @@ internal static class LaunchCommand
         var output = new Option<string?>("--out") { Description = "Run directory (default runs/cluster-<UTC time>)." };
         var delayScale = new Option<double>("--delay-scale") { Description = "Real seconds per virtual second of the delay model.", DefaultValueFactory = _ => 0.01 };
         var computeMs = new Option<int>("--compute-ms") { Description = "Extra real milliseconds per gradient.", DefaultValueFactory = _ => 0 };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Move a --out that holds a run or keys aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it." };
         var command = new Command("launch", "Start the server and N workers as separate processes on loopback and train to the end.")
         {
-            config, set, output, delayScale, computeMs,
+            config, set, output, delayScale, computeMs, overwrite,
         };
-        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("launch", () =>
+        var view = new Option<string?>("--view") { Description = "the server serves a live web view of the run (default http://127.0.0.1:8090; loopback only here; docs/view.md)", Arity = ArgumentArity.ZeroOrOne };
+        command.Options.Add(view);
+        command.SetAction((parse, cancellation) => CommandRunner.RunAsync("launch", parse.InvocationConfiguration.Error, scope =>
         {
+            // The server process serves the view: its --view is passed on (refused there, with the reason, off loopback).
+            string[] serverArguments = parse.GetResult(view) is null ? [] : ["--view", parse.GetValue(view) ?? Dstar.View.ViewOptions.DefaultUrl];
             var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
             var realTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) };
             var directory = parse.GetValue(output) ?? Path.Combine("runs", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
-            return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), Console.Out, cancellation);
+            scope.RunDirectory = directory;
+            return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), parse.InvocationConfiguration.Output, cancellation, serverArguments, parse.GetValue(overwrite));
         }));
         return command;
     }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Dstar.Cli.Failures;
+using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
 using Dstar.Cluster.Server;
 
@@ -19,28 +21,72 @@ internal static class ServeCommand
         var insecure = new Option<bool>("--insecure") { Description = "Plain-text HTTP/2; refused on any address but loopback." };
         var checkpoints = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoint.bin goes (default: --out): every checkpoint_every rounds, at the end and on SIGTERM." };
         var resume = new Option<bool>("--resume") { Description = "Continue from checkpoint.bin, replaying --out's metrics." };
+        var autoResume = new Option<bool>("--auto-resume")
+        {
+            Description = "Resume when checkpoint.bin exists, else start the run (for a restarted pod); when the checkpoint is at the last round, report the finished run and wait for SIGTERM instead of training again.",
+        };
         var output = new Option<string?>("--out") { Description = "Run directory, as dstar simulate writes it (config.yaml, metrics.jsonl/csv, summary.json, plots, metrics.prom)." };
         var metricsListen = new Option<string?>("--metrics-listen") { Description = "Extra plain HTTP/1.1 URL for /metrics and /healthz." };
         var json = new Option<bool>("--log-json") { Description = "Structured logs as JSON lines." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Move a --out that holds a run aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it." };
         var command = new Command("serve", "Run the parameter server: authenticated workers over gRPC, first k of N, robust aggregation.")
         {
-            config, set, listen, keys, cert, key, insecure, checkpoints, resume, output, metricsListen, json, noPlots,
+            config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots, overwrite,
         };
-        command.SetAction((parse, cancellation) => CommandErrors.RunAsync("serve", () => ClusterServer.RunAsync(new ServerSettings
+        var view = new ViewOptionSet();
+        view.AddTo(command);
+        command.SetAction((parse, cancellation) => CommandRunner.RunAsync("serve", parse.InvocationConfiguration.Error, async scope =>
         {
-            Config = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set)),
-            Listen = parse.GetValue(listen)!,
-            AuthorizedKeysPath = parse.GetValue(keys)!,
-            TlsCertificatePath = parse.GetValue(cert),
-            TlsKeyPath = parse.GetValue(key),
-            Insecure = parse.GetValue(insecure),
-            CheckpointDirectory = parse.GetValue(checkpoints),
-            Resume = parse.GetValue(resume),
-            OutputDirectory = parse.GetValue(output),
-            MetricsListen = parse.GetValue(metricsListen),
-            JsonLogs = parse.GetValue(json),
-            Plots = !parse.GetValue(noPlots),
-        }, Console.Out, cancellation)));
+            scope.RunDirectory = parse.GetValue(output);
+            var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
+            bool resuming = parse.GetValue(resume);
+            if (parse.GetValue(autoResume))
+            {
+                if (resuming)
+                {
+                    throw new ArgumentException("--auto-resume and --resume: give one (--auto-resume resumes only when a checkpoint exists)");
+                }
+
+                var directory = parse.GetValue(checkpoints) ?? parse.GetValue(output)
+                    ?? throw new ArgumentException("--auto-resume needs --checkpoint-dir or --out (where checkpoint.bin is looked for)");
+                var checkpoint = Path.Combine(directory, CheckpointFile.FileName);
+                resuming = File.Exists(checkpoint);
+                if (resuming && CheckpointFile.Load(checkpoint).Round >= experiment.Rounds)
+                {
+                    parse.InvocationConfiguration.Output.WriteLine($"run already finished: {checkpoint} is at round {experiment.Rounds} of {experiment.Rounds}; waiting for SIGTERM");
+                    await Task.Delay(Timeout.Infinite, cancellation).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                    return 0;
+                }
+            }
+
+            await using var live = view.Read(parse) is { } options
+                ? await LiveView.StartAsync(new Dstar.View.Board.ViewBoard(), options, "dstar serve", parse.InvocationConfiguration.Output, cancellation)
+                : null;
+            var viewRun = live?.Board.Add("cluster");
+            var settings = new ServerSettings
+            {
+                Config = experiment,
+                Listen = parse.GetValue(listen)!,
+                AuthorizedKeysPath = parse.GetValue(keys)!,
+                TlsCertificatePath = parse.GetValue(cert),
+                TlsKeyPath = parse.GetValue(key),
+                Insecure = parse.GetValue(insecure),
+                CheckpointDirectory = parse.GetValue(checkpoints),
+                Resume = resuming,
+                Overwrite = parse.GetValue(overwrite),
+                OutputDirectory = parse.GetValue(output),
+                MetricsListen = parse.GetValue(metricsListen),
+                JsonLogs = parse.GetValue(json),
+                Plots = !parse.GetValue(noPlots),
+                ExtraSinks = viewRun is null ? [] : [viewRun],
+            };
+            foreach (var warning in settings.Validate())
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"dstar serve: warning: {warning}");
+            }
+
+            return await ClusterServer.RunAsync(settings, parse.InvocationConfiguration.Output, cancellation).ConfigureAwait(false);
+        }));
         return command;
     }
 }

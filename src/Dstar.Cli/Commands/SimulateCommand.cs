@@ -1,8 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
+using Dstar.Cli.Failures;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
+using Dstar.Engine.Running;
 using Dstar.Engine.Simulation;
+using Dstar.View;
 
 namespace Dstar.Cli.Commands;
 
@@ -19,7 +22,9 @@ public static class SimulateCommand
     /// <param name="Out">The run directory, or null for runs/simulate-TIMESTAMP.</param>
     /// <param name="Resume">Continue from the directory's checkpoint.</param>
     /// <param name="Quiet">No progress output.</param>
-    public sealed record Arguments(string? Config, IReadOnlyList<string> Overrides, string? Out, bool Resume, bool Quiet = false);
+    /// <param name="View">Serve the live web view (<c>--view</c>), or null.</param>
+    /// <param name="Overwrite">Move a non-empty --out aside (to DIR.old-TIMESTAMP) instead of refusing it.</param>
+    public sealed record Arguments(string? Config, IReadOnlyList<string> Overrides, string? Out, bool Resume, bool Quiet = false, ViewOptions? View = null, bool Overwrite = false);
 
     /// <summary>Builds the <c>simulate</c> command.</summary>
     public static Command Create()
@@ -29,24 +34,34 @@ public static class SimulateCommand
         var output = new Option<string?>("--out") { Description = "the run directory (default runs/simulate-YYYYMMDD-HHMMSS)" };
         var resume = new Option<bool>("--resume") { Description = "continue the run in --out from its last checkpoint, with its config.yaml" };
         var quiet = new Option<bool>("--quiet") { Description = "no progress display" };
-        var command = new Command("simulate", "Run one experiment in the deterministic virtual-time simulator.") { config, set, output, resume, quiet };
+        var overwrite = new Option<bool>("--overwrite") { Description = "move a non-empty --out aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it" };
+        var command = new Command("simulate", "Run one experiment in the deterministic virtual-time simulator.") { config, set, output, resume, quiet, overwrite };
+        var view = new ViewOptionSet();
+        view.AddTo(command);
         command.SetAction(parsed =>
         {
             var configuration = parsed.InvocationConfiguration;
             return Run(
-                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet)),
+                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet), view.Read(parsed), parsed.GetValue(overwrite)),
                 configuration.Output,
                 configuration.Error);
         });
         return command;
     }
 
-    /// <summary>Runs the command; failures print on <paramref name="error"/> and return 1.</summary>
+    /// <summary>Runs the command; a failure prints one line on <paramref name="error"/> and returns its exit code (<see cref="ExitCodes"/>).</summary>
     public static int Run(Arguments arguments, TextWriter output, TextWriter error) =>
-        SimulationConsole.Guard("simulate", error, () =>
+        CommandRunner.Run("simulate", error, scope =>
         {
+            // Refuse a bad --view before any work is done.
+            arguments.View?.Resolve();
             string directory;
             ExperimentConfig config;
+            if (arguments.Resume && arguments.Overwrite)
+            {
+                throw new ArgumentException("--resume and --overwrite exclude each other");
+            }
+
             if (arguments.Resume)
             {
                 if (arguments.Out is null)
@@ -60,21 +75,46 @@ public static class SimulateCommand
                 }
 
                 directory = arguments.Out;
+                scope.RunDirectory = directory;
                 config = ConfigLoader.LoadFile(Path.Combine(directory, "config.yaml"), arguments.Overrides);
             }
             else
             {
                 config = ConfigLoader.LoadFile(arguments.Config, arguments.Overrides);
                 directory = arguments.Out ?? Path.Combine("runs", "simulate-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+                if (RunDirectory.Claim(directory, arguments.Overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New) is { } moved)
+                {
+                    output.WriteLine($"moved the previous {directory} aside to {moved}");
+                }
             }
 
+            scope.RunDirectory = directory;
             using var simulator = new Simulator(config, name: "simulate");
             output.WriteLine($"dstar simulate: {simulator.Description}");
-            var summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output)!;
+            var view = LiveView.StartIfAsked(arguments.View, "dstar simulate: " + Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/')), output);
+            var viewRun = view?.Board.Add("simulate");
+            RunSummary summary;
+            try
+            {
+                summary = SimulationConsole.Run(simulator, directory, arguments.Resume, output, arguments.Quiet ? null : output, viewRun)!;
+            }
+            catch (Exception e)
+            {
+                viewRun?.Fail(e.Message.ReplaceLineEndings(" ").Trim());
+                view?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw;
+            }
+
             Print(summary, directory, output);
             if (simulator.Timing is { } timing)
             {
                 output.WriteLine(Describe(timing));
+            }
+
+            if (view is not null)
+            {
+                view.HoldIfInteractive(output);
+                view.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
 
             return 0;

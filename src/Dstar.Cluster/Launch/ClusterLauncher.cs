@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Dstar.Cluster.Configuration;
-using Dstar.Engine.Configuration;
 using Dstar.Cluster.Security;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Running;
 
 namespace Dstar.Cluster.Launch;
 
@@ -22,10 +23,18 @@ public static class ClusterLauncher
     /// <param name="dstar">How to start the <c>dstar</c> command: the executable and the arguments that come before the subcommand.</param>
     /// <param name="progress">Where the server's output is streamed.</param>
     /// <param name="cancellationToken">Stops the cluster (the server checkpoints and exits).</param>
+    /// <param name="serverArguments">More arguments for <c>dstar serve</c> (for example <c>--view URL</c>).</param>
+    /// <param name="overwrite">Move an output directory that holds a run or keys aside instead of refusing it.</param>
+    /// <exception cref="IOException">the output directory holds a run or keys, and <paramref name="overwrite"/> is false.</exception>
     public static async Task<int> RunAsync(ExperimentConfig config, RealTimeOptions realTime, string outputDirectory, (string Executable, string[] Prefix) dstar,
-        TextWriter progress, CancellationToken cancellationToken = default)
+        TextWriter progress, CancellationToken cancellationToken = default, IReadOnlyList<string>? serverArguments = null, bool overwrite = false)
     {
         realTime.Validate();
+        if (RunDirectory.Claim(outputDirectory, overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New, ["keys", "authorized_keys", "cluster.yaml"]) is { } moved)
+        {
+            progress.WriteLine($"moved the previous {outputDirectory} aside to {moved}");
+        }
+
         Directory.CreateDirectory(outputDirectory);
         var keys = Path.Combine(outputDirectory, "keys");
         Directory.CreateDirectory(keys);
@@ -49,7 +58,7 @@ public static class ClusterLauncher
         var port = FreeLoopbackPort();
         var url = $"http://127.0.0.1:{port}";
         using var server = Start(dstar, ["serve", "--config", configPath, "--listen", url, "--authorized-keys", authorized, "--insecure",
-            "--out", outputDirectory], progress, "");
+            "--out", outputDirectory, .. serverArguments ?? []], progress, "");
         var workers = new List<Process>();
         try
         {

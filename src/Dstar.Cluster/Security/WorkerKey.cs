@@ -61,6 +61,26 @@ public static class WorkerKey
         return $"{workerId} {PublicKeyBase64(key)}";
     }
 
+    /// <summary>
+    /// A warning when the private key file may be read or written by users other than its owner (for example mode
+    /// 0644), or null when it is owner-only or the OS has no Unix permissions. The key is still used: the warning
+    /// says how to fix it.
+    /// </summary>
+    public static string? PermissionWarning(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return null;
+        }
+
+        var mode = File.GetUnixFileMode(path);
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        return (mode & others) == 0
+            ? null
+            : $"worker key '{path}' is accessible to other users (mode {Convert.ToString((int)mode & 0x1FF, 8).PadLeft(4, '0')}); anyone who reads it can act as this worker: run chmod 600 '{path}'";
+    }
+
     /// <summary>Loads a PKCS#8 PEM private key (as written by <see cref="WriteKeyPair"/>).</summary>
     /// <exception cref="FileNotFoundException">the file does not exist.</exception>
     /// <exception cref="InvalidDataException">the file is not a P-256 PKCS#8 PEM private key.</exception>

@@ -40,6 +40,15 @@ public static class ClusterServer
     {
         settings.Validate();
         var config = settings.Config;
+        if (!settings.Resume && settings.OutputDirectory is { } directory)
+        {
+            // Before anything listens or writes: a finished run is never emptied by a new server started on it.
+            if (RunDirectory.Claim(directory, settings.Overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New) is { } moved)
+            {
+                progress.WriteLine($"moved the previous {directory} aside to {moved}");
+            }
+        }
+
         using var keys = AuthorizedKeys.Load(settings.AuthorizedKeysPath);
         using var workload = WorkloadFactory.Create(config);
         var dimension = workload.Oracle.ParameterCount;
@@ -66,8 +75,10 @@ public static class ClusterServer
             });
         }
 
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
-        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics);
+        // Hosting logs a failed start with its trace; the failure itself is reported as one line instead.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(ConfigFingerprint.Of(config));
         builder.Services.AddGrpc(o =>
         {
             // A gradient larger than the model is refused from its length prefix, before its payload is buffered.
@@ -83,7 +94,16 @@ public static class ClusterServer
         app.MapGet("/healthz", () => Results.Text($"ok version={transport.CurrentVersion} workers={transport.ConnectedCount}\n"));
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            // A busy port or an address this host does not have: one line naming the option, not Kestrel's trace.
+            throw new IOException($"--listen {settings.Listen}: cannot listen there: {e.Message.ReplaceLineEndings(" ").Trim()}", e);
+        }
+
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         log.LogInformation("serving {Workers} workers (k = {K}, rule {Rule}) on {Listen}{Tls}", config.Workers, config.AutoK ? "auto" : config.K,
             config.Aggregator, settings.Listen, settings.Insecure ? " without TLS (loopback)" : " with TLS");
@@ -126,7 +146,7 @@ public static class ClusterServer
             CheckpointDirectory = settings.CheckpointDirectory,
             Mode = settings.Resume ? RunDirectoryMode.Resume : RunDirectoryMode.New,
             Plots = settings.Plots,
-            Sinks = [new TextProgressSink(progress, config.EvalEvery)],
+            Sinks = [new TextProgressSink(progress, config.EvalEvery), .. settings.ExtraSinks],
             BeforeFirstRoundAsync = async token =>
             {
                 if (settings.Resume)

@@ -1,6 +1,7 @@
 using Dstar.Cluster.Observability;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Security;
+using Dstar.Engine.Configuration;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,8 @@ namespace Dstar.Cluster.Server;
 /// The gRPC service: authenticates each worker stream with the challenge–response of <see cref="JoinChallenge"/>,
 /// binds the stream to the proven worker id, then relays parameters out and gradients in through the
 /// <see cref="GrpcTransport"/>. A refused stream ends with <see cref="StatusCode.Unauthenticated"/> or
-/// <see cref="StatusCode.PermissionDenied"/>, is logged and counted in <c>dstar_refused_connections_total</c>.
+/// <see cref="StatusCode.PermissionDenied"/> (or <see cref="StatusCode.FailedPrecondition"/> for a worker whose
+/// <see cref="ConfigFingerprint"/> differs), is logged and counted in <c>dstar_refused_connections_total</c>.
 /// </summary>
 public sealed class ParameterService : Protocol.ParameterService.ParameterServiceBase
 {
@@ -21,18 +23,39 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
     private readonly AuthorizedKeys _keys;
     private readonly ClusterMetrics _metrics;
     private readonly ILogger<ParameterService> _log;
+    private readonly ConfigFingerprint _contract;
 
-    /// <summary>Creates the service over a transport and the registered worker keys.</summary>
-    public ParameterService(GrpcTransport transport, AuthorizedKeys keys, ClusterMetrics metrics, ILogger<ParameterService> log)
+    /// <summary>Creates the service over a transport, the registered worker keys and the run's config fingerprint.</summary>
+    public ParameterService(GrpcTransport transport, AuthorizedKeys keys, ClusterMetrics metrics, ConfigFingerprint contract, ILogger<ParameterService> log)
     {
         _transport = transport;
         _keys = keys;
         _metrics = metrics;
+        _contract = contract;
         _log = log;
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A failure that is not already a gRPC status (a message body that does not decode, a broken stream) ends the call
+    /// with <see cref="StatusCode.InvalidArgument"/> and one warning line, never an error with a stack trace.
+    /// </remarks>
     public override async Task Session(IAsyncStreamReader<WorkerMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream,
+        ServerCallContext context)
+    {
+        try
+        {
+            await RunSessionAsync(requestStream, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not RpcException and not OperationCanceledException)
+        {
+            _metrics.RecordRefused("malformed");
+            _log.LogWarning("stream from {Peer} ended: {Kind}: {Message}", context.Peer, e.GetType().Name, e.Message.ReplaceLineEndings(" "));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "malformed message: " + e.Message.ReplaceLineEndings(" ")));
+        }
+    }
+
+    private async Task RunSessionAsync(IAsyncStreamReader<WorkerMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream,
         ServerCallContext context)
     {
         var peer = context.Peer;
@@ -123,6 +146,7 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
         }
 
         var workerId = requests.Current.Hello.WorkerId;
+        var contract = requests.Current.Hello.Contract;
         var key = _keys.Find(workerId);
         if (key is null)
         {
@@ -151,6 +175,13 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
         {
             throw Refuse(StatusCode.PermissionDenied, "bad-signature", peer, workerId,
                 "the signature does not verify with this worker's registered key (forged, replayed or another worker's key)");
+        }
+
+        // Checked only once the worker proved who it is, so the server's settings are never told to a stranger.
+        if (_contract.Differences(contract) is { Count: > 0 } differences)
+        {
+            throw Refuse(StatusCode.FailedPrecondition, "config-mismatch", peer, workerId,
+                $"the worker's config differs from the server's on {differences.Count} key(s) (server ≠ worker): {string.Join("; ", differences)}");
         }
 
         return workerId;

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Dstar.Cluster.Security;
 using Dstar.Engine.Configuration;
 
 namespace Dstar.Cluster.Server;
@@ -30,11 +33,17 @@ public sealed record ServerSettings
     /// <summary>Continue from <c>checkpoint.bin</c> in the checkpoint (or run) directory, replaying the run directory's metrics.</summary>
     public bool Resume { get; init; }
 
+    /// <summary>Move a run directory that holds a run aside (to DIR.old-TIMESTAMP) instead of refusing it.</summary>
+    public bool Overwrite { get; init; }
+
     /// <summary>The run directory, as <c>dstar simulate</c> writes it (null: none).</summary>
     public string? OutputDirectory { get; init; }
 
     /// <summary>Write the run directory's PNG plots at the end, as <c>dstar simulate</c> does.</summary>
     public bool Plots { get; init; } = true;
+
+    /// <summary>More sinks of the run (the live view of <c>--view</c>).</summary>
+    public IReadOnlyList<Dstar.Engine.Recording.IRunSink> ExtraSinks { get; init; } = [];
 
     /// <summary>Write logs as JSON lines instead of text.</summary>
     public bool JsonLogs { get; init; }
@@ -42,16 +51,90 @@ public sealed record ServerSettings
     /// <summary>An extra plain HTTP/1.1 listener for /metrics and /healthz (for scrapers that do not speak h2c); null for none.</summary>
     public string? MetricsListen { get; init; }
 
-    /// <summary>The listen URI, parsed.</summary>
-    public Uri ListenUri => new(Listen);
+    /// <summary>
+    /// The listen URI, parsed; an IPv4 address written as IPv6 (<c>[::ffff:127.0.0.1]</c>) becomes the IPv4 address,
+    /// which is what a socket can bind to.
+    /// </summary>
+    public Uri ListenUri => Normalized(new Uri(Listen));
 
-    /// <summary>Refuses inconsistent settings with the reason.</summary>
+    /// <summary>
+    /// Refuses inconsistent settings with the reason, checking the files they name (the TLS certificate and key load;
+    /// the authorized keys cover enough of this run's workers for a round to complete).
+    /// </summary>
+    /// <returns>Warnings: settings that work but probably not as meant (for example fewer keys than k, where a deadline still closes rounds).</returns>
     /// <exception cref="ArgumentException">the problem, naming the option.</exception>
-    public void Validate()
+    /// <exception cref="FileNotFoundException">a file named by an option does not exist.</exception>
+    /// <exception cref="InvalidDataException">a certificate or key file does not load; the message names it.</exception>
+    /// <exception cref="FormatException">the authorized-keys file is malformed.</exception>
+    public IReadOnlyList<string> Validate()
+    {
+        var warnings = new List<string>();
+        ValidateListen();
+        if (!Insecure)
+        {
+            CheckCertificate();
+        }
+
+        using var keys = AuthorizedKeys.Load(AuthorizedKeysPath);
+        var covered = keys.WorkerIds.Count(id => id < Config.Workers);
+        if (covered < Config.K)
+        {
+            int kMin = Config.KMin ?? (Config.K + 1) / 2 + 1;
+            var what = $"--authorized-keys '{AuthorizedKeysPath}' lists {covered} of this run's {Config.Workers} worker ids (0..{Config.Workers - 1}), fewer than k = {Config.K}";
+            if (Config.Deadline is null || covered < Math.Min(kMin, Config.K))
+            {
+                throw new ArgumentException($"{what}: no round could ever complete; add keys (dstar keygen) or lower k");
+            }
+
+            warnings.Add($"{what}: every round will wait for its deadline ({Config.Deadline} s) and close with at most {covered} gradients (k_min = {kMin})");
+        }
+
+        return warnings;
+    }
+
+    private void CheckCertificate()
+    {
+        foreach (var (option, path) in new[] { ("--tls-cert", TlsCertificatePath!), ("--tls-key", TlsKeyPath!) })
+        {
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"{option} '{path}' does not exist.", path);
+            }
+        }
+
+        try
+        {
+            using var certificate = X509Certificate2.CreateFromPemFile(TlsCertificatePath!, TlsKeyPath!);
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException or IOException)
+        {
+            throw new InvalidDataException(
+                $"--tls-cert '{TlsCertificatePath}' with --tls-key '{TlsKeyPath}' does not load as a PEM certificate and its private key: {e.Message.ReplaceLineEndings(" ").Trim()}", e);
+        }
+    }
+
+    private static Uri Normalized(Uri uri)
+    {
+        if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && address.IsIPv4MappedToIPv6)
+        {
+            return new UriBuilder(uri) { Host = address.MapToIPv4().ToString() }.Uri;
+        }
+
+        return uri;
+    }
+
+    private void ValidateListen()
     {
         if (!Uri.TryCreate(Listen, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https") || uri.Port <= 0)
         {
             throw new ArgumentException($"--listen '{Listen}': expected http(s)://HOST:PORT.");
+        }
+
+        uri = Normalized(uri);
+        if (MetricsListen is not null
+            && (!Uri.TryCreate(MetricsListen, UriKind.Absolute, out var metrics) || metrics.Scheme != "http" || metrics.Port <= 0))
+        {
+            throw new ArgumentException($"--metrics-listen '{MetricsListen}': expected http://HOST:PORT.");
         }
 
         if (Insecure)
@@ -85,6 +168,16 @@ public sealed record ServerSettings
             }
         }
 
+        if (Resume && Overwrite)
+        {
+            throw new ArgumentException("--resume and --overwrite exclude each other.");
+        }
+
+        if (CheckpointDirectory is not null && !Directory.Exists(CheckpointDirectory))
+        {
+            throw new DirectoryNotFoundException($"--checkpoint-dir '{CheckpointDirectory}' does not exist; create it first");
+        }
+
         if (Resume && CheckpointDirectory is null && OutputDirectory is null)
         {
             throw new ArgumentException("--resume needs --checkpoint-dir or --out (where checkpoint.bin is).");
@@ -96,6 +189,6 @@ public sealed record ServerSettings
     {
         host = host.Trim('[', ']');
         return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-            || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
+            || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
     }
 }

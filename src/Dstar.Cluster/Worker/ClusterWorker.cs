@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Security;
 using Dstar.Cluster.Wire;
+using Dstar.Engine.Configuration;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
@@ -22,11 +23,21 @@ public static class ClusterWorker
     /// <summary>Exit code when the server stayed unreachable.</summary>
     public const int UnreachableExitCode = 5;
 
+    /// <summary>Exit code when the server's TLS certificate is not trusted (a configuration error: the wrong or no --ca-cert).</summary>
+    public const int UntrustedServerExitCode = 2;
+
     /// <summary>Runs until the server says the run is finished; returns the exit code.</summary>
+    /// <exception cref="ArgumentException">invalid settings (the message names the option).</exception>
     public static async Task<int> RunAsync(WorkerSettings settings, ILogger log, CancellationToken cancellationToken = default)
     {
+        settings.Validate();
         using var key = WorkerKey.LoadPrivateKey(settings.KeyPath);
-        settings.RealTime.Validate();
+        if (WorkerKey.PermissionWarning(settings.KeyPath) is { } warning)
+        {
+            log.LogWarning("{Warning}", warning);
+        }
+
+        var contract = ConfigFingerprint.Of(settings.Config);
         using var source = new GradientSource(settings.Config, settings.WorkerId, settings.RealTime);
         using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath);
         var lastContact = DateTime.UtcNow;
@@ -35,7 +46,7 @@ public static class ClusterWorker
         {
             try
             {
-                using var connection = await WorkerConnection.JoinAsync(channel, settings.WorkerId, key, cancellationToken).ConfigureAwait(false);
+                using var connection = await WorkerConnection.JoinAsync(channel, settings.WorkerId, key, contract.Values, cancellationToken).ConfigureAwait(false);
                 if (connection.Welcome.Dimension != source.Dimension)
                 {
                     log.LogError("the server's model has d = {ServerDimension}, this worker's config gives d = {Dimension}", connection.Welcome.Dimension, source.Dimension);
@@ -53,10 +64,19 @@ public static class ClusterWorker
 
                 lastContact = DateTime.UtcNow;
             }
-            catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+            catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.FailedPrecondition)
             {
                 log.LogError("worker {Worker}: the server refused the join: {Detail}", settings.WorkerId, e.Status.Detail);
                 return RefusedExitCode;
+            }
+            catch (Exception e) when (WorkerConnection.IsUntrustedServer(e))
+            {
+                // Retrying cannot help: the same certificate will be refused again.
+                log.LogError("worker {Worker}: the TLS certificate of server {Server} is not trusted: {Trust}", settings.WorkerId, settings.Server,
+                    settings.CaCertificatePath is null
+                        ? "it does not chain to the system trust store; pass --ca-cert with the CA certificate that signed it"
+                        : $"it does not chain to --ca-cert '{settings.CaCertificatePath}'");
+                return UntrustedServerExitCode;
             }
             catch (Exception e) when (e is RpcException or IOException or InvalidDataException or HttpRequestException && !cancellationToken.IsCancellationRequested)
             {

@@ -55,6 +55,7 @@ public sealed class GradientSource : IDisposable
         var crafts = IsByzantine && byzantine!.Attack is not null;
         _round = new WorkerRound(_workload.Oracle, _workload.Shards, config.BatchSize, Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance),
             config.KCapacity, config.Seed, byzantine, crafts ? Registry.Pipeline(config.Aggregator, config.Pre) : null);
+        _round.Momentum = config.WorkerMomentum > 0 ? new WorkerMomentum(config.Workers, config.WorkerMomentum) : null;
         _delays = new double[config.Workers];
         if (crafts)
         {

@@ -42,7 +42,7 @@ public sealed class WorkerConnection : IDisposable
         };
         if (caCertificatePath is not null)
         {
-            var ca = X509CertificateLoader.LoadCertificateFromFile(caCertificatePath);
+            var ca = LoadCaCertificate(caCertificatePath);
             handler.SslOptions = new SslClientAuthenticationOptions
             {
                 RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
@@ -69,15 +69,26 @@ public sealed class WorkerConnection : IDisposable
         });
     }
 
-    /// <summary>Opens a session and proves the identity <paramref name="workerId"/> with <paramref name="key"/>.</summary>
-    /// <exception cref="RpcException">the server refused the join (PermissionDenied / Unauthenticated, with the reason) or is unreachable.</exception>
+    /// <summary>
+    /// Opens a session, proves the identity <paramref name="workerId"/> with <paramref name="key"/> and presents
+    /// <paramref name="contract"/> (the worker's <c>ConfigFingerprint</c> values), which must match the server's.
+    /// </summary>
+    /// <exception cref="RpcException">the server refused the join (PermissionDenied / Unauthenticated, or FailedPrecondition for a config that differs, with the reason) or is unreachable.</exception>
     /// <exception cref="InvalidDataException">the server broke the protocol.</exception>
-    public static async Task<WorkerConnection> JoinAsync(GrpcChannel channel, int workerId, ECDsa key, CancellationToken cancellationToken)
+    public static async Task<WorkerConnection> JoinAsync(GrpcChannel channel, int workerId, ECDsa key, IReadOnlyDictionary<string, string> contract,
+        CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(contract);
         var call = new ParameterService.ParameterServiceClient(channel).Session(cancellationToken: cancellationToken);
         try
         {
-            await call.RequestStream.WriteAsync(new WorkerMessage { Hello = new Hello { WorkerId = workerId } }, cancellationToken).ConfigureAwait(false);
+            var hello = new Hello { WorkerId = workerId };
+            foreach (var (name, value) in contract)
+            {
+                hello.Contract.Add(name, value);
+            }
+
+            await call.RequestStream.WriteAsync(new WorkerMessage { Hello = hello }, cancellationToken).ConfigureAwait(false);
             var challenge = await ExpectAsync(call, ServerMessage.BodyOneofCase.Challenge, cancellationToken).ConfigureAwait(false);
             var signature = JoinChallenge.Sign(key, challenge.Challenge.Nonce.Span, workerId, challenge.Challenge.ServerTimeUnixMs);
             await call.RequestStream.WriteAsync(new WorkerMessage { Proof = new Proof { Signature = Google.Protobuf.ByteString.CopyFrom(signature) } },
@@ -107,6 +118,40 @@ public sealed class WorkerConnection : IDisposable
         return message.BodyCase == kind
             ? message
             : throw new InvalidDataException($"the server sent {message.BodyCase} while the worker expected {kind}.");
+    }
+
+    /// <summary>True when <paramref name="failure"/> (or what caused it) is a TLS handshake the worker refused: the server's certificate does not chain to the trusted CA.</summary>
+    public static bool IsUntrustedServer(Exception failure)
+    {
+        for (Exception? e = failure; e is not null; e = e is RpcException rpc && rpc.Status.DebugException is { } inner ? inner : e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Loads the CA certificate (PEM or DER).</summary>
+    /// <exception cref="InvalidDataException">the file is not a certificate; the message names it.</exception>
+    /// <exception cref="FileNotFoundException">the file does not exist.</exception>
+    public static X509Certificate2 LoadCaCertificate(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"--ca-cert '{path}' does not exist.", path);
+        }
+
+        try
+        {
+            return X509CertificateLoader.LoadCertificateFromFile(path);
+        }
+        catch (CryptographicException e)
+        {
+            throw new InvalidDataException($"--ca-cert '{path}' is not a PEM or DER certificate: {e.Message}", e);
+        }
     }
 
     /// <inheritdoc />

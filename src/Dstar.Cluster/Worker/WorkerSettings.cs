@@ -26,4 +26,25 @@ public sealed record WorkerSettings
 
     /// <summary>How long to keep trying to (re)connect before giving up.</summary>
     public TimeSpan RetryFor { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest <see cref="RetryFor"/> accepted: one week.</summary>
+    public static readonly TimeSpan MaxRetryFor = TimeSpan.FromDays(7);
+
+    /// <summary>Refuses settings that cannot work, before any file or connection is opened.</summary>
+    /// <exception cref="ArgumentException">the problem, naming the option and the value.</exception>
+    public void Validate()
+    {
+        if (WorkerId < 0 || WorkerId >= Config.Workers)
+        {
+            throw new ArgumentException($"--id {WorkerId}: must be in 0..{Config.Workers - 1}, the worker ids of this config (workers = {Config.Workers})");
+        }
+
+        if (RetryFor < TimeSpan.Zero || RetryFor > MaxRetryFor)
+        {
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"--retry-seconds {RetryFor.TotalSeconds}: must be in 0..{MaxRetryFor.TotalSeconds} (one week)"));
+        }
+
+        RealTime.Validate();
+    }
 }

@@ -13,19 +13,8 @@ internal static class RuleCatalog
         new("meamed", "coordinate-wise mean of the n−f values closest to the median [f=]", a => new Meamed(a.OptionalInt("f", min: 0))),
         new("centered-clipping", "v ← v + (1/n) Σ clip_τ(xᵢ − v), L times from the previous aggregate [tau=10] [iterations=1]",
             a => new CenteredClipping(a.Double("tau", 10, min: double.Epsilon), a.Int("iterations", 1, min: 1))),
-        new("dstar", "dSTAR filter: keep rows with ‖gᵢ − m‖ ≤ τ·δ_ref, average them [tau=2] [center=median|median-of-means|exclude-validation] [bucket=2] [reference=validation|median-deviation] [include-validation=false] [batch-ratio=1]",
-            a => new DstarFilter(
-                tau: a.Double("tau", 2, min: double.Epsilon),
-                center: a.Choice("center", "median", "median", "median-of-means", "exclude-validation") switch
-                {
-                    "median-of-means" => DstarCenter.MedianOfMeans,
-                    "exclude-validation" => DstarCenter.ExcludeValidation,
-                    _ => DstarCenter.Median,
-                },
-                reference: a.Choice("reference", "validation", "validation", "median-deviation") == "validation" ? DstarReference.Validation : DstarReference.MedianDeviation,
-                includeValidation: a.Bool("include-validation", false),
-                batchRatio: a.Double("batch-ratio", 1, min: double.Epsilon),
-                bucketSize: a.Int("bucket", 2, min: 1))),
+        new("dstar", "dSTAR filter: keep rows with ‖gᵢ − m‖ ≤ τ·δ_ref, average them [tau=2] [center=median|median-of-means|exclude-validation|validation] [bucket=2] [reference=validation|median-deviation|quantile] [quantile=0.5] [include-validation=false] [batch-ratio=1]; ours, off by default: [direction=c] [scale=ρ] [scale-mode=drop|clip] [duplicates=ε] [mean=plain|clipped] [reputation=λ] [exclude=0.5] [probation=20]",
+            DstarSpec.Create),
         new("krum", "the row with the lowest Krum score [f=] (n ≥ 2f+3)", a => new Krum(a.OptionalInt("f", min: 0))),
         new("multi-krum", "mean of the m rows with the lowest Krum scores [f=] [m=n−f] (n ≥ 2f+3)", a => new MultiKrum(a.OptionalInt("f", min: 0), a.OptionalInt("m", min: 1))),
         new("bulyan", "repeated Krum picks n−2f rows, then per coordinate the mean of the n−4f closest to the median [f=] (n ≥ 4f+3)", a => new Bulyan(a.OptionalInt("f", min: 0))),

@@ -13,6 +13,15 @@ namespace Dstar.Core.Attacks;
 /// The Byzantine vector sits on the filter's edge, in the direction p = −σ, −μ/‖μ‖ or −sign(μ) (as Min-Max).
 /// Spec: <c>adaptive-dstar [tau=2] [direction=std|unit|sign] [reference=validation|median-deviation]
 /// [batch-ratio=1] [margin=0.001]</c>; τ &gt; 0, batch-ratio &gt; 0, 0 ≤ margin &lt; 1.
+/// <para>
+/// Defence-aware: when the server's rule (<see cref="AttackContext.Pipeline"/>) is a <see cref="Aggregation.DstarFilter"/>,
+/// the attack reads every check it is configured with and ignores its own tau/reference/batch-ratio: the centre (with or
+/// without g₀, or g₀ itself; median-of-means is modelled as the median), the reference (δ₀, or the q-quantile of the
+/// worker deviations), the direction check (cos(b, g₀) ≥ c), the scale check in drop mode (‖b‖ ≤ ρ‖g₀‖√batch-ratio) and
+/// the duplicate check: with duplicates=ε each Byzantine row adds its own random perturbation of norm η = 1.5·ε·‖b‖, so no
+/// two rows are near-identical, and γ is chosen so that every test still passes with that η (‖b + η‖² ≈ ‖b‖² + η² in
+/// high dimension). Passing every test every round keeps its reputation at the top, so no schedule is needed.
+/// </para>
 /// </summary>
 /// <remarks>
 /// γ is found by doubling then bisection to a relative 10⁻⁶ (m moves with b, so δ_b − τδ_ref is not monotone in
@@ -37,6 +46,18 @@ public sealed class AdaptiveDstar : IAttack, IScaleCondition
     private double[] _deviations = [];
     private int _copies;
     private float[]? _validation;
+    private bool _validationInCenter;
+    private bool _validationIsCenter;
+    private double _tau;
+    private bool _quantileReference;
+    private double _quantile = 0.5;
+    private double _batchRatio;
+    private double _cosine = double.NegativeInfinity;
+    private double _scaleBound = double.PositiveInfinity;
+    private double _duplicates;
+    private double _validationNorm;
+    private int[] _eligible = [];
+    private int _eligibleCount;
 
     /// <summary>Creates the attack.</summary>
     /// <exception cref="ArgumentException">τ or batch-ratio is not finite and positive, or margin is outside [0, 1).</exception>
@@ -84,14 +105,16 @@ public sealed class AdaptiveDstar : IAttack, IScaleCondition
         AttackChecks.Shapes(Name, honest, byzantine, needsHonest: true);
         ArgumentNullException.ThrowIfNull(context);
         int d = honest.Dimension;
-        var validation = UseValidationReference ? context.AggregationContext?.ValidationGradient : null;
-        if (validation is not null && validation.Length != d)
+        var g0 = context.AggregationContext?.ValidationGradient;
+        if (g0 is not null && g0.Length != d)
         {
-            throw new AttackException($"{Label}: the validation gradient g₀ has {validation.Length} values, expected d = {d}");
+            throw new AttackException($"{Label}: the validation gradient g₀ has {g0.Length} values, expected d = {d}");
         }
 
+        Configure(context.Pipeline?.Rule as Aggregation.DstarFilter, g0);
+        var validation = _validation;
+        Eligible(honest, g0);
         _honest = honest;
-        _validation = validation;
         _copies = byzantine.Count;
         if (_deviations.Length < honest.Count + _copies)
         {
@@ -101,10 +124,99 @@ public sealed class AdaptiveDstar : IAttack, IScaleCondition
         _median = Scratch.Exactly(ref _median, d);
         var candidate = Scratch.Exactly(ref _candidate, d);
         _geometry.Compute(honest, Direction);
-        PrepareMedian(honest, validation);
+        PrepareMedian(honest, _validationInCenter ? validation : null);
         LastScale = _geometry.DirectionNormSquared > 0 ? Bisection.Largest(this, tolerance: 1e-6) : 0;
         _geometry.Write(LastScale, candidate);
         AttackChecks.FillRows(byzantine, candidate);
+        if (_duplicates > 0)
+        {
+            // Each row its own perturbation of norm η, so that no two rows are near-identical to the filter.
+            double eta = 1.5 * _duplicates * TensorPrimitives.Norm<float>(candidate);
+            for (int r = 0; r < byzantine.Count; r++)
+            {
+                var row = byzantine.Row(r);
+                var noise = _median!;
+                Kernels.StandardNormal.Fill(context.Random, noise);
+
+                float norm = TensorPrimitives.Norm<float>(noise);
+                if (norm > 0)
+                {
+                    TensorPrimitives.MultiplyAdd(noise, (float)(eta / norm), row, row);
+                }
+            }
+        }
+    }
+
+    // The honest rows the server's direction and scale checks let through: only they enter its centre and reference.
+    private void Eligible(GradientBatch honest, float[]? g0)
+    {
+        if (_eligible.Length < honest.Count)
+        {
+            _eligible = new int[honest.Count];
+        }
+
+        _eligibleCount = 0;
+        for (int i = 0; i < honest.Count; i++)
+        {
+            var row = honest.Row(i);
+            double norm = TensorPrimitives.Norm<float>(row);
+            bool passes = norm <= _scaleBound;
+            if (passes && !double.IsNegativeInfinity(_cosine))
+            {
+                double dot = TensorPrimitives.Dot<float>(row, g0);
+                passes = norm > 0 && _validationNorm > 0 && dot / (norm * _validationNorm) >= _cosine;
+            }
+
+            if (passes)
+            {
+                _eligible[_eligibleCount++] = i;
+            }
+        }
+
+        if (_eligibleCount == 0)
+        {
+            // The server would fall back on g₀ or refuse; the attack then models all honest rows.
+            for (int i = 0; i < honest.Count; i++)
+            {
+                _eligible[i] = i;
+            }
+
+            _eligibleCount = honest.Count;
+        }
+    }
+
+    // What the attack assumes about the filter: the server's own configuration when it runs dSTAR, else the spec.
+    private void Configure(Aggregation.DstarFilter? filter, float[]? g0)
+    {
+        if (filter is null)
+        {
+            _validation = UseValidationReference ? g0 : null;
+            _validationInCenter = _validation is not null;
+            _validationIsCenter = false;
+            _tau = Tau;
+            _quantileReference = false;
+            _quantile = 0.5;
+            _batchRatio = BatchRatio;
+            _cosine = double.NegativeInfinity;
+            _scaleBound = double.PositiveInfinity;
+            _duplicates = 0;
+            return;
+        }
+
+        _validation = g0;
+        _tau = filter.Tau;
+        _batchRatio = filter.BatchRatio;
+        _validationIsCenter = filter.Center == Aggregation.DstarCenter.Validation && g0 is not null;
+        _validationInCenter = filter.Center == Aggregation.DstarCenter.Median && g0 is not null;
+        bool validationReference = filter.Reference == Aggregation.DstarReference.Validation && g0 is not null;
+        _quantileReference = !validationReference;
+        _quantile = filter.Reference == Aggregation.DstarReference.Quantile ? filter.Quantile : 0.5;
+        _validationNorm = g0 is null ? 0 : TensorPrimitives.Norm<float>(g0);
+        _cosine = g0 is null ? double.NegativeInfinity : filter.Direction;
+        _scaleBound = g0 is not null && filter.ScaleMode == Aggregation.DstarScaleMode.Drop
+            ? filter.Scale * _validationNorm * Math.Sqrt(filter.BatchRatio)
+            : double.PositiveInfinity;
+        _duplicates = filter.Duplicates;
     }
 
     // With S the h honest values of a column (and g₀'s) sorted as s₍₁₎ ≤ … ≤ s₍ₘ₎, the r-th smallest of S ∪ {f copies
@@ -113,7 +225,7 @@ public sealed class AdaptiveDstar : IAttack, IScaleCondition
     // instead of a fresh O((h+f)·d) selection.
     private void PrepareMedian(GradientBatch honest, float[]? validation)
     {
-        int d = honest.Dimension, h = honest.Count;
+        int d = honest.Dimension, h = _eligibleCount;
         int m = h + (validation is null ? 0 : 1);
         int total = m + _copies;
         int upperRank = total / 2 + 1;                                    // 1-based; the median for odd totals
@@ -128,7 +240,7 @@ public sealed class AdaptiveDstar : IAttack, IScaleCondition
         {
             for (int i = 0; i < h; i++)
             {
-                column[i] = data[i * d + j];
+                column[i] = data[_eligible[i] * d + j];
             }
 
             if (validation is not null)
@@ -152,41 +264,78 @@ public sealed class AdaptiveDstar : IAttack, IScaleCondition
         var candidate = _candidate!;
         var median = _median!;
         _geometry.Write(scale, candidate);
-        double deviation = 0, validationDeviation = 0;
+        double deviation = 0, validationDeviation = 0, squaredNorm = 0, dot = 0;
         for (int j = 0; j < candidate.Length; j++)
         {
             float v = candidate[j];
-            double lower = Math.Clamp(v, _lowerFloor![j], _lowerCeiling![j]);
-            double upper = Math.Clamp(v, _upperFloor![j], _upperCeiling![j]);
-            float middle = (float)(0.5 * (lower + upper));
+            float middle;
+            if (_validationIsCenter)
+            {
+                middle = _validation![j];
+            }
+            else
+            {
+                double lower = Math.Clamp(v, _lowerFloor![j], _lowerCeiling![j]);
+                double upper = Math.Clamp(v, _upperFloor![j], _upperCeiling![j]);
+                middle = (float)(0.5 * (lower + upper));
+            }
+
             median[j] = middle;
             deviation += ((double)v - middle) * ((double)v - middle);
+            squaredNorm += (double)v * v;
             if (_validation is not null)
             {
                 validationDeviation += ((double)_validation[j] - middle) * ((double)_validation[j] - middle);
+                dot += (double)v * _validation[j];
             }
         }
 
-        deviation = Math.Sqrt(deviation);
-        double reference = _validation is not null
-            ? Math.Sqrt(validationDeviation * BatchRatio)
+        // The per-row perturbation n (norm η) the duplicate check forces adds η² to every squared distance and norm, and
+        // a random cross term 2n·v whose size is about 2η‖v‖/√d; the attack leaves 4 of those as slack.
+        double eta = 1.5 * _duplicates * Math.Sqrt(squaredNorm);
+        double spread = 4 / Math.Sqrt(candidate.Length);
+        deviation = Math.Sqrt(deviation + (eta * eta) + (2 * spread * eta * Math.Sqrt(deviation)));
+        double norm = Math.Sqrt((squaredNorm + (eta * eta)) + (2 * spread * eta * Math.Sqrt(squaredNorm)));
+        dot -= spread * eta * _validationNorm;
+        double safety = 1 - Margin;
+        if (!double.IsNegativeInfinity(_cosine) && !(norm > 0 && _validationNorm > 0 && dot / (norm * _validationNorm) >= _cosine + (Margin * (1 - _cosine))))
+        {
+            return false;
+        }
+
+        if (norm > _scaleBound * safety)
+        {
+            return false;
+        }
+
+        double reference = !_quantileReference && _validation is not null
+            ? Math.Sqrt(validationDeviation * _batchRatio)
             : MedianDeviation(deviation, median);
-        return deviation <= Tau * (1 - Margin) * reference;
+        return deviation <= _tau * safety * reference;
     }
 
     // δ_ref = median of the workers' δᵢ: the honest rows' and f copies of b's.
     private double MedianDeviation(double byzantineDeviation, float[] median)
     {
         var honest = _honest!;
-        int workers = honest.Count + _copies;
+        int h = _eligibleCount;
+        int workers = h + _copies;
         var deviations = _deviations.AsSpan(0, workers);
-        for (int i = 0; i < honest.Count; i++)
+        for (int i = 0; i < h; i++)
         {
-            deviations[i] = TensorPrimitives.Distance<float>(honest.Row(i), median);
+            deviations[i] = TensorPrimitives.Distance<float>(honest.Row(_eligible[i]), median);
         }
 
-        deviations[honest.Count..].Fill(byzantineDeviation);
+        deviations[h..].Fill(byzantineDeviation);
         deviations.Sort();
+        if (_quantile != 0.5)
+        {
+            double position = _quantile * (workers - 1);
+            int low = (int)Math.Floor(position);
+            int high = Math.Min(low + 1, workers - 1);
+            return deviations[low] + ((position - low) * (deviations[high] - deviations[low]));
+        }
+
         return workers % 2 == 1 ? deviations[workers / 2] : 0.5 * (deviations[workers / 2 - 1] + deviations[workers / 2]);
     }
 }

@@ -31,6 +31,12 @@ internal static class AttackCatalog
             a => new MinMax(Direction(a))),
         new("min-sum", "b = μ + γp, largest γ with Σᵢ‖b − xᵢ‖² ≤ maxᵢ Σⱼ‖xᵢ − xⱼ‖² [direction=std|unit|sign]",
             a => new MinSum(Direction(a))),
+        new("fang", "Fang et al. 2020 on trimmed mean/median: each value drawn just beyond the honest extreme opposite sign(μ) [b=2]",
+            a => ParameterChecks.Build(() => new Fang(a.Double("b", 2)))),
+        new("rop", "relocated orthogonal perturbation: b = r + γp̂, r = λv + (1−λ)μ, p̂ ⊥ r [lambda=0.9] [scale=1]",
+            a => ParameterChecks.Build(() => new Rop(a.Double("lambda", 0.9), a.Double("scale", 1)))),
+        new("poisoned-fl", "PoisonedFL-style: b = −λₜ·s ⊙ |μ| with one sign vector s for the whole run [lambda=2] [window=10] [decay=0.7]",
+            a => ParameterChecks.Build(() => new PoisonedFl(a.Double("lambda", 2), a.Int("window", 10), a.Double("decay", 0.7)))),
         new("adaptive-dstar", "b = μ + γp at the edge of the dSTAR filter [tau=2] [direction=std|unit|sign] [reference=validation|median-deviation] [batch-ratio=1] [margin=0.001]",
             a => ParameterChecks.Build(() => new AdaptiveDstar(
                 a.Double("tau", 2),

@@ -139,8 +139,11 @@ public sealed class SpecArguments
     {
         if (value.CompareTo(min) < 0 || value.CompareTo(max) > 0)
         {
+            // min: double.Epsilon is how a catalog asks for a positive value: say "> 0", not "≥ 5E-324".
             var range = (min, max) switch
             {
+                _ when min is double e && e == double.Epsilon && IsUnbounded(max) => "a value > 0",
+                _ when min is double e && e == double.Epsilon => $"a value in (0, {max}]",
                 _ when IsUnbounded(max) => $"a value ≥ {min}",
                 _ when IsUnbounded(min) => $"a value ≤ {max}",
                 _ => $"a value in [{min}, {max}]",

@@ -36,6 +36,13 @@ public static class CheckpointFile
         }
 
         var bytes = Serialize(checkpoint);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(directory))
+        {
+            // Name the directory the user chose, not the temporary file the write would have failed on.
+            throw new DirectoryNotFoundException($"cannot write checkpoint {path}: the directory '{directory}' does not exist");
+        }
+
         var temporary = path + ".tmp";
         using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {

@@ -14,6 +14,9 @@ public enum DropReason
 
     /// <summary>Wrong length, a NaN or ±∞ value, an unknown worker id, or a version newer than the current one.</summary>
     Malformed,
+
+    /// <summary>The rule's reputation excluded the worker for now (dSTAR <c>reputation=</c>); it does not count towards k.</summary>
+    Excluded,
 }
 
 /// <summary>One dropped message: who sent it, why it was dropped, and a human-readable detail.</summary>
@@ -25,13 +28,14 @@ public readonly record struct Drop(int Worker, DropReason Reason, string Detail)
 /// <summary>Lower-case names of <see cref="DropReason"/> as they appear in metrics files.</summary>
 public static class DropReasonNames
 {
-    /// <summary>"late", "duplicate", "stale" or "malformed".</summary>
+    /// <summary>"late", "duplicate", "stale", "malformed" or "excluded".</summary>
     public static string Name(this DropReason reason) => reason switch
     {
         DropReason.Late => "late",
         DropReason.Duplicate => "duplicate",
         DropReason.Stale => "stale",
         DropReason.Malformed => "malformed",
+        DropReason.Excluded => "excluded",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "unknown drop reason"),
     };
 }

@@ -33,6 +33,7 @@ public sealed class RoundCollector
     private readonly int? _minimumGiven;
     private int _accepted;
     private bool _deadlinePassed;
+    private int _excluded;
 
     /// <summary>Creates a collector for N workers, gradients of dimension d, the first k, and an optional deadline.</summary>
     /// <param name="workerCount">N ≥ 1.</param>
@@ -75,6 +76,16 @@ public sealed class RoundCollector
         _times = new double[k];
         Begin(0);
     }
+
+    /// <summary>
+    /// Workers the rule excludes for now (dSTAR's reputation): their gradients are dropped as
+    /// <see cref="DropReason.Excluded"/> and do not count towards k, so the round waits for another worker; at most
+    /// <see cref="MaxExcluded"/> a round (beyond that the rule itself leaves their rows out). Null: none.
+    /// </summary>
+    public Func<int, bool>? Excludes { get; set; }
+
+    /// <summary>Most workers dropped as excluded in one round (N − k keeps every round able to fill).</summary>
+    public int MaxExcluded { get; set; }
 
     /// <summary>The default k_min = ⌈k/2⌉ + 1, capped at k.</summary>
     public static int DefaultMinimumCount(int k) => Math.Min(k, (k + 1) / 2 + 1);
@@ -147,6 +158,7 @@ public sealed class RoundCollector
         Array.Clear(_delivered);
         _drops.Clear();
         _deadlinePassed = false;
+        _excluded = 0;
         CloseTime = 0;
     }
 
@@ -276,6 +288,12 @@ public sealed class RoundCollector
         if (a.Version > Version)
         {
             return new Drop(a.Worker, DropReason.Malformed, $"version {a.Version} is newer than the current {Version}");
+        }
+
+        if (_excluded < MaxExcluded && Excludes?.Invoke(a.Worker) == true)
+        {
+            _excluded++;
+            return new Drop(a.Worker, DropReason.Excluded, "excluded by the rule's reputation for now");
         }
 
         if (_delivered[a.Worker])

@@ -6,8 +6,14 @@ namespace Dstar.Engine.Configuration;
 /// <param name="Problem">What is wrong and what would be accepted.</param>
 public sealed record ConfigError(string Key, string Value, string Problem)
 {
-    /// <summary><c>key = 'value': problem</c>.</summary>
-    public override string ToString() => $"{Key} = '{Value}': {Problem}";
+    /// <summary>The most characters of a value shown in a message (a huge value is cut, with its length).</summary>
+    public const int ShownValueLength = 120;
+
+    /// <summary><c>key = 'value': problem</c> (<c>key: problem</c> without a value), the value cut to <see cref="ShownValueLength"/> characters.</summary>
+    public override string ToString() => Value.Length == 0 ? $"{Key}: {Problem}" : $"{Key} = '{Shown(Value)}': {Problem}";
+
+    private static string Shown(string value) =>
+        value.Length <= ShownValueLength ? value : $"{value[..ShownValueLength]}… ({value.Length} characters)";
 }
 
 /// <summary>The configuration has one or more bad fields; <see cref="Errors"/> lists every one of them.</summary>

@@ -35,10 +35,19 @@ public static class ConfigLoader
         var errors = new List<ConfigError>();
         var values = new Dictionary<string, ConfigValue>(StringComparer.Ordinal);
         var order = new List<string>();
-        if (!string.IsNullOrWhiteSpace(yaml))
+        if (yaml is not null && yaml.Length > ConfigLimits.MaxDocumentBytes)
+        {
+            errors.Add(new ConfigError("(file)", "", $"{yaml.Length} characters: the limit is {ConfigLimits.MaxDocumentBytes}"));
+        }
+        else if (!string.IsNullOrWhiteSpace(yaml))
         {
             try
             {
+                if (YamlBounds.Check(yaml) is { } tooLarge)
+                {
+                    throw new ConfigException([new ConfigError("(file)", "", tooLarge)]);
+                }
+
                 var stream = new YamlStream();
                 stream.Load(new StringReader(yaml));
                 if (stream.Documents.Count > 0)
@@ -53,6 +62,10 @@ public static class ConfigLoader
                     }
                 }
             }
+            catch (ConfigException e)
+            {
+                errors.AddRange(e.Errors);
+            }
             catch (YamlException e)
             {
                 errors.Add(new ConfigError("(file)", "", $"not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}"));
@@ -66,6 +79,12 @@ public static class ConfigLoader
 
         foreach (var item in overrides ?? Array.Empty<string>())
         {
+            if (item.Length > ConfigLimits.MaxOverrideLength)
+            {
+                errors.Add(new ConfigError("--set", item, $"{item.Length} characters: the limit is {ConfigLimits.MaxOverrideLength}"));
+                continue;
+            }
+
             int eq = item.IndexOf('=');
             if (eq <= 0)
             {
@@ -113,7 +132,8 @@ public static class ConfigLoader
     }
 
     /// <summary>Loads a file (or the defaults when <paramref name="path"/> is null), then overrides and validates.</summary>
-    /// <exception cref="ConfigException">the file cannot be read, or any field is bad.</exception>
+    /// <exception cref="ConfigException">the file is too large or any field is bad.</exception>
+    /// <exception cref="IOException">the file cannot be read; the message names it.</exception>
     public static ExperimentConfig LoadFile(string? path, IEnumerable<string>? overrides = null)
     {
         string? text = null;
@@ -121,15 +141,59 @@ public static class ConfigLoader
         {
             try
             {
-                text = File.ReadAllText(path);
+                text = ReadBounded(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new ConfigException([new ConfigError("--config", path, "cannot read the file: " + e.Message)]);
+                var reason = e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message;
+                throw new IOException($"--config '{path}': cannot read the file: {reason}", e);
+            }
+
+            if (text is null)
+            {
+                throw new ConfigException([new ConfigError("--config", path,
+                    $"larger than {ConfigLimits.MaxDocumentBytes} bytes: the limit is {ConfigLimits.MaxDocumentBytes} (a config is a few hundred bytes)")]);
             }
         }
 
         return Load(text, overrides);
+    }
+
+    // At most MaxDocumentBytes are read, whatever the file claims to be (a device such as /dev/zero has no length):
+    // null when there is more.
+    private static string? ReadBounded(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new IOException("it is a directory");
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1, FileOptions.SequentialScan);
+        if (stream.CanSeek && stream.Length > ConfigLimits.MaxDocumentBytes)
+        {
+            return null;
+        }
+
+        var buffer = new byte[ConfigLimits.MaxDocumentBytes + 1];
+        int read = 0;
+        while (read < buffer.Length)
+        {
+            int n = stream.Read(buffer, read, buffer.Length - read);
+            if (n == 0)
+            {
+                break;
+            }
+
+            read += n;
+        }
+
+        if (read > ConfigLimits.MaxDocumentBytes)
+        {
+            return null;
+        }
+
+        using var reader = new StreamReader(new MemoryStream(buffer, 0, read), detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
     }
 
     /// <summary>The config as YAML, every key written (nested under <c>data:</c>), in <see cref="ConfigKeys.All"/> order.</summary>
@@ -201,6 +265,11 @@ public static class ConfigLoader
 
         try
         {
+            if (YamlBounds.Check(text) is { } tooLarge)
+            {
+                return tooLarge;
+            }
+
             var stream = new YamlStream();
             stream.Load(new StringReader(text));
             return stream.Documents.Count == 0 ? null : ToValue(stream.Documents[0].RootNode, out value);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dstar.Core.Specs;
+using Dstar.Learning.Oracle;
 
 namespace Dstar.Engine.Configuration;
 
@@ -30,8 +31,10 @@ public static class ConfigValidator
         }
 
         Need(c.Rounds >= 1, "rounds", c.Rounds, "must be ≥ 1");
+        Need(c.Rounds <= ConfigLimits.MaxRounds, "rounds", c.Rounds, $"too large: the limit is {ConfigLimits.MaxRounds}");
         Need(c.EvalEvery >= 1, "eval_every", c.EvalEvery, "must be ≥ 1");
         Need(c.Workers >= 1, "workers", c.Workers, "must be ≥ 1");
+        Need(c.Workers <= ConfigLimits.MaxWorkers, "workers", c.Workers, $"too large: the limit is {ConfigLimits.MaxWorkers}");
         Need(c.AutoK || (c.K >= 1 && c.K <= c.Workers), "k", c.K, $"must be in 1..workers = {c.Workers}, or auto");
         Need(c.KMax is null || c.AutoK, "k_max", c.KMax, "only matters with k: auto; set k: auto too");
         Need(c.KMax is null || (c.KMax >= 1 && c.KMax <= c.Workers), "k_max", c.KMax, $"must be in 1..workers = {c.Workers}");
@@ -43,17 +46,33 @@ public static class ConfigValidator
         Need(c.KMin is null || c.Deadline is not null || c.AutoK, "k_min", c.KMin, "only matters with a deadline or k: auto; set one of them too");
         Need(c.LearningRate > 0, "lr", c.LearningRate, "must be > 0");
         Need(c.Momentum >= 0 && c.Momentum < 1, "momentum", c.Momentum, "must be in [0, 1)");
+        Need(c.WorkerMomentum >= 0 && c.WorkerMomentum < 1, "worker_momentum", c.WorkerMomentum, "must be in [0, 1)");
         Need(c.WeightDecay >= 0, "weight_decay", c.WeightDecay, "must be ≥ 0");
         Need(c.BatchSize >= 1, "batch_size", c.BatchSize, "must be ≥ 1");
+        Need(c.BatchSize <= ConfigLimits.MaxBatchSize, "batch_size", c.BatchSize, $"too large: the limit is {ConfigLimits.MaxBatchSize}");
         Need(c.ValidationBatchSize is null || c.ValidationBatchSize >= 1, "validation_batch_size", c.ValidationBatchSize, "must be ≥ 1");
+        Need(c.ValidationBatchSize is null || c.ValidationBatchSize <= ConfigLimits.MaxBatchSize, "validation_batch_size", c.ValidationBatchSize,
+            $"too large: the limit is {ConfigLimits.MaxBatchSize}");
         Need(c.CheckpointEvery >= 0, "checkpoint_every", c.CheckpointEvery, "must be ≥ 0 (0 disables checkpoints)");
         Need(c.Threads >= 1, "threads", c.Threads, "must be ≥ 1");
+        Need(c.Threads <= ConfigLimits.MaxThreads, "threads", c.Threads,
+            $"too large: the limit is {ConfigLimits.MaxThreads} (4 per core; this machine has {Environment.ProcessorCount})");
+        if (TorchThreads.CheckEnvironment() is { } torchThreads)
+        {
+            errors.Add(new ConfigError(TorchThreads.EnvironmentVariable, Environment.GetEnvironmentVariable(TorchThreads.EnvironmentVariable) ?? "", torchThreads));
+        }
 
         var d = c.Data;
         Need(DataNames.Contains(d.Name), "data.name", d.Name, "must be one of " + string.Join(", ", DataNames));
         Need(d.ValidationSize >= 0, "data.validation_size", d.ValidationSize, "must be ≥ 0");
+        Need(d.ValidationSize <= ConfigLimits.MaxValidationSize, "data.validation_size", d.ValidationSize, $"too large: the limit is {ConfigLimits.MaxValidationSize}");
         Need(d.Samples >= 1, "data.samples", d.Samples, "must be ≥ 1");
+        Need(d.Samples <= ConfigLimits.MaxSamples, "data.samples", d.Samples, $"too large: the limit is {ConfigLimits.MaxSamples}");
         Need(d.Features >= 1, "data.features", d.Features, "must be ≥ 1");
+        Need(d.Features <= ConfigLimits.MaxFeatures, "data.features", d.Features, $"too large: the limit is {ConfigLimits.MaxFeatures}");
+        Need(!d.Name.StartsWith("synthetic", StringComparison.Ordinal) || (long)d.Samples * d.Features <= ConfigLimits.MaxSyntheticValues, "data.samples",
+            d.Samples, $"data.samples × data.features = {(long)d.Samples * d.Features} values: the limit is {ConfigLimits.MaxSyntheticValues}");
+        Need(c.Pre.Count <= ConfigLimits.MaxPreAggregators, "pre", c.Pre.Count, $"too many pre-aggregators: the limit is {ConfigLimits.MaxPreAggregators}");
         Need(d.Noise >= 0, "data.noise", d.Noise, "must be ≥ 0");
         CheckSpec(errors, "data.partition", d.Partition, spec =>
         {
@@ -92,7 +111,8 @@ public static class ConfigValidator
             Registry.Delays.Create(spec, DiskSpecFiles.Instance);
             return null;
         });
-        if (c.Attack is not null && c.Byzantine > 0)
+        // Checked whatever byzantine is: a spec that would fail with byzantine = 3 is as wrong with byzantine = 0.
+        if (c.Attack is not null)
         {
             CheckSpec(errors, "attack", c.Attack, spec =>
             {
@@ -133,6 +153,12 @@ public static class ConfigValidator
 
     private static void CheckSpec(List<ConfigError> errors, string key, string text, Func<Spec, string?> check)
     {
+        if (text.Length > ConfigLimits.MaxSpecLength)
+        {
+            errors.Add(new ConfigError(key, text, $"a spec of {text.Length} characters: the limit is {ConfigLimits.MaxSpecLength}"));
+            return;
+        }
+
         try
         {
             var spec = Spec.Parse(text);

@@ -66,6 +66,9 @@ public sealed record ExperimentConfig
     /// <summary><c>momentum</c>: μ in [0, 1).</summary>
     public double Momentum { get; init; }
 
+    /// <summary>β of worker momentum (honest workers send momentum vectors); 0 for plain gradients.</summary>
+    public double WorkerMomentum { get; init; }
+
     /// <summary><c>weight_decay</c>: λ ≥ 0.</summary>
     public double WeightDecay { get; init; }
 

@@ -69,8 +69,23 @@ public sealed class RunDriver
                 throw new CheckpointException("resume needs the run directory that holds the checkpoint");
             }
 
+            // Everything is checked before anything is written.
+            if (directory is not null && SavedConfig(directory) is { } saved)
+            {
+                ResumeRules.Check(saved, Config);
+            }
+
             replayed = RunCheckpoints.Resume(checkpointPath, directory, Server, Config.Seed,
                 "no checkpoint was written yet: checkpoints are written every checkpoint_every rounds, after the last round and when a run is interrupted");
+            ResumeRules.CheckRounds(Config, Server.Version);
+        }
+        else if (directory is not null && Options.Mode != RunDirectoryMode.Replace)
+        {
+            RunDirectory.Claim(directory, Options.Mode);
+            if (Options.Mode == RunDirectoryMode.New && checkpointPath is not null && File.Exists(checkpointPath))
+            {
+                throw new IOException($"{checkpointPath} already exists; pass --resume to continue its run, or move it away");
+            }
         }
 
         var sinks = new List<IRunSink>();
@@ -79,6 +94,7 @@ public sealed class RunDriver
         {
             Directory.CreateDirectory(directory);
             File.WriteAllText(Path.Combine(directory, "config.yaml"), ConfigLoader.ToYaml(Config));
+            WriteState(RunStateFile.Running, null);
             metrics = new MetricsFiles(directory);
             sinks.Add(metrics);
             sinks.Add(new SummaryFile(directory));
@@ -109,6 +125,7 @@ public sealed class RunDriver
                     cancellationToken.ThrowIfCancellationRequested();
                     if (Options.StopAfterRound is { } stop && Server.Version >= stop)
                     {
+                        // As if killed: state.json still says running.
                         return new RunResult(RunEnd.Halted, Server.Version, null);
                     }
 
@@ -145,6 +162,7 @@ public sealed class RunDriver
                     Checkpoint(checkpointPath, metrics, recorder);
                 }
 
+                WriteState(RunStateFile.Interrupted, null);
                 return new RunResult(RunEnd.Interrupted, Server.Version, null);
             }
 
@@ -154,11 +172,43 @@ public sealed class RunDriver
             }
 
             var summary = recorder.Finish();
+            WriteState(RunStateFile.Finished, summary.StopReason);
             return new RunResult(RunEnd.Finished, Server.Version, summary);
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException)
+        {
+            WriteState(RunStateFile.Failed, failure.Message);
+            throw;
         }
         finally
         {
             metrics?.Dispose();
+        }
+    }
+
+    /// <summary>The config a resume must agree with: state.json's, else config.yaml's; null when neither is readable.</summary>
+    private static IReadOnlyDictionary<string, string>? SavedConfig(string directory)
+    {
+        if (RunStateFile.TryRead(directory) is { } state)
+        {
+            return state.Config;
+        }
+
+        try
+        {
+            return RunStateFile.Describe(ConfigLoader.LoadFile(Path.Combine(directory, "config.yaml")));
+        }
+        catch (Exception e) when (e is ConfigException or IOException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private void WriteState(string state, string? reason)
+    {
+        if (Options.Directory is { } directory)
+        {
+            RunStateFile.Write(directory, new RunState(state, Server.Version, reason, RunStateFile.Describe(Config)));
         }
     }
 

@@ -76,6 +76,18 @@ public sealed class ParameterServer
             throw new ArgumentException($"aggregator '{pipeline.Name}' cannot run on the first k = {options.K} gradients: {why}", nameof(pipeline));
         }
 
+        if (pipeline.Rule is Dstar.Core.Aggregation.DstarFilter { Reputation: { } reputation })
+        {
+            // An excluded worker's gradient does not count towards k; at most N − k are kept out, so a round can fill.
+            if (pipeline.PreAggregators.Count > 0)
+            {
+                throw new ArgumentException($"aggregator '{pipeline.Name}': dstar's reputation needs each row's worker, which a pre-aggregator hides; drop the pre-aggregators or reputation", nameof(pipeline));
+            }
+
+            _collector.Excludes = reputation.Excludes;
+            _collector.MaxExcluded = options.WorkerCount - options.K;
+        }
+
         if (options.AutoK)
         {
             var (floor, floorWhy) = AdaptiveK.FloorFor(options.MinimumCount, options.ByzantineCount,
@@ -507,6 +519,8 @@ public sealed class ParameterServer
         var batch = _collector.Batch;
         int n = batch.Count;
 
+        // Worker ids reach the rule only while rows are still the workers' own (no pre-aggregator in between).
+        _context.Workers = Pipeline.PreAggregators.Count == 0 ? _collector.AcceptedWorkers.ToArray() : null;
         var current = batch;
         foreach (var pre in Pipeline.PreAggregators)
         {

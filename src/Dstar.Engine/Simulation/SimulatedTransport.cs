@@ -114,6 +114,19 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
     /// <summary>The server's pipeline, passed to attacks.</summary>
     public AggregationPipeline? Pipeline => _round.Pipeline;
 
+    /// <summary>
+    /// Worker momentum (<c>worker_momentum</c>), or null. With it, every worker that answered a round folds that
+    /// round's gradient into its momentum, as a cluster worker would, even when the server stopped reading before it
+    /// (those gradients are computed when the next version is published).
+    /// </summary>
+    public Workers.WorkerMomentum? Momentum
+    {
+        get => _round.Momentum;
+        set => _round.Momentum = value;
+    }
+
+    private float[]? _momentumScratch;
+
     /// <summary>The context the server aggregates with (f, g₀), passed to adaptive attacks when set.</summary>
     public AggregationContext? AttackAggregationContext { get; set; }
 
@@ -149,6 +162,7 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        CatchUpMomentum();
         parameters.Span.CopyTo(_parameters);
         _version = version;
         _round.SampleDelays(version, _delays);
@@ -201,6 +215,37 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
         }
 
         Compute(worker);
+    }
+
+    /// <summary>The last round's gradients of answering workers the server did not read, folded into their momenta.</summary>
+    private void CatchUpMomentum()
+    {
+        if (Momentum is null || _version < 0)
+        {
+            return;
+        }
+
+        bool parametersSet = false;
+        for (int i = 0; i < _arrivalCount; i++)
+        {
+            int w = _order[i];
+            if (_computed[w] || _round.IsCrafted(w))
+            {
+                continue;
+            }
+
+            if (!parametersSet)
+            {
+                // The oracle may have moved on (test evaluation shares it): back to the last round's x.
+                _round.Oracle.SetParameters(_parameters);
+                parametersSet = true;
+            }
+
+            _momentumScratch ??= new float[_dimension];
+            _round.ComputeGradient(w, _version, _momentumScratch);
+            _computed[w] = true;
+            GradientsComputed++;
+        }
     }
 
     /// <summary>Worker <paramref name="worker"/>'s oracle gradient (honest, or label-flipped for a label-flip Byzantine worker).</summary>

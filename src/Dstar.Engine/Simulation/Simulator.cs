@@ -85,7 +85,10 @@ public sealed class Simulator : IDisposable
         _workload = WorkloadFactory.Create(config);
         try
         {
-            _transport = new SimulatedTransport(_workload.Oracle, _workload.Shards, config.BatchSize, delay, config.KCapacity, config.Seed, byzantine, pipeline);
+            _transport = new SimulatedTransport(_workload.Oracle, _workload.Shards, config.BatchSize, delay, config.KCapacity, config.Seed, byzantine, pipeline)
+            {
+                Momentum = config.WorkerMomentum > 0 ? new Workers.WorkerMomentum(config.Workers, config.WorkerMomentum) : null,
+            };
             _server = ParameterServerFactory.Create(config, _workload, pipeline);
         }
         catch

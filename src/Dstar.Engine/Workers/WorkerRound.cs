@@ -91,7 +91,13 @@ public sealed class WorkerRound
     /// <summary>The server's pipeline, passed to attacks.</summary>
     public AggregationPipeline? Pipeline { get; }
 
-    /// <summary>Whether <paramref name="worker"/> is Byzantine.</summary>
+    /// <summary>
+    /// Worker momentum (<c>worker_momentum</c>), or null: applied to every gradient a worker computes as its own
+    /// (not to the honest view a Byzantine worker computes for its attack).
+    /// </summary>
+    public WorkerMomentum? Momentum { get; set; }
+
+    /// <summary>True when <paramref name="worker"/> is Byzantine.</summary>
     public bool IsByzantine(int worker) => Byzantine?.Set.Contains(worker) == true;
 
     /// <summary>Whether <paramref name="worker"/>'s gradient is crafted by the attack (rather than computed by the oracle).</summary>
@@ -140,6 +146,10 @@ public sealed class WorkerRound
         }
 
         Oracle.ComputeGradient(_minibatch, gradient, flipLabels: !honest && IsByzantine(worker) && Byzantine!.FlipsLabels);
+        if (!honest)
+        {
+            Momentum?.Apply(worker, gradient);
+        }
     }
 
     /// <summary>

@@ -2,13 +2,13 @@ namespace Dstar.Learning.Data;
 
 /// <summary>Where a data set was found and why that place was chosen.</summary>
 /// <param name="Directory">The directory holding the files.</param>
-/// <param name="Origin">How it was chosen: "--data", "DSTAR_DATA", "Debian package dataset-fashion-mnist" or "bundled sample".</param>
+/// <param name="Origin">How it was chosen: "data.dir", "DSTAR_DATA", "Debian package dataset-fashion-mnist" or "bundled sample".</param>
 public sealed record DataLocation(string Directory, string Origin);
 
 /// <summary>
 /// Finds a data set's files, in this order:
 /// <list type="number">
-/// <item>the directory given on the command line (<c>--data DIR</c>); when given, the data must be there;</item>
+/// <item>the directory given on the command line (<c>data.dir</c> in the config); when given, the data must be there;</item>
 /// <item>the <c>DSTAR_DATA</c> environment variable (skipped when this data set is not under it);</item>
 /// <item>for Fashion-MNIST, <c>/usr/share/datasets/fashion-mnist</c> (Debian's <c>dataset-fashion-mnist</c>);</item>
 /// <item>for Fashion-MNIST, the bundled sample <c>data/fashion-mnist-sample</c> next to the running assembly (the build
@@ -30,7 +30,7 @@ public static class DataLocator
 
     /// <summary>Finds <paramref name="dataset"/> ("fashion-mnist", "mnist" or "cifar10").</summary>
     /// <param name="dataset">The data set name.</param>
-    /// <param name="dataDirectory">The <c>--data</c> directory, or null.</param>
+    /// <param name="dataDirectory">The <c>data.dir</c> directory, or null.</param>
     /// <param name="environmentRoot">The <c>DSTAR_DATA</c> value to use; by default read from the environment.</param>
     /// <exception cref="DataFileException">the data set is not in <paramref name="dataDirectory"/>, or is found nowhere (the message lists every place tried).</exception>
     public static DataLocation Locate(string dataset, string? dataDirectory, string? environmentRoot = null)
@@ -40,8 +40,10 @@ public static class DataLocator
         if (!string.IsNullOrWhiteSpace(dataDirectory))
         {
             return Search(dataset, dataDirectory, present, tried) is { } explicitDirectory
-                ? new DataLocation(explicitDirectory, "--data")
-                : throw new DataFileException(dataDirectory, $"--data: no {dataset} files here (looked in {string.Join(", ", tried)}; expected {Expected(dataset)})");
+                ? new DataLocation(explicitDirectory, "data.dir")
+                : throw new DataFileException(dataDirectory, Directory.Exists(dataDirectory)
+                    ? $"data.dir: no {dataset} files here (looked in {string.Join(", ", tried)}; expected {Expected(dataset)})"
+                    : "data.dir: no such directory");
         }
 
         environmentRoot ??= Environment.GetEnvironmentVariable(EnvironmentVariable);
@@ -66,7 +68,7 @@ public static class DataLocator
             }
         }
 
-        throw new DataFileException(dataset, $"not found (looked in {string.Join(", ", tried.Distinct())}); pass --data DIR or set {EnvironmentVariable} to a directory holding {Expected(dataset)}");
+        throw new DataFileException(dataset, $"not found (looked in {string.Join(", ", tried.Distinct())}); set data.dir or {EnvironmentVariable} to a directory holding {Expected(dataset)}");
     }
 
     /// <summary>The places the bundled sample may be: next to the application, next to this assembly.</summary>

@@ -11,14 +11,14 @@ namespace Dstar.Learning.Data;
 /// </summary>
 public static class DatasetCatalog
 {
-    /// <summary>Every data set; an entry's value loads it given the <c>--data</c> directory (or null).</summary>
+    /// <summary>Every data set; an entry's value loads it given the <c>data.dir</c> directory (or null).</summary>
     public static Catalog<Func<string?, LoadedData>> Datasets { get; } = new("data set",
     [
         new("fashion-mnist", "Fashion-MNIST 28×28 grey images, 10 classes (full set if installed, else the bundled 6000/1000 sample)",
             _ => directory => LoadMnist("fashion-mnist", directory, 0.2860f, 0.3530f)),
-        new("mnist", "MNIST 28×28 grey digits, 10 classes (from --data or DSTAR_DATA)",
+        new("mnist", "MNIST 28×28 grey digits, 10 classes (from data.dir or DSTAR_DATA)",
             _ => directory => LoadMnist("mnist", directory, 0.1307f, 0.3081f)),
-        new("cifar10", "CIFAR-10 32×32 colour images, 10 classes, binary version (from --data or DSTAR_DATA)",
+        new("cifar10", "CIFAR-10 32×32 colour images, 10 classes, binary version (from data.dir or DSTAR_DATA)",
             _ => directory =>
             {
                 var location = DataLocator.Locate("cifar10", directory);
@@ -52,7 +52,7 @@ public static class DatasetCatalog
 
     /// <summary>Loads a data set by spec.</summary>
     /// <param name="spec">For example "fashion-mnist" or "synthetic-logistic dimension=20".</param>
-    /// <param name="dataDirectory">The <c>--data</c> directory, or null to search (see <see cref="DataLocator"/>).</param>
+    /// <param name="dataDirectory">The <c>data.dir</c> directory, or null to search (see <see cref="DataLocator"/>).</param>
     /// <exception cref="SpecException">unknown data set or a bad parameter.</exception>
     /// <exception cref="DataFileException">the files are missing or bad; the message names the file and the problem.</exception>
     public static LoadedData Load(string spec, string? dataDirectory = null) => Datasets.Create(spec)(dataDirectory);

@@ -10,6 +10,9 @@ namespace Dstar.Learning.Models;
 /// </summary>
 public static class ModelCatalog
 {
+    /// <summary>The largest <c>hidden=</c> width accepted: a wider layer would only exhaust memory before the first round.</summary>
+    public const int MaxHidden = 65_536;
+
     /// <summary>Every model architecture.</summary>
     public static Catalog<ModelDefinition> Models { get; } = new("model",
     [
@@ -20,14 +23,14 @@ public static class ModelCatalog
         new("mlp", "multilayer perceptron with one hidden ReLU layer; hidden=128",
             args =>
             {
-                int hidden = args.Int("hidden", 128, min: 1);
+                int hidden = args.Int("hidden", 128, min: 1, max: MaxHidden);
                 return new ModelDefinition($"mlp hidden={hidden}", $"flatten → linear({hidden}) → relu → linear(C)",
                     (shape, classes) => Mlp(shape, classes, hidden));
             }),
         new("small-cnn", "two 5×5 conv (32, 64 channels, ReLU, 2×2 max-pool) and two linear layers for 28×28 images; hidden=128",
             args =>
             {
-                int hidden = args.Int("hidden", 128, min: 1);
+                int hidden = args.Int("hidden", 128, min: 1, max: MaxHidden);
                 return new ModelDefinition($"small-cnn hidden={hidden}", "conv5(32) → pool → conv5(64) → pool → linear(hidden) → linear(C)",
                     (shape, classes) => SmallCnn.Create(shape, classes, hidden));
             }),

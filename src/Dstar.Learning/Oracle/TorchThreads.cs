@@ -6,11 +6,12 @@ namespace Dstar.Learning.Oracle;
 /// <summary>
 /// The one setting for how many CPU threads torch uses, so that many simulated workers on few cores do not
 /// oversubscribe. The simulator computes workers' gradients one after another on one shared oracle; the count is set
-/// once per process. Order of precedence: an explicit count, then the <c>DSTAR_TORCH_THREADS</c> environment
-/// variable, then 1. The default is 1 because torch's OpenMP threads spin while they wait: measured on 2 cores shared
-/// with other processes (load ≈ 20), a small-cnn batch-32 gradient cost 21 ms of CPU with 1 thread and about 160 ms
-/// with 2. Raise it (for example to the core count) only where the process has the cores to itself, such as one
-/// simulator on a dedicated machine. Inter-op parallelism is set to 1 (a gradient is one chain of ops).
+/// once per process. Order of precedence: the <c>DSTAR_TORCH_THREADS</c> environment variable (a setting of the
+/// machine, so it wins over the experiment's), then the explicit count (the config's <c>threads</c>), then 1. The
+/// default is 1 because torch's OpenMP threads spin while they wait: measured on 2 cores shared with other processes
+/// (load ≈ 20), a small-cnn batch-32 gradient cost 21 ms of CPU with 1 thread and about 160 ms with 2. Raise it (for
+/// example to the core count) only where the process has the cores to itself, such as one simulator on a dedicated
+/// machine. Inter-op parallelism is set to 1 (a gradient is one chain of ops).
 /// </summary>
 public static class TorchThreads
 {
@@ -23,14 +24,38 @@ public static class TorchThreads
     /// <summary>The intra-op thread count last applied; 0 before <see cref="Configure"/> has run.</summary>
     public static int Count { get; private set; }
 
+    /// <summary>Where <see cref="Count"/> came from: <c>DSTAR_TORCH_THREADS</c>, <c>threads</c> or <c>default</c>.</summary>
+    public static string Source { get; private set; } = "default";
+
+    /// <summary>The largest count accepted from the environment: four per core.</summary>
+    public static int MaxCount => 4 * Environment.ProcessorCount;
+
+    private static string Expected => $"expected an integer in 1..{MaxCount} (4 per core)";
+
+    /// <summary>What the environment variable should be when it is unusable (junk, below 1, above <see cref="MaxCount"/>), or null when it is unset or fine.</summary>
+    public static string? CheckEnvironment()
+    {
+        try
+        {
+            FromEnvironment();
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return Expected;
+        }
+    }
+
     /// <summary>Applies the thread setting (idempotent; a later call with another count changes it).</summary>
-    /// <param name="threads">An explicit count ≥ 1, or null for the environment variable or 1.</param>
+    /// <param name="threads">An explicit count ≥ 1 (used unless the environment variable is set), or null for 1.</param>
     /// <returns>The count in force.</returns>
     /// <exception cref="ArgumentOutOfRangeException">an explicit count below 1.</exception>
-    /// <exception cref="InvalidOperationException">the environment variable is set but is not an integer ≥ 1.</exception>
+    /// <exception cref="InvalidOperationException">the environment variable is set but is not an integer in 1..<see cref="MaxCount"/>.</exception>
     public static int Configure(int? threads = null)
     {
-        int count = threads ?? FromEnvironment() ?? 1;
+        var environment = FromEnvironment();
+        int count = environment ?? threads ?? 1;
+        var source = environment is not null ? EnvironmentVariable : threads is not null ? "threads" : "default";
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1, nameof(threads));
         lock (Gate)
         {
@@ -54,6 +79,8 @@ public static class TorchThreads
                 Count = count;
             }
 
+            Source = source;
+
             return count;
         }
     }
@@ -67,17 +94,22 @@ public static class TorchThreads
         }
     }
 
-    private static int? FromEnvironment()
+    private static int? FromEnvironment() => Parse(Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    /// <summary>The count a value of <c>DSTAR_TORCH_THREADS</c> sets: null for unset or blank.</summary>
+    /// <exception cref="InvalidOperationException">junk, below 1 or above <see cref="MaxCount"/>; the message names the variable and the value.</exception>
+    public static int? Parse(string? text)
     {
-        var text = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(text))
         {
             return null;
         }
 
-        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) || value < 1)
+        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            || value < 1 || value > MaxCount)
         {
-            throw new InvalidOperationException($"{EnvironmentVariable}={text} is invalid: expected an integer ≥ 1");
+            var shown = text.Length <= 40 ? text : text[..40] + "…";
+            throw new InvalidOperationException($"{EnvironmentVariable}={shown} is invalid: {Expected}");
         }
 
         return value;

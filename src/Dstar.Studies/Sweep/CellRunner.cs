@@ -1,6 +1,7 @@
 using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
+using Dstar.Engine.Running;
 using Dstar.Engine.Simulation;
 
 namespace Dstar.Studies.Sweep;
@@ -27,7 +28,14 @@ public static class CellRunner
     public static async Task<RunSummary> RunAsync(ExperimentConfig config, string directory, string name, bool resume, CancellationToken cancellationToken)
     {
         using var simulator = new Simulator(config, name);
-        var summary = await simulator.RunAsync(directory, sinks: null, resume: resume, plots: false, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return summary ?? throw new InvalidOperationException("the run stopped before its end");
+        // The sweep owns its cell directories: a cell that is not resumed starts over in place (Replace), since a
+        // killed or failed attempt may have left files there.
+        var result = await simulator.RunAsync(new RunOptions
+        {
+            Directory = directory,
+            Mode = resume ? RunDirectoryMode.Resume : RunDirectoryMode.Replace,
+            Plots = false,
+        }, cancellationToken).ConfigureAwait(false);
+        return result.Summary ?? throw new InvalidOperationException("the run stopped before its end");
     }
 }

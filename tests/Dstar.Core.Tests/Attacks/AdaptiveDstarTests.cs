@@ -99,3 +99,31 @@ public class AdaptiveDstarTests
         Assert.Contains("d = 4", e.Message);
     }
 }
+
+/// <summary>The defence-aware adaptive attack against the real filter configured with our checks.</summary>
+public class AdaptiveDstarKnowsTheFilterTests
+{
+    [Theory]
+    [InlineData("dstar direction=0 duplicates=0.05 reference=quantile", 1)]
+    [InlineData("dstar direction=0.05 scale=1.5 duplicates=0.05 reference=quantile quantile=0.6", 2)]
+    [InlineData("dstar center=validation reference=quantile tau=1.5 direction=0", 3)]
+    [InlineData("dstar center=exclude-validation reference=median-deviation scale=2", 4)]
+    [InlineData("dstar", 5)]
+    public void Adaptive_rows_pass_every_check_of_the_configured_filter(string spec, int seed)
+    {
+        int h = 10, f = 5, d = 200;
+        var rng = new Random(seed);
+        var mu = Enumerable.Range(0, d).Select(_ => (float)(0.3 * Columns.Normal(rng))).ToArray();
+        var honest = Columns.Gaussian(rng, h, mu, 1);
+        var g0 = Columns.Gaussian(rng, 1, mu, 0.8)[0];
+        var rule = Dstar.Core.Specs.Registry.Rules.Create(spec);
+        var aggregation = new AggregationContext(f) { ValidationGradient = g0 };
+        var attack = new AdaptiveDstar();
+        var byzantine = Reference.Empty(f, d);
+        attack.Craft(Reference.Batch(honest), new AttackContext(h + f, f, new Random(seed)) { Pipeline = new AggregationPipeline(rule), AggregationContext = aggregation }, byzantine);
+        var all = honest.Concat(Enumerable.Range(0, f).Select(i => byzantine.Row(i).ToArray())).ToArray();
+        var report = rule.Aggregate(GradientBatch.FromRows(all), aggregation, new float[d]);
+        Assert.True(attack.LastScale > 0, $"γ = {attack.LastScale}");
+        Assert.True(Enumerable.Range(h, f).All(report.Kept.Contains), $"kept {string.Join(",", report.Kept)}; scores {string.Join(",", report.Scores!.Select(x => x.ToString("G3")))}");
+    }
+}

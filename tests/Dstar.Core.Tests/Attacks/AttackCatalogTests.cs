@@ -7,14 +7,14 @@ namespace Dstar.Core.Tests.Attacks;
 public class AttackCatalogTests
 {
     private static readonly string[] Omniscient =
-        ["sign-flip", "alie", "ipm", "optimal-alie", "optimal-ipm", "mimic", "min-max", "min-sum", "adaptive-dstar"];
+        ["sign-flip", "alie", "ipm", "optimal-alie", "optimal-ipm", "mimic", "min-max", "min-sum", "fang", "rop", "poisoned-fl", "adaptive-dstar"];
 
     [Fact]
     public void Every_attack_builds_from_its_name_and_reports_it()
     {
         var names = Registry.Attacks.Names.ToArray();
         Assert.Equal(
-            new[] { "sign-flip", "gaussian", "non-finite", "alie", "ipm", "optimal-alie", "optimal-ipm", "mimic", "min-max", "min-sum", "adaptive-dstar" },
+            new[] { "sign-flip", "gaussian", "non-finite", "alie", "ipm", "optimal-alie", "optimal-ipm", "mimic", "min-max", "min-sum", "fang", "rop", "poisoned-fl", "adaptive-dstar" },
             names);
         foreach (var name in names)
         {
@@ -85,6 +85,11 @@ public class AttackCatalogTests
     [InlineData("mimic iterations=0", "iterations=0")]
     [InlineData("min-max direction=diagonal", "direction=diagonal")]
     [InlineData("min-sum direction=1", "direction=1")]
+    [InlineData("fang b=1", "b=1")]
+    [InlineData("rop lambda=2", "lambda=2")]
+    [InlineData("rop scale=0", "scale=0")]
+    [InlineData("poisoned-fl window=0", "window=0")]
+    [InlineData("poisoned-fl decay=0", "decay=0")]
     [InlineData("adaptive-dstar tau=0", "tau=0")]
     [InlineData("adaptive-dstar margin=1", "margin=1")]
     [InlineData("adaptive-dstar batch-ratio=-2", "batch-ratio=-2")]

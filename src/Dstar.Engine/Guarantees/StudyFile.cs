@@ -1,0 +1,114 @@
+using System.Globalization;
+using Dstar.Engine.Configuration;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Dstar.Engine.Guarantees;
+
+/// <summary>
+/// Reads the small YAML study files of <c>dstar resilience --grid</c> and <c>--convergence</c>: a <c>config:</c>
+/// mapping (an ordinary experiment config) plus scalar and list keys. Every problem names the key and the value.
+/// </summary>
+internal sealed class StudyFile
+{
+    private readonly YamlMappingNode _root;
+    private readonly string _path;
+
+    private StudyFile(string path, YamlMappingNode root)
+    {
+        _path = path;
+        _root = root;
+    }
+
+    /// <exception cref="ArgumentException">the file is missing, not YAML, or not a mapping.</exception>
+    public static StudyFile Load(string path, IEnumerable<string> knownKeys)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"study file {path} does not exist");
+        }
+
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(File.ReadAllText(path)));
+        }
+        catch (YamlException e)
+        {
+            throw new ArgumentException($"{path}: not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}");
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            throw new ArgumentException($"{path}: the top level must be a mapping of key: value");
+        }
+
+        var known = knownKeys.ToHashSet(StringComparer.Ordinal);
+        foreach (var key in root.Children.Keys)
+        {
+            if (key is not YamlScalarNode { Value: { } name } || !known.Contains(name))
+            {
+                throw new ArgumentException($"{path}: unknown key '{key}' (known: {string.Join(", ", known.Order())})");
+            }
+        }
+
+        return new StudyFile(path, root);
+    }
+
+    /// <summary>The <c>config:</c> mapping as an experiment config, with <paramref name="overrides"/> applied.</summary>
+    /// <exception cref="ConfigException">the config is invalid.</exception>
+    public ExperimentConfig Config(IEnumerable<string> overrides)
+    {
+        string yaml = "";
+        if (_root.Children.TryGetValue(new YamlScalarNode("config"), out var node))
+        {
+            if (node is not YamlMappingNode)
+            {
+                throw new ArgumentException($"{_path}: config must be a mapping of experiment keys (docs/config.md)");
+            }
+
+            var writer = new StringWriter();
+            new YamlStream(new YamlDocument(node)).Save(writer, assignAnchors: false);
+            yaml = writer.ToString();
+        }
+
+        return ConfigLoader.Load(yaml, overrides);
+    }
+
+    public int Int(string key, int fallback, int min)
+    {
+        if (!_root.Children.TryGetValue(new YamlScalarNode(key), out var node))
+        {
+            return fallback;
+        }
+
+        if (node is YamlScalarNode { Value: { } text } && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min)
+        {
+            return value;
+        }
+
+        throw new ArgumentException($"{_path}: {key} = '{node}' must be an integer ≥ {min}");
+    }
+
+    public IReadOnlyList<string> Strings(string key, IReadOnlyList<string> fallback)
+    {
+        if (!_root.Children.TryGetValue(new YamlScalarNode(key), out var node))
+        {
+            return fallback;
+        }
+
+        if (node is YamlSequenceNode sequence && sequence.Children.Count > 0 && sequence.Children.All(c => c is YamlScalarNode { Value.Length: > 0 }))
+        {
+            return sequence.Children.Select(c => ((YamlScalarNode)c).Value!).ToArray();
+        }
+
+        throw new ArgumentException($"{_path}: {key} must be a non-empty list of strings, e.g. [mean, median]");
+    }
+
+    public IReadOnlyList<int> Ints(string key, IReadOnlyList<int> fallback, int min) =>
+        Strings(key, fallback.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray())
+            .Select(text => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min
+                ? v
+                : throw new ArgumentException($"{_path}: {key} holds '{text}', not an integer ≥ {min}"))
+            .ToArray();
+}

@@ -1,0 +1,71 @@
+using System.Globalization;
+using Dstar.Engine.Checkpoints;
+using Dstar.Engine.Recording;
+
+namespace Dstar.Engine.Running;
+
+/// <summary>
+/// Keeps run directories from being clobbered: a new run refuses a directory that already holds a run, and
+/// <see cref="RunDirectoryMode.Overwrite"/> moves the old directory aside (never deletes it).
+/// </summary>
+public static class RunDirectory
+{
+    /// <summary>The files a run writes; a directory holding any of them holds a run.</summary>
+    public static IReadOnlyList<string> RunFileNames { get; } =
+    [
+        RunStateFile.FileName, "config.yaml", MetricsFiles.JsonLinesName, MetricsFiles.CsvName, SummaryFile.FileName,
+        CheckpointFile.FileName, CheckpointFile.FileName + ".previous", "metrics.prom",
+    ];
+
+    /// <summary>Whether <paramref name="directory"/> holds any of <see cref="RunFileNames"/> or <paramref name="otherNames"/>.</summary>
+    public static bool HoldsRun(string directory, IEnumerable<string>? otherNames = null) =>
+        RunFileNames.Concat(otherNames ?? []).Any(name => Path.Exists(Path.Combine(directory, name)));
+
+    /// <summary>
+    /// Makes <paramref name="directory"/> ready for a run in <paramref name="mode"/>: <see cref="RunDirectoryMode.New"/>
+    /// refuses a directory that holds a run (or one of <paramref name="otherNames"/>, files the host itself writes);
+    /// <see cref="RunDirectoryMode.Overwrite"/> moves a non-empty directory aside and returns where to;
+    /// resume and replace change nothing. Returns null when nothing was moved.
+    /// </summary>
+    /// <exception cref="IOException">a new run on a directory that holds one (the message names its state and the options), or the move failed.</exception>
+    public static string? Claim(string directory, RunDirectoryMode mode, IEnumerable<string>? otherNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!Directory.Exists(directory))
+        {
+            if (File.Exists(directory))
+            {
+                throw new IOException($"{directory} is a file, not a run directory");
+            }
+
+            return null;
+        }
+
+        switch (mode)
+        {
+            case RunDirectoryMode.New when HoldsRun(directory, otherNames):
+                var state = RunStateFile.TryRead(directory)?.State ?? "unknown state";
+                throw new IOException(
+                    $"{directory} already holds a run ({state}); pass --resume to continue it, or --overwrite to move it aside to {directory.TrimEnd('/', '\\')}.old-TIMESTAMP");
+            case RunDirectoryMode.Overwrite when Directory.EnumerateFileSystemEntries(directory).Any():
+                return MoveAside(directory);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Renames <paramref name="directory"/> to <c>DIRECTORY.old-yyyyMMdd-HHmmss</c> (with a suffix if that exists) and returns the new path.</summary>
+    public static string MoveAside(string directory)
+    {
+        var trimmed = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var target = $"{trimmed}.old-{stamp}";
+        for (int i = 2; Path.Exists(target); i++)
+        {
+            target = $"{trimmed}.old-{stamp}-{i}";
+        }
+
+        Directory.Move(trimmed, target);
+        return target;
+    }
+}

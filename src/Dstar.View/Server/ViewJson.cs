@@ -1,0 +1,196 @@
+using System.Text.Json;
+using Dstar.Engine.Collection;
+using Dstar.Engine.Recording;
+using Dstar.View.Board;
+
+namespace Dstar.View.Server;
+
+/// <summary>
+/// The JSON the endpoints and the event stream send (docs/view.md). A round is written with the keys and values of a
+/// metrics.jsonl row, so a script can treat both alike; non-finite numbers are null.
+/// </summary>
+public static class ViewJson
+{
+    private static readonly JsonWriterOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.Default };
+
+    /// <summary><c>GET /api/runs</c>: every run's line, and the update counters.</summary>
+    public static byte[] Runs(ViewBoard board) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("runs");
+        foreach (var run in board.Runs)
+        {
+            RunLine(w, run.Snapshot());
+        }
+
+        w.WriteEndArray();
+        w.WriteNumber("dropped_updates", board.DroppedUpdates);
+        w.WriteNumber("listeners", board.ListenerCount);
+        w.WriteEndObject();
+    });
+
+    /// <summary><c>GET /api/runs/{id}</c>: the run's line and its per-worker totals.</summary>
+    public static byte[] Run(ViewRun run) => Write(w =>
+    {
+        var snapshot = run.Snapshot();
+        w.WriteStartObject();
+        RunFields(w, snapshot);
+        w.WriteStartArray("worker_totals");
+        foreach (var t in WorkerTotals.Of(snapshot.Info, run.Records()))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("worker", t.Worker);
+            w.WriteBoolean("byzantine", t.Byzantine);
+            w.WriteNumber("kept", t.Kept);
+            w.WriteNumber("filtered", t.Filtered);
+            w.WriteNumber("late", t.Late);
+            w.WriteNumber("other_drops", t.OtherDrops);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    /// <summary><c>GET /api/runs/{id}/rounds</c>: <c>{"run": id, "from": i, "rounds": [row, …]}</c>.</summary>
+    public static byte[] Rounds(ViewRun run, int from, IReadOnlyList<RoundRecord> records) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteNumber("run", run.Id);
+        w.WriteNumber("from", from);
+        w.WriteStartArray("rounds");
+        foreach (var r in records)
+        {
+            Round(w, r);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    /// <summary>A run's line: id, name, state, round (rounds recorded), rounds (the target), and the latest numbers.</summary>
+    public static void RunLine(Utf8JsonWriter w, RunSnapshot s)
+    {
+        w.WriteStartObject();
+        RunFields(w, s);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The event stream's <c>round</c> event: <c>{"run": id, "round": row}</c>.</summary>
+    public static void RoundEvent(Utf8JsonWriter w, ViewRun run, RoundRecord r)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("run", run.Id);
+        w.WritePropertyName("round");
+        Round(w, r);
+        w.WriteEndObject();
+    }
+
+    /// <summary>One round, as a metrics.jsonl row.</summary>
+    public static void Round(Utf8JsonWriter w, RoundRecord r)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("round", r.Round);
+        Number(w, "virtual_time", r.VirtualTime);
+        Number(w, "round_time", r.RoundTime);
+        Number(w, "wall_time", r.WallTime);
+        Number(w, "loss", r.Loss);
+        Number(w, "accuracy", r.Accuracy);
+        Number(w, "test_loss", r.TestLoss);
+        w.WriteNumber("byzantine_accepted", r.ByzantineAccepted);
+        w.WriteNumber("byzantine_kept", r.ByzantineKept);
+        Number(w, "aggregate_norm", r.AggregateNorm);
+        Ints(w, "accepted", r.Accepted);
+        Ints(w, "kept", r.Kept);
+        Ints(w, "filtered", r.Filtered);
+        w.WriteStartArray("dropped");
+        foreach (var (worker, reason) in r.Dropped)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("worker", worker);
+            w.WriteString("reason", reason.Name());
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteBoolean("kept_exact", r.KeptIsExact);
+        w.WriteEndObject();
+    }
+
+    /// <summary>Runs <paramref name="body"/> on a fresh writer and returns the UTF-8 bytes.</summary>
+    public static byte[] Write(Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, Options))
+        {
+            body(w);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void RunFields(Utf8JsonWriter w, RunSnapshot s)
+    {
+        w.WriteNumber("id", s.Id);
+        w.WriteString("name", s.Name);
+        w.WriteString("state", s.State.Name());
+        w.WriteNumber("round", s.RoundCount);
+        if (s.Info is { } info)
+        {
+            w.WriteNumber("rounds", info.Rounds);
+            w.WriteNumber("workers", info.WorkerCount);
+            Ints(w, "byzantine", info.Byzantine);
+            w.WriteString("description", info.Description);
+            w.WriteString("directory", info.Directory);
+        }
+        else
+        {
+            w.WriteNull("rounds");
+            w.WriteNull("workers");
+            w.WriteStartArray("byzantine");
+            w.WriteEndArray();
+            w.WriteNull("description");
+            w.WriteNull("directory");
+        }
+
+        Number(w, "loss", s.Last?.Loss);
+        Number(w, "accuracy", s.Summary?.FinalAccuracy ?? s.LastEvaluated?.Accuracy);
+        Number(w, "test_loss", s.Summary?.FinalTestLoss ?? s.LastEvaluated?.TestLoss);
+        Number(w, "virtual_time", s.Last?.VirtualTime);
+        Number(w, "wall_time", s.Last?.WallTime);
+        w.WriteString("problem", s.Problem);
+        if (s.Summary is { } summary)
+        {
+            w.WritePropertyName("summary");
+            using var document = JsonDocument.Parse(SummaryFile.ToJson(summary));
+            document.WriteTo(w);
+        }
+        else
+        {
+            w.WriteNull("summary");
+        }
+    }
+
+    private static void Number(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v))
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static void Ints(Utf8JsonWriter w, string name, IReadOnlyList<int> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values)
+        {
+            w.WriteNumberValue(v);
+        }
+
+        w.WriteEndArray();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Dstar.Cli.Tests;
+
+/// <summary><c>dstar resilience</c> end to end on a small synthetic problem with known answers.</summary>
+public class ResilienceCommandTests
+{
+    private static string[] Synthetic(params string[] more) =>
+    [
+        "resilience", "--set", "data.name=synthetic-linear", "--set", "data.samples=2000", "--set", "data.features=8",
+        "--set", "data.validation_size=200", "--set", "model=linreg", "--set", "workers=10", "--set", "k=10",
+        "--set", "attack_timing=honest", "--set", "batch_size=8", "--set", "seed=7", .. more,
+    ];
+
+    [Fact]
+    public void Mean_under_sign_flip_reports_n_minus_2f_over_n_in_table_and_json()
+    {
+        using var run = new CliRun();
+        var json = run.PathOf("resilience.json");
+        var (exit, output, error) = CliRun.Invoke(Synthetic("--set", "aggregator=mean", "--set", "byzantine=2", "--set", "attack=sign-flip", "--rounds", "60", "--json", json));
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("⟨E[G], g⟩ / ‖g‖²", output);
+        Assert.Contains("implied α", output);
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var result = document.RootElement.GetProperty("results")[0];
+        var ratio = result.GetProperty("ratio");
+        Assert.InRange(0.6, ratio.GetProperty("low").GetDouble(), ratio.GetProperty("high").GetDouble());
+        Assert.True(result.GetProperty("holds").GetBoolean());
+        Assert.Equal(3, result.GetProperty("moments").GetArrayLength());
+    }
+
+    [Fact]
+    public void Mean_without_attack_holds_1_in_its_interval()
+    {
+        using var run = new CliRun();
+        var json = run.PathOf("resilience.json");
+        var (exit, _, error) = CliRun.Invoke(Synthetic("--set", "aggregator=mean", "--set", "byzantine=0", "--rounds", "60", "--json", json));
+
+        Assert.True(exit == 0, error);
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var ratio = document.RootElement.GetProperty("results")[0].GetProperty("ratio");
+        Assert.InRange(1.0, ratio.GetProperty("low").GetDouble(), ratio.GetProperty("high").GetDouble());
+    }
+
+    [Theory]
+    [InlineData("--rounds", "1", "--rounds must be ≥ 2", 2)]
+    [InlineData("--at", "/nonexistent/checkpoint.bin", "does not exist", 3)]
+    [InlineData("--confidence", "1.5", "--confidence must be in (0, 1)", 2)]
+    public void Bad_input_fails_with_one_line_naming_it(string option, string value, string message, int code)
+    {
+        // Exit codes of the one table (docs/commands.md): 2 usage or config, 3 I/O or data.
+        var (exit, _, error) = CliRun.Invoke(Synthetic(option, value));
+        Assert.Equal(code, exit);
+        Assert.Contains(message, error);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void A_grid_study_writes_results_and_plots()
+    {
+        using var run = new CliRun();
+        var study = run.PathOf("study.yaml");
+        File.WriteAllText(study, """
+            config:
+              seed: 7
+              data: {name: synthetic-linear, samples: 2000, features: 8, validation_size: 200}
+              model: linreg
+              workers: 10
+              k: 10
+              batch_size: 8
+            draws: 10
+            aggregators: [mean, median]
+            attacks: [none, sign-flip]
+            byzantine: [1, 3]
+            """);
+        var directory = run.PathOf("out");
+        var (exit, output, error) = CliRun.Invoke("resilience", "--grid", study, "--rounds", "10", "--out", directory);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("6 cells", output);
+        foreach (var name in new[] { "results.json", "alpha-iid-init.png", "ball-alpha-iid-init.png", "ratio-iid-init.png" })
+        {
+            Assert.True(File.Exists(Path.Combine(directory, name)), name);
+        }
+
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "results.json")));
+        Assert.Equal(6, document.RootElement.GetProperty("results").GetArrayLength());
+    }
+
+    [Fact]
+    public void A_study_file_with_an_unknown_key_is_refused_by_name()
+    {
+        using var run = new CliRun();
+        var study = run.PathOf("study.yaml");
+        File.WriteAllText(study, "draws: 5\nrules: [mean]\n");
+        var (exit, _, error) = CliRun.Invoke("resilience", "--grid", study);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
+        Assert.Contains("unknown key 'rules'", error);
+    }
+}
