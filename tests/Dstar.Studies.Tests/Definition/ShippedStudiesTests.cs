@@ -10,7 +10,7 @@ public class ShippedStudiesTests
         { "robustness.yaml", 720 },
         { "robustness-cnn.yaml", 720 },
         { "byzfl-s2.yaml", 120 },
-        { "stragglers.yaml", 96 },
+        { "stragglers.yaml", 120 },
     };
 
     [Theory]
