@@ -77,11 +77,13 @@ public sealed record ServerSettings
 
         using var keys = AuthorizedKeys.Load(AuthorizedKeysPath);
         var covered = keys.WorkerIds.Count(id => id < Config.Workers);
-        if (covered < Config.K)
+        // With k: auto the first round waits for k_max (KCapacity), so that is the k every key count is checked against.
+        int k = Config.KCapacity;
+        if (covered < k)
         {
-            int kMin = Config.KMin ?? (Config.K + 1) / 2 + 1;
-            var what = $"--authorized-keys '{AuthorizedKeysPath}' lists {covered} of this run's {Config.Workers} worker ids (0..{Config.Workers - 1}), fewer than k = {Config.K}";
-            if (Config.Deadline is null || covered < Math.Min(kMin, Config.K))
+            int kMin = Config.KMin ?? (k + 1) / 2 + 1;
+            var what = $"--authorized-keys '{AuthorizedKeysPath}' lists {covered} of this run's {Config.Workers} worker ids (0..{Config.Workers - 1}), fewer than {(Config.AutoK ? "k_max" : "k")} = {k}";
+            if (Config.Deadline is null || covered < Math.Min(kMin, k))
             {
                 throw new ArgumentException($"{what}: no round could ever complete; add keys (dstar keygen) or lower k");
             }
