@@ -53,7 +53,7 @@ public static class ConfigValidator
         Need(c.ValidationBatchSize is null || c.ValidationBatchSize >= 1, "validation_batch_size", c.ValidationBatchSize, "must be ≥ 1");
         Need(c.ValidationBatchSize is null || c.ValidationBatchSize <= ConfigLimits.MaxBatchSize, "validation_batch_size", c.ValidationBatchSize,
             $"too large: the limit is {ConfigLimits.MaxBatchSize}");
-        Need(c.CheckpointEvery >= 0, "checkpoint_every", c.CheckpointEvery, "must be ≥ 0 (0 disables checkpoints)");
+        Need(c.CheckpointEvery >= 0, "checkpoint_every", c.CheckpointEvery, "must be ≥ 0 (0: checkpoints only after the last round and on interruption)");
         Need(c.Threads >= 1, "threads", c.Threads, "must be ≥ 1");
         Need(c.Threads <= ConfigLimits.MaxThreads, "threads", c.Threads,
             $"too large: the limit is {ConfigLimits.MaxThreads} (4 per core; this machine has {Environment.ProcessorCount})");

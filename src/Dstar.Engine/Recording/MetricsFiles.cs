@@ -167,47 +167,9 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     private void Write(RoundRecord r)
     {
         var w = _jsonWriter!;
-        {
-            w.WriteStartObject();
-            w.WriteNumber("round", r.Round);
-            Number(w, "virtual_time", r.VirtualTime);
-            Number(w, "round_time", r.RoundTime);
-            Number(w, "wall_time", r.WallTime);
-            Number(w, "loss", r.Loss);
-            Number(w, "accuracy", r.Accuracy);
-            Number(w, "test_loss", r.TestLoss);
-            w.WriteNumber("byzantine_accepted", r.ByzantineAccepted);
-            w.WriteNumber("byzantine_kept", r.ByzantineKept);
-            Number(w, "aggregate_norm", r.AggregateNorm);
-            Ints(w, "accepted", r.Accepted);
-            Ints(w, "kept", r.Kept);
-            Ints(w, "filtered", r.Filtered);
-            w.WriteStartArray("dropped");
-            for (int i = 0; i < r.Dropped.Count; i++)
-            {
-                var (worker, reason) = r.Dropped[i];
-                w.WriteStartObject();
-                w.WriteNumber("worker", worker);
-                w.WriteString("reason", reason.Name());
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteBoolean("kept_exact", r.KeptIsExact);
-            w.WriteNumber("k", r.K);
-            if (r.KReason is null)
-            {
-                w.WriteNull("k_reason");
-            }
-            else
-            {
-                w.WriteString("k_reason", r.KReason);
-            }
-
-            w.WriteEndObject();
-            w.Flush();
-            w.Reset();
-        }
+        WriteJson(w, r);
+        w.Flush();
+        w.Reset();
 
         // Each JSON row reaches the file when written (one write call per round): a server that saves checkpoints
         // without calling Flush (the cluster's) relies on metrics.jsonl holding every row its checkpoint covers.
@@ -305,6 +267,51 @@ public sealed class MetricsFiles : IRunSink, IDisposable
                 writer.Write(v.ToString("R", CultureInfo.InvariantCulture));
             }
         }
+    }
+
+    /// <summary>
+    /// One round as a metrics.jsonl row (one JSON object, no line end): the one definition of the row that the files
+    /// and the live view (its round endpoints) share, so a reader gets the same bytes from either.
+    /// </summary>
+    public static void WriteJson(Utf8JsonWriter w, RoundRecord r)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("round", r.Round);
+        Number(w, "virtual_time", r.VirtualTime);
+        Number(w, "round_time", r.RoundTime);
+        Number(w, "wall_time", r.WallTime);
+        Number(w, "loss", r.Loss);
+        Number(w, "accuracy", r.Accuracy);
+        Number(w, "test_loss", r.TestLoss);
+        w.WriteNumber("byzantine_accepted", r.ByzantineAccepted);
+        w.WriteNumber("byzantine_kept", r.ByzantineKept);
+        Number(w, "aggregate_norm", r.AggregateNorm);
+        Ints(w, "accepted", r.Accepted);
+        Ints(w, "kept", r.Kept);
+        Ints(w, "filtered", r.Filtered);
+        w.WriteStartArray("dropped");
+        for (int i = 0; i < r.Dropped.Count; i++)
+        {
+            var (worker, reason) = r.Dropped[i];
+            w.WriteStartObject();
+            w.WriteNumber("worker", worker);
+            w.WriteString("reason", reason.Name());
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteBoolean("kept_exact", r.KeptIsExact);
+        w.WriteNumber("k", r.K);
+        if (r.KReason is null)
+        {
+            w.WriteNull("k_reason");
+        }
+        else
+        {
+            w.WriteString("k_reason", r.KReason);
+        }
+
+        w.WriteEndObject();
     }
 
     private static void Number(Utf8JsonWriter w, string name, double? value)

@@ -153,7 +153,7 @@ public sealed class ParameterServer
 
     /// <summary>
     /// The context the rule aggregates with (f, this round's g₀ once computed, the previous aggregate). The simulator
-    /// hands it to omniscient attacks, which DSTAR.md allows to know g₀; treat it as read-only.
+    /// hands it to omniscient attacks, which the threat model of docs/method.md allows to know g₀; treat it as read-only.
     /// </summary>
     public AggregationContext Context => _context;
 

@@ -97,7 +97,7 @@ public sealed class Simulator : IDisposable
             throw;
         }
 
-        // Omniscient attacks (adaptive-dstar) may know the server's g₀ and f, as DSTAR.md's threat model allows.
+        // Omniscient attacks (adaptive-dstar) may know the server's g₀ and f, as the threat model of docs/method.md allows.
         _transport.AttackAggregationContext = _server.Context;
         _transport.Collector = _server.Collector;
 

@@ -86,36 +86,8 @@ public static class ViewJson
         w.WriteEndObject();
     }
 
-    /// <summary>One round, as a metrics.jsonl row.</summary>
-    public static void Round(Utf8JsonWriter w, RoundRecord r)
-    {
-        w.WriteStartObject();
-        w.WriteNumber("round", r.Round);
-        Number(w, "virtual_time", r.VirtualTime);
-        Number(w, "round_time", r.RoundTime);
-        Number(w, "wall_time", r.WallTime);
-        Number(w, "loss", r.Loss);
-        Number(w, "accuracy", r.Accuracy);
-        Number(w, "test_loss", r.TestLoss);
-        w.WriteNumber("byzantine_accepted", r.ByzantineAccepted);
-        w.WriteNumber("byzantine_kept", r.ByzantineKept);
-        Number(w, "aggregate_norm", r.AggregateNorm);
-        Ints(w, "accepted", r.Accepted);
-        Ints(w, "kept", r.Kept);
-        Ints(w, "filtered", r.Filtered);
-        w.WriteStartArray("dropped");
-        foreach (var (worker, reason) in r.Dropped)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("worker", worker);
-            w.WriteString("reason", reason.Name());
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
-        w.WriteBoolean("kept_exact", r.KeptIsExact);
-        w.WriteEndObject();
-    }
+    /// <summary>One round, as a metrics.jsonl row (the files' own writer, so the bytes are the same).</summary>
+    public static void Round(Utf8JsonWriter w, RoundRecord r) => MetricsFiles.WriteJson(w, r);
 
     /// <summary>Runs <paramref name="body"/> on a fresh writer and returns the UTF-8 bytes.</summary>
     public static byte[] Write(Action<Utf8JsonWriter> body)
