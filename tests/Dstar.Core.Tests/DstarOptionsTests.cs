@@ -174,7 +174,11 @@ public class DstarOptionsTests
         var output = new float[d];
         var report = Registry.Rules.Create(options.Spec).Aggregate(GradientBatch.FromRows(rows), new AggregationContext { ValidationGradient = g0 }, output);
         var expected = Naive(rows, g0, options);
-        bool onEdge = Enumerable.Range(0, n).Any(i => double.IsFinite(expected.Scores[i]) && Math.Abs(expected.Scores[i] - options.Tau) <= 1e-5 * options.Tau);
+        // Scores are deviation / reference in float32. When the reference is a low quantile of the deviations (a noisy
+        // copy of another row sits near the centre), its round-off is amplified by ‖g‖ / reference: 1e-4 relative was
+        // measured (CI seed 18287338604758806680,6465099756900083705). A wrong formula is off by far more than 1e-3.
+        const double relative = 1e-3;
+        bool onEdge = Enumerable.Range(0, n).Any(i => double.IsFinite(expected.Scores[i]) && Math.Abs(expected.Scores[i] - options.Tau) <= relative * (1 + expected.Scores[i]));
         if (onEdge)
         {
             return true.ToProperty(); // a row on the threshold may fall either way in float
@@ -183,7 +187,7 @@ public class DstarOptionsTests
         bool scores = Enumerable.Range(0, n).All(i =>
             double.IsNaN(expected.Scores[i]) ? double.IsNaN(report.Scores![i])
             : double.IsInfinity(expected.Scores[i]) ? report.Scores![i] == expected.Scores[i]
-            : Math.Abs(report.Scores![i] - expected.Scores[i]) <= 1e-4 * (1 + expected.Scores[i]));
+            : Math.Abs(report.Scores![i] - expected.Scores[i]) <= relative * (1 + expected.Scores[i]));
         return (report.Kept.SequenceEqual(expected.Kept) && scores && Columns.AllClose(output, j => expected.Output[j], 1e-4))
             .Label($"{options.Spec}: kept {string.Join(',', report.Kept)} vs {string.Join(',', expected.Kept)}; scores {string.Join(',', report.Scores!)} vs {string.Join(',', expected.Scores)}; out {output[0]} vs {expected.Output[0]}");
     }
