@@ -169,7 +169,9 @@ public static class BenchCommand
     {
         if (value is { } v && double.IsFinite(v))
         {
-            json.WriteNumber(name, Math.Round(v, 4));
+            // Six significant digits, not four decimals: a small batch's read takes well under 0.1 ms, and fixed
+            // decimals left ms / read ms up to 2 % away from the ratio written beside them.
+            json.WriteNumber(name, double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
         }
         else
         {

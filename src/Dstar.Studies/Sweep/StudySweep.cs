@@ -92,8 +92,17 @@ public static class StudySweep
                     }
 
                     progress.RunStarted(item.Run, RunState.Check(item.Directory) == RunStatus.Resumable);
-                    await process.SendAsync(new WorkerAssignment(item.Directory, item.Run.Name, item.Yaml)).ConfigureAwait(false);
-                    var report = await process.ReadAsync(stop.Token).ConfigureAwait(false);
+                    WorkerReport? report;
+                    try
+                    {
+                        await process.SendAsync(new WorkerAssignment(item.Directory, item.Run.Name, item.Yaml)).ConfigureAwait(false);
+                        report = await process.ReadAsync(stop.Token).ConfigureAwait(false);
+                    }
+                    catch (IOException)
+                    {
+                        report = null; // the process died before it took the assignment: the same as dying during the run
+                    }
+
                     if (report is null)
                     {
                         var code = process.ExitCode();
