@@ -49,6 +49,27 @@ public class PodArgumentTests
         Assert.Contains("--auto-resume and --resume: give one", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Serve_auto_resume_without_a_checkpoint_keeps_the_earlier_runs_files_and_starts_again()
+    {
+        // A pod killed before its first checkpoint left config.yaml and metrics.jsonl in --out (a volume's mount point,
+        // which cannot be renamed): the restarted server must not refuse the directory, nor lose those files.
+        using var run = new CliRun();
+        File.WriteAllText(run.PathOf("c.yaml"), "workers: 2\nk: 2\n");
+        var output = Directory.CreateDirectory(run.PathOf("out")).FullName;
+        File.WriteAllText(Path.Combine(output, "config.yaml"), "workers: 2\n");
+        File.WriteAllText(Path.Combine(output, "metrics.jsonl"), "{\"round\":0}\n");
+
+        var (code, error) = Dstar("serve", "--config", run.PathOf("c.yaml"), "--authorized-keys", run.PathOf("missing-keys"), "--auto-resume", "--out", output, "--insecure", "--listen", "http://127.0.0.1:47123");
+        Assert.DoesNotContain("already holds a run", error, StringComparison.Ordinal);
+        Assert.Contains("missing-keys", error, StringComparison.Ordinal); // it went on to start the server
+        Assert.NotEqual(0, code);
+        var aside = Assert.Single(Directory.GetDirectories(output, "previous-run-*"));
+        Assert.Equal("{\"round\":0}\n", File.ReadAllText(Path.Combine(aside, "metrics.jsonl")));
+        Assert.Equal("workers: 2\n", File.ReadAllText(Path.Combine(aside, "config.yaml")));
+        Assert.Contains($"earlier run's files are in {aside}", error, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs this build's dstar as a process: the cluster commands report input errors on the process's stderr.</summary>
     private static (int Exit, string Error) Dstar(params string[] args)
     {

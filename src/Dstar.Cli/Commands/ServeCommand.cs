@@ -2,6 +2,7 @@ using System.CommandLine;
 using Dstar.Cli.Failures;
 using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
+using Dstar.Engine.Running;
 using Dstar.Cluster.Server;
 
 namespace Dstar.Cli.Commands;
@@ -51,6 +52,13 @@ internal static class ServeCommand
                     ?? throw new ArgumentException("--auto-resume needs --checkpoint-dir or --out (where checkpoint.bin is looked for)");
                 var checkpoint = Path.Combine(directory, CheckpointFile.FileName);
                 resuming = File.Exists(checkpoint);
+                if (!resuming && parse.GetValue(output) is { } runDirectory && Directory.Exists(runDirectory) && RunDirectory.HoldsRun(runDirectory))
+                {
+                    // Killed before its first checkpoint: nothing to resume, so start again, but keep what it wrote.
+                    // Inside the directory, not beside it: on Kubernetes --out is a volume's mount point.
+                    var aside = RunDirectory.SetAsideInside(runDirectory, directory);
+                    parse.InvocationConfiguration.Output.WriteLine($"no checkpoint in {directory}: starting the run again; the earlier run's files are in {aside}");
+                }
                 if (resuming && CheckpointFile.Load(checkpoint).Round >= experiment.Rounds)
                 {
                     parse.InvocationConfiguration.Output.WriteLine($"run already finished: {checkpoint} is at round {experiment.Rounds} of {experiment.Rounds}; waiting for SIGTERM");

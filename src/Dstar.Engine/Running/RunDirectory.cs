@@ -54,6 +54,45 @@ public static class RunDirectory
         }
     }
 
+    /// <summary>The prefix of the folder <see cref="SetAsideInside"/> moves a run's files into.</summary>
+    public const string SetAsidePrefix = "previous-run-";
+
+    /// <summary>
+    /// Moves every entry of <paramref name="directory"/> into a new sub-folder <c>previous-run-yyyyMMdd-HHmmss</c> (never
+    /// deleted) and returns its path; earlier such folders, <c>lost+found</c> and <paramref name="keep"/> stay. For a
+    /// directory that is itself a mount point (a Kubernetes volume), where <see cref="MoveAside"/>'s rename cannot work.
+    /// </summary>
+    public static string SetAsideInside(string directory, params string[] keep)
+    {
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var target = Path.Combine(root, SetAsidePrefix + stamp);
+        for (int i = 2; Path.Exists(target); i++)
+        {
+            target = Path.Combine(root, $"{SetAsidePrefix}{stamp}-{i}");
+        }
+
+        var kept = keep.Select(k => Path.TrimEndingDirectorySeparator(Path.GetFullPath(k))).ToHashSet(StringComparer.Ordinal);
+        var entries = Directory.EnumerateFileSystemEntries(root)
+            .Where(e => !Path.GetFileName(e).StartsWith(SetAsidePrefix, StringComparison.Ordinal) && Path.GetFileName(e) != "lost+found" && !kept.Contains(e))
+            .ToList();
+        Directory.CreateDirectory(target);
+        foreach (var entry in entries)
+        {
+            var destination = Path.Combine(target, Path.GetFileName(entry));
+            if (Directory.Exists(entry))
+            {
+                Directory.Move(entry, destination);
+            }
+            else
+            {
+                File.Move(entry, destination);
+            }
+        }
+
+        return target;
+    }
+
     /// <summary>Renames <paramref name="directory"/> to <c>DIRECTORY.old-yyyyMMdd-HHmmss</c> (with a suffix if that exists) and returns the new path.</summary>
     public static string MoveAside(string directory)
     {

@@ -36,6 +36,30 @@ public class RunDirectoryTests
     }
 
     [Fact]
+    public async Task Set_aside_inside_moves_every_file_into_a_sub_folder_intact_and_frees_the_directory()
+    {
+        var config = Scenarios.Logistic(rounds: 4) with { CheckpointEvery = 2 };
+        var directory = await Finished(config);
+        var before = Snapshot(directory);
+        Directory.CreateDirectory(Path.Combine(directory, "lost+found"));
+        var checkpoints = Directory.CreateDirectory(Path.Combine(directory, "ckpt")).FullName;
+
+        var aside = RunDirectory.SetAsideInside(directory, checkpoints);
+        Assert.Equal(directory, Path.GetDirectoryName(aside));
+        Assert.StartsWith(RunDirectory.SetAsidePrefix, Path.GetFileName(aside));
+        Assert.Equal(before, Snapshot(aside));
+        Assert.False(RunDirectory.HoldsRun(directory));
+        Assert.True(Directory.Exists(Path.Combine(directory, "lost+found")) && Directory.Exists(checkpoints));
+
+        // A second set-aside leaves the first folder where it is.
+        await new Simulator(config, overrides: Uniform).RunAsync(directory, plots: false);
+        var second = RunDirectory.SetAsideInside(directory, checkpoints);
+        Assert.NotEqual(aside, second);
+        Assert.Equal(before, Snapshot(aside));
+        Assert.False(RunDirectory.HoldsRun(directory));
+    }
+
+    [Fact]
     public async Task Overwrite_moves_the_old_run_aside_intact()
     {
         var config = Scenarios.Logistic(rounds: 3);
