@@ -42,4 +42,42 @@ public class DivergenceTests
         var json = File.ReadAllText(Path.Combine(directory, "summary.json"));
         Assert.Contains("\"stopped_at_round\": " + summary.StoppedAtRound, json);
     }
+
+    [Fact]
+    public async Task An_attack_that_cannot_craft_mid_run_ends_the_run_with_a_summary_that_says_why()
+    {
+        // As optimal-ipm does once the honest gradients overflow: the run ends like a diverged one, not as a crash.
+        var config = Scenarios.Logistic(rounds: 10) with { Byzantine = 2, Attack = "sign-flip", CheckpointEvery = 0 };
+        using var sim = new Simulator(config, overrides: new SimulatorOverrides { Delay = new UniformDelay(), Attack = new FailingAttack(failAtCall: 4) });
+        var directory = Scenarios.TemporaryDirectory();
+        var summary = await sim.RunAsync(directory, plots: false);
+
+        Assert.NotNull(summary);
+        Assert.InRange(summary.StoppedAtRound!.Value, 3, 9); // the fourth round with Byzantine rows among the first k
+        Assert.Contains("cannot craft from these gradients", summary.StopReason);
+        Assert.Equal(summary.StoppedAtRound, File.ReadAllLines(Path.Combine(directory, "metrics.jsonl")).Length);
+        Assert.Contains($"\"stopped_at_round\": {summary.StoppedAtRound}", File.ReadAllText(Path.Combine(directory, "summary.json")));
+    }
+
+    private sealed class FailingAttack(int failAtCall) : Dstar.Core.Attacks.IAttack
+    {
+        private int _calls;
+
+        public string Name => "failing";
+
+        public bool IsOmniscient => true;
+
+        public void Craft(Dstar.Core.GradientBatch honest, Dstar.Core.Attacks.AttackContext context, Dstar.Core.GradientBatch byzantine)
+        {
+            if (++_calls == failAtCall)
+            {
+                throw new Dstar.Core.Attacks.AttackException("failing: cannot craft from these gradients");
+            }
+
+            for (int b = 0; b < byzantine.Count; b++)
+            {
+                honest.Row(0).CopyTo(byzantine.Row(b));
+            }
+        }
+    }
 }

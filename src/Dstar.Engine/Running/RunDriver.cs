@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Dstar.Core;
+using Dstar.Core.Attacks;
 using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
@@ -21,7 +22,8 @@ namespace Dstar.Engine.Running;
 /// rounds (0: no periodic ones), after the last round, and when the run is interrupted; the metrics rows are flushed
 /// first, so a resume finds every row its checkpoint covers. No checkpoint is written when this process completed no
 /// round and one is already on disk, so resuming a run with nothing left to do keeps checkpoint.bin.previous.</para>
-/// <para>Stops: a round that cannot complete (<see cref="AggregationException"/>, or an
+/// <para>Stops: a round that cannot complete (<see cref="AggregationException"/>, an <see cref="AttackException"/> of
+/// an attack that cannot craft from the round's honest gradients, or an
 /// <see cref="InvalidOperationException"/> such as a collector that can no longer close its round) ends the run early
 /// with a summary that says at which round and why, evaluated at the last finite parameters. Cancellation interrupts
 /// it: the last completed round is checkpointed and no summary is written. Any other exception propagates.</para>
@@ -137,10 +139,11 @@ public sealed class RunDriver
                     {
                         round = await Server.RunRoundAsync(Transport, evaluate, cancellationToken).ConfigureAwait(false);
                     }
-                    catch (Exception failure) when (failure is AggregationException or InvalidOperationException)
+                    catch (Exception failure) when (failure is AggregationException or AttackException or InvalidOperationException)
                     {
-                        // The run cannot go on (typically a model an attack drove to overflow); the server kept its
-                        // last finite state, which the summary reports as the run's end.
+                        // The run cannot go on (typically a model an attack drove to overflow, whose honest gradients
+                        // an omniscient attack can no longer work with); the server kept its last finite state, which
+                        // the summary reports as the run's end.
                         recorder.Stop(t, failure.Message, Server.Evaluate());
                         break;
                     }
