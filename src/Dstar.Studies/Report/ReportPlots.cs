@@ -43,7 +43,11 @@ public static class ReportPlots
         plot.Axes.SetLimits(-0.5, values.Count - 0.5, -0.5, rules.Count - 0.5);
         plot.Title(title);
         plot.XLabel(xLabel);
-        plot.SavePng(path, Math.Clamp(300 + 150 * values.Count, 760, 1600), Math.Clamp(140 + 36 * rules.Count, 300, 1200));
+        // The title is centred over the cells, right of the rule labels: leave room for both (about 8 px a character
+        // at ScottPlot's default title and tick fonts), or a long title is cut at the image's edge.
+        int labels = 8 * rules.Select(r => r.Length).DefaultIfEmpty(0).Max();
+        int width = Math.Max(300 + 150 * values.Count, labels + (10 * title.Length) + 40);
+        plot.SavePng(path, Math.Clamp(width, 760, 2000), Math.Clamp(140 + 36 * rules.Count, 300, 1200));
         return path;
     }
 
