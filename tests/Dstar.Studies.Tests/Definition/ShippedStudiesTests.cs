@@ -11,6 +11,8 @@ public class ShippedStudiesTests
         { "robustness-cnn.yaml", 720 },
         { "byzfl-s2.yaml", 120 },
         { "stragglers.yaml", 120 },
+        { "dstar-plus-s1.yaml", 180 },
+        { "dstar-plus-s2.yaml", 180 },
     };
 
     [Theory]
