@@ -64,7 +64,8 @@ public static class ReportPlots
     public static string Curves(string path, string title, IReadOnlyList<(string Rule, IReadOnlyList<RunResult> Runs)> series, bool byTime, double? xMax = null)
     {
         var plot = new Plot();
-        var palette = new ScottPlot.Palettes.Category10();
+        // Ten colours repeat past ten rules (the robustness study has twelve): then twenty.
+        IPalette palette = series.Count <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();
         for (int s = 0; s < series.Count; s++)
         {
             var (rule, runs) = series[s];
@@ -111,8 +112,9 @@ public static class ReportPlots
             plot.Axes.SetLimitsX(0, limit);
         }
 
-        plot.ShowLegend(Alignment.LowerRight);
-        plot.SavePng(path, 900, 500);
+        // Beside the axes, not over them: a legend of a dozen rules hid the curves' ends.
+        plot.ShowLegend(Edge.Right);
+        plot.SavePng(path, 1150, 500);
         return path;
     }
 }
