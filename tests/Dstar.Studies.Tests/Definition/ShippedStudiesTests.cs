@@ -13,7 +13,6 @@ public class ShippedStudiesTests
         { "stragglers.yaml", 120 },
         { "dstar-plus-s1.yaml", 180 },
         { "dstar-plus-s2.yaml", 180 },
-        { "robustness-cnn-slice.yaml", 50 },
     };
 
     [Theory]
