@@ -14,6 +14,8 @@ namespace Dstar.Studies.Definition;
 /// <param name="Seeds">The seeds every cell runs with.</param>
 /// <param name="Tune">The tuned key, or null.</param>
 /// <param name="TargetAccuracy">The accuracy whose first crossing the report times.</param>
+/// <param name="CaseGroups">The keys of each group of cases (one group for a plain list of cases): a key set in the same
+/// group as <c>aggregator</c> belongs to the rule, one set with <c>attack</c> to the attack. Null: none known.</param>
 public sealed record Study(
     string Name,
     IReadOnlyList<StudySetting> Base,
@@ -21,7 +23,8 @@ public sealed record Study(
     IReadOnlyList<IReadOnlyList<StudySetting>> Cases,
     IReadOnlyList<int> Seeds,
     StudyAxis? Tune,
-    double TargetAccuracy)
+    double TargetAccuracy,
+    IReadOnlyList<IReadOnlyList<string>>? CaseGroups = null)
 {
     /// <summary>The default of <c>report.target_accuracy</c>.</summary>
     public const double DefaultTargetAccuracy = 0.7;

@@ -57,6 +57,7 @@ public static class StudyLoader
         var settings = new List<StudySetting>();
         var grid = new List<StudyAxis>();
         var cases = new List<IReadOnlyList<StudySetting>>();
+        var caseGroups = new List<IReadOnlyList<string>>();
         var seeds = new List<int>();
         StudyAxis? tune = null;
         double target = Study.DefaultTargetAccuracy;
@@ -104,7 +105,7 @@ public static class StudyLoader
                     ReadGrid(value, known, grid, errors);
                     break;
                 case "cases":
-                    ReadCases(value, known, cases, errors);
+                    ReadCases(value, known, cases, caseGroups, errors);
                     break;
                 case "seeds":
                     seedsGiven = true;
@@ -138,7 +139,7 @@ public static class StudyLoader
             throw new StudyException(errors);
         }
 
-        return new Study(name, settings, grid, cases, seeds, tune, target);
+        return new Study(name, settings, grid, cases, seeds, tune, target, caseGroups);
     }
 
     private static YamlMappingNode? Parse(string yaml, string where, List<ConfigError> errors)
@@ -274,7 +275,7 @@ public static class StudyLoader
         }
     }
 
-    private static void ReadCases(YamlNode node, HashSet<string> known, List<IReadOnlyList<StudySetting>> cases, List<ConfigError> errors)
+    private static void ReadCases(YamlNode node, HashSet<string> known, List<IReadOnlyList<StudySetting>> cases, List<IReadOnlyList<string>> groupKeys, List<ConfigError> errors)
     {
         // One list of cases, or a mapping of named lists whose product is taken (e.g. rules × attacks, each a list of pairs).
         if (node is YamlMappingNode groups && groups.Children.Count > 0)
@@ -298,6 +299,7 @@ public static class StudyLoader
                     }
                 }
 
+                groupKeys.Add(items.SelectMany(c => c).Select(c => c.Key).Distinct().ToArray());
                 product = product.SelectMany(p => items.Select(i => (IReadOnlyList<StudySetting>)[.. p, .. i])).ToList();
             }
 
@@ -306,6 +308,7 @@ public static class StudyLoader
         }
 
         ReadCaseList(node, "cases", known, cases, errors);
+        groupKeys.Add(cases.SelectMany(c => c).Select(c => c.Key).Distinct().ToArray());
     }
 
     private static void ReadCaseList(YamlNode node, string label, HashSet<string> known, List<IReadOnlyList<StudySetting>> cases, List<ConfigError> errors)

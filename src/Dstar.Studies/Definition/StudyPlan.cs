@@ -77,6 +77,24 @@ public sealed record StudyPlan(Study Study, IReadOnlyList<string> VaryingKeys, I
             attackKeys.Add("byzantine");
         }
 
+        // A key set in the same group of cases as the rule belongs to the rule (worker_momentum beside a dstar variant);
+        // one set with the attack belongs to the attack (workers and k of a clean run of honest workers alone). Else
+        // they would split the tables into scenarios of one column.
+        var extraRuleKeys = new List<string>();
+        foreach (var group in study.CaseGroups ?? [])
+        {
+            if (group.Any(ruleKeys.Contains))
+            {
+                extraRuleKeys.AddRange(group.Where(k => !ruleKeys.Contains(k) && !attackKeys.Contains(k) && k != "byzantine" && !extraRuleKeys.Contains(k)));
+            }
+            else if (group.Any(k => attackKeys.Contains(k) || k == "byzantine"))
+            {
+                attackKeys.UnionWith(group);
+            }
+        }
+
+        ruleKeys.UnionWith(extraRuleKeys);
+
         foreach (var settings in combinations)
         {
             var name = Name(settings, varying);
@@ -133,6 +151,13 @@ public sealed record StudyPlan(Study Study, IReadOnlyList<string> VaryingKeys, I
         if (errors.Count > 0)
         {
             throw new StudyException(errors);
+        }
+
+        // The rule's own keys show in its name where they leave their usual value: "dstar … (worker_momentum=0.9)".
+        foreach (var key in extraRuleKeys.Where(k => varying.Contains(k) && cells.Count > 0))
+        {
+            var usual = cells.GroupBy(c => c.Keys[key]).OrderByDescending(g => g.Count()).First().Key;
+            cells = cells.Select(c => c.Keys[key] == usual ? c : c with { Rule = $"{c.Rule} ({key}={c.Keys[key]})" }).ToList();
         }
 
         return new StudyPlan(study, varying, cells);

@@ -127,6 +127,31 @@ public class StudyLoaderTests
     }
 
     [Fact]
+    public void Keys_set_beside_the_rule_or_the_attack_belong_to_them_not_to_the_scenario()
+    {
+        // As in the dSTAR+ studies: worker momentum goes with one rule variant, and the clean run has its own workers
+        // and k. Neither may split the tables; the variant's name shows its momentum, the others' do not.
+        var plan = StudyPlan.Expand(Load(Base + """
+
+            grid:
+              data.partition: [iid, "gamma-similarity gamma=0.33"]
+            cases:
+              rules:
+                - {aggregator: mean}
+                - {aggregator: dstar}
+                - {aggregator: dstar, worker_momentum: 0.9}
+              attacks:
+                - {workers: 6, k: 6, byzantine: 0, attack: none}
+                - {workers: 8, k: 8, byzantine: 2, attack: sign-flip}
+            """));
+        Assert.Equal(12, plan.Cells.Count);
+        Assert.All(plan.Cells, c => Assert.Equal(["data.partition"], c.Scenario.Keys));
+        Assert.Equal(["mean", "dstar", "dstar (worker_momentum=0.9)"], plan.Cells.Select(c => c.Rule).Distinct());
+        Assert.Equal(["none (f=0)", "sign-flip (f=2)"], plan.Cells.Select(c => c.Attack).Distinct());
+        Assert.Equal(0.9, plan.Cells.Single(c => c.Rule.EndsWith("0.9)") && c.Attack == "none (f=0)" && c.Keys["data.partition"] == "iid").Config.WorkerMomentum);
+    }
+
+    [Fact]
     public void Tune_adds_its_key_as_a_dimension_outside_the_scenario()
     {
         var plan = StudyPlan.Expand(Load(Base + "\ngrid:\n  aggregator: [mean]\n  data.partition: [iid, \"dirichlet alpha=0.5\"]\ntune: {lr: [0.01, 0.1]}\n"));
