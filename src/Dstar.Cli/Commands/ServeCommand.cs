@@ -71,6 +71,7 @@ internal static class ServeCommand
                 ? await LiveView.StartAsync(new Dstar.View.Board.ViewBoard(), options, "dstar serve", parse.InvocationConfiguration.Output, cancellation)
                 : null;
             var viewRun = live?.Board.Add("cluster");
+            var clusterView = live?.Board.ShowCluster(experiment.Workers);
             var settings = new ServerSettings
             {
                 Config = experiment,
@@ -87,6 +88,7 @@ internal static class ServeCommand
                 JsonLogs = parse.GetValue(json),
                 Plots = !parse.GetValue(noPlots),
                 ExtraSinks = viewRun is null ? [] : [viewRun],
+                Monitor = clusterView is null ? null : new Dstar.Cli.Output.ClusterViewMonitor(clusterView),
             };
             foreach (var warning in settings.Validate())
             {
