@@ -10,13 +10,13 @@ public static class StudyJson
     public const string ImagePrefix = "study/report/";
 
     /// <summary><c>GET /api/study</c>: the study's line, every cell and the report.</summary>
-    public static byte[] Study(StudyView study) => ViewJson.Write(w => Write(w, study.Snapshot()));
+    public static byte[] Study(StudyView study) => ViewJson.Write(w => Write(w, study.Snapshot(), includeReport: true));
 
     /// <summary>
-    /// The study's line with the cells in <paramref name="snapshot"/>, and its report; the event stream sends only the
-    /// cells that changed, <c>GET /api/study</c> all of them.
+    /// The study's line with the cells in <paramref name="snapshot"/>, and its report's version; <c>GET /api/study</c>
+    /// writes every cell and the report (<paramref name="includeReport"/>), the event stream only the cells that changed.
     /// </summary>
-    public static void Write(Utf8JsonWriter w, StudySnapshot snapshot)
+    public static void Write(Utf8JsonWriter w, StudySnapshot snapshot, bool includeReport)
     {
         var plan = snapshot.Plan;
         w.WriteStartObject();
@@ -73,7 +73,16 @@ public static class StudyJson
         }
 
         w.WriteEndArray();
-        if (snapshot.Report is { } report)
+        if (snapshot.Report is { } version)
+        {
+            w.WriteNumber("report_version", version.Version);
+        }
+        else
+        {
+            w.WriteNull("report_version");
+        }
+
+        if (includeReport && snapshot.Report is { } report)
         {
             w.WriteStartObject("report");
             w.WriteNumber("version", report.Version);
@@ -93,7 +102,7 @@ public static class StudyJson
             w.WriteString("html", Path.Combine(snapshot.Directory, Dstar.Studies.Report.StudyReport.Folder, Dstar.Studies.Report.ReportHtml.FileName));
             w.WriteEndObject();
         }
-        else
+        else if (includeReport)
         {
             w.WriteNull("report");
         }

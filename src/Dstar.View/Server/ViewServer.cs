@@ -260,7 +260,7 @@ public sealed class ViewServer : IAsyncDisposable
 
                 if (study && _board.Study is { } studyView)
                 {
-                    Event(buffer, json, "study", w => StudyJson.Write(w, studyView.Header([.. cells])));
+                    Event(buffer, json, "study", w => StudyJson.Write(w, studyView.Header([.. cells]), includeReport: false));
                 }
 
                 if (cluster && _board.Cluster is { } clusterView)
