@@ -106,6 +106,7 @@ public sealed class StudyView
         entry.State = StudyRunState.Running;
         entry.Error = null;
         entry.Accuracy = null;
+        Read(entry, force: true, running: true);
     });
 
     /// <summary>The run finished: its files are read for its final accuracy and rounds.</summary>
@@ -242,6 +243,7 @@ public sealed class StudyView
                 entry.State = StudyRunState.Pending;
             }
 
+            entry.Run.SetState(running ? RunState.Running : entry.State == StudyRunState.Failed ? RunState.Failed : RunState.Waiting);
             return;
         }
 

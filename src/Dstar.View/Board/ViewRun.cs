@@ -112,6 +112,26 @@ public sealed class ViewRun : IRunSink
         _board.Publish(new ViewUpdate(this, null));
     }
 
+    /// <summary>Sets the state of a run that has no files to read yet (a study's run handed to a worker process, or never started).</summary>
+    internal void SetState(RunState state)
+    {
+        lock (_gate)
+        {
+            if (_state == state)
+            {
+                return;
+            }
+
+            _state = state;
+            if (state != RunState.Failed)
+            {
+                _problem = null;
+            }
+        }
+
+        _board.Publish(new ViewUpdate(this, null));
+    }
+
     /// <summary>Replaces everything at once with what was read from a run directory.</summary>
     internal void Load(RunInfo info, IReadOnlyList<RoundRecord> records, RunSummary? summary, RunState state)
     {

@@ -216,8 +216,10 @@
     if (!study) { panel.hidden = true; return; }
     panel.hidden = false;
     const s = study;
-    const keys = s.varying_keys;
-    const head = el('tr', {}, ...['#', ...keys, 'rule', 'attack', 'state', 'seeds', 'final accuracy (mean ± std)'].map(h => el('th', { text: h })));
+    // The report's reading of a cell: its rule, its attack, the scenario (the other varying keys), the tuned value.
+    const keys = [...new Set(s.cells.flatMap(c => Object.keys(c.scenario)))];
+    const tuned = s.tune_key !== null;
+    const head = el('tr', {}, ...['#', 'rule', 'attack', ...keys, ...(tuned ? [s.tune_key] : []), 'state', 'seeds', 'final accuracy (mean ± std)'].map(h => el('th', { text: h })));
     const rows = s.cells.map(c => {
       const seeds = el('td', { class: 'seeds' }, ...c.seeds.map(x => el('span', {
         class: 'seed state-' + x.state, 'data-state': x.state,
@@ -230,12 +232,13 @@
       });
       if (c.final_accuracy_mean !== null) accuracy.style.background = heat(c.final_accuracy_mean);
       return el('tr', {
-        'data-cell': String(c.index), class: c.index === selectedCell ? 'selected' : '',
+        'data-cell': String(c.index), 'data-name': c.name, title: c.name, class: c.index === selectedCell ? 'selected' : '',
         onclick: () => { selectedCell = c.index; selected = c.seeds[0].run; chartKey = ''; fillCharted(); changed(); },
       },
       el('td', { text: String(c.index + 1) }),
-      ...keys.map(k => el('td', { text: c.keys[k] ?? '' })),
       el('td', { text: c.rule }), el('td', { text: c.attack }),
+      ...keys.map(k => el('td', { text: c.scenario[k] ?? '' })),
+      ...(tuned ? [el('td', { text: c.tune_value ?? '' })] : []),
       el('td', { class: 'cell-state state-' + c.state, text: c.state }),
       seeds, accuracy);
     });
@@ -275,7 +278,11 @@
     if (!cluster) { panel.hidden = true; return; }
     panel.hidden = false;
     const c = cluster;
-    const age = w => (w.seconds_since_seen === null ? '–' : seconds(w.seconds_since_seen + (connection === 'live' ? (Date.now() - clusterFetched) / 1000 : 0)) + ' ago');
+    const age = w => {
+      if (w.seconds_since_seen === null) return '–';
+      const a = w.seconds_since_seen + (connection === 'live' ? (Date.now() - clusterFetched) / 1000 : 0);
+      return (a < 10 ? a.toFixed(1) : a < 120 ? a.toFixed(0) : (a / 60).toFixed(0) + ' min') + (a < 120 ? ' s ago' : ' ago');
+    };
     const workers = el('table', { id: 'cluster-workers' },
       el('thead', {}, el('tr', {}, ...['worker', 'connection', 'last seen', 'peer', 'sessions', 'gradients'].map(h => el('th', { text: h })))),
       el('tbody', {}, ...c.workers.map(w => el('tr', { 'data-worker': String(w.worker) },
@@ -341,7 +348,7 @@
           scales: { x: { time: false }, y: spec.log ? { distr: 3 } : {} },
           axes: [{ label: X_AXES[xAxis].label }, { size: 64, values: (u, ticks) => ticks.map(tick) }],
           series: [{ label: X_AXES[xAxis].label }, ...list.map(run => ({
-            label: run.line.name,
+            label: shorten(run.line.name),
             stroke: COLORS[all.indexOf(run) % COLORS.length],
             width: 1.5,
             spanGaps: true,
@@ -354,6 +361,9 @@
       charts.forEach((chart, i) => chart.setData(data(CHARTS[i], list)));
     }
   }
+
+  // Legend labels stay on one line: a study run's name keeps its start and its end (the attack and the seed).
+  const shorten = name => (name.length <= 48 ? name : name.slice(0, 18) + '…' + name.slice(-29));
 
   // Axis labels stay short: a diverging loss reaches 1e6 and more.
   function tick(v) {
@@ -526,6 +536,9 @@
       el('section', { id: 'run' }));
     window.addEventListener('resize', () => { chartKey = ''; changed(); });
   }
+
+  // For scripts and tests: how the page reads a round row's time breakdown.
+  window.dstarView = Object.freeze({ phasesOf });
 
   build();
   reload();
