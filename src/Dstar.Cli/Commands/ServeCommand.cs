@@ -67,11 +67,14 @@ internal static class ServeCommand
                 }
             }
 
-            await using var live = view.Read(parse) is { } options
-                ? await LiveView.StartAsync(new Dstar.View.Board.ViewBoard(), options, "dstar serve", parse.InvocationConfiguration.Output, cancellation)
+            // The board holds the run and the cluster panel before the view answers its first request.
+            var viewOptions = view.Read(parse);
+            var board = viewOptions is null ? null : new Dstar.View.Board.ViewBoard();
+            var viewRun = board?.Add("cluster");
+            var clusterView = board?.ShowCluster(experiment.Workers);
+            await using var live = viewOptions is not null
+                ? await LiveView.StartAsync(board!, viewOptions, "dstar serve", parse.InvocationConfiguration.Output, cancellation)
                 : null;
-            var viewRun = live?.Board.Add("cluster");
-            var clusterView = live?.Board.ShowCluster(experiment.Workers);
             var settings = new ServerSettings
             {
                 Config = experiment,

@@ -81,9 +81,14 @@ public static class SweepCommand
         StudyView? studyView = null;
         if (view is not null)
         {
+            // The grid is on the page from the first request, before the first run starts; the runs' rows and results
+            // come from their files.
+            var board = new ViewBoard();
+            studyView = board.ShowStudy(PlanFile.Index(plan), directory);
+            studyView.Refresh();
             try
             {
-                live = LiveView.StartAsync(new ViewBoard(), view, "dstar sweep: " + plan.Study.Name, output).GetAwaiter().GetResult();
+                live = LiveView.StartAsync(board, view, "dstar sweep: " + plan.Study.Name, output).GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is ArgumentException or IOException)
             {
@@ -91,9 +96,6 @@ public static class SweepCommand
                 return 1;
             }
 
-            // The grid is on the page before the first run starts; the runs' rows and results come from their files.
-            studyView = live.Board.ShowStudy(PlanFile.Index(plan), directory);
-            studyView.Refresh();
             progress = new StudyProgress(console, studyView);
         }
 
