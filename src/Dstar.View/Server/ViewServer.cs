@@ -183,7 +183,9 @@ public sealed class ViewServer : IAsyncDisposable
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var aborted = context.RequestAborted;
+        // The stream ends when the browser goes away or the server stops (so stopping never waits on an open page).
+        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _app.Lifetime.ApplicationStopping);
+        var aborted = streaming.Token;
         using var listener = _board.Listen();
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         using var json = new Utf8JsonWriter(buffer);
