@@ -34,7 +34,7 @@ internal static class ServeCommand
         {
             config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots, overwrite,
         };
-        var view = new ViewOptionSet();
+        var view = new ViewOptionSet($"serve a live web view of the run, the workers' connections and the refused connections and gradients (default {Dstar.View.ViewOptions.DefaultUrl}; docs/view.md)");
         view.AddTo(command);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync("serve", parse.InvocationConfiguration.Error, async scope =>
         {
