@@ -63,10 +63,17 @@ public sealed class ViewBoard
     /// <exception cref="InvalidOperationException">the board already shows a study.</exception>
     public StudyView ShowStudy(Dstar.Studies.Definition.StudyIndex plan, string directory)
     {
-        var study = new StudyView(this, plan, directory);
-        if (Interlocked.CompareExchange(ref _study, study, null) is not null)
+        StudyView study;
+        lock (_gate)
         {
-            throw new InvalidOperationException("this board already shows a study");
+            if (_study is not null)
+            {
+                throw new InvalidOperationException("this board already shows a study");
+            }
+
+            // The study adds its runs to the board (under the same lock, which is reentrant), then becomes visible.
+            study = new StudyView(this, plan, directory);
+            Volatile.Write(ref _study, study);
         }
 
         Publish(new ViewUpdate(null, null) { Panel = ViewPanel.Study });
@@ -77,10 +84,16 @@ public sealed class ViewBoard
     /// <exception cref="InvalidOperationException">the board already shows a cluster.</exception>
     public ClusterView ShowCluster(int workers)
     {
-        var cluster = new ClusterView(this, workers);
-        if (Interlocked.CompareExchange(ref _cluster, cluster, null) is not null)
+        ClusterView cluster;
+        lock (_gate)
         {
-            throw new InvalidOperationException("this board already shows a cluster");
+            if (_cluster is not null)
+            {
+                throw new InvalidOperationException("this board already shows a cluster");
+            }
+
+            cluster = new ClusterView(this, workers);
+            Volatile.Write(ref _cluster, cluster);
         }
 
         Publish(new ViewUpdate(null, null) { Panel = ViewPanel.Cluster });
