@@ -41,3 +41,39 @@ public class ViewCommandTests
         Assert.True(File.Exists(run.PathOf("run/summary.json")));
     }
 }
+
+public class SweepViewOptionTests
+{
+    [Fact]
+    public void Sweep_refuses_a_non_loopback_view_without_tls_and_token_in_one_line()
+    {
+        var study = System.IO.Path.Combine(RepositoryRoot(), "experiments", "studies", "quick.yaml");
+        using var run = new CliRun();
+        var (exit, _, error) = CliRun.Invoke("sweep", study, "--out", run.PathOf("q"), "--view", "http://0.0.0.0:8090");
+        Assert.Equal(1, exit);
+        Assert.StartsWith("dstar sweep: --view 'http://0.0.0.0:8090' is refused: '0.0.0.0' is not a loopback address", error);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.False(Directory.Exists(run.PathOf("q")), "nothing is run when the view is refused");
+    }
+
+    [Fact]
+    public void Sweep_view_options_without_view_are_refused()
+    {
+        var (exit, _, error) = CliRun.Invoke("sweep", "any.yaml", "--view-token", "0123456789abcdef0123");
+        Assert.Equal(1, exit);
+        Assert.Contains("need --view", error);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(System.IO.Path.Combine(directory.FullName, "dstar.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("the repository root (dstar.sln)");
+    }
+}

@@ -18,7 +18,8 @@ public class AuthenticationTests
     [Fact]
     public async Task Unauthenticated_unregistered_impersonating_and_replayed_joins_are_refused_and_counted()
     {
-        await using var server = new InProcessServer(Config);
+        var monitor = new RecordingMonitor();
+        await using var server = new InProcessServer(Config, monitor: monitor);
         await server.ReadyAsync();
         var client = new ParameterService.ParameterServiceClient(server.Channel);
 
@@ -96,6 +97,12 @@ public class AuthenticationTests
         Assert.Contains("dstar_refused_connections_total{reason=\"unauthenticated\"} 1", metrics);
         Assert.Contains("dstar_refused_connections_total{reason=\"unregistered\"} 1", metrics);
         Assert.Contains("dstar_refused_connections_total{reason=\"bad-signature\"} 3", metrics);
+
+        // The monitoring hook heard the same refusals, with the ids they claimed, and the one good join.
+        Assert.Equal(
+            [("unauthenticated", (int?)null), ("unregistered", 9), ("bad-signature", 0), ("bad-signature", 0), ("bad-signature", 2)],
+            monitor.JoinRefusals.Where(r => r.Reason != "malformed"));
+        Assert.Equal([2], monitor.Joins);
 
         // The refusals did no harm: the registered workers still train to the end.
         for (var id = 0; id < 3; id++)

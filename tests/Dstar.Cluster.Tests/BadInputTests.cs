@@ -21,7 +21,8 @@ public class BadInputTests
     [Fact]
     public async Task Each_bad_gradient_is_refused_with_its_reason_and_training_finishes()
     {
-        await using var server = new InProcessServer(Config, computeMilliseconds: 3000);
+        var monitor = new RecordingMonitor();
+        await using var server = new InProcessServer(Config, computeMilliseconds: 3000, monitor);
         await server.ReadyAsync();
         using var key = WorkerKey.LoadPrivateKey(server.Fixture.KeyPath(3));
         using var connection = await WorkerConnection.JoinAsync(server.Channel, 3, key, server.Contract, CancellationToken.None);
@@ -102,5 +103,68 @@ public class BadInputTests
         Assert.Contains("dstar_gradients_dropped_total{worker=\"3\",reason=\"stale\"} 1", metrics);
         Assert.Contains("dstar_gradients_kept_total{worker=\"3\"} 1", metrics);
         Assert.Contains("dstar_rounds_total 4", metrics);
+
+        // The monitoring hook (the live view's cluster panel) heard each refusal, told apart finer than the metrics.
+        Assert.Equal(
+            new Dictionary<string, int>
+            {
+                ["wrong-size"] = 1, ["non-finite"] = 2, ["not-float32"] = 1, ["future-version"] = 1,
+                ["duplicate"] = 1, ["stale-version"] = 1, ["oversized"] = 1,
+            }.OrderBy(p => p.Key),
+            monitor.GradientRefusals.Where(r => r.Worker == 3).GroupBy(r => r.Reason).Select(g => new KeyValuePair<string, int>(g.Key, g.Count())).OrderBy(p => p.Key));
+        Assert.Contains(3, monitor.Joins);
+        Assert.Contains(3, monitor.Leaves);
+        Assert.Equal(8, monitor.ReceivedCounts[3]); // every message but the oversized one, which gRPC refused before the service saw it
+        Assert.Empty(monitor.JoinRefusals);
+    }
+}
+
+/// <summary>Keeps everything the server tells its monitoring hook.</summary>
+internal sealed class RecordingMonitor : Dstar.Cluster.Observability.IClusterMonitor
+{
+    private readonly object _gate = new();
+
+    public List<int> Joins { get; } = new();
+
+    public List<int> Leaves { get; } = new();
+
+    public int[] ReceivedCounts { get; } = new int[64];
+
+    public List<(string Reason, int? Worker)> JoinRefusals { get; } = new();
+
+    public List<(string Reason, int Worker)> GradientRefusals { get; } = new();
+
+    public void Joined(int worker, string peer)
+    {
+        lock (_gate)
+        {
+            Joins.Add(worker);
+        }
+    }
+
+    public void Left(int worker)
+    {
+        lock (_gate)
+        {
+            Leaves.Add(worker);
+        }
+    }
+
+    public void Received(int worker) => Interlocked.Increment(ref ReceivedCounts[worker]);
+
+    public void JoinRefused(string reason, int? worker, string peer)
+    {
+        lock (_gate)
+        {
+            JoinRefusals.Add((reason, worker));
+        }
+    }
+
+    public void GradientRefused(string reason, int worker)
+    {
+        lock (_gate)
+        {
+            GradientRefusals.Add((reason, worker));
+        }
     }
 }

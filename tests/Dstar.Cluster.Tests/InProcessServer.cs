@@ -15,7 +15,7 @@ internal sealed class InProcessServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task<int>> _workers = new();
 
-    public InProcessServer(string configText, int computeMilliseconds = 0)
+    public InProcessServer(string configText, int computeMilliseconds = 0, Dstar.Cluster.Observability.IClusterMonitor? monitor = null)
     {
         Fixture = new ClusterFixture(configText, computeMilliseconds);
         Progress = new StringWriter();
@@ -27,6 +27,7 @@ internal sealed class InProcessServer : IAsyncDisposable
             Insecure = true,
             OutputDirectory = Fixture.RunDirectory,
             Plots = false,
+            Monitor = monitor,
         }, TextWriter.Synchronized(Progress), _stop.Token);
         Channel = WorkerConnection.CreateChannel(Fixture.Url, null);
     }

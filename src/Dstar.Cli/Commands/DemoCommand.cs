@@ -7,6 +7,7 @@ using Dstar.Engine.Recording;
 using Dstar.Engine.Running;
 using Dstar.Engine.Simulation;
 using Dstar.View;
+using Dstar.View.Board;
 using Spectre.Console;
 
 namespace Dstar.Cli.Commands;
@@ -103,6 +104,7 @@ public static class DemoCommand
                 output.WriteLine($"{name}: {simulator.Description}");
             }
 
+            viewRun?.MeasurePhases(new SimulatorPhases(simulator));
             var history = new HistorySink();
             RunSummary summary;
             try

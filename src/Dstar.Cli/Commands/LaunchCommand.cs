@@ -21,7 +21,7 @@ internal static class LaunchCommand
         {
             config, set, output, delayScale, computeMs, overwrite,
         };
-        var view = new Option<string?>("--view") { Description = "the server serves a live web view of the run (default http://127.0.0.1:8090; loopback only here; docs/view.md)", Arity = ArgumentArity.ZeroOrOne };
+        var view = new Option<string?>("--view") { Description = "the server serves a live web view of the run and its workers' connections and refusals (default http://127.0.0.1:8090; loopback only here; docs/view.md)", Arity = ArgumentArity.ZeroOrOne };
         command.Options.Add(view);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync("launch", parse.InvocationConfiguration.Error, scope =>
         {

@@ -34,7 +34,7 @@ internal static class ServeCommand
         {
             config, set, listen, keys, cert, key, insecure, checkpoints, resume, autoResume, output, metricsListen, json, noPlots, overwrite,
         };
-        var view = new ViewOptionSet();
+        var view = new ViewOptionSet($"serve a live web view of the run, the workers' connections and the refused connections and gradients (default {Dstar.View.ViewOptions.DefaultUrl}; docs/view.md)");
         view.AddTo(command);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync("serve", parse.InvocationConfiguration.Error, async scope =>
         {
@@ -67,10 +67,14 @@ internal static class ServeCommand
                 }
             }
 
-            await using var live = view.Read(parse) is { } options
-                ? await LiveView.StartAsync(new Dstar.View.Board.ViewBoard(), options, "dstar serve", parse.InvocationConfiguration.Output, cancellation)
+            // The board holds the run and the cluster panel before the view answers its first request.
+            var viewOptions = view.Read(parse);
+            var board = viewOptions is null ? null : new Dstar.View.Board.ViewBoard();
+            var viewRun = board?.Add("cluster");
+            var clusterView = board?.ShowCluster(experiment.Workers);
+            await using var live = viewOptions is not null
+                ? await LiveView.StartAsync(board!, viewOptions, "dstar serve", parse.InvocationConfiguration.Output, cancellation)
                 : null;
-            var viewRun = live?.Board.Add("cluster");
             var settings = new ServerSettings
             {
                 Config = experiment,
@@ -87,6 +91,7 @@ internal static class ServeCommand
                 JsonLogs = parse.GetValue(json),
                 Plots = !parse.GetValue(noPlots),
                 ExtraSinks = viewRun is null ? [] : [viewRun],
+                Monitor = clusterView is null ? null : new Dstar.Cli.Output.ClusterViewMonitor(clusterView),
             };
             foreach (var warning in settings.Validate())
             {

@@ -6,6 +6,7 @@ using Dstar.Engine.Recording;
 using Dstar.Engine.Running;
 using Dstar.Engine.Simulation;
 using Dstar.View;
+using Dstar.View.Board;
 
 namespace Dstar.Cli.Commands;
 
@@ -92,7 +93,7 @@ public static class SimulateCommand
             using var simulator = new Simulator(config, name: "simulate");
             output.WriteLine($"dstar simulate: {simulator.Description}");
             var view = LiveView.StartIfAsked(arguments.View, "dstar simulate: " + Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/')), output);
-            var viewRun = view?.Board.Add("simulate");
+            var viewRun = view?.Board.Add("simulate").MeasurePhases(new SimulatorPhases(simulator));
             RunSummary summary;
             try
             {

@@ -4,6 +4,8 @@ using Dstar.Cluster.Launch;
 using Dstar.Studies.Definition;
 using Dstar.Studies.Report;
 using Dstar.Studies.Sweep;
+using Dstar.View;
+using Dstar.View.Board;
 using Spectre.Console;
 
 namespace Dstar.Cli.Commands;
@@ -26,12 +28,28 @@ public static class SweepCommand
         var parallel = new Option<int>("--parallel") { Description = "worker processes, each running one single-threaded run at a time (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var noReport = new Option<bool>("--no-report") { Description = "do not write the report at the end (dstar report DIR does it later)" };
         var command = new Command("sweep", "Run every cell of a study (a grid of experiments × seeds) in parallel worker processes, resumably, then report.") { study, output, parallel, noReport };
-        command.SetAction(parsed => Run(parsed.GetValue(study)!, parsed.GetValue(output), parsed.GetValue(parallel), !parsed.GetValue(noReport), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+        var view = new ViewOptionSet("serve a live web view of the study's grid, its runs and its report (default " + ViewOptions.DefaultUrl + "; docs/view.md)");
+        view.AddTo(command);
+        command.SetAction(parsed =>
+        {
+            ViewOptions? viewOptions;
+            try
+            {
+                viewOptions = view.Read(parsed);
+            }
+            catch (ArgumentException e)
+            {
+                parsed.InvocationConfiguration.Error.WriteLine($"dstar sweep: {e.Message}");
+                return 1;
+            }
+
+            return Run(parsed.GetValue(study)!, parsed.GetValue(output), parsed.GetValue(parallel), !parsed.GetValue(noReport), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error, viewOptions);
+        });
         return command;
     }
 
-    /// <summary>Runs the command.</summary>
-    public static int Run(string studyPath, string? outputDirectory, int parallel, bool report, TextWriter output, TextWriter error)
+    /// <summary>Runs the command; with <paramref name="view"/>, serves the live view of the study while it runs.</summary>
+    public static int Run(string studyPath, string? outputDirectory, int parallel, bool report, TextWriter output, TextWriter error, ViewOptions? view = null)
     {
         if (parallel < 1)
         {
@@ -57,8 +75,33 @@ public static class SweepCommand
 
         var directory = outputDirectory ?? Path.Combine("runs", "sweep-" + plan.Study.Name);
         var (executable, prefix) = ClusterLauncher.CurrentCommand();
-        var progress = new SweepConsole(output);
+        var console = new SweepConsole(output);
+        ISweepProgress progress = console;
+        LiveView? live = null;
+        StudyView? studyView = null;
+        if (view is not null)
+        {
+            // The grid is on the page from the first request, before the first run starts; the runs' rows and results
+            // come from their files.
+            var board = new ViewBoard();
+            studyView = board.ShowStudy(PlanFile.Index(plan), directory);
+            studyView.Refresh();
+            try
+            {
+                live = LiveView.StartAsync(board, view, "dstar sweep: " + plan.Study.Name, output).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is ArgumentException or IOException)
+            {
+                error.WriteLine($"dstar sweep: {e.Message.ReplaceLineEndings(" ").Trim()}");
+                return 1;
+            }
+
+            progress = new StudyProgress(console, studyView);
+        }
+
         using var cancel = new CancellationTokenSource();
+        using var watching = new CancellationTokenSource();
+        var watch = studyView?.WatchAsync(ViewCommand.RefreshInterval, watching.Token) ?? Task.CompletedTask;
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = true;
@@ -69,8 +112,8 @@ public static class SweepCommand
         {
             output.WriteLine($"dstar sweep: study {plan.Study.Name}, {plan.Cells.Count} cells × {plan.Study.Seeds.Count} seed{(plan.Study.Seeds.Count == 1 ? "" : "s")} into {directory}");
             Task<SweepOutcome> Sweep() => StudySweep.RunAsync(plan, directory, parallel, new WorkerCommand(executable, prefix), progress, cancel.Token);
-            bool live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-            var outcome = (live ? progress.Live(Sweep) : Sweep()).GetAwaiter().GetResult();
+            bool terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            var outcome = (terminal ? console.Live(Sweep) : Sweep()).GetAwaiter().GetResult();
             if (outcome.Cancelled)
             {
                 output.WriteLine($"stopped; run dstar sweep {studyPath} --out {directory} again to continue");
@@ -81,18 +124,24 @@ public static class SweepCommand
             {
                 var (results, folder) = StudyReport.Write(directory);
                 output.WriteLine($"report: {Path.Combine(folder, ReportHtml.FileName)} ({results.Tables.Count} table{(results.Tables.Count == 1 ? "" : "s")})");
+                studyView?.Refresh(); // the report's tables and heatmaps, on the page at once
             }
 
+            live?.HoldIfInteractive(output);
             return outcome.Failed > 0 ? SomeRunsFailed : 0;
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
+            studyView?.SweepEnded(cancelled: true);
             error.WriteLine($"dstar sweep: {e.Message.ReplaceLineEndings(" ").Trim()}");
             return 1;
         }
         finally
         {
             Console.CancelKeyPress -= onCancel;
+            watching.Cancel();
+            watch.GetAwaiter().GetResult();
+            live?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
 }

@@ -19,10 +19,10 @@ public static class ViewCommand
     /// <summary>Builds the <c>view</c> command.</summary>
     public static Command Create()
     {
-        var directory = new Argument<string>("DIR") { Description = "a run directory (metrics.jsonl, summary.json, config.yaml) or a folder of run directories (a study, the demo's --out)" };
+        var directory = new Argument<string>("DIR") { Description = "a run directory (metrics.jsonl, summary.json, config.yaml), a folder of run directories (the demo's --out), or a study's output directory (plan.json: the grid, its runs and its report)" };
         var url = new Option<string>("--url") { Description = "where to listen; a non-loopback address needs https with --view-cert/--view-key and a token", DefaultValueFactory = _ => ViewOptions.DefaultUrl };
         var options = new ViewOptionSet(includeUrl: false);
-        var command = new Command("view", "Serve the live web view of run directories, or of a folder of runs (a study), until Ctrl+C.") { directory, url };
+        var command = new Command("view", "Serve the live web view of run directories, a folder of runs, or a study's output directory, until Ctrl+C.") { directory, url };
         options.AddTo(command);
         command.SetAction((parsed, cancellation) =>
         {
@@ -39,13 +39,25 @@ public static class ViewCommand
         try
         {
             var board = new ViewBoard();
+            var title = "dstar view: " + Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/'));
+            if (StudyDirectory.IsStudy(directory))
+            {
+                // A study's output directory: its grid, its runs in plan order, and its report.
+                var study = StudyDirectory.Show(directory, board);
+                view = await LiveView.StartAsync(board, options, title, output, cancellation);
+                var s = study.Snapshot();
+                output.WriteLine($"dstar view: study {s.Plan.Name} from {directory}: {s.Cells.Count} cells, {s.Finished} of {s.Finished + s.Pending + s.Running + s.Failed + s.Incomplete} runs finished, {(s.Report is null ? "no report yet" : "with its report")}; re-read every {RefreshInterval.TotalSeconds:0} s; Ctrl+C stops");
+                await study.WatchAsync(RefreshInterval, cancellation);
+                return 0;
+            }
+
             var runs = new RunDirectories(directory, board);
-            view = await LiveView.StartAsync(board, options, "dstar view: " + Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/')), output, cancellation);
+            view = await LiveView.StartAsync(board, options, title, output, cancellation);
             output.WriteLine($"dstar view: {runs.Count} run{(runs.Count == 1 ? "" : "s")} from {directory}; re-read every {RefreshInterval.TotalSeconds:0} s; Ctrl+C stops");
             await runs.WatchAsync(RefreshInterval, cancellation);
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
             error.WriteLine($"dstar view: {e.Message.ReplaceLineEndings(" ").Trim()}");
             return 1;
@@ -73,12 +85,18 @@ internal sealed class ViewOptionSet
     private readonly Option<string?> _key = new("--view-key") { Description = "PEM private key of --view-cert" };
 
     public ViewOptionSet(bool includeUrl = true)
+        : this(includeUrl ? $"serve a live web view of the run (default {ViewOptions.DefaultUrl}; docs/view.md)" : null)
     {
-        if (includeUrl)
+    }
+
+    /// <summary>The options with <c>--view</c> described as <paramref name="viewDescription"/> (null: no <c>--view</c>, as <c>dstar view</c> has <c>--url</c>).</summary>
+    public ViewOptionSet(string? viewDescription)
+    {
+        if (viewDescription is not null)
         {
             _view = new Option<string?>("--view")
             {
-                Description = $"serve a live web view of the run (default {ViewOptions.DefaultUrl}; docs/view.md)",
+                Description = viewDescription,
                 Arity = ArgumentArity.ZeroOrOne,
             };
         }

@@ -53,7 +53,7 @@ public static class ClusterServer
         using var workload = WorkloadFactory.Create(config);
         var dimension = workload.Oracle.ParameterCount;
         var metrics = new ClusterMetrics();
-        var transport = new GrpcTransport(config.Workers, dimension, metrics);
+        var transport = new GrpcTransport(config.Workers, dimension, metrics, settings.Monitor);
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();

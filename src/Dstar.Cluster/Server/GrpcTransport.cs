@@ -35,8 +35,9 @@ public sealed class GrpcTransport : ITransport
 
     /// <summary>Creates a transport for N workers and a model of d parameters.</summary>
     /// <exception cref="ArgumentOutOfRangeException">N or d is not positive.</exception>
-    public GrpcTransport(int workerCount, int dimension, ClusterMetrics metrics)
+    public GrpcTransport(int workerCount, int dimension, ClusterMetrics metrics, IClusterMonitor? monitor = null)
     {
+        Monitor = monitor ?? NoClusterMonitor.Instance;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(workerCount);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         WorkerCount = workerCount;
@@ -60,6 +61,9 @@ public sealed class GrpcTransport : ITransport
 
     /// <summary>The metrics the transport counts drops and outcomes in.</summary>
     public ClusterMetrics Metrics { get; }
+
+    /// <summary>Told of joins, leaves, arrivals and refusals (the live view's cluster panel); a no-op by default.</summary>
+    public IClusterMonitor Monitor { get; }
 
     /// <summary>The number of worker sessions open now.</summary>
     public int ConnectedCount => _sessions.Count;
@@ -183,6 +187,7 @@ public sealed class GrpcTransport : ITransport
             {
                 _sessions.TryRemove(session.WorkerId, out _);
                 Metrics.AddConnected(-1);
+                Monitor.Left(session.WorkerId);
             }
         }
     }
@@ -194,10 +199,12 @@ public sealed class GrpcTransport : ITransport
     /// </summary>
     internal async ValueTask ReceiveAsync(WorkerSession session, Gradient gradient, CancellationToken cancellationToken)
     {
+        Monitor.Received(session.WorkerId);
         var bytes = gradient.Data.Span;
         if (bytes.Length % FloatWire.BytesPerValue != 0)
         {
             Metrics.RecordDropped(session.WorkerId, "malformed");
+            Monitor.GradientRefused(GradientRefusals.NotFloat32, session.WorkerId);
             SendOutcome(session.WorkerId, gradient.Version, OutcomeKind.Rejected,
                 $"malformed: {bytes.Length} bytes is not a whole number of float32 values (expected {Dimension * FloatWire.BytesPerValue})");
             return;
@@ -225,6 +232,11 @@ public sealed class GrpcTransport : ITransport
         {
             var reason = drop.Reason.Name();
             Metrics.RecordDropped(arrival.Worker, reason);
+            if (GradientRefusals.Of(drop) is { } refusal)
+            {
+                Monitor.GradientRefused(refusal, arrival.Worker);
+            }
+
             var kind = drop.Reason is DropReason.Late or DropReason.Stale ? OutcomeKind.Late : OutcomeKind.Rejected;
             SendOutcome(arrival.Worker, arrival.Version, kind, $"{reason}: {drop.Detail}");
         }

@@ -50,6 +50,7 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
         catch (Exception e) when (e is not RpcException and not OperationCanceledException)
         {
             _metrics.RecordRefused("malformed");
+            _transport.Monitor.JoinRefused("malformed", null, context.Peer);
             _log.LogWarning("stream from {Peer} ended: {Kind}: {Message}", context.Peer, e.GetType().Name, e.Message.ReplaceLineEndings(" "));
             throw new RpcException(new Status(StatusCode.InvalidArgument, "malformed message: " + e.Message.ReplaceLineEndings(" ")));
         }
@@ -80,6 +81,7 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
             Welcome = new Welcome { WorkerId = workerId, Dimension = _transport.Dimension, WorkerCount = _transport.WorkerCount },
         }).ConfigureAwait(false);
         _transport.Attach(session);
+        _transport.Monitor.Joined(workerId, peer);
         _log.LogInformation("worker {Worker} joined from {Peer}", workerId, peer);
         var writer = WriteAllAsync(session, responseStream, lifetime.Token);
         try
@@ -113,6 +115,7 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
         {
             // gRPC refused a message larger than 4·d + slack from its length prefix, before buffering it.
             _metrics.RecordDropped(workerId, "malformed");
+            _transport.Monitor.GradientRefused(GradientRefusals.Oversized, workerId);
             _log.LogWarning("worker {Worker} sent a message larger than the model: {Detail}", workerId, e.Status.Detail);
             throw;
         }
@@ -190,6 +193,7 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
     private RpcException Refuse(StatusCode code, string reason, string peer, int? workerId, string detail)
     {
         _metrics.RecordRefused(reason);
+        _transport.Monitor.JoinRefused(reason, workerId, peer);
         _log.LogWarning("refused join from {Peer} (claimed worker {Worker}): {Reason}: {Detail}", peer, workerId?.ToString() ?? "-", reason, detail);
         return new RpcException(new Status(code, $"{reason}: {detail}"));
     }

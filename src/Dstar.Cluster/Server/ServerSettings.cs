@@ -45,6 +45,9 @@ public sealed record ServerSettings
     /// <summary>More sinks of the run (the live view of <c>--view</c>).</summary>
     public IReadOnlyList<Dstar.Engine.Recording.IRunSink> ExtraSinks { get; init; } = [];
 
+    /// <summary>Told of worker joins and leaves, arrivals and refusals (the live view's cluster panel); null: nobody.</summary>
+    public Observability.IClusterMonitor? Monitor { get; init; }
+
     /// <summary>Write logs as JSON lines instead of text.</summary>
     public bool JsonLogs { get; init; }
 

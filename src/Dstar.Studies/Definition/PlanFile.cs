@@ -15,15 +15,22 @@ public static class PlanFile
     /// <summary>Writes plan.json for <paramref name="plan"/> into <paramref name="directory"/>.</summary>
     public static void Write(StudyPlan plan, string directory)
     {
-        var index = new StudyIndex(
+        var index = Index(plan);
+        var path = Path.Combine(directory, FileName);
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(index, Options) + "\n");
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    /// <summary>What plan.json holds for <paramref name="plan"/> (the live view shows a sweep's grid from it before plan.json is written).</summary>
+    public static StudyIndex Index(StudyPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return new StudyIndex(
             plan.Study.Name,
             plan.Study.TargetAccuracy,
             plan.VaryingKeys,
             plan.Study.Tune?.Key,
             plan.Cells.Select(c => new IndexedCell(c.Name, c.Keys, c.Rule, c.Attack, c.Scenario, c.TuneValue, c.Seeds)).ToArray());
-        var path = Path.Combine(directory, FileName);
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(index, Options) + "\n");
-        File.Move(path + ".tmp", path, overwrite: true);
     }
 
     /// <summary>Reads plan.json from a study's output directory.</summary>

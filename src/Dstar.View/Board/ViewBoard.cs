@@ -17,6 +17,8 @@ public sealed class ViewBoard
     private readonly List<ViewRun> _runs = new();
     private ViewListener[] _listeners = [];
     private long _dropped;
+    private StudyView? _study;
+    private ClusterView? _cluster;
 
     /// <summary>Creates an empty board whose listeners queue up to <paramref name="queueCapacity"/> updates.</summary>
     public ViewBoard(int queueCapacity = DefaultQueueCapacity)
@@ -46,6 +48,56 @@ public sealed class ViewBoard
 
         Publish(new ViewUpdate(run, null));
         return run;
+    }
+
+    /// <summary>The study this board shows (<c>dstar sweep --view</c>, <c>dstar view</c> of a study directory), or null.</summary>
+    public StudyView? Study => Volatile.Read(ref _study);
+
+    /// <summary>The cluster this board shows (<c>dstar serve --view</c>), or null.</summary>
+    public ClusterView? Cluster => Volatile.Read(ref _cluster);
+
+    /// <summary>
+    /// Shows the study of <paramref name="plan"/>, written in <paramref name="directory"/>: its grid of cells and, on
+    /// the board, one waiting run per cell and seed (in plan order), filled in from the run directories.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">the board already shows a study.</exception>
+    public StudyView ShowStudy(Dstar.Studies.Definition.StudyIndex plan, string directory)
+    {
+        StudyView study;
+        lock (_gate)
+        {
+            if (_study is not null)
+            {
+                throw new InvalidOperationException("this board already shows a study");
+            }
+
+            // The study adds its runs to the board (under the same lock, which is reentrant), then becomes visible.
+            study = new StudyView(this, plan, directory);
+            Volatile.Write(ref _study, study);
+        }
+
+        Publish(new ViewUpdate(null, null) { Panel = ViewPanel.Study });
+        return study;
+    }
+
+    /// <summary>Shows the connections of a cluster of <paramref name="workers"/> workers.</summary>
+    /// <exception cref="InvalidOperationException">the board already shows a cluster.</exception>
+    public ClusterView ShowCluster(int workers)
+    {
+        ClusterView cluster;
+        lock (_gate)
+        {
+            if (_cluster is not null)
+            {
+                throw new InvalidOperationException("this board already shows a cluster");
+            }
+
+            cluster = new ClusterView(this, workers);
+            Volatile.Write(ref _cluster, cluster);
+        }
+
+        Publish(new ViewUpdate(null, null) { Panel = ViewPanel.Cluster });
+        return cluster;
     }
 
     /// <summary>The runs, in the order they were added.</summary>

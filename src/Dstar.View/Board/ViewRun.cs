@@ -12,6 +12,8 @@ public sealed class ViewRun : IRunSink
     private readonly ViewBoard _board;
     private readonly object _gate = new();
     private readonly List<RoundRecord> _records = new();
+    private readonly List<RoundPhases?> _phases = new();
+    private IRoundPhaseSource? _phaseSource;
     private RunInfo? _info;
     private RunSummary? _summary;
     private RunState _state = RunState.Waiting;
@@ -31,6 +33,21 @@ public sealed class ViewRun : IRunSink
     /// <summary>The name given when it was added (the run's own name replaces it once it starts).</summary>
     public string Name { get; private set; }
 
+    /// <summary>
+    /// Measures where each round's wall time went with <paramref name="source"/> (asked once per recorded round, on
+    /// the run's thread); the parts travel with the round as its <c>phases</c> (docs/view.md).
+    /// </summary>
+    public ViewRun MeasurePhases(IRoundPhaseSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        lock (_gate)
+        {
+            _phaseSource = source;
+        }
+
+        return this;
+    }
+
     /// <inheritdoc />
     public void Start(RunInfo info, long firstRound, IReadOnlyList<RoundRecord> replayed)
     {
@@ -41,6 +58,8 @@ public sealed class ViewRun : IRunSink
             Name = info.Name;
             _records.Clear();
             _records.AddRange(replayed);
+            _phases.Clear();
+            _phases.AddRange(new RoundPhases?[replayed.Count]);
             _lastEvaluated = LastEvaluated(replayed);
             _summary = null;
             _problem = null;
@@ -53,16 +72,19 @@ public sealed class ViewRun : IRunSink
     /// <inheritdoc />
     public void Record(RoundRecord record)
     {
+        RoundPhases? phases;
         lock (_gate)
         {
+            phases = _phaseSource?.Next(record, _records.Count > 0 ? _records[^1] : null);
             _records.Add(record);
+            _phases.Add(phases);
             if (IsEvaluated(record))
             {
                 _lastEvaluated = record;
             }
         }
 
-        _board.Publish(new ViewUpdate(this, record));
+        _board.Publish(new ViewUpdate(this, record) { Phases = phases });
     }
 
     /// <inheritdoc />
@@ -90,6 +112,26 @@ public sealed class ViewRun : IRunSink
         _board.Publish(new ViewUpdate(this, null));
     }
 
+    /// <summary>Sets the state of a run that has no files to read yet (a study's run handed to a worker process, or never started).</summary>
+    internal void SetState(RunState state)
+    {
+        lock (_gate)
+        {
+            if (_state == state)
+            {
+                return;
+            }
+
+            _state = state;
+            if (state != RunState.Failed)
+            {
+                _problem = null;
+            }
+        }
+
+        _board.Publish(new ViewUpdate(this, null));
+    }
+
     /// <summary>Replaces everything at once with what was read from a run directory.</summary>
     internal void Load(RunInfo info, IReadOnlyList<RoundRecord> records, RunSummary? summary, RunState state)
     {
@@ -99,6 +141,8 @@ public sealed class ViewRun : IRunSink
             Name = info.Name;
             _records.Clear();
             _records.AddRange(records);
+            _phases.Clear();
+            _phases.AddRange(new RoundPhases?[records.Count]);
             _lastEvaluated = LastEvaluated(records);
             _summary = summary;
             _problem = null;
@@ -126,6 +170,26 @@ public sealed class ViewRun : IRunSink
             from = Math.Clamp(from, 0, _records.Count);
             int count = (int)Math.Min((long)_records.Count - from, limit);
             return count <= 0 ? [] : _records.GetRange(from, count).ToArray();
+        }
+    }
+
+    /// <summary>The measured phases of the records from <paramref name="from"/> on (null where none were measured), as <see cref="Records"/> pages them.</summary>
+    public RoundPhases?[] Phases(int from = 0, int limit = int.MaxValue)
+    {
+        lock (_gate)
+        {
+            from = Math.Clamp(from, 0, _phases.Count);
+            int count = (int)Math.Min((long)_phases.Count - from, limit);
+            return count <= 0 ? [] : _phases.GetRange(from, count).ToArray();
+        }
+    }
+
+    /// <summary>The records and their measured phases from <paramref name="from"/> on, taken together.</summary>
+    public (RoundRecord[] Records, RoundPhases?[] Phases) Rows(int from = 0, int limit = int.MaxValue)
+    {
+        lock (_gate)
+        {
+            return (Records(from, limit), Phases(from, limit));
         }
     }
 
@@ -166,7 +230,33 @@ public sealed record RunSnapshot(
     RoundRecord? Last,
     RoundRecord? LastEvaluated);
 
-/// <summary>What a browser is told: a run's state changed (<paramref name="Round"/> null) or it recorded a round.</summary>
-/// <param name="Run">The run.</param>
+/// <summary>Which part of the page an update is about.</summary>
+public enum ViewPanel
+{
+    /// <summary>A run: its state changed, or it recorded a round.</summary>
+    Run,
+
+    /// <summary>The study: a cell changed (<see cref="ViewUpdate.Cell"/>), or the study itself (its state, its report).</summary>
+    Study,
+
+    /// <summary>The cluster: a worker joined or left, or a connection or gradient was refused.</summary>
+    Cluster,
+}
+
+/// <summary>
+/// What a browser is told: a run's state changed (<paramref name="Round"/> null) or it recorded a round; or, with
+/// <see cref="Panel"/> study or cluster, that part of the page changed.
+/// </summary>
+/// <param name="Run">The run (null for the study and cluster panels).</param>
 /// <param name="Round">The new round, or null for a change of state.</param>
-public sealed record ViewUpdate(ViewRun Run, RoundRecord? Round);
+public sealed record ViewUpdate(ViewRun? Run, RoundRecord? Round)
+{
+    /// <summary>The part of the page.</summary>
+    public ViewPanel Panel { get; init; } = ViewPanel.Run;
+
+    /// <summary>For the study: the cell that changed (its index in plan order), or −1 for the study as a whole.</summary>
+    public int Cell { get; init; } = -1;
+
+    /// <summary>For a round: where its wall time went, when measured.</summary>
+    public RoundPhases? Phases { get; init; }
+}

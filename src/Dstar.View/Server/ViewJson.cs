@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Dstar.Engine.Collection;
 using Dstar.Engine.Recording;
@@ -26,6 +27,8 @@ public static class ViewJson
         w.WriteEndArray();
         w.WriteNumber("dropped_updates", board.DroppedUpdates);
         w.WriteNumber("listeners", board.ListenerCount);
+        w.WriteBoolean("study", board.Study is not null);
+        w.WriteBoolean("cluster", board.Cluster is not null);
         w.WriteEndObject();
     });
 
@@ -53,15 +56,15 @@ public static class ViewJson
     });
 
     /// <summary><c>GET /api/runs/{id}/rounds</c>: <c>{"run": id, "from": i, "rounds": [row, …]}</c>.</summary>
-    public static byte[] Rounds(ViewRun run, int from, IReadOnlyList<RoundRecord> records) => Write(w =>
+    public static byte[] Rounds(ViewRun run, int from, IReadOnlyList<RoundRecord> records, IReadOnlyList<RoundPhases?>? phases = null) => Write(w =>
     {
         w.WriteStartObject();
         w.WriteNumber("run", run.Id);
         w.WriteNumber("from", from);
         w.WriteStartArray("rounds");
-        foreach (var r in records)
+        for (int i = 0; i < records.Count; i++)
         {
-            Round(w, r);
+            Round(w, records[i], phases is not null && i < phases.Count ? phases[i] : null);
         }
 
         w.WriteEndArray();
@@ -77,17 +80,61 @@ public static class ViewJson
     }
 
     /// <summary>The event stream's <c>round</c> event: <c>{"run": id, "round": row}</c>.</summary>
-    public static void RoundEvent(Utf8JsonWriter w, ViewRun run, RoundRecord r)
+    public static void RoundEvent(Utf8JsonWriter w, ViewRun run, RoundRecord r, RoundPhases? phases = null)
     {
         w.WriteStartObject();
         w.WriteNumber("run", run.Id);
         w.WritePropertyName("round");
-        Round(w, r);
+        Round(w, r, phases);
         w.WriteEndObject();
     }
 
     /// <summary>One round, as a metrics.jsonl row (the files' own writer, so the bytes are the same).</summary>
     public static void Round(Utf8JsonWriter w, RoundRecord r) => MetricsFiles.WriteJson(w, r);
+
+    /// <summary>
+    /// One round as a metrics.jsonl row, followed, when the view measured them, by <c>"phases": {"name": seconds, …}</c>
+    /// (where the round's wall time went; docs/view.md).
+    /// </summary>
+    public static void Round(Utf8JsonWriter w, RoundRecord r, RoundPhases? phases)
+    {
+        if (phases is null)
+        {
+            MetricsFiles.WriteJson(w, r);
+            return;
+        }
+
+        // The row is written by the files' writer, then reopened to add one member: the same bytes plus "phases".
+        var row = new ArrayBufferWriter<byte>(1024);
+        using (var inner = new Utf8JsonWriter(row, Options))
+        {
+            MetricsFiles.WriteJson(inner, r);
+        }
+
+        var bytes = row.WrittenSpan;
+        int end = bytes.LastIndexOf((byte)'}');
+        var extra = new ArrayBufferWriter<byte>(256);
+        using (var inner = new Utf8JsonWriter(extra, Options))
+        {
+            inner.WriteStartObject();
+            inner.WriteStartObject("phases");
+            for (int i = 0; i < phases.Names.Count && i < phases.Seconds.Count; i++)
+            {
+                Number(inner, phases.Names[i], phases.Seconds[i]);
+            }
+
+            inner.WriteEndObject();
+            inner.WriteEndObject();
+        }
+
+        // {row members} + , + "phases":{…} (the extra object without its braces).
+        var spliced = new byte[end + 1 + extra.WrittenCount - 2 + 1];
+        bytes[..end].CopyTo(spliced);
+        spliced[end] = (byte)',';
+        extra.WrittenSpan[1..^1].CopyTo(spliced.AsSpan(end + 1));
+        spliced[^1] = (byte)'}';
+        w.WriteRawValue(spliced);
+    }
 
     /// <summary>Runs <paramref name="body"/> on a fresh writer and returns the UTF-8 bytes.</summary>
     public static byte[] Write(Action<Utf8JsonWriter> body)

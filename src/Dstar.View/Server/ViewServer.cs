@@ -114,8 +114,18 @@ public sealed class ViewServer : IAsyncDisposable
             }
 
             int start = Math.Max(0, from ?? 0);
-            return Json(ViewJson.Rounds(run, start, run.Records(start, RoundsPerPage)));
+            var (records, phases) = run.Rows(start, RoundsPerPage);
+            return Json(ViewJson.Rounds(run, start, records, phases));
         });
+        app.MapGet("/api/study", () => board.Study is { } study
+            ? Json(StudyJson.Study(study))
+            : Results.Json(new Dictionary<string, string> { ["error"] = "this view shows no study (dstar sweep --view, or dstar view of a study directory)" }, statusCode: StatusCodes.Status404NotFound));
+        app.MapGet("/study/report/{**path}", (string? path) => board.Study?.ReportImage(path ?? "") is { } file && File.Exists(file)
+            ? Results.File(File.ReadAllBytes(file), "image/png")
+            : Results.Text($"404: the report has no image '{path}'\n", "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status404NotFound));
+        app.MapGet("/api/cluster", () => board.Cluster is { } cluster
+            ? Json(ClusterJson.Cluster(cluster))
+            : Results.Json(new Dictionary<string, string> { ["error"] = "this view shows no cluster (dstar serve --view, dstar launch --view)" }, statusCode: StatusCodes.Status404NotFound));
         app.MapGet("/api/events", (HttpContext context) => server!.EventsAsync(context));
         app.MapGet("/{**path}", (string? path) => StaticFiles.TryGet("/" + path, out var content, out var type)
             ? Results.Bytes(content, type)
@@ -173,7 +183,9 @@ public sealed class ViewServer : IAsyncDisposable
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var aborted = context.RequestAborted;
+        // The stream ends when the browser goes away or the server stops (so stopping never waits on an open page).
+        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _app.Lifetime.ApplicationStopping);
+        var aborted = streaming.Token;
         using var listener = _board.Listen();
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         using var json = new Utf8JsonWriter(buffer);
@@ -183,6 +195,7 @@ public sealed class ViewServer : IAsyncDisposable
             await response.Body.WriteAsync(buffer.WrittenMemory, aborted).ConfigureAwait(false);
             buffer.ResetWrittenCount();
             var changed = new List<ViewRun>();
+            var cells = new SortedSet<int>();
             while (!aborted.IsCancellationRequested)
             {
                 bool more;
@@ -206,21 +219,55 @@ public sealed class ViewServer : IAsyncDisposable
                 }
 
                 changed.Clear();
+                cells.Clear();
+                bool study = false, cluster = false;
                 while (listener.Reader.TryRead(out var update))
                 {
-                    if (update.Round is { } round)
+                    switch (update.Panel)
                     {
-                        Event(buffer, json, "round", w => ViewJson.RoundEvent(w, update.Run, round));
-                    }
-                    else if (!changed.Contains(update.Run))
-                    {
-                        changed.Add(update.Run);
+                        case ViewPanel.Study:
+                            study = true;
+                            if (update.Cell >= 0)
+                            {
+                                cells.Add(update.Cell);
+                            }
+
+                            break;
+                        case ViewPanel.Cluster:
+                            cluster = true;
+                            break;
+                        default:
+                            if (update.Run is not { } run)
+                            {
+                                break;
+                            }
+
+                            if (update.Round is { } round)
+                            {
+                                Event(buffer, json, "round", w => ViewJson.RoundEvent(w, run, round, update.Phases));
+                            }
+                            else if (!changed.Contains(run))
+                            {
+                                changed.Add(run);
+                            }
+
+                            break;
                     }
                 }
 
                 foreach (var run in changed)
                 {
                     Event(buffer, json, "run", w => ViewJson.RunLine(w, run.Snapshot()));
+                }
+
+                if (study && _board.Study is { } studyView)
+                {
+                    Event(buffer, json, "study", w => StudyJson.Write(w, studyView.Header([.. cells]), includeReport: false));
+                }
+
+                if (cluster && _board.Cluster is { } clusterView)
+                {
+                    Event(buffer, json, "cluster", w => ClusterJson.Write(w, clusterView.Snapshot()));
                 }
 
                 if (listener.TakeMissed() is > 0 and var missed)

@@ -55,6 +55,7 @@ public class BrowserTests(ITestOutputHelper log)
 
         // The run is paced (a sink that sleeps) so that the page can be watched while it runs.
         using var simulator = new Simulator(ConfigLoader.Load(Scenario), "simulate");
+        viewRun.MeasurePhases(new SimulatorPhases(simulator));
         var run = Task.Run(() => simulator.RunAsync(null, [viewRun, new Pace(TimeSpan.FromMilliseconds(25))], plots: false));
         const string counter = "parseInt(document.querySelector('#runs tbody tr[data-run=\"0\"] .round-count').textContent)";
         await browser.WaitUntilAsync(counter + " > 5", TimeSpan.FromSeconds(60));
@@ -77,9 +78,55 @@ public class BrowserTests(ITestOutputHelper log)
         Assert.True(filteredByzantine > 0, "no filtered cell in a Byzantine worker's row of the strip");
         var byzantineRow = (string?)await browser.EvaluateAsync("document.querySelector('#strip .strip-row[data-worker=\"11\"]').dataset.byzantine");
         Assert.Equal("true", byzantineRow);
-        Assert.Equal(3, (await browser.EvaluateAsync("document.querySelectorAll('#charts .uplot').length"))!.GetValue<double>());
+        Assert.Equal(4, (await browser.EvaluateAsync("document.querySelectorAll('#charts .uplot').length"))!.GetValue<double>());
+
+        // Round time and where it went: the simulator's measured parts, as a table and as stacked bars.
+        var parts = (await browser.EvaluateAsync("[...document.querySelectorAll('#phase-totals tbody tr')].map(r => r.dataset.phase)"))!.AsArray().Select(n => n!.GetValue<string>());
+        Assert.Equal(SimulatorPhases.Names, parts);
+        Assert.Equal(1, (await browser.EvaluateAsync("document.querySelectorAll('#phases .uplot').length"))!.GetValue<double>());
+        var gradientShare = (await browser.EvaluateAsync("document.querySelector('#phase-totals tr[data-phase=\"worker_gradients\"]').cells[3].textContent"))!.GetValue<string>();
+        log.WriteLine($"worker gradients' share of the measured round time: {gradientShare}");
+        Assert.EndsWith(" %", gradientShare);
         await browser.ScreenshotAsync(Path.Combine(Screenshots, "live-simulate-finished.png"));
         Assert.Empty(browser.Errors);
+    }
+
+    [SkippableFact]
+    public async Task Breakdown_panel_shows_whatever_parts_a_round_carries()
+    {
+        var executable = Chromium.Executable();
+        Skip.If(executable is null, "chromium is not installed (apt-get install chromium)");
+        var board = new ViewBoard();
+        var run = board.Add("cluster-like").MeasurePhases(new NamedPhases(["compute", "wire", "wait_for_kth", "validation", "aggregation", "step"]));
+        run.Start(Records.Info("cluster-like", workers: 8), 0, []);
+        foreach (var r in Records.Random(40, 8, 5))
+        {
+            run.Record(r);
+        }
+
+        await using var server = await ViewServer.StartAsync(board, new ViewOptions("http://127.0.0.1:0").Resolve());
+        await using var browser = await Chromium.StartAsync(executable!);
+        await browser.NavigateAsync(server.Address.ToString());
+        await browser.WaitUntilAsync("document.querySelectorAll('#phase-totals tbody tr').length === 6", TimeSpan.FromSeconds(20));
+        var parts = (await browser.EvaluateAsync("[...document.querySelectorAll('#phase-totals tbody tr')].map(r => r.dataset.phase)"))!.AsArray().Select(n => n!.GetValue<string>());
+        Assert.Equal(["compute", "wire", "wait_for_kth", "validation", "aggregation", "step"], parts);
+
+        // Each part's total is the sum over the rounds: part i of round t is (i + 1) · (t + 1) ms.
+        var total = (await browser.EvaluateAsync("document.querySelector('#phase-totals tr[data-phase=\"wire\"]').cells[1].textContent"))!.GetValue<string>();
+        Assert.Equal((2e-3 * Enumerable.Range(1, 40).Sum()).ToString("F3", System.Globalization.CultureInfo.InvariantCulture) + " s", total);
+
+        // The same reading for a row that carries its parts as *_seconds fields or a breakdown object (another host's rows).
+        var read = (await browser.EvaluateAsync("JSON.stringify(window.dstarView.phasesOf({round: 0, wall_time: 1, compute_seconds: 0.25, wire_seconds: 0.5, breakdown: {step_seconds: 0.125, wait: 2}, phases: {validation: 0.75}}))"))!.GetValue<string>();
+        Assert.Equal("{\"compute\":0.25,\"wire\":0.5,\"step\":0.125,\"wait\":2,\"validation\":0.75}", read);
+        await browser.ScreenshotAsync(Path.Combine(Screenshots, "breakdown-named-parts.png"));
+        Assert.Empty(browser.Errors);
+    }
+
+    /// <summary>Parts with given names: part i of round t is (i + 1) · (t + 1) milliseconds.</summary>
+    private sealed class NamedPhases(string[] names) : IRoundPhaseSource
+    {
+        public RoundPhases? Next(RoundRecord record, RoundRecord? previous) =>
+            new(names, names.Select((_, i) => 1e-3 * (i + 1) * (record.Round + 1)).ToArray());
     }
 
     [SkippableFact]

@@ -14,6 +14,7 @@ public class ViewServerTests
     [
         "/", "/api/runs", "/api/runs/0", "/api/runs/0/rounds?from=0", "/api/events", "/app.js", "/app.css",
         "/lib/uplot/uPlot.iife.min.js", "/lib/uplot/uPlot.min.css", "/lib/uplot/LICENSE", "/no-such-page",
+        "/api/study", "/api/cluster", "/study/report/heatmap-f.png",
     ];
 
     [Fact]
@@ -112,7 +113,7 @@ public class ViewServerTests
         client.DefaultRequestHeaders.Authorization = new("Bearer", Token);
         var keyText = File.ReadAllText(key);
         var certText = File.ReadAllText(cert);
-        foreach (var path in Paths.Where(p => p is not "/api/events" and not "/no-such-page"))
+        foreach (var path in Paths.Where(p => p is not "/api/events" and not "/no-such-page" && !p.Contains("study") && !p.Contains("cluster")))
         {
             using var response = await client.GetAsync(path);
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {response.StatusCode}");
@@ -191,5 +192,109 @@ public class ViewServerTests
 
         Assert.Contains(events, e => e.Name == "run" && e.Data.GetProperty("state").GetString() == "running");
         Assert.Equal([0, 1, 2], events.Where(e => e.Name == "round").Select(e => e.Data.GetProperty("round").GetProperty("round").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Study_and_cluster_endpoints_answer_404_without_them_and_json_and_events_with_them()
+    {
+        var board = new ViewBoard();
+        await using var server = await ViewServer.StartAsync(board, new ViewOptions("http://127.0.0.1:0").Resolve());
+        using var client = new HttpClient { BaseAddress = server.Address };
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/study")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/cluster")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/study/report/heatmap-f.png")).StatusCode);
+        using (var runs = JsonDocument.Parse(await client.GetStringAsync("/api/runs")))
+        {
+            Assert.False(runs.RootElement.GetProperty("study").GetBoolean());
+            Assert.False(runs.RootElement.GetProperty("cluster").GetBoolean());
+        }
+
+        using var response = await client.GetAsync("/api/events", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (board.ListenerCount == 0)
+        {
+            await Task.Delay(10);
+        }
+
+        using var root = new TempDirectory();
+        var plan = Dstar.Studies.Definition.PlanFile.Index(Dstar.Studies.Definition.StudyPlan.Expand(Dstar.Studies.Definition.StudyLoader.Load(
+            "base: {rounds: 5, data: {name: synthetic-logistic, samples: 200, features: 3, validation_size: 20}, model: logreg, workers: 4, k: 3}\ngrid: {aggregator: [mean, median]}\nseeds: [7]\n",
+            "s", ".")));
+        var study = board.ShowStudy(plan, root.Path);
+        study.SweepStarted();
+        study.RunStarted(plan.Cells[1].Name, 7);
+        var cluster = board.ShowCluster(3);
+        cluster.Joined(1, "ipv4:127.0.0.1:50000");
+        cluster.JoinRefused("bad-signature", 2, "ipv4:127.0.0.1:50001");
+        cluster.GradientRefused("non-finite", 1);
+
+        var events = new Dictionary<string, JsonElement>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!events.TryGetValue("study", out var s) || s.GetProperty("cells").GetArrayLength() == 0
+            || !events.TryGetValue("cluster", out var c) || c.GetProperty("gradient_refusals").EnumerateObject().Count() == 0)
+        {
+            var line = await reader.ReadLineAsync(timeout.Token);
+            if (line is not null && line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                var data = await reader.ReadLineAsync(timeout.Token);
+                events[line["event: ".Length..]] = JsonDocument.Parse(data!["data: ".Length..]).RootElement;
+            }
+        }
+
+        // The study event carries the cells that changed, not the report.
+        var cellEvent = Assert.Single(events["study"].GetProperty("cells").EnumerateArray());
+        Assert.Equal(1, cellEvent.GetProperty("index").GetInt32());
+        Assert.Equal("running", cellEvent.GetProperty("state").GetString());
+        Assert.False(events["study"].TryGetProperty("report", out _));
+
+        using var studyJson = JsonDocument.Parse(await client.GetStringAsync("/api/study"));
+        var all = studyJson.RootElement;
+        Assert.Equal("running", all.GetProperty("state").GetString());
+        Assert.Equal(["mean", "median"], all.GetProperty("cells").EnumerateArray().Select(c => c.GetProperty("rule").GetString()));
+        Assert.Equal(1, all.GetProperty("runs").GetProperty("running").GetInt32());
+        Assert.Equal(JsonValueKind.Null, all.GetProperty("report").ValueKind);
+
+        using var clusterJson = JsonDocument.Parse(await client.GetStringAsync("/api/cluster"));
+        var workers = clusterJson.RootElement.GetProperty("workers").EnumerateArray().ToArray();
+        Assert.Equal(["never", "connected", "never"], workers.Select(w => w.GetProperty("state").GetString()));
+        Assert.Equal(1, clusterJson.RootElement.GetProperty("join_refusals").GetProperty("bad-signature").GetInt64());
+        Assert.Equal(1, clusterJson.RootElement.GetProperty("gradient_refusals").GetProperty("non-finite").GetInt64());
+        Assert.Equal(2, clusterJson.RootElement.GetProperty("recent_refusals").GetArrayLength());
+
+        using (var runs = JsonDocument.Parse(await client.GetStringAsync("/api/runs")))
+        {
+            Assert.True(runs.RootElement.GetProperty("study").GetBoolean());
+            Assert.True(runs.RootElement.GetProperty("cluster").GetBoolean());
+            Assert.Equal(2, runs.RootElement.GetProperty("runs").GetArrayLength()); // one per cell and seed
+        }
+
+        var html = await client.GetStringAsync("/");
+        Assert.Contains("<h2>Study s</h2>", html);
+        Assert.Contains("<td>connection</td><td>bad-signature</td><td>1</td>", html);
+    }
+
+    [Fact]
+    public async Task Rounds_endpoint_carries_measured_phases_with_each_row()
+    {
+        var board = new ViewBoard();
+        var run = board.Add("run").MeasurePhases(new FixedPhases());
+        run.Start(Records.Info(), 0, []);
+        foreach (var r in Records.Random(4, 8, 2))
+        {
+            run.Record(r);
+        }
+
+        await using var server = await ViewServer.StartAsync(board, new ViewOptions("http://127.0.0.1:0").Resolve());
+        using var client = new HttpClient { BaseAddress = server.Address };
+        using var page = JsonDocument.Parse(await client.GetStringAsync("/api/runs/0/rounds?from=1"));
+        var rows = page.RootElement.GetProperty("rounds").EnumerateArray().ToArray();
+        Assert.Equal([1.0, 2.0, 3.0], rows.Select(r => r.GetProperty("phases").GetProperty("compute").GetDouble()));
+        Assert.Equal([0.5, 0.5, 0.5], rows.Select(r => r.GetProperty("phases").GetProperty("wire").GetDouble()));
+    }
+
+    private sealed class FixedPhases : IRoundPhaseSource
+    {
+        public RoundPhases? Next(Dstar.Engine.Recording.RoundRecord record, Dstar.Engine.Recording.RoundRecord? previous) =>
+            new(["compute", "wire"], [record.Round, 0.5]);
     }
 }
