@@ -228,6 +228,27 @@ public class DstarOptionsTests
     }
 
     [Theory]
+    [InlineData("dstar-plus", "dstar direction=0 duplicates=0.05 reference=quantile scale=2 scale-mode=clip mean=clipped")]
+    [InlineData("dstar-plus tau=3 mean=plain", "dstar tau=3 direction=0 duplicates=0.05 reference=quantile scale=2 scale-mode=clip")]
+    [InlineData("dstar-plus direction=-1 scale-mode=drop reference=validation", "dstar direction=-1 duplicates=0.05 scale=2 mean=clipped")]
+    public void Dstar_plus_is_dstar_with_our_defaults_and_takes_every_option(string plus, string spelled)
+    {
+        var rng = new Random(11);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            int n = rng.Next(3, 16), d = rng.Next(1, 200);
+            var rows = Rows(rng, n, d);
+            var g0 = Columns.Grid(rng, 1, d)[0];
+            var a = new float[d];
+            var b = new float[d];
+            var ra = Registry.Rules.Create(plus).Aggregate(GradientBatch.FromRows(rows), new AggregationContext { ValidationGradient = g0 }, a);
+            var rb = Registry.Rules.Create(spelled).Aggregate(GradientBatch.FromRows(rows), new AggregationContext { ValidationGradient = g0 }, b);
+            Assert.Equal(rb.Kept, ra.Kept);
+            Assert.Equal(b, a);
+        }
+    }
+
+    [Theory]
     [InlineData("dstar direction=2", "direction")]
     [InlineData("dstar scale=0", "scale")]
     [InlineData("dstar scale-mode=shrink", "scale-mode")]

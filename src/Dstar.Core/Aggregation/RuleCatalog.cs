@@ -15,6 +15,8 @@ internal static class RuleCatalog
             a => new CenteredClipping(a.Double("tau", 10, min: double.Epsilon), a.Int("iterations", 1, min: 1))),
         new("dstar", "dSTAR filter: keep rows with ‖gᵢ − m‖ ≤ τ·δ_ref, average them [tau=2] [center=median|median-of-means|exclude-validation|validation] [bucket=2] [reference=validation|median-deviation|quantile] [quantile=0.5] [include-validation=false] [batch-ratio=1]; ours, off by default: [direction=c] [scale=ρ] [scale-mode=drop|clip] [duplicates=ε] [mean=plain|clipped] [reputation=λ] [exclude=0.5] [probation=20]",
             DstarSpec.Create),
+        new("dstar-plus", "ours: the dstar filter with the dSTAR+ defaults direction=0 duplicates=0.05 reference=quantile scale=2 scale-mode=clip mean=clipped (docs/method.md, Robust dSTAR); takes every dstar option",
+            DstarSpec.CreatePlus),
         new("krum", "the row with the lowest Krum score [f=] (n ≥ 2f+3)", a => new Krum(a.OptionalInt("f", min: 0))),
         new("multi-krum", "mean of the m rows with the lowest Krum scores [f=] [m=n−f] (n ≥ 2f+3)", a => new MultiKrum(a.OptionalInt("f", min: 0), a.OptionalInt("m", min: 1))),
         new("bulyan", "repeated Krum picks n−2f rows, then per coordinate the mean of the n−4f closest to the median [f=] (n ≥ 4f+3)", a => new Bulyan(a.OptionalInt("f", min: 0))),
