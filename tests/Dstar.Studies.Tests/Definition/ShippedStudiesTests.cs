@@ -12,7 +12,7 @@ public class ShippedStudiesTests
         { "byzfl-s2.yaml", 120 },
         { "stragglers.yaml", 120 },
         { "dstar-plus-s1.yaml", 180 },
-        { "dstar-plus-s2.yaml", 120 },
+        { "dstar-plus-s2.yaml", 60 },
     };
 
     [Theory]
