@@ -8,7 +8,8 @@ namespace Dstar.Studies.Sweep;
 /// <summary>
 /// Runs every unfinished run of a study with a pool of worker processes. Each process runs many runs one after
 /// another; a process that dies fails only the run it held, and is replaced. Finished runs (a whole summary.json) are
-/// skipped, interrupted ones resume from their checkpoint, failed ones are tried again. A run's results depend only on
+/// skipped (unless the study's resilience estimates are missing: then only those are made), interrupted ones resume
+/// from their checkpoint, failed ones are tried again. A run's results depend only on
 /// its config, never on the pool size or the order runs are handed out.
 /// </summary>
 public static class StudySweep
@@ -40,7 +41,8 @@ public static class StudySweep
             {
                 conflicts.Add(run.RelativeDirectory);
             }
-            else if (RunState.Check(directory) == RunStatus.Finished)
+            else if (RunState.Check(directory) == RunStatus.Finished
+                && (plan.Study.Resilience is not { } resilience || CellResilience.IsCurrent(directory, resilience)))
             {
                 skipped++;
             }
@@ -95,7 +97,7 @@ public static class StudySweep
                     WorkerReport? report;
                     try
                     {
-                        await process.SendAsync(new WorkerAssignment(item.Directory, item.Run.Name, item.Yaml)).ConfigureAwait(false);
+                        await process.SendAsync(new WorkerAssignment(item.Directory, item.Run.Name, item.Yaml, plan.Study.Resilience)).ConfigureAwait(false);
                         report = await process.ReadAsync(stop.Token).ConfigureAwait(false);
                     }
                     catch (IOException)
