@@ -58,6 +58,8 @@ public static class StudySweep
         }
 
         int total = skipped + pending.Count;
+        // The sweep's processes share the cores: each run may spread its gradients over its share (simulation.parallel: auto).
+        int cores = Math.Max(1, Environment.ProcessorCount / parallel);
         progress.Begin(total, skipped, parallel);
         var queue = new ConcurrentQueue<(StudyRun Run, string Directory, string Yaml)>(pending);
         int finished = 0, failed = 0, started = 0;
@@ -97,7 +99,7 @@ public static class StudySweep
                     WorkerReport? report;
                     try
                     {
-                        await process.SendAsync(new WorkerAssignment(item.Directory, item.Run.Name, item.Yaml, plan.Study.Resilience)).ConfigureAwait(false);
+                        await process.SendAsync(new WorkerAssignment(item.Directory, item.Run.Name, item.Yaml, plan.Study.Resilience, cores)).ConfigureAwait(false);
                         report = await process.ReadAsync(stop.Token).ConfigureAwait(false);
                     }
                     catch (IOException)

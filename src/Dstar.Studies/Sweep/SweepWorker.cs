@@ -80,14 +80,14 @@ public static class SweepWorker
             {
                 try
                 {
-                    CellRunner.RunAsync(config, assignment.Directory, assignment.Name, resume, CancellationToken.None).GetAwaiter().GetResult();
+                    CellRunner.RunAsync(config, assignment.Directory, assignment.Name, resume, CancellationToken.None, assignment.Cores).GetAwaiter().GetResult();
                 }
                 catch (CheckpointException) when (resume)
                 {
                     // A checkpoint from which this run cannot continue: start it again from round 0.
                     File.Delete(Path.Combine(assignment.Directory, CheckpointFile.FileName));
                     resume = false;
-                    CellRunner.RunAsync(config, assignment.Directory, assignment.Name, resume, CancellationToken.None).GetAwaiter().GetResult();
+                    CellRunner.RunAsync(config, assignment.Directory, assignment.Name, resume, CancellationToken.None, assignment.Cores).GetAwaiter().GetResult();
                 }
             }
 

@@ -13,11 +13,14 @@ namespace Dstar.Studies.Sweep;
 /// <param name="Name">The run name.</param>
 /// <param name="Config">The resolved experiment as YAML.</param>
 /// <param name="Resilience">The study's <c>resilience:</c> block, or null.</param>
+/// <param name="Cores">The cores this run may use (the machine's divided by the sweep's worker processes), which
+/// <c>simulation.parallel: auto</c> spreads its gradients over; null for the machine's.</param>
 public sealed record WorkerAssignment(
     [property: JsonPropertyName("directory")] string Directory,
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("config")] string Config,
-    [property: JsonPropertyName("resilience")] StudyResilience? Resilience = null);
+    [property: JsonPropertyName("resilience")] StudyResilience? Resilience = null,
+    [property: JsonPropertyName("cores")] int? Cores = null);
 
 /// <summary>
 /// What a worker process reports, one JSON line on its standard output: <c>ready</c> once started, then
