@@ -12,8 +12,9 @@ namespace Dstar.Engine.Simulation;
 /// are bit-identical for every P.
 /// </summary>
 /// <remarks>
-/// Work is handed out one gradient at a time from a shared counter, so a thread that starts late (a busy thread pool)
-/// only takes fewer gradients; the calling thread never waits for a helper that has nothing to do. Worker momentum is
+/// Work is handed out one gradient at a time from a shared counter, so a thread that starts late (a busy machine or
+/// thread pool) only takes fewer gradients; the calling thread never waits for a helper to be scheduled, only for
+/// gradients a helper has taken. Worker momentum is
 /// not applied here: the caller applies it afterwards, on one thread. Memory: one model replica and b ints per thread.
 /// </remarks>
 public sealed class GradientThreads
@@ -94,57 +95,64 @@ public sealed class GradientThreads
         return batched.Combine(parts);
     }
 
-    /// <summary>Runs <paramref name="body"/>(thread, item) for items 0..count−1 on <paramref name="threads"/> threads (thread 0 is the caller's).</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/>(thread, item) for items 0..count−1 on up to <paramref name="threads"/> threads:
+    /// the calling thread (thread 0) and helpers queued to the thread pool. Items are taken from a shared counter, and
+    /// the caller waits only for items a helper has taken, never for a helper to be scheduled: on a busy machine a
+    /// helper that starts after every item is taken finds nothing to do and leaves without touching anything. After a
+    /// failure the remaining items are skipped and the first exception is rethrown.
+    /// </summary>
     private static void Run(int threads, int count, Action<int, int> body)
     {
-        int next = -1;
-        int stop = 0;
-        void Work(int thread)
+        var run = new SharedRun(count, body);
+        for (int thread = 1; thread < threads; thread++)
+        {
+            int helper = thread;
+            ThreadPool.UnsafeQueueUserWorkItem(_ => run.Work(helper), null);
+        }
+
+        run.Work(0);
+        run.WaitForTakenItems();
+    }
+
+    /// <summary>The state of one <see cref="Run"/>: the item counter, the finished count and the first failure.</summary>
+    private sealed class SharedRun(int count, Action<int, int> body)
+    {
+        private readonly ManualResetEventSlim _finished = new(count == 0);
+        private int _next = -1;
+        private int _done;
+        private ExceptionDispatchInfo? _failure;
+
+        public void Work(int thread)
         {
             int i;
-            while (Volatile.Read(ref stop) == 0 && (i = Interlocked.Increment(ref next)) < count)
+            while ((i = Interlocked.Increment(ref _next)) < count)
             {
-                try
+                if (Volatile.Read(ref _failure) is null)
                 {
-                    body(thread, i);
+                    try
+                    {
+                        body(thread, i);
+                    }
+                    catch (Exception e)
+                    {
+                        Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
+                    }
                 }
-                catch
+
+                if (Interlocked.Increment(ref _done) == count)
                 {
-                    Volatile.Write(ref stop, 1);
-                    throw;
+                    _finished.Set();
                 }
             }
         }
 
-        var helpers = new Task[Math.Max(0, threads - 1)];
-        for (int h = 0; h < helpers.Length; h++)
+        public void WaitForTakenItems()
         {
-            int thread = h + 1;
-            helpers[h] = Task.Run(() => Work(thread));
+            // Not disposed: the helper that set it may still be returning from Set (no kernel handle is made unless a
+            // wait blocks long, and the collector reclaims it either way).
+            _finished.Wait();
+            _failure?.Throw();
         }
-
-        ExceptionDispatchInfo? failure = null;
-        try
-        {
-            Work(0);
-        }
-        catch (Exception e)
-        {
-            failure = ExceptionDispatchInfo.Capture(e);
-        }
-
-        foreach (var helper in helpers)
-        {
-            try
-            {
-                helper.GetAwaiter().GetResult();
-            }
-            catch (Exception e)
-            {
-                failure ??= ExceptionDispatchInfo.Capture(e);
-            }
-        }
-
-        failure?.Throw();
     }
 }

@@ -20,6 +20,13 @@ public static class StudySweep
     /// <summary>The log that collects the worker processes' error output.</summary>
     public const string WorkerLogName = "workers.log";
 
+    /// <summary>
+    /// Each worker process's share of <paramref name="cores"/> when <paramref name="parallel"/> of them run at once
+    /// (at least 1): what <c>simulation.parallel: auto</c> spreads a run's gradients over, so that the sweep's processes
+    /// and each run's threads together fill the cores without oversubscribing them.
+    /// </summary>
+    public static int CoresPerRun(int parallel, int cores) => Math.Max(1, cores / Math.Max(1, parallel));
+
     /// <summary>Runs <paramref name="plan"/> into <paramref name="outputDirectory"/> with <paramref name="parallel"/> worker processes.</summary>
     /// <exception cref="InvalidOperationException">another sweep holds the directory, a run directory holds another config, or no worker process can start.</exception>
     public static async Task<SweepOutcome> RunAsync(StudyPlan plan, string outputDirectory, int parallel, WorkerCommand worker, ISweepProgress progress, CancellationToken cancellationToken)
@@ -58,8 +65,7 @@ public static class StudySweep
         }
 
         int total = skipped + pending.Count;
-        // The sweep's processes share the cores: each run may spread its gradients over its share (simulation.parallel: auto).
-        int cores = Math.Max(1, Environment.ProcessorCount / parallel);
+        int cores = CoresPerRun(parallel, Environment.ProcessorCount);
         progress.Begin(total, skipped, parallel);
         var queue = new ConcurrentQueue<(StudyRun Run, string Directory, string Yaml)>(pending);
         int finished = 0, failed = 0, started = 0;
