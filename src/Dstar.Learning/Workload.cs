@@ -44,8 +44,17 @@ public sealed record WorkloadOptions
 /// </summary>
 public sealed class Workload : IDisposable
 {
-    private Workload(LoadedData data, int[] validation, int[][] shards, TorchGradientOracle oracle, float[] initial, string description)
+    private readonly ModelDefinition _model;
+    private readonly TorchGradientOracleOptions _oracleOptions;
+    private readonly int _seed;
+    private readonly List<TorchGradientOracle> _replicas = new();
+
+    private Workload(LoadedData data, int[] validation, int[][] shards, TorchGradientOracle oracle, float[] initial, string description,
+        ModelDefinition model, TorchGradientOracleOptions oracleOptions, int seed)
     {
+        _model = model;
+        _oracleOptions = oracleOptions;
+        _seed = seed;
         Data = data;
         Validation = validation;
         Shards = shards;
@@ -74,6 +83,36 @@ public sealed class Workload : IDisposable
 
     /// <summary>Data (path or generator, counts), model, split and partition in one line.</summary>
     public string Description { get; }
+
+    /// <summary>
+    /// Whether the model changes state outside its parameters when it computes a gradient (BatchNorm's running
+    /// statistics): then every gradient must come from <see cref="Oracle"/> itself, not from a replica.
+    /// </summary>
+    public bool HasRunningState => _model.HasRunningState;
+
+    /// <summary>
+    /// The first <paramref name="count"/> replicas of <see cref="Oracle"/>, made on first request and kept (and disposed)
+    /// with the workload: each a model of the same architecture over the same training and test sets with the same λ,
+    /// for one more thread to compute gradients on. Loaded with the same parameters, a replica computes bit for bit
+    /// the gradient <see cref="Oracle"/> computes (torch's CPU kernels are deterministic on one intra-op thread).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">the model has running state (<see cref="HasRunningState"/>).</exception>
+    public IReadOnlyList<IGradientOracle> Replicas(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (count > 0 && HasRunningState)
+        {
+            throw new InvalidOperationException($"model '{_model.Name}' updates running statistics with every gradient; its gradients cannot be computed on replicas");
+        }
+
+        while (_replicas.Count < count)
+        {
+            var model = _model.Build(Data.Train.SampleShape, Data.Train.ClassCount, _seed);
+            _replicas.Add(new TorchGradientOracle(model, Data.Train, Data.Test, _oracleOptions));
+        }
+
+        return _replicas.Take(count).ToArray();
+    }
 
     /// <summary>Loads the data, splits it, partitions it and builds the model and its oracle.</summary>
     /// <exception cref="Dstar.Core.Specs.SpecException">a bad data set, model or partitioner spec.</exception>
@@ -112,7 +151,8 @@ public sealed class Workload : IDisposable
         var shards = partitioner.Partition(pool, data.Train.Labels, options.Workers, options.Seed);
         double l2 = options.L2 ?? data.Synthetic?.L2 ?? 0;
         var model = modelDefinition.Build(data.Train.SampleShape, data.Train.ClassCount, options.Seed);
-        var oracle = new TorchGradientOracle(model, data.Train, data.Test, new TorchGradientOracleOptions { L2 = l2 });
+        var oracleOptions = new TorchGradientOracleOptions { L2 = l2 };
+        var oracle = new TorchGradientOracle(model, data.Train, data.Test, oracleOptions);
         var initial = new float[oracle.ParameterCount];
         oracle.GetParameters(initial);
         var sizes = shards.Select(s => s.Length).ToArray();
@@ -120,9 +160,18 @@ public sealed class Workload : IDisposable
             $"data: {data.Description}; model: {modelDefinition.Name} ({oracle.ParameterCount} parameters); " +
             $"validation: {validation.Length} held out; partition: {partitioner.Name} over {options.Workers} workers " +
             $"({sizes.Min()}–{sizes.Max()} samples each); torch threads: {TorchThreads.Count}" + (TorchThreads.Source == TorchThreads.EnvironmentVariable ? $" (from {TorchThreads.EnvironmentVariable})" : "");
-        return new Workload(data, validation, shards, oracle, initial, description);
+        return new Workload(data, validation, shards, oracle, initial, description, modelDefinition, oracleOptions, options.Seed);
     }
 
     /// <inheritdoc />
-    public void Dispose() => Oracle.Dispose();
+    public void Dispose()
+    {
+        foreach (var replica in _replicas)
+        {
+            replica.Dispose();
+        }
+
+        _replicas.Clear();
+        Oracle.Dispose();
+    }
 }

@@ -25,7 +25,7 @@ public static class SweepCommand
     {
         var study = new Argument<string>("study") { Description = "the study file (YAML, docs/studies.md)" };
         var output = new Option<string?>("--out") { Description = "the study's output directory (default runs/sweep-NAME); run again with the same --out to resume" };
-        var parallel = new Option<int>("--parallel") { Description = "worker processes, each running one single-threaded run at a time (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var parallel = new Option<int>("--parallel") { Description = "worker processes, each running one run at a time on its share of the cores (cores / P; simulation.parallel: auto uses it) (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var noReport = new Option<bool>("--no-report") { Description = "do not write the report at the end (dstar report DIR does it later)" };
         var command = new Command("sweep", "Run every cell of a study (a grid of experiments × seeds) in parallel worker processes, resumably, then report.") { study, output, parallel, noReport };
         var view = new ViewOptionSet("serve a live web view of the study's grid, its runs and its report (default " + ViewOptions.DefaultUrl + "; docs/view.md)");

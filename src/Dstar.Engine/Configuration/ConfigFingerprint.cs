@@ -9,7 +9,7 @@ namespace Dstar.Engine.Configuration;
 /// seed (every random stream), the data and its partition, the model, N, f and the attack (which ids are Byzantine and
 /// what they send), the delay model, and what an omniscient attacker simulates of the server (k, rule,
 /// pre-aggregators, validation split and batch). Keys only the server uses (rounds, lr, momentum, weight decay,
-/// deadline, k_min, evaluation and checkpoint periods, threads) and the host-specific <c>data.dir</c> are left out,
+/// deadline, k_min, evaluation and checkpoint periods, threads, simulation.parallel) and the host-specific <c>data.dir</c> are left out,
 /// so that they may differ. Specs are compared in canonical form, so <c>krum  f=3</c> matches <c>krum f=3</c>.
 /// </summary>
 /// <param name="Values">Each contract key and its value, in <see cref="ConfigKeys.All"/> order.</param>
@@ -19,7 +19,7 @@ public sealed record ConfigFingerprint(IReadOnlyDictionary<string, string> Value
     /// <summary>The keys that may differ between a worker and its server.</summary>
     public static IReadOnlySet<string> ServerOnlyKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        "rounds", "eval_every", "data.dir", "deadline", "k_min", "lr", "momentum", "weight_decay", "checkpoint_every", "threads",
+        "rounds", "eval_every", "data.dir", "deadline", "k_min", "lr", "momentum", "weight_decay", "checkpoint_every", "threads", "simulation.parallel",
     };
 
     /// <summary>The fingerprint of <paramref name="config"/>.</summary>

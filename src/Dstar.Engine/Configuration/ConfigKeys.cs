@@ -48,6 +48,8 @@ public static class ConfigKeys
         new("validation_batch_size", "the server's validation minibatch b_v (empty: batch_size)", (c, v) => c with { ValidationBatchSize = OptionalInt(v, ConfigLimits.MaxBatchSize) }, c => Scalar(c.ValidationBatchSize)),
         new("checkpoint_every", "checkpoint period in rounds (0: only after the last round and on interruption)", (c, v) => c with { CheckpointEvery = Int(v) }, c => Scalar(c.CheckpointEvery)),
         new("threads", "TorchSharp threads and rule parallelism", (c, v) => c with { Threads = Int(v, ConfigLimits.MaxThreads) }, c => Scalar(c.Threads)),
+        new("simulation.parallel", "threads computing a simulated round's worker gradients: auto (this process's share of the cores, at most N) or a count; the metrics are identical for every count",
+            ReadParallel, c => c.SimulationParallel is { } p ? Scalar(p) : Scalar("auto")),
     ];
 
     private static ExperimentConfig ReadK(ExperimentConfig c, ConfigValue v) =>
@@ -56,6 +58,9 @@ public static class ConfigKeys
             : int.TryParse(v.Scalar, NumberStyles.Integer, CultureInfo.InvariantCulture, out var k)
                 ? c with { K = k, AutoK = false }
                 : throw new FormatException("expected an integer or auto");
+
+    private static ExperimentConfig ReadParallel(ExperimentConfig c, ConfigValue v) =>
+        v.Scalar?.Trim() is "auto" or null or "" ? c with { SimulationParallel = null } : c with { SimulationParallel = Int(v, ConfigLimits.MaxThreads) };
 
     private static ConfigValue Scalar(object? value) => new(value switch
     {

@@ -57,6 +57,9 @@ public static class ConfigValidator
         Need(c.Threads >= 1, "threads", c.Threads, "must be ≥ 1");
         Need(c.Threads <= ConfigLimits.MaxThreads, "threads", c.Threads,
             $"too large: the limit is {ConfigLimits.MaxThreads} (4 per core; this machine has {Environment.ProcessorCount})");
+        Need(c.SimulationParallel is null || c.SimulationParallel >= 1, "simulation.parallel", c.SimulationParallel, "must be ≥ 1, or auto");
+        Need(c.SimulationParallel is null || c.SimulationParallel <= ConfigLimits.MaxThreads, "simulation.parallel", c.SimulationParallel,
+            $"too large: the limit is {ConfigLimits.MaxThreads} (4 per core; this machine has {Environment.ProcessorCount})");
         if (TorchThreads.CheckEnvironment() is { } torchThreads)
         {
             errors.Add(new ConfigError(TorchThreads.EnvironmentVariable, Environment.GetEnvironmentVariable(TorchThreads.EnvironmentVariable) ?? "", torchThreads));
@@ -84,6 +87,11 @@ public static class ConfigValidator
             Learning.Models.ModelCatalog.Models.Create(spec);
             return null;
         });
+        if (c.SimulationParallel > 1 && ModelHasRunningState(c.Model))
+        {
+            errors.Add(new ConfigError("simulation.parallel", Format(c.SimulationParallel),
+                $"model '{c.Model}' updates BatchNorm running statistics with every gradient, in the order they are computed, so its gradients run on one thread: use 1 or auto (or model resnet18 norm=group)"));
+        }
 
         CheckSpec(errors, "aggregator", c.Aggregator, spec =>
         {
@@ -132,6 +140,19 @@ public static class ConfigValidator
     /// k: auto: the floor (k_min, the rule's least n, 3f) must not exceed k_max, and a k_min given below the rule's
     /// least n is refused rather than raised silently.
     /// </summary>
+    /// <summary>Whether the model spec names a model with running state (BatchNorm); false for a spec that does not parse (reported elsewhere).</summary>
+    internal static bool ModelHasRunningState(string model)
+    {
+        try
+        {
+            return Learning.Models.ModelCatalog.Models.Create(model).HasRunningState;
+        }
+        catch (SpecException)
+        {
+            return false;
+        }
+    }
+
     private static string? CheckAutoK(ExperimentConfig c, Core.IAggregator rule, bool hasValidation, List<ConfigError> errors)
     {
         if (c.KMax is { } m && (m < 1 || m > c.Workers))

@@ -84,6 +84,12 @@ public sealed record ExperimentConfig
     /// <summary><c>threads</c>: TorchSharp intra-op threads and the rule's degree of parallelism.</summary>
     public int Threads { get; init; } = 1;
 
+    /// <summary>
+    /// <c>simulation.parallel</c>: threads that compute a simulated round's worker gradients, each with its own model
+    /// replica; null for <c>auto</c> (<see cref="Simulation.SimulationParallelism.Resolve"/>). The metrics do not depend on it.
+    /// </summary>
+    public int? SimulationParallel { get; init; }
+
     /// <summary>b_v as used: <see cref="ValidationBatchSize"/> or <see cref="BatchSize"/>.</summary>
     public int EffectiveValidationBatchSize => ValidationBatchSize ?? BatchSize;
 }

@@ -21,7 +21,7 @@ public sealed record ResilienceOptions
 /// aggregates without attack at the same rounds (for the variance ratio).
 /// </summary>
 /// <remarks>
-/// Means of per-draw scalars (⟨G_r, g⟩/‖g‖², ‖G_r‖^p) get normal intervals, mean ± z·s/√R. The bias and the variance
+/// Means of per-draw scalars (⟨G_r, g⟩/‖g‖², ‖G_r‖^p) get Student-t intervals, mean ± t_{R−1}·s/√R. The bias and the variance
 /// ratio are not means of scalars; they get percentile bootstrap intervals over the draws, computed from the R × R Gram
 /// matrix of G_r − g so that a resample costs O(R²), not O(R·d). The bias uses U = Σ_{r≠s}⟨G_r − g, G_s − g⟩/(R(R−1)),
 /// an unbiased estimate of ‖E[G] − g‖² (the plug-in ‖Ḡ − g‖² is biased up by tr Cov(G)/R), and reports √max(0, U).
@@ -54,7 +54,8 @@ public static class ResilienceEstimator
 
         var g = honest.Gradient;
         double g2 = honest.GradientNorm * honest.GradientNorm;
-        double z = StandardNormal.Quantile(0.5 + options.Confidence / 2);
+        // Student's t with R − 1 degrees of freedom: the normal z understates the interval of a mean of few draws.
+        double t = StudentT.Quantile(0.5 + options.Confidence / 2, rounds - 1);
 
         var ratio = new double[rounds];
         var powers = new double[HonestReference.MomentOrders.Count][];
@@ -83,7 +84,7 @@ public static class ResilienceEstimator
         var moments = new MomentComparison[powers.Length];
         for (int m = 0; m < powers.Length; m++)
         {
-            moments[m] = new MomentComparison(HonestReference.MomentOrders[m], NormalInterval(powers[m], z), honest.Moments[m]);
+            moments[m] = new MomentComparison(HonestReference.MomentOrders[m], MeanInterval(powers[m], t), honest.Moments[m]);
         }
 
         var gram = Gram(aggregates, g);
@@ -125,7 +126,7 @@ public static class ResilienceEstimator
             options.Confidence,
             honest.GradientNorm,
             honest.NoiseRatio,
-            NormalInterval(ratio, z),
+            MeanInterval(ratio, t),
             moments,
             plugIn / honest.GradientNorm,
             debiasedInterval,
@@ -258,7 +259,7 @@ public static class ResilienceEstimator
         return weight <= 0 ? 0 : Math.Sqrt(Math.Max(0, (quadratic - diagonal) / weight));
     }
 
-    private static Interval NormalInterval(double[] values, double z)
+    private static Interval MeanInterval(double[] values, double t)
     {
         double mean = values.Average();
         double squares = 0;
@@ -268,7 +269,7 @@ public static class ResilienceEstimator
         }
 
         double error = Math.Sqrt(squares / (values.Length - 1) / values.Length);
-        return new Interval(mean, mean - z * error, mean + z * error);
+        return new Interval(mean, mean - t * error, mean + t * error);
     }
 
     private static double Quantile(double[] values, double p)

@@ -73,8 +73,11 @@ public static class ResilienceJson
 
     private static Interval Interval(JsonElement e) => new(Double(e, "estimate"), Double(e, "low"), Double(e, "high"));
 
-    private static void Write(Utf8JsonWriter w, ResilienceResult r)
+    /// <summary>Writes one result as the object a results file holds for it (a study report copies these objects).</summary>
+    public static void Write(Utf8JsonWriter w, ResilienceResult r)
     {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(r);
         w.WriteStartObject();
         w.WriteString("rule", r.Rule);
         w.WriteString("attack", r.Attack);

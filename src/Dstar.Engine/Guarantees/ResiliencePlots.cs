@@ -36,18 +36,29 @@ public static class ResiliencePlots
             }
         }
 
+        return Heatmap(path, rules, attacks.Select(a => a == "none" ? "none (f = 0)" : a).ToArray(), values, labels, title,
+            ball ? "α of ‖E[G] − g‖ ≤ sin α·‖g‖ (degrees, upper end)" : "α of ⟨E[G], g⟩ ≥ (1 − sin α)‖g‖² (degrees, upper end)");
+    }
+
+    /// <summary>
+    /// A heatmap of angles in degrees on a fixed 0–90° viridis scale (dark purple 0°, yellow 90°): one row per
+    /// <paramref name="rows"/> entry (the first on top), one column per <paramref name="columns"/> entry, each cell
+    /// coloured by <paramref name="values"/> (NaN: grey) and labelled with <paramref name="labels"/>.
+    /// </summary>
+    public static string Heatmap(string path, IReadOnlyList<string> rows, IReadOnlyList<string> columns, double[,] values, string[,] labels, string title, string scale)
+    {
         var plot = new Plot();
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.ManualRange = new ScottPlot.Range(0, 90);
         heatmap.NaNCellColor = Colors.LightGray;
-        // The position rectangle holds the centres of the corner cells: cell (i, j) is centred on (j, rules − 1 − i).
-        heatmap.Position = new CoordinateRect(0, attacks.Count - 1, 0, rules.Count - 1);
-        for (int i = 0; i < rules.Count; i++)
+        // The position rectangle holds the centres of the corner cells: cell (i, j) is centred on (j, rows − 1 − i).
+        heatmap.Position = new CoordinateRect(0, columns.Count - 1, 0, rows.Count - 1);
+        for (int i = 0; i < rows.Count; i++)
         {
-            for (int j = 0; j < attacks.Count; j++)
+            for (int j = 0; j < columns.Count; j++)
             {
-                var text = plot.Add.Text(labels[i, j], j, rules.Count - 1 - i);
+                var text = plot.Add.Text(labels[i, j], j, rows.Count - 1 - i);
                 text.LabelFontSize = 11;
                 text.LabelAlignment = Alignment.MiddleCenter;
                 text.LabelFontColor = double.IsNaN(values[i, j]) || values[i, j] > 45 ? Colors.Black : Colors.White;
@@ -55,15 +66,15 @@ public static class ResiliencePlots
             }
         }
 
-        plot.Add.ColorBar(heatmap).Label = ball ? "α of ‖E[G] − g‖ ≤ sin α·‖g‖ (degrees, upper end)" : "α of ⟨E[G], g⟩ ≥ (1 − sin α)‖g‖² (degrees, upper end)";
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, attacks.Count).Select(j => (double)j).ToArray(), attacks.Select(a => a == "none" ? "none (f = 0)" : a).ToArray());
+        plot.Add.ColorBar(heatmap).Label = scale;
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, columns.Count).Select(j => (double)j).ToArray(), columns.ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
         plot.Axes.Bottom.MinimumSize = 120;
-        plot.Axes.Left.SetTicks(Enumerable.Range(0, rules.Count).Select(i => (double)(rules.Count - 1 - i)).ToArray(), rules.ToArray());
-        plot.Axes.SetLimits(-0.5, attacks.Count - 0.5, -0.5, rules.Count - 0.5);
+        plot.Axes.Left.SetTicks(Enumerable.Range(0, rows.Count).Select(i => (double)(rows.Count - 1 - i)).ToArray(), rows.ToArray());
+        plot.Axes.SetLimits(-0.5, columns.Count - 0.5, -0.5, rows.Count - 0.5);
         plot.Title(title);
-        plot.SavePng(path, 300 + (95 * attacks.Count), 300 + (34 * rules.Count));
+        plot.SavePng(path, Math.Max(800, 300 + (95 * columns.Count)), Math.Max(420, 300 + (34 * rows.Count)));
         return path;
     }
 

@@ -8,9 +8,9 @@ public static class ResumeRules
 {
     /// <summary>
     /// The keys a resume may change: <c>rounds</c> (not below the checkpoint's round), <c>eval_every</c>,
-    /// <c>checkpoint_every</c> and <c>threads</c>. Every other key changes the run itself and is refused.
+    /// <c>checkpoint_every</c>, <c>threads</c> and <c>simulation.parallel</c>. Every other key changes the run itself and is refused.
     /// </summary>
-    public static IReadOnlySet<string> ChangeableKeys { get; } = new HashSet<string>(StringComparer.Ordinal) { "rounds", "eval_every", "checkpoint_every", "threads" };
+    public static IReadOnlySet<string> ChangeableKeys { get; } = new HashSet<string>(StringComparer.Ordinal) { "rounds", "eval_every", "checkpoint_every", "threads", "simulation.parallel" };
 
     /// <summary>Refuses a resume whose config differs from the saved one in a key outside <see cref="ChangeableKeys"/>.</summary>
     /// <exception cref="CheckpointException">the differing keys, each with its saved and its new value.</exception>

@@ -13,9 +13,10 @@ public static class ParameterServerFactory
 {
     /// <summary>
     /// The server for <paramref name="config"/> over <paramref name="workload"/>'s oracle and held-out split, with the
-    /// given pipeline. Evaluation loads x into the shared oracle and runs it on the test set.
+    /// given pipeline. Evaluation loads x into the shared oracle and runs it on the test set, unless
+    /// <paramref name="evaluator"/> (the same evaluation, spread over threads) is given.
     /// </summary>
-    public static ParameterServer Create(ExperimentConfig config, Workload workload, AggregationPipeline pipeline)
+    public static ParameterServer Create(ExperimentConfig config, Workload workload, AggregationPipeline pipeline, Func<ReadOnlyMemory<float>, Evaluation>? evaluator = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(workload);
@@ -36,10 +37,10 @@ public static class ParameterServerFactory
             pipeline,
             new Sgd(oracle.ParameterCount, config.LearningRate, config.Momentum, config.WeightDecay),
             config.Data.ValidationSize > 0 ? new ValidationSet(oracle, workload.Validation, config.EffectiveValidationBatchSize) : null,
-            x =>
+            evaluator ?? (x =>
             {
                 oracle.SetParameters(x.Span);
                 return oracle.Evaluate();
-            });
+            }));
     }
 }

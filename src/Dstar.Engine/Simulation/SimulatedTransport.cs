@@ -24,6 +24,13 @@ namespace Dstar.Engine.Simulation;
 /// one honest worker, the first to answer). Those gradients are computed then and reused when their workers arrive.
 /// The attack's generator is the (seed, t, attack) stream. It reads the honest rows in place and must not change them.</para>
 /// <para>A worker whose delay is +∞ (a crash) never arrives. Memory: one N × d buffer of gradients.</para>
+/// <para>With <see cref="Threads"/> (<c>simulation.parallel</c> = P &gt; 1), the gradients the round will read in the
+/// normal course (the oracle-computed workers among the first k arrivals; with a crafting attack, the honest workers
+/// among the first k, which the attack sees) are computed at the first read, on P threads, each into the row it
+/// would have had one at a time: the collector's reserved rows in arrival order, or the honest buffer's rows in
+/// compute order. Anything read beyond them (a dropped gradient, an excluded worker) is computed lazily as before.
+/// The metrics are therefore bit-identical for every P; only gradients that a round closing early (a deadline) never
+/// reads may be computed in vain. Memory: P − 1 model replicas, plus P rows for worker momentum's catch-up.</para>
 /// </remarks>
 public sealed class SimulatedTransport : ITransport, IRoundDelays
 {
@@ -44,7 +51,11 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
     private int _arrivalCount;
     private int _cursor;
     private bool _crafted0;
+    private bool _prefetched;
     private long _version = -1;
+    private int[]? _batchWorkers;
+    private Memory<float>[]? _batchRows;
+    private GradientBatch? _catchUpRows;
 
     /// <summary>Creates the simulated workers.</summary>
     /// <param name="oracle">Computes every worker's gradient (shared; the transport sets its parameters).</param>
@@ -127,6 +138,12 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
 
     private float[]? _momentumScratch;
 
+    /// <summary>
+    /// The threads that compute a round's gradients (<c>simulation.parallel</c>), or null to compute them one at a time
+    /// on the shared oracle. The results are the same either way (see remarks).
+    /// </summary>
+    public GradientThreads? Threads { get; set; }
+
     /// <summary>The context the server aggregates with (f, g₀), passed to adaptive attacks when set.</summary>
     public AggregationContext? AttackAggregationContext { get; set; }
 
@@ -180,6 +197,7 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
         _nextRow = 0;
         _cursor = 0;
         _crafted0 = false;
+        _prefetched = false;
         GradientsComputed = 0;
         return ValueTask.CompletedTask;
     }
@@ -193,6 +211,12 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
         {
             arrival = default;
             return false;
+        }
+
+        if (!_prefetched)
+        {
+            _prefetched = true;
+            Prefetch();
         }
 
         int w = _order[_cursor++];
@@ -225,6 +249,12 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
             return;
         }
 
+        if (Threads is { Count: > 1 } threads)
+        {
+            CatchUpInParallel(threads);
+            return;
+        }
+
         bool parametersSet = false;
         for (int i = 0; i < _arrivalCount; i++)
         {
@@ -246,6 +276,103 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
             _computed[w] = true;
             GradientsComputed++;
         }
+    }
+
+    /// <summary>
+    /// <see cref="CatchUpMomentum"/> on P threads: the unread workers' gradients in chunks of P into P scratch rows,
+    /// each chunk's folded into the momenta on this thread afterwards.
+    /// </summary>
+    private void CatchUpInParallel(GradientThreads threads)
+    {
+        int p = threads.Count;
+        _catchUpRows ??= new GradientBatch(p, _dimension);
+        var workers = new int[p];
+        var rows = new Memory<float>[p];
+        for (int j = 0; j < p; j++)
+        {
+            rows[j] = _catchUpRows.Buffer.AsMemory(j * _dimension, _dimension);
+        }
+
+        int i = 0;
+        while (i < _arrivalCount)
+        {
+            int count = 0;
+            for (; i < _arrivalCount && count < p; i++)
+            {
+                int w = _order[i];
+                if (!_computed[w] && !_round.IsCrafted(w))
+                {
+                    workers[count++] = w;
+                }
+            }
+
+            if (count == 0)
+            {
+                break;
+            }
+
+            threads.Compute(_round, _version, _parameters, workers, rows, count);
+            for (int j = 0; j < count; j++)
+            {
+                _round.Momentum!.Apply(workers[j], rows[j].Span);
+                _computed[workers[j]] = true;
+                GradientsComputed++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="Threads"/>, computes the gradients this round will read in the normal course on P threads, each
+    /// into the row the one-at-a-time path would give it (see remarks): with a crafting attack the honest workers among
+    /// the first k arrivals, in arrival order, into the honest buffer (the attack's view); otherwise the first k
+    /// arrivals (the collector's k for this round) into the rows the collector reserves for its next offers.
+    /// </summary>
+    private void Prefetch()
+    {
+        if (Threads is not { Count: > 1 } threads)
+        {
+            return;
+        }
+
+        bool crafting = _byzantine?.Attack is not null;
+        var collector = Collector is { } c && c.Dimension == _dimension && c.Version == _version && !crafting ? c : null;
+        int limit = Math.Min(_arrivalCount, collector?.K ?? K);
+        _batchWorkers ??= new int[WorkerCount];
+        _batchRows ??= new Memory<float>[WorkerCount];
+        int count = 0;
+        for (int i = 0; i < limit; i++)
+        {
+            int w = _order[i];
+            if (!_computed[w] && !_round.IsCrafted(w))
+            {
+                _batchWorkers[count++] = w;
+            }
+        }
+
+        if (count < 2)
+        {
+            return;
+        }
+
+        // Without a crafting attack these are exactly the next `count` offers, in order: the collector's first rows.
+        var reserved = collector?.ReserveRows(_version, count);
+        for (int i = 0; i < count; i++)
+        {
+            _batchRows[i] = reserved is not null ? reserved.Buffer.AsMemory(i * _dimension, _dimension) : NextRow();
+        }
+
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        threads.Compute(_round, _version, _parameters, _batchWorkers, _batchRows, count);
+        for (int i = 0; i < count; i++)
+        {
+            int w = _batchWorkers[i];
+            _round.Momentum?.Apply(w, _batchRows[i].Span);
+            _memory[w] = _batchRows[i];
+            _computed[w] = true;
+        }
+
+        GradientsComputed += count;
+        OracleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     /// <summary>Worker <paramref name="worker"/>'s oracle gradient (honest, or label-flipped for a label-flip Byzantine worker).</summary>

@@ -59,9 +59,13 @@ public sealed class Simulator : IDisposable
     private readonly int[] _byzantine;
 
     /// <summary>Builds everything for <paramref name="config"/>.</summary>
+    /// <param name="config">The experiment.</param>
+    /// <param name="name">The run name.</param>
+    /// <param name="overrides">Components that replace what the config names.</param>
+    /// <param name="cores">The cores this simulator may use, for <c>simulation.parallel: auto</c> (null: the machine's; a sweep gives each cell its share).</param>
     /// <exception cref="ConfigException">the config is invalid (every problem listed).</exception>
     /// <exception cref="ArgumentException">the data or model cannot be set up as asked.</exception>
-    public Simulator(ExperimentConfig config, string name = "run", SimulatorOverrides? overrides = null)
+    public Simulator(ExperimentConfig config, string name = "run", SimulatorOverrides? overrides = null, int? cores = null)
     {
         Config = config ?? throw new ArgumentNullException(nameof(config));
         Name = name;
@@ -89,7 +93,17 @@ public sealed class Simulator : IDisposable
             {
                 Momentum = config.WorkerMomentum > 0 ? new Workers.WorkerMomentum(config.Workers, config.WorkerMomentum) : null,
             };
-            _server = ParameterServerFactory.Create(config, _workload, pipeline);
+            GradientThreadCount = SimulationParallelism.Resolve(config, cores);
+            GradientThreads? threads = null;
+            if (GradientThreadCount > 1)
+            {
+                // One model replica per extra thread; every gradient lands in the row it would have had on one thread,
+                // and the test set's batches are scored on the same threads and summed in order.
+                threads = new GradientThreads(_workload.Oracle, _workload.Replicas(GradientThreadCount - 1), config.BatchSize);
+                _transport.Threads = threads;
+            }
+
+            _server = ParameterServerFactory.Create(config, _workload, pipeline, threads is null ? null : x => threads.Evaluate(x.Span));
         }
         catch
         {
@@ -102,11 +116,14 @@ public sealed class Simulator : IDisposable
         _transport.Collector = _server.Collector;
 
         Description = $"{_workload.Description}; N = {config.Workers}, k = {(config.AutoK ? "auto" : config.K)}, f = {config.Byzantine} ({config.AttackTiming} {attackName}), "
-            + $"rule {pipeline.Name}, delay {delay.Name}";
+            + $"rule {pipeline.Name}, delay {delay.Name}; gradients on {GradientThreadCount} thread{(GradientThreadCount == 1 ? "" : "s")}";
     }
 
     /// <summary>The config.</summary>
     public ExperimentConfig Config { get; }
+
+    /// <summary>The threads that compute each round's worker gradients (<c>simulation.parallel</c> resolved).</summary>
+    public int GradientThreadCount { get; }
 
     /// <summary>The run name.</summary>
     public string Name { get; }

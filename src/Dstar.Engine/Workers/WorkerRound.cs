@@ -138,18 +138,45 @@ public sealed class WorkerRound
     /// </summary>
     public void ComputeGradient(int worker, long round, Span<float> gradient, bool honest = false)
     {
-        var shard = _shards[worker];
-        var random = RandomStreams.Create(Seed, round, StreamPurpose.Minibatch, worker);
-        for (int i = 0; i < _minibatch.Length; i++)
-        {
-            _minibatch[i] = shard[random.Next(shard.Length)];
-        }
-
-        Oracle.ComputeGradient(_minibatch, gradient, flipLabels: !honest && IsByzantine(worker) && Byzantine!.FlipsLabels);
+        ComputeOracleGradient(worker, round, gradient, Oracle, _minibatch, honest);
         if (!honest)
         {
             Momentum?.Apply(worker, gradient);
         }
+    }
+
+    /// <summary>b, each worker's minibatch size.</summary>
+    public int BatchSize => _minibatch.Length;
+
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s oracle gradient for <paramref name="round"/>, as
+    /// <see cref="ComputeGradient"/> computes it but on <paramref name="oracle"/> (a replica holding x_t) with
+    /// <paramref name="minibatch"/> as scratch, and without worker momentum, which the caller applies afterwards
+    /// (<see cref="Momentum"/>). Threads that each own an oracle and a scratch array may call it at once: it reads
+    /// only the shards, the seed and the Byzantine set.
+    /// </summary>
+    /// <param name="worker">The worker.</param>
+    /// <param name="round">t.</param>
+    /// <param name="gradient">d floats.</param>
+    /// <param name="oracle">An oracle whose parameters are x_t.</param>
+    /// <param name="minibatch">b ints of scratch.</param>
+    /// <param name="honest">Always honest labels (the view an attacker computes of another worker).</param>
+    public void ComputeOracleGradient(int worker, long round, Span<float> gradient, IGradientOracle oracle, int[] minibatch, bool honest = false)
+    {
+        ArgumentNullException.ThrowIfNull(oracle);
+        if (minibatch is null || minibatch.Length != _minibatch.Length)
+        {
+            throw new ArgumentException($"the minibatch scratch must hold b = {_minibatch.Length} indices", nameof(minibatch));
+        }
+
+        var shard = _shards[worker];
+        var random = RandomStreams.Create(Seed, round, StreamPurpose.Minibatch, worker);
+        for (int i = 0; i < minibatch.Length; i++)
+        {
+            minibatch[i] = shard[random.Next(shard.Length)];
+        }
+
+        oracle.ComputeGradient(minibatch, gradient, flipLabels: !honest && IsByzantine(worker) && Byzantine!.FlipsLabels);
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ public static class ModelCatalog
             {
                 var norm = args.Choice("norm", "batch", "batch", "group");
                 return new ModelDefinition($"resnet18 norm={norm}", "ResNet-18 (CIFAR stem), " + norm + " normalisation",
-                    (shape, classes) => new ResNet18(shape, classes, norm == "group"));
+                    (shape, classes) => new ResNet18(shape, classes, norm == "group"), hasRunningState: norm == "batch");
             }),
     ]);
 

@@ -16,11 +16,16 @@ public sealed class ModelDefinition
     private readonly Func<IReadOnlyList<int>, int, nn.Module<Tensor, Tensor>> _build;
 
     /// <summary>Wraps a builder.</summary>
-    public ModelDefinition(string name, string description, Func<IReadOnlyList<int>, int, nn.Module<Tensor, Tensor>> build)
+    /// <param name="name">The spec text.</param>
+    /// <param name="description">One line on the architecture.</param>
+    /// <param name="build">Builds the module for a sample shape and class count.</param>
+    /// <param name="hasRunningState">Whether a training-mode forward pass changes state outside the parameters (BatchNorm's running statistics).</param>
+    public ModelDefinition(string name, string description, Func<IReadOnlyList<int>, int, nn.Module<Tensor, Tensor>> build, bool hasRunningState = false)
     {
         Name = name;
         Description = description;
         _build = build;
+        HasRunningState = hasRunningState;
     }
 
     /// <summary>The spec text it was built from, for example "mlp hidden=128".</summary>
@@ -28,6 +33,13 @@ public sealed class ModelDefinition
 
     /// <summary>A one-line description of the architecture.</summary>
     public string Description { get; }
+
+    /// <summary>
+    /// Whether every training-mode forward pass updates state that is not a parameter (BatchNorm's running statistics,
+    /// which evaluation uses): such a model's evaluations depend on which gradients one model instance computed, in
+    /// which order, so its workers' gradients cannot be spread over several replicas without changing the results.
+    /// </summary>
+    public bool HasRunningState { get; }
 
     /// <summary>Builds the model with parameters initialised from <paramref name="seed"/>.</summary>
     /// <exception cref="ArgumentException">the architecture cannot take this sample shape or class count; the message names both.</exception>

@@ -21,7 +21,7 @@ namespace Dstar.Learning.Oracle;
 /// made during a call live in a <see cref="torch.NewDisposeScope"/> that is disposed before the call returns.</para>
 /// <para>Not thread-safe: one caller at a time (torch already spreads each call over <see cref="TorchThreads.Count"/> threads).</para>
 /// </remarks>
-public sealed class TorchGradientOracle : IGradientOracle
+public sealed class TorchGradientOracle : IGradientOracle, IBatchedEvaluation
 {
     private readonly nn.Module<Tensor, Tensor> _model;
     private readonly Parameter[] _parameters;
@@ -161,7 +161,61 @@ public sealed class TorchGradientOracle : IGradientOracle
     }
 
     /// <inheritdoc />
-    public Evaluation Evaluate() => Evaluate(Test, null);
+    public Evaluation Evaluate()
+    {
+        var parts = new EvaluationPart[EvaluationBatches];
+        for (int b = 0; b < parts.Length; b++)
+        {
+            parts[b] = EvaluateBatch(b);
+        }
+
+        return Combine(parts);
+    }
+
+    /// <inheritdoc />
+    public int EvaluationBatches => (Test.Count + _options.EvaluationBatchSize - 1) / _options.EvaluationBatchSize;
+
+    /// <inheritdoc />
+    /// <remarks>Batch b holds test samples b·B … min((b + 1)·B, n) − 1, B the evaluation batch size.</remarks>
+    public EvaluationPart EvaluateBatch(int batch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(batch, EvaluationBatches);
+        int size = _options.EvaluationBatchSize;
+        int start = batch * size;
+        int count = Math.Min(size, Test.Count - start);
+        var indices = new int[count];
+        for (int j = 0; j < count; j++)
+        {
+            indices[j] = start + j;
+        }
+
+        return Score(Test, indices);
+    }
+
+    /// <inheritdoc />
+    public Evaluation Combine(ReadOnlySpan<EvaluationPart> parts)
+    {
+        if (parts.Length != EvaluationBatches)
+        {
+            throw new ArgumentException($"{parts.Length} scores for {EvaluationBatches} evaluation batches", nameof(parts));
+        }
+
+        if (Test.Count == 0)
+        {
+            return new Evaluation(double.NaN, double.NaN);
+        }
+
+        double lossSum = 0;
+        long correct = 0;
+        foreach (var part in parts)
+        {
+            lossSum += part.LossSum;
+            correct += part.Correct;
+        }
+
+        return new Evaluation(Test.IsClassification ? (double)correct / Test.Count : double.NaN, lossSum / Test.Count);
+    }
 
     /// <inheritdoc />
     public void Dispose()
@@ -179,50 +233,27 @@ public sealed class TorchGradientOracle : IGradientOracle
     }
 
     /// <summary>
-    /// Accuracy (the share of argmax predictions equal to the label; NaN for regression) and the mean loss ℓ
-    /// (without the L2 term) over <paramref name="indices"/> of <paramref name="data"/> (all samples when null), in
-    /// batches of <see cref="TorchGradientOracleOptions.EvaluationBatchSize"/>, in evaluation mode without gradients.
+    /// The sum of the losses ℓ (without the L2 term) and the number of correct argmax predictions (0 for regression)
+    /// over the samples <paramref name="indices"/> of <paramref name="data"/>, in one forward pass in evaluation mode
+    /// without gradients. <see cref="Evaluate()"/> sums these over the test set's batches in order.
     /// </summary>
-    private Evaluation Evaluate(Dataset data, int[]? indices)
+    private EvaluationPart Score(Dataset data, int[] indices)
     {
-        int total = indices?.Length ?? data.Count;
-        if (total == 0)
+        int count = indices.Length;
+        Fill(data, indices, flipLabels: false);
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        _model.eval();
+        var output = _model.forward(Input(count));
+        if (data.IsClassification)
         {
-            return new Evaluation(double.NaN, double.NaN);
+            var labels = Labels(count);
+            double loss = nn.functional.cross_entropy(output, labels, reduction: nn.Reduction.Sum).item<float>();
+            return new EvaluationPart(loss, output.argmax(1).eq(labels).sum().item<long>(), count);
         }
 
-        int batch = _options.EvaluationBatchSize;
-        var slice = new int[Math.Min(batch, total)];
-        double lossSum = 0;
-        long correct = 0;
-        for (int start = 0; start < total; start += batch)
-        {
-            int count = Math.Min(batch, total - start);
-            var chunk = slice.AsSpan(0, count);
-            for (int j = 0; j < count; j++)
-            {
-                chunk[j] = indices?[start + j] ?? start + j;
-            }
-
-            Fill(data, chunk, flipLabels: false);
-            using var scope = NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            _model.eval();
-            var output = _model.forward(Input(count));
-            if (data.IsClassification)
-            {
-                var labels = Labels(count);
-                lossSum += nn.functional.cross_entropy(output, labels, reduction: nn.Reduction.Sum).item<float>();
-                correct += output.argmax(1).eq(labels).sum().item<long>();
-            }
-            else
-            {
-                var difference = output.view(count) - Targets(count);
-                lossSum += 0.5 * difference.square().sum().item<float>();
-            }
-        }
-
-        return new Evaluation(data.IsClassification ? (double)correct / total : double.NaN, lossSum / total);
+        var difference = output.view(count) - Targets(count);
+        return new EvaluationPart(0.5 * difference.square().sum().item<float>(), 0, count);
     }
 
     /// <summary>The mean loss ℓ over the first <paramref name="count"/> filled samples (a tensor in the current scope).</summary>

@@ -5,8 +5,8 @@ namespace Dstar.Learning.Oracle;
 
 /// <summary>
 /// The one setting for how many CPU threads torch uses, so that many simulated workers on few cores do not
-/// oversubscribe. The simulator computes workers' gradients one after another on one shared oracle; the count is set
-/// once per process. Order of precedence: the <c>DSTAR_TORCH_THREADS</c> environment variable (a setting of the
+/// oversubscribe. Each gradient runs on one thread of the simulator (one after another, or on several threads with
+/// their own model replicas under <c>simulation.parallel</c>); the count is set once per process. Order of precedence: the <c>DSTAR_TORCH_THREADS</c> environment variable (a setting of the
 /// machine, so it wins over the experiment's), then the explicit count (the config's <c>threads</c>), then 1. The
 /// default is 1 because torch's OpenMP threads spin while they wait: measured on 2 cores shared with other processes
 /// (load ≈ 20), a small-cnn batch-32 gradient cost 21 ms of CPU with 1 thread and about 160 ms with 2. Raise it (for

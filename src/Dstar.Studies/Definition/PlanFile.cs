@@ -3,9 +3,9 @@ using System.Text.Json;
 namespace Dstar.Studies.Definition;
 
 /// <summary>
-/// plan.json in a study's output directory: the study's name, its target accuracy, the keys that vary, and each
-/// cell's name, keys, rule, attack, scenario, tuned value and seeds. <c>dstar report</c> reads it, so that a report
-/// needs only the output directory.
+/// plan.json in a study's output directory: the study's name, its target accuracy, the keys that vary, each cell's
+/// name, keys, rule, attack, scenario, tuned value and seeds, and the resilience estimates asked of each run.
+/// <c>dstar report</c> reads it, so that a report needs only the output directory.
 /// </summary>
 public static class PlanFile
 {
@@ -30,7 +30,8 @@ public static class PlanFile
             plan.Study.TargetAccuracy,
             plan.VaryingKeys,
             plan.Study.Tune?.Key,
-            plan.Cells.Select(c => new IndexedCell(c.Name, c.Keys, c.Rule, c.Attack, c.Scenario, c.TuneValue, c.Seeds)).ToArray());
+            plan.Cells.Select(c => new IndexedCell(c.Name, c.Keys, c.Rule, c.Attack, c.Scenario, c.TuneValue, c.Seeds)).ToArray(),
+            plan.Study.Resilience);
     }
 
     /// <summary>Reads plan.json from a study's output directory.</summary>
@@ -68,7 +69,8 @@ public static class PlanFile
 /// <param name="VaryingKeys">The keys that vary across cells.</param>
 /// <param name="TuneKey">The tuned key, or null.</param>
 /// <param name="Cells">Every cell.</param>
-public sealed record StudyIndex(string Name, double TargetAccuracy, IReadOnlyList<string> VaryingKeys, string? TuneKey, IReadOnlyList<IndexedCell> Cells);
+/// <param name="Resilience">The study's <c>resilience:</c> block, or null (plan.json of older sweeps has none).</param>
+public sealed record StudyIndex(string Name, double TargetAccuracy, IReadOnlyList<string> VaryingKeys, string? TuneKey, IReadOnlyList<IndexedCell> Cells, StudyResilience? Resilience = null);
 
 /// <summary>A cell as plan.json holds it (see <see cref="StudyCell"/>).</summary>
 /// <param name="Name">The folder name.</param>

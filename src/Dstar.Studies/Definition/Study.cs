@@ -16,6 +16,7 @@ namespace Dstar.Studies.Definition;
 /// <param name="TargetAccuracy">The accuracy whose first crossing the report times.</param>
 /// <param name="CaseGroups">The keys of each group of cases (one group for a plain list of cases): a key set in the same
 /// group as <c>aggregator</c> belongs to the rule, one set with <c>attack</c> to the attack. Null: none known.</param>
+/// <param name="Resilience">What each run also estimates of its rule's resilience (<c>resilience:</c>), or null.</param>
 public sealed record Study(
     string Name,
     IReadOnlyList<StudySetting> Base,
@@ -24,7 +25,8 @@ public sealed record Study(
     IReadOnlyList<int> Seeds,
     StudyAxis? Tune,
     double TargetAccuracy,
-    IReadOnlyList<IReadOnlyList<string>>? CaseGroups = null)
+    IReadOnlyList<IReadOnlyList<string>>? CaseGroups = null,
+    StudyResilience? Resilience = null)
 {
     /// <summary>The default of <c>report.target_accuracy</c>.</summary>
     public const double DefaultTargetAccuracy = 0.7;

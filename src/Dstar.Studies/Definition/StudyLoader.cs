@@ -13,10 +13,13 @@ namespace Dstar.Studies.Definition;
 public static class StudyLoader
 {
     /// <summary>The keys a study file may hold at its top level.</summary>
-    public static IReadOnlyList<string> TopLevelKeys { get; } = ["name", "base_config", "base", "grid", "cases", "seeds", "tune", "report"];
+    public static IReadOnlyList<string> TopLevelKeys { get; } = ["name", "base_config", "base", "grid", "cases", "seeds", "tune", "report", "resilience"];
 
     /// <summary>The keys of the <c>report:</c> block.</summary>
     public static IReadOnlyList<string> ReportKeys { get; } = ["target_accuracy"];
+
+    /// <summary>The most rounds <c>resilience.draws</c> may ask for at one point.</summary>
+    public const int MaxResilienceDraws = 10_000;
 
     /// <summary>The one config key whose single value is a list.</summary>
     public const string ListKey = "pre";
@@ -61,6 +64,7 @@ public static class StudyLoader
         var seeds = new List<int>();
         StudyAxis? tune = null;
         double target = Study.DefaultTargetAccuracy;
+        StudyResilience? resilience = null;
         bool seedsGiven = false;
 
         foreach (var (keyNode, value) in root.Children)
@@ -117,6 +121,9 @@ public static class StudyLoader
                 case "report":
                     target = ReadReport(value, errors);
                     break;
+                case "resilience":
+                    resilience = ReadResilience(value, errors);
+                    break;
                 default:
                     errors.Add(new ConfigError(key, Show(value), "unknown key (valid: " + string.Join(", ", TopLevelKeys) + ")"));
                     break;
@@ -139,7 +146,7 @@ public static class StudyLoader
             throw new StudyException(errors);
         }
 
-        return new Study(name, settings, grid, cases, seeds, tune, target, caseGroups);
+        return new Study(name, settings, grid, cases, seeds, tune, target, caseGroups, resilience);
     }
 
     private static YamlMappingNode? Parse(string yaml, string where, List<ConfigError> errors)
@@ -428,6 +435,91 @@ public static class StudyLoader
         }
 
         return target;
+    }
+
+    private static StudyResilience? ReadResilience(YamlNode node, List<ConfigError> errors)
+    {
+        if (node is not YamlMappingNode map)
+        {
+            errors.Add(new ConfigError("resilience", Show(node), "needs a mapping, e.g. resilience: {draws: 20, at: [init, final]}"));
+            return null;
+        }
+
+        int draws = StudyResilience.DefaultDraws;
+        double confidence = StudyResilience.DefaultConfidence;
+        var at = StudyResilience.DefaultAt;
+        int before = errors.Count;
+        foreach (var (keyNode, value) in map.Children)
+        {
+            var key = (keyNode as YamlScalarNode)?.Value ?? "?";
+            string label = "resilience." + key;
+            switch (key)
+            {
+                case "draws":
+                    if (value is YamlScalarNode { Value: { } text } && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) && r >= 2 && r <= MaxResilienceDraws)
+                    {
+                        draws = r;
+                    }
+                    else
+                    {
+                        errors.Add(new ConfigError(label, Show(value), $"needs an integer from 2 to {MaxResilienceDraws}: the independent rounds drawn at each point, e.g. 20"));
+                    }
+
+                    break;
+                case "confidence":
+                    if (value is YamlScalarNode { Value: { } c } && double.TryParse(c, NumberStyles.Float, CultureInfo.InvariantCulture, out var level) && level > 0 && level < 1)
+                    {
+                        confidence = level;
+                    }
+                    else
+                    {
+                        errors.Add(new ConfigError(label, Show(value), "needs a number in (0, 1), e.g. 0.95"));
+                    }
+
+                    break;
+                case "at":
+                    at = ReadPoints(value, label, errors) ?? at;
+                    break;
+                default:
+                    errors.Add(new ConfigError(label, Show(value), "unknown key (valid: " + string.Join(", ", StudyResilience.Keys) + ")"));
+                    break;
+            }
+        }
+
+        return errors.Count > before ? null : new StudyResilience(draws, at, confidence);
+    }
+
+    private static IReadOnlyList<string>? ReadPoints(YamlNode value, string label, List<ConfigError> errors)
+    {
+        const string Valid = "init (the initial parameters) or final (the run's last checkpoint)";
+        if (value is not YamlSequenceNode list || list.Children.Count == 0)
+        {
+            errors.Add(new ConfigError(label, Show(value), $"needs a non-empty list of points, each {Valid}, e.g. [init, final]"));
+            return null;
+        }
+
+        var points = new List<string>();
+        for (int i = 0; i < list.Children.Count; i++)
+        {
+            var item = list.Children[i];
+            if (item is YamlScalarNode { Value: StudyResilience.Init or StudyResilience.Final } point)
+            {
+                if (points.Contains(point.Value!))
+                {
+                    errors.Add(new ConfigError($"{label}[{i}]", point.Value!, "repeated: each point once"));
+                }
+                else
+                {
+                    points.Add(point.Value!);
+                }
+            }
+            else
+            {
+                errors.Add(new ConfigError($"{label}[{i}]", Show(item), $"unknown point: use {Valid}"));
+            }
+        }
+
+        return points;
     }
 
     private static void CheckOverlaps(List<StudyAxis> grid, List<IReadOnlyList<StudySetting>> cases, StudyAxis? tune, List<ConfigError> errors)

@@ -185,6 +185,7 @@ public static class ReportFiles
             }
 
             w.WriteEndArray();
+            ResilienceSection.Json(w, results);
             w.WriteEndObject();
         }
 
@@ -233,7 +234,7 @@ public static class ReportFiles
         return text.ToString();
     }
 
-    /// <summary>report.md: the tables (final accuracy mean ± std in %, and the worst case), tuning, then every cell's numbers.</summary>
+    /// <summary>report.md: the tables (final accuracy mean ± std in %, and the worst case), tuning, the resilience tables, then every cell's numbers.</summary>
     public static string Markdown(StudyResults results, IReadOnlyList<string> images, string extra = "")
     {
         var md = new StringBuilder();
@@ -250,6 +251,16 @@ public static class ReportFiles
         {
             md.Append("## Tuning of ").Append(results.Index.TuneKey).Append(" (worst case over attacks per candidate)\n\n");
             md.Append(MarkdownTable(TuningHeader(results), TuningCells(results))).Append('\n');
+        }
+
+        if (results.Index.Resilience is { } resilience)
+        {
+            md.Append(ResilienceSection.Describe(resilience)).Append("\n\n");
+            foreach (var (scenario, point, rows) in ResilienceSection.Groups(results))
+            {
+                md.Append("## ").Append(ResilienceSection.Heading(scenario, point, resilience)).Append("\n\n");
+                md.Append(MarkdownTable(ResilienceSection.Header, ResilienceSection.Cells(rows))).Append('\n');
+            }
         }
 
         md.Append(extra);

@@ -31,6 +31,16 @@ public static class ReportHtml
             Table(html, ReportFiles.TuningHeader(results), ReportFiles.TuningCells(results), worstColumn: false);
         }
 
+        if (results.Index.Resilience is { } resilience)
+        {
+            html.Append("<p>").Append(Encode(ResilienceSection.Describe(resilience))).Append("</p>\n");
+            foreach (var (scenario, point, rows) in ResilienceSection.Groups(results))
+            {
+                html.Append("<h2>").Append(Encode(ResilienceSection.Heading(scenario, point, resilience))).Append("</h2>\n");
+                Table(html, ResilienceSection.Header, ResilienceSection.Cells(rows), worstColumn: false);
+            }
+        }
+
         foreach (var (title, path) in images)
         {
             html.Append("<figure><img alt=\"").Append(Encode(title)).Append("\" src=\"data:image/png;base64,")

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dstar.Engine.Guarantees;
 using Dstar.Engine.Recording;
 using Dstar.Studies.Sweep;
 
@@ -8,8 +9,8 @@ namespace Dstar.Studies.Report;
 public readonly record struct EvaluationPoint(long Round, double VirtualTime, double Accuracy);
 
 /// <summary>
-/// What a finished run's files hold that the report uses: summary.json's accuracies, filter counts and times, and the
-/// accuracy curve from metrics.jsonl. Nothing is recomputed except the first crossing of the target accuracy.
+/// What a finished run's files hold that the report uses: summary.json's accuracies, filter counts and times, the
+/// accuracy curve from metrics.jsonl, and resilience.json's estimates. Nothing is recomputed except the first crossing of the target accuracy.
 /// </summary>
 /// <param name="Seed">The run's seed.</param>
 /// <param name="FinalAccuracy">summary.json <c>final_accuracy</c>.</param>
@@ -23,6 +24,7 @@ public readonly record struct EvaluationPoint(long Round, double VirtualTime, do
 /// <param name="Curve">Every row of metrics.jsonl with an accuracy, in round order.</param>
 /// <param name="MeanK">The mean over rounds of metrics.jsonl's <c>k</c> (the k each round collected for; with
 /// <c>k: auto</c>, the one chosen), or null when the rows do not record it.</param>
+/// <param name="Resilience">resilience.json's entries (a study with <c>resilience:</c>), or null when the run has none.</param>
 public sealed record RunResult(
     int Seed,
     double? FinalAccuracy,
@@ -34,7 +36,8 @@ public sealed record RunResult(
     long Rounds,
     long? StoppedAtRound,
     IReadOnlyList<EvaluationPoint> Curve,
-    double? MeanK = null)
+    double? MeanK = null,
+    IReadOnlyList<ResilienceResult>? Resilience = null)
 {
     /// <summary>
     /// The first evaluation whose accuracy is at least <paramref name="target"/>: the rounds completed then
@@ -81,6 +84,7 @@ public sealed record RunResult(
             (long)(Number("rounds") ?? 0),
             Number("stopped_at_round") is { } stopped ? (long)stopped : null,
             curve,
-            rows.Count > 0 && rows.All(r => r.K > 0) ? rows.Average(r => r.K) : null);
+            rows.Count > 0 && rows.All(r => r.K > 0) ? rows.Average(r => r.K) : null,
+            CellResilience.Read(directory));
     }
 }

@@ -4,7 +4,8 @@ namespace Dstar.Studies.Report;
 
 /// <summary>
 /// <c>dstar report DIR</c>: reads a sweep's output directory and writes DIR/report/: report.json, report.md,
-/// cells.csv, tables.csv, the heatmaps, the accuracy curves and report.html.
+/// cells.csv, tables.csv, the heatmaps, the resilience tables and heatmaps (a study with <c>resilience:</c>), the
+/// accuracy curves and report.html.
 /// </summary>
 public static class StudyReport
 {
@@ -27,6 +28,8 @@ public static class StudyReport
                 images.Add((title, ReportPlots.Heatmap(Path.Combine(folder, file), title, label, map.Rules, map.Values, map.Worst)));
             }
         }
+
+        images.AddRange(ResilienceSection.Heatmaps(results, folder));
 
         // A study over k gets its own figures (time to target against k, accuracy against time per k) in place of
         // one curve figure per (k, delay) scenario.

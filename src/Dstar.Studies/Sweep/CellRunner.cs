@@ -22,12 +22,13 @@ public static class CellRunner
     /// <param name="name">The run name written into its summary.</param>
     /// <param name="resume">Continue from the checkpoint in <paramref name="directory"/>.</param>
     /// <param name="cancellationToken">Stops between rounds.</param>
+    /// <param name="cores">The run's share of the cores (<c>simulation.parallel: auto</c>); null for the machine's.</param>
     /// <returns>The run's summary.</returns>
     /// <exception cref="CheckpointException">resume: the checkpoint is missing, corrupt or belongs to another run.</exception>
     /// <exception cref="ConfigException">the config is invalid.</exception>
-    public static async Task<RunSummary> RunAsync(ExperimentConfig config, string directory, string name, bool resume, CancellationToken cancellationToken)
+    public static async Task<RunSummary> RunAsync(ExperimentConfig config, string directory, string name, bool resume, CancellationToken cancellationToken, int? cores = null)
     {
-        using var simulator = new Simulator(config, name);
+        using var simulator = new Simulator(config, name, cores: cores);
         // The sweep owns its cell directories: a cell that is not resumed starts over in place (Replace), since a
         // killed or failed attempt may have left files there.
         var result = await simulator.RunAsync(new RunOptions

@@ -8,7 +8,8 @@ namespace Dstar.Studies.Sweep;
 /// <summary>
 /// Runs every unfinished run of a study with a pool of worker processes. Each process runs many runs one after
 /// another; a process that dies fails only the run it held, and is replaced. Finished runs (a whole summary.json) are
-/// skipped, interrupted ones resume from their checkpoint, failed ones are tried again. A run's results depend only on
+/// skipped (unless the study's resilience estimates are missing: then only those are made), interrupted ones resume
+/// from their checkpoint, failed ones are tried again. A run's results depend only on
 /// its config, never on the pool size or the order runs are handed out.
 /// </summary>
 public static class StudySweep
@@ -18,6 +19,13 @@ public static class StudySweep
 
     /// <summary>The log that collects the worker processes' error output.</summary>
     public const string WorkerLogName = "workers.log";
+
+    /// <summary>
+    /// Each worker process's share of <paramref name="cores"/> when <paramref name="parallel"/> of them run at once
+    /// (at least 1): what <c>simulation.parallel: auto</c> spreads a run's gradients over, so that the sweep's processes
+    /// and each run's threads together fill the cores without oversubscribing them.
+    /// </summary>
+    public static int CoresPerRun(int parallel, int cores) => Math.Max(1, cores / Math.Max(1, parallel));
 
     /// <summary>Runs <paramref name="plan"/> into <paramref name="outputDirectory"/> with <paramref name="parallel"/> worker processes.</summary>
     /// <exception cref="InvalidOperationException">another sweep holds the directory, a run directory holds another config, or no worker process can start.</exception>
@@ -40,7 +48,8 @@ public static class StudySweep
             {
                 conflicts.Add(run.RelativeDirectory);
             }
-            else if (RunState.Check(directory) == RunStatus.Finished)
+            else if (RunState.Check(directory) == RunStatus.Finished
+                && (plan.Study.Resilience is not { } resilience || CellResilience.IsCurrent(directory, resilience)))
             {
                 skipped++;
             }
@@ -56,6 +65,7 @@ public static class StudySweep
         }
 
         int total = skipped + pending.Count;
+        int cores = CoresPerRun(parallel, Environment.ProcessorCount);
         progress.Begin(total, skipped, parallel);
         var queue = new ConcurrentQueue<(StudyRun Run, string Directory, string Yaml)>(pending);
         int finished = 0, failed = 0, started = 0;
@@ -95,7 +105,7 @@ public static class StudySweep
                     WorkerReport? report;
                     try
                     {
-                        await process.SendAsync(new WorkerAssignment(item.Directory, item.Run.Name, item.Yaml)).ConfigureAwait(false);
+                        await process.SendAsync(new WorkerAssignment(item.Directory, item.Run.Name, item.Yaml, plan.Study.Resilience, cores)).ConfigureAwait(false);
                         report = await process.ReadAsync(stop.Token).ConfigureAwait(false);
                     }
                     catch (IOException)

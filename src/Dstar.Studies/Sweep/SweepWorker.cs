@@ -6,8 +6,9 @@ namespace Dstar.Studies.Sweep;
 
 /// <summary>
 /// The loop of one worker process (<c>dstar sweep-worker</c>): reads <see cref="WorkerAssignment"/> lines from its
-/// input, runs each with <see cref="CellRunner"/> (resuming from a checkpoint when the directory holds one), and
-/// writes a <see cref="WorkerReport"/> line for each. When its input closes while a run is going (the sweep was
+/// input, runs each with <see cref="CellRunner"/> (resuming from a checkpoint when the directory holds one), estimates
+/// its resilience with <see cref="CellResilience"/> when the study asks for it, and writes a
+/// <see cref="WorkerReport"/> line for each. When its input closes while a run is going (the sweep was
 /// killed), it exits at once: the run is resumed by the next sweep.
 /// </summary>
 public static class SweepWorker
@@ -71,17 +72,35 @@ public static class SweepWorker
         {
             var config = ConfigLoader.Load(assignment.Config);
             RunState.ClearFailure(assignment.Directory);
-            bool resume = RunState.Check(assignment.Directory) == RunStatus.Resumable;
-            try
+            var status = RunState.Check(assignment.Directory);
+            bool resume = status == RunStatus.Resumable;
+            // A finished run is sent again only for its resilience estimates (the study asked for them after it ran,
+            // or a previous attempt stopped before writing them): the run itself is not repeated.
+            if (status != RunStatus.Finished)
             {
-                CellRunner.RunAsync(config, assignment.Directory, assignment.Name, resume, CancellationToken.None).GetAwaiter().GetResult();
+                try
+                {
+                    CellRunner.RunAsync(config, assignment.Directory, assignment.Name, resume, CancellationToken.None, assignment.Cores).GetAwaiter().GetResult();
+                }
+                catch (CheckpointException) when (resume)
+                {
+                    // A checkpoint from which this run cannot continue: start it again from round 0.
+                    File.Delete(Path.Combine(assignment.Directory, CheckpointFile.FileName));
+                    resume = false;
+                    CellRunner.RunAsync(config, assignment.Directory, assignment.Name, resume, CancellationToken.None, assignment.Cores).GetAwaiter().GetResult();
+                }
             }
-            catch (CheckpointException) when (resume)
+
+            if (assignment.Resilience is { } resilience && !CellResilience.IsCurrent(assignment.Directory, resilience))
             {
-                // A checkpoint from which this run cannot continue: start it again from round 0.
-                File.Delete(Path.Combine(assignment.Directory, CheckpointFile.FileName));
-                resume = false;
-                CellRunner.RunAsync(config, assignment.Directory, assignment.Name, resume, CancellationToken.None).GetAwaiter().GetResult();
+                try
+                {
+                    CellResilience.EstimateAsync(config, assignment.Directory, resilience, CancellationToken.None).GetAwaiter().GetResult();
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    throw new InvalidOperationException($"the run finished, but its resilience estimate failed: {e.GetType().Name}: {e.Message}", e);
+                }
             }
 
             return new WorkerReport(WorkerReport.Finished, assignment.Directory, clock.Elapsed.TotalSeconds, resume);

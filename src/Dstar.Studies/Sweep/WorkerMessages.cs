@@ -1,19 +1,26 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Dstar.Studies.Definition;
 
 namespace Dstar.Studies.Sweep;
 
 /// <summary>
 /// What the sweep sends a worker process, one JSON line on its standard input: run <see cref="Config"/> (the resolved
-/// config.yaml text) into <see cref="Directory"/>.
+/// config.yaml text) into <see cref="Directory"/> unless that run is already finished, then estimate
+/// <see cref="Resilience"/> when the study asks for it.
 /// </summary>
 /// <param name="Directory">The run directory (absolute).</param>
 /// <param name="Name">The run name.</param>
 /// <param name="Config">The resolved experiment as YAML.</param>
+/// <param name="Resilience">The study's <c>resilience:</c> block, or null.</param>
+/// <param name="Cores">The cores this run may use (the machine's divided by the sweep's worker processes), which
+/// <c>simulation.parallel: auto</c> spreads its gradients over; null for the machine's.</param>
 public sealed record WorkerAssignment(
     [property: JsonPropertyName("directory")] string Directory,
     [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("config")] string Config);
+    [property: JsonPropertyName("config")] string Config,
+    [property: JsonPropertyName("resilience")] StudyResilience? Resilience = null,
+    [property: JsonPropertyName("cores")] int? Cores = null);
 
 /// <summary>
 /// What a worker process reports, one JSON line on its standard output: <c>ready</c> once started, then

@@ -224,4 +224,46 @@ public class StudyLoaderTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Fact]
+    public void Resilience_block_is_read_with_its_defaults_and_kept_in_the_plan()
+    {
+        var study = Load(Base + "\ngrid: {aggregator: [mean]}\nresilience: {draws: 12, at: [init, final]}\n");
+        Assert.Equal((12, 0.95), (study.Resilience!.Draws, study.Resilience.Confidence));
+        Assert.Equal(["init", "final"], study.Resilience.At);
+        var defaults = Load(Base + "\ngrid: {aggregator: [mean]}\nresilience: {}\n").Resilience!;
+        Assert.Equal((20, 0.95), (defaults.Draws, defaults.Confidence));
+        Assert.Equal(["final"], defaults.At);
+        Assert.Null(Load(Base + "\ngrid: {aggregator: [mean]}\n").Resilience);
+
+        var folder = Path.Combine(Path.GetTempPath(), "dstar-plan-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            PlanFile.Write(StudyPlan.Expand(study), folder);
+            var read = PlanFile.Read(folder).Resilience!;
+            Assert.Equal((12, 0.95), (read.Draws, read.Confidence));
+            Assert.Equal(["init", "final"], read.At);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Bad_resilience_settings_are_refused_one_line_each()
+    {
+        var problems = Problems(Base + "\ngrid: {aggregator: [mean]}\nresilience: {draws: 1, at: [init, trained, init], confidence: 1.5, rounds: 3}\n");
+        Assert.Equal(
+        [
+            "resilience.draws = '1': needs an integer from 2 to 10000: the independent rounds drawn at each point, e.g. 20",
+            "resilience.at[1] = 'trained': unknown point: use init (the initial parameters) or final (the run's last checkpoint)",
+            "resilience.at[2] = 'init': repeated: each point once",
+            "resilience.confidence = '1.5': needs a number in (0, 1), e.g. 0.95",
+            "resilience.rounds = '3': unknown key (valid: draws, at, confidence)",
+        ], problems);
+        Assert.StartsWith("resilience = '20': needs a mapping", Assert.Single(Problems(Base + "\ngrid: {aggregator: [mean]}\nresilience: 20\n")));
+        Assert.StartsWith("resilience.at = 'final': needs a non-empty list", Assert.Single(Problems(Base + "\ngrid: {aggregator: [mean]}\nresilience: {at: final}\n")));
+    }
 }

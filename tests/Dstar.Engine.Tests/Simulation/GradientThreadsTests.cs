@@ -1,0 +1,103 @@
+using Dstar.Engine.Simulation;
+using Dstar.Learning;
+using Xunit;
+
+namespace Dstar.Engine.Tests.Simulation;
+
+public class GradientThreadsTests
+{
+    [Fact]
+    public void Evaluation_batches_scored_on_several_threads_are_summed_in_batch_order()
+    {
+        var oracles = Enumerable.Range(0, 3).Select(_ => new BatchOracle(batches: 7)).ToArray();
+        var threads = new GradientThreads(oracles[0], oracles[1..], batchSize: 4);
+        var evaluation = threads.Evaluate(new float[] { 2, 0 });
+
+        // The serial sum of the same per-batch scores, in order, on one oracle at the same parameters.
+        var serial = new BatchOracle(batches: 7);
+        serial.SetParameters(new float[] { 2, 0 });
+        Assert.Equal(serial.Evaluate(), evaluation);
+        Assert.Equal(7, oracles.Sum(o => o.Scored));
+        Assert.All(oracles.Where(o => o.Scored > 0), o => Assert.Equal(2f, o.Parameters[0]));
+    }
+
+    [Fact]
+    public void A_failure_on_any_thread_is_rethrown_once_every_taken_item_is_done()
+    {
+        var oracles = Enumerable.Range(0, 2).Select(_ => new BatchOracle(batches: 40, failAt: 23)).ToArray();
+        var threads = new GradientThreads(oracles[0], oracles[1..], batchSize: 4);
+        var e = Assert.Throws<InvalidOperationException>(() => threads.Evaluate(new float[2]));
+        Assert.Equal("batch 23 failed", e.Message);
+    }
+
+    [Fact]
+    public void Replicas_must_be_distinct_oracles_of_the_same_dimension()
+    {
+        var shared = new BatchOracle(batches: 1);
+        Assert.Throws<ArgumentException>(() => new GradientThreads(shared, [shared], 4));
+        Assert.Throws<ArgumentException>(() => new GradientThreads(shared, [new BatchOracle(batches: 1, dimension: 3)], 4));
+        Assert.Equal(2, new GradientThreads(shared, [new BatchOracle(batches: 1)], 4).Count);
+    }
+
+    /// <summary>An oracle whose test evaluation is <c>batches</c> batches with scores that depend on x and the batch (a float sum that order would change).</summary>
+    private sealed class BatchOracle(int batches, int failAt = -1, int dimension = 2) : IGradientOracle, IBatchedEvaluation
+    {
+        private int _scored;
+
+        public float[] Parameters { get; } = new float[dimension];
+
+        public int Scored => _scored;
+
+        public int ParameterCount => dimension;
+
+        public int EvaluationBatches => batches;
+
+        public void SetParameters(ReadOnlySpan<float> parameters) => parameters.CopyTo(Parameters);
+
+        public void GetParameters(Span<float> destination) => Parameters.CopyTo(destination);
+
+        public double ComputeGradient(ReadOnlySpan<int> sampleIndices, Span<float> gradient, bool flipLabels = false) => throw new NotSupportedException();
+
+        public double Loss(ReadOnlySpan<int> sampleIndices) => throw new NotSupportedException();
+
+        public Evaluation Evaluate()
+        {
+            var parts = new EvaluationPart[batches];
+            for (int b = 0; b < batches; b++)
+            {
+                parts[b] = EvaluateBatch(b);
+            }
+
+            return Combine(parts);
+        }
+
+        public EvaluationPart EvaluateBatch(int batch)
+        {
+            Interlocked.Increment(ref _scored);
+            if (batch == failAt)
+            {
+                throw new InvalidOperationException($"batch {batch} failed");
+            }
+
+            Thread.SpinWait(1000);
+            return new EvaluationPart((float)(Parameters[0] / 3.0 + 1.0 / (batch + 7)), batch % 3, 10);
+        }
+
+        public Evaluation Combine(ReadOnlySpan<EvaluationPart> parts)
+        {
+            double loss = 0;
+            long correct = 0;
+            foreach (var part in parts)
+            {
+                loss += part.LossSum;
+                correct += part.Correct;
+            }
+
+            return new Evaluation((double)correct / (10.0 * parts.Length), loss / (10.0 * parts.Length));
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
