@@ -21,12 +21,12 @@ public class AutoKTests
 
         var rows = MetricsFiles.Read(directory, long.MaxValue);
         Assert.Equal(10, rows.Count);
-        Assert.Equal(6, rows[0].K);
-        Assert.Contains("warm-up", rows[0].KReason);
+        Assert.Equal(3, rows[0].K);
+        Assert.Contains("start", rows[0].KReason);
         Assert.All(rows, r => Assert.False(string.IsNullOrEmpty(r.KReason)));
         Assert.All(rows, r => Assert.Equal(r.K, r.Accepted.Count));
 
-        // Once round 0 has shown the two slow workers (measured T(6) is several times T(4)), the early rounds, whose
+        // Once a round has shown the two slow workers (measured T(6) is several times T(4)), the early rounds, whose
         // gradients are clean (small φ̂), do without them. (Later, as φ̂ grows, 1 − φ̂/k favours k = 6 again.)
         var later = rows.Skip(1).ToArray();
         Assert.True(later.Count(r => r.K <= 4) >= later.Length * 2 / 3, string.Join(", ", rows.Select(r => $"{r.K}: {r.KReason}")));

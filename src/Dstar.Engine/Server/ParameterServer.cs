@@ -315,7 +315,17 @@ public sealed class ParameterServer
         var delays = transport is IRoundDelays known ? known.RoundDelays : default;
 
         var (variance, signal) = NoiseStatistics(batch, accepted, kept, exact);
-        _adaptive!.Observe(t, publishTime, times, variance, signal, lateMayArrive: delays.Length == _collector.WorkerCount);
+        bool[]? keptInArrivalOrder = null;
+        if (exact)
+        {
+            keptInArrivalOrder = new bool[accepted.Length];
+            for (int i = 0; i < accepted.Length; i++)
+            {
+                keptInArrivalOrder[i] = Array.BinarySearch(kept, accepted[i]) >= 0;
+            }
+        }
+
+        _adaptive!.Observe(t, publishTime, times, variance, signal, lateMayArrive: delays.Length == _collector.WorkerCount, keptInArrivalOrder);
         if (transport.UsesVirtualTime)
         {
             _virtualNow += _collector.CloseTime;

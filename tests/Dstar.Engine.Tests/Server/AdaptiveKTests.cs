@@ -42,12 +42,15 @@ public class AdaptiveKTests
     }
 
     [Fact]
-    public void First_round_with_nothing_observed_uses_k_max()
+    public void First_round_with_nothing_observed_starts_at_the_median_worker_within_the_bounds()
     {
-        var policy = new AdaptiveK(N, 3, 17);
-        var choice = policy.Choose(0);
-        Assert.Equal(17, choice.K);
-        Assert.Contains("warm-up", choice.Reason);
+        var choice = new AdaptiveK(N, 3, 17).Choose(0);
+        Assert.Equal(10, choice.K);
+        Assert.Contains("start", choice.Reason);
+        Assert.Equal(12, new AdaptiveK(N, 12, N).Choose(0).K);
+        Assert.Equal(6, new AdaptiveK(N, 1, 6).Choose(0).K);
+        Assert.Equal(2, new AdaptiveK(3, 1, 3).Choose(0).K);
+        Assert.Equal(1, new AdaptiveK(1, 1, 1).Choose(0).K);
     }
 
     [Fact]
@@ -172,6 +175,153 @@ public class AdaptiveKTests
         Assert.Equal(3.0, policy.ArrivalTime(1, now: 100));
         policy.ObserveLate(0, 7.0); // round 0 left the window: ignored
         Assert.Equal(3.0, policy.ArrivalTime(3, now: 100));
+    }
+
+    [Fact]
+    public void Workers_not_yet_measured_are_not_waited_for()
+    {
+        // Persistent stragglers: 18 workers answer at 1 s, 2 at 10 s. A round that read 10 learns the other 8 fast
+        // times once the clock passes them; the 2 slow ones are still out when the next round is chosen.
+        var policy = new AdaptiveK(N, 1, N);
+        policy.Observe(0, 0, Enumerable.Repeat(1.0, 10).ToArray(), variance: 1, squaredMean: 1);
+        for (int i = 0; i < 8; i++)
+        {
+            policy.ObserveLate(0, 1.0);
+        }
+
+        Assert.Equal(18, policy.MeasuredCount);
+        var choice = policy.Choose(now: 1.0);
+        Assert.Equal(18, choice.K);
+        Assert.Contains("largest measured", choice.Reason);
+
+        // Once measured, the slow pair is too slow to wait for; had they been as fast, k_max would win.
+        policy.ObserveLate(0, 10.0);
+        policy.ObserveLate(0, 10.0);
+        Assert.Equal(N, policy.MeasuredCount);
+        Assert.Equal(18, policy.Choose(now: 10.0).K);
+
+        var fast = new AdaptiveK(N, 1, N);
+        fast.Observe(0, 0, Enumerable.Repeat(1.0, N).ToArray(), variance: 1, squaredMean: 1);
+        Assert.Equal(N, fast.Choose(now: 1.0).K);
+    }
+
+    [Fact]
+    public void Round_times_a_cluster_never_learns_count_as_measured()
+    {
+        // dstar work drops superseded work: the close time stands in for the rest, so a larger k can be tried.
+        var policy = new AdaptiveK(N, 1, N);
+        policy.Observe(0, 0, Enumerable.Repeat(1.0, 10).ToArray(), variance: 1, squaredMean: 1, lateMayArrive: false);
+        Assert.Equal(N, policy.MeasuredCount);
+        Assert.Equal(N, policy.Choose(now: 1.0).K);
+    }
+
+    [Fact]
+    public void Expected_kept_count_matches_a_naive_reference_on_random_rounds()
+    {
+        var random = new Random(5);
+        for (int trial = 0; trial < 20; trial++)
+        {
+            var policy = new AdaptiveK(N, 1, N);
+            var rounds = new List<bool[]?>();
+            int count = random.Next(1, AdaptiveK.Window + 10);
+            for (int r = 0; r < count; r++)
+            {
+                int read = random.Next(1, N + 1);
+                bool[]? kept = random.NextDouble() < 0.15 ? null : Enumerable.Range(0, read).Select(_ => random.NextDouble() < 0.7).ToArray();
+                policy.Observe(r, r, Enumerable.Repeat(1.0, read).ToArray(), 1, 1, kept: kept);
+                rounds.Add(kept);
+            }
+
+            // The reference: per rank, the kept fraction over the window's rounds that read it (the nearest smaller
+            // rank read when none did, 1 when no rank was), summed.
+            var window = rounds.Skip(Math.Max(0, rounds.Count - AdaptiveK.Window)).ToList();
+            double sum = 0, last = 1;
+            for (int j = 1; j <= N; j++)
+            {
+                var read = window.Where(k => k is not null && k.Length >= j).ToList();
+                double q = read.Count == 0 ? last : read.Count(k => k![j - 1]) / (double)read.Count;
+                sum += q;
+                last = q;
+                Assert.Equal(sum, policy.ExpectedKept(j), 10);
+            }
+        }
+    }
+
+    [Fact]
+    public void Gradients_the_rule_always_drops_do_not_count_as_progress()
+    {
+        // Four fast Byzantine gradients arrive first and are always dropped: k gradients read buy k − 4 kept ones.
+        var delays = Pareto(1.5, seed: 13);
+        const double variance = 8, signal = 1;
+        var policy = new AdaptiveK(N, 12, N);
+        double now = 0;
+        for (int r = 0; r < 20; r++)
+        {
+            var times = Enumerable.Range(0, N).Select(w => w < 4 ? 0 : delays(r, w)).ToArray();
+            var kept = times.Select((t, w) => (t, w)).OrderBy(p => p.t).ThenBy(p => p.w).Select(p => p.w >= 4).ToArray();
+            policy.Observe(r, now, times, variance, signal, kept: kept);
+            now += times.Max();
+        }
+
+        int best = -1;
+        double bestScore = 0;
+        for (int k = 12; k <= N; k++)
+        {
+            double mean = Enumerable.Range(0, 20).Select(r => Enumerable.Range(0, N).Select(w => w < 4 ? 0 : delays(r, w)).Order().ElementAt(k - 1)).Average();
+            double score = Math.Max(0, 1 - (variance / signal / (k - 4))) / mean;
+            if (score > bestScore)
+            {
+                (best, bestScore) = (k, score);
+            }
+        }
+
+        Assert.Equal(16, policy.ExpectedKept(20), 10);
+        Assert.Equal(best, policy.Choose(now).K);
+        Assert.True(best > 12, $"the reference picked {best}");
+    }
+
+    [Fact]
+    public void A_restored_window_chooses_as_the_original()
+    {
+        var delays = Pareto(1.5, seed: 21);
+        var random = new Random(3);
+        var original = new AdaptiveK(N, 2, N);
+        double now = 0;
+        for (int r = 0; r < 27; r++)
+        {
+            int read = random.Next(2, N + 1);
+            var times = Enumerable.Range(0, N).Select(w => delays(r, w)).Order().ToArray();
+            original.Observe(r, now, times[..read], random.NextDouble(), 1, kept: Enumerable.Range(0, read).Select(_ => random.NextDouble() < 0.9).ToArray());
+            now += times[read - 1];
+            original.ObserveLate(r, times[read - 1] + 0.5);
+        }
+
+        var copy = new AdaptiveK(N, 2, N);
+        copy.Restore(original.Capture());
+        foreach (var at in new[] { now, now + 3, now + 100 })
+        {
+            Assert.Equal(original.Choose(at), copy.Choose(at));
+        }
+
+        original.Observe(27, now, [1.0, 2.0, 3.0], 2, 1);
+        copy.Observe(27, now, [1.0, 2.0, 3.0], 2, 1);
+        Assert.Equal(original.Choose(now + 1), copy.Choose(now + 1));
+        Assert.Equal(AdaptiveK.Window, copy.Capture().Count);
+    }
+
+    [Fact]
+    public void A_bad_window_is_refused_and_changes_nothing()
+    {
+        var policy = new AdaptiveK(N, 1, N);
+        policy.Observe(0, 0, [1.0, 2.0], 1, 1);
+        var before = policy.Capture();
+        var unsorted = new KObservation(1, 0, [2.0, 1.0], 1, 1, true, null);
+        var tooMany = new KObservation(1, 0, new double[N + 1], 1, 1, true, null);
+        var outOfOrder = new[] { new KObservation(3, 0, [1.0], 1, 1, true, null), new KObservation(2, 0, [1.0], 1, 1, true, null) };
+        Assert.Contains("sorted", Assert.Throws<ArgumentException>(() => policy.Restore([unsorted])).Message);
+        Assert.Throws<ArgumentException>(() => policy.Restore([tooMany]));
+        Assert.Contains("out of order", Assert.Throws<ArgumentException>(() => policy.Restore(outOfOrder)).Message);
+        Assert.Equivalent(before, policy.Capture(), strict: true);
     }
 
     [Fact]

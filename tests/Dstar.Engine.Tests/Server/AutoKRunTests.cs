@@ -23,8 +23,8 @@ public class AutoKRunTests
     public async Task Auto_k_records_each_rounds_k_and_reason_and_waits_for_that_many()
     {
         var rows = await RunAsync(Auto("pareto xm=1 alpha=1.5"));
-        Assert.Equal(12, rows[0].K);
-        Assert.Contains("warm-up", rows[0].KReason);
+        Assert.Equal(6, rows[0].K);
+        Assert.Contains("start", rows[0].KReason);
         foreach (var row in rows)
         {
             Assert.InRange(row.K, 1, 12);
@@ -40,7 +40,20 @@ public class AutoKRunTests
     public async Task Auto_k_keeps_k_max_under_constant_delays()
     {
         var rows = await RunAsync(Auto("constant time=1", rounds: 12) with { KMax = 10 });
-        Assert.All(rows, r => Assert.Equal(10, r.K));
+        Assert.Equal(6, rows[0].K);
+        Assert.All(rows.Skip(1), r => Assert.Equal(10, r.K));
+    }
+
+    [Fact]
+    public async Task Auto_k_never_waits_for_persistent_stragglers_not_even_in_its_first_round()
+    {
+        // Of 20 workers, those in bimodal's persistent slow set answer at 10 s, the others at 1 s.
+        var rows = await RunAsync(Auto("bimodal p=0.1 slowdown=10", rounds: 25) with { Workers = 20 });
+        var bimodal = new Dstar.Core.Stragglers.Bimodal(0.1, 10, 1, persistent: true, seed: 0);
+        int slow = Enumerable.Range(0, 20).Count(bimodal.IsPersistentlySlow);
+        Assert.InRange(slow, 1, 10);
+        Assert.All(rows, r => Assert.Equal(1.0, r.RoundTime));
+        Assert.Equal(20 - slow, rows[^1].K);
     }
 
     [Fact]
