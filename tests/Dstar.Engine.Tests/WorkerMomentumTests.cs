@@ -38,4 +38,42 @@ public class WorkerMomentumTests
         var errors = ConfigValidator.Validate(new ExperimentConfig { WorkerMomentum = 1 });
         Assert.Contains(errors, e => e.ToString()!.Contains("worker_momentum"));
     }
+
+    [Fact]
+    public void Capture_without_the_current_round_gives_the_momenta_as_they_were_at_its_start()
+    {
+        var rng = new Random(7);
+        var momentum = new WorkerMomentum(4, 0.8);
+        float[] Gradient() => Enumerable.Range(0, 5).Select(_ => (float)rng.NextDouble()).ToArray();
+        for (int round = 0; round < 3; round++)
+        {
+            momentum.BeginRound();
+            for (int w = 0; w < 3; w++)
+            {
+                momentum.Apply(w, Gradient());
+            }
+        }
+
+        momentum.BeginRound();
+        var atStart = momentum.Capture();
+        Assert.Null(atStart[3]);
+        momentum.Apply(0, Gradient());
+        momentum.Apply(0, Gradient());
+        momentum.Apply(3, Gradient());
+        var withoutRound = momentum.Capture(withoutCurrentRound: true);
+        Assert.Equal(atStart.Select(m => m is null ? "-" : string.Join(",", m)), withoutRound.Select(m => m is null ? "-" : string.Join(",", m)));
+        Assert.NotEqual(atStart[0], momentum.Capture()[0]);
+
+        // Restored into a fresh instance, the same gradients give the same vectors.
+        var copy = new WorkerMomentum(4, 0.8);
+        copy.Restore(momentum.Capture());
+        var g = Gradient();
+        var h = g.ToArray();
+        momentum.Apply(2, g);
+        copy.Apply(2, h);
+        Assert.Equal(g, h);
+
+        Assert.Throws<ArgumentException>(() => copy.Restore([new float[5], null, new float[4], null]));
+        Assert.Throws<ArgumentException>(() => copy.Restore([new float[5]]));
+    }
 }

@@ -11,8 +11,8 @@ namespace Dstar.Core.Aggregation;
 /// <remarks>
 /// Workers that do not answer in a round are not scored (slowness is not an offence). The engine keeps at most N − k
 /// excluded workers out of a round (so that it can always fill); the rows of any others reach the rule, which leaves
-/// them out of the centre and the mean. State: O(N) doubles and counters, grown on demand.
-/// Not thread-safe.
+/// them out of the centre and the mean. State: O(N) doubles and counters, grown on demand; <see cref="Capture"/> and
+/// <see cref="Restore"/> carry it through a checkpoint. Not thread-safe.
 /// </remarks>
 public sealed class WorkerReputation
 {
@@ -91,6 +91,32 @@ public sealed class WorkerReputation
     /// <summary>Ends the round: exclusions count down.</summary>
     public void EndRound() => _round++;
 
+    /// <summary>A copy of the state: rounds ended, and per worker scored so far its score and exclusion end.</summary>
+    public ReputationState Capture() => new(_round, _scores.ToArray(), _excludedUntil.ToArray());
+
+    /// <summary>Replaces the state with <paramref name="state"/> (a <see cref="Capture"/>).</summary>
+    /// <exception cref="ArgumentException">the arrays differ in length, the round is negative, a score is not in [0, 1] or an exclusion end is negative; nothing is changed.</exception>
+    public void Restore(ReputationState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Round < 0 || state.Scores.Length != state.ExcludedUntil.Length)
+        {
+            throw new ArgumentException($"reputation state: round {state.Round}, {state.Scores.Length} scores and {state.ExcludedUntil.Length} exclusion ends (they must match)", nameof(state));
+        }
+
+        for (int w = 0; w < state.Scores.Length; w++)
+        {
+            if (!(state.Scores[w] >= 0 && state.Scores[w] <= 1) || state.ExcludedUntil[w] < 0)
+            {
+                throw new ArgumentException($"reputation state: worker {w} has score {state.Scores[w]} and exclusion end {state.ExcludedUntil[w]}; scores are in [0, 1], ends ≥ 0", nameof(state));
+            }
+        }
+
+        _round = state.Round;
+        _scores = state.Scores.ToArray();
+        _excludedUntil = state.ExcludedUntil.ToArray();
+    }
+
     private void Grow(int count)
     {
         if (_scores.Length >= count)
@@ -105,3 +131,9 @@ public sealed class WorkerReputation
         _scores.AsSpan(old).Fill(1);
     }
 }
+
+/// <summary>A <see cref="WorkerReputation"/>'s state, for a checkpoint.</summary>
+/// <param name="Round">Rounds ended.</param>
+/// <param name="Scores">Per worker (index = id), its score; workers past the end were never scored (score 1).</param>
+/// <param name="ExcludedUntil">Per worker, the round its exclusion ends (excluded while it is above <paramref name="Round"/>).</param>
+public sealed record ReputationState(long Round, double[] Scores, int[] ExcludedUntil);

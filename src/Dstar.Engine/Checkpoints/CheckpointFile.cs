@@ -4,9 +4,10 @@ using System.Security.Cryptography;
 namespace Dstar.Engine.Checkpoints;
 
 /// <summary>
-/// Reads and writes <see cref="Checkpoint"/>s. Format (little-endian): the magic <c>DSTARCKP</c>, format version 1,
-/// round, seed, virtual seconds, d, two flags, x, velocity and the optional previous aggregate as float32, then a
-/// SHA-256 of everything before it.
+/// Reads and writes <see cref="Checkpoint"/>s. Format 2 (little-endian): the magic <c>DSTARCKP</c>, the format version,
+/// round, seed, virtual seconds, d, two flags, x, velocity and the optional previous aggregate as float32, the number
+/// of sections and each section as (kind, byte length, bytes), then a SHA-256 of everything before it. Format 1, which
+/// dstar wrote before component state was saved, is the same without the sections; it is still read (with none).
 /// </summary>
 /// <remarks>
 /// Writing is atomic: the bytes go to <c>NAME.tmp</c>, which is flushed to disk (fsync) and then renamed over
@@ -21,7 +22,11 @@ public static class CheckpointFile
 
     private static ReadOnlySpan<byte> Magic => "DSTARCKP"u8;
 
-    private const int FormatVersion = 1;
+    /// <summary>The format this dstar writes.</summary>
+    public const int FormatVersion = 2;
+
+    /// <summary>The oldest format this dstar reads.</summary>
+    public const int OldestFormat = 1;
     private const int HeaderLength = 8 + 4 + 8 + 4 + 8 + 4 + 4 + 4;
 
     /// <summary>Writes <paramref name="checkpoint"/> to <paramref name="path"/> atomically (see remarks).</summary>
@@ -33,6 +38,11 @@ public static class CheckpointFile
         if (checkpoint.Velocity.Length != d || (checkpoint.PreviousAggregate is { } p && p.Length != d))
         {
             throw new ArgumentException($"checkpoint vectors differ in length: x {d}, velocity {checkpoint.Velocity.Length}, previous aggregate {checkpoint.PreviousAggregate?.Length}");
+        }
+
+        if (checkpoint.Sections is { } sections && sections.Select(s => s.Kind).Distinct().Count() != sections.Count)
+        {
+            throw new ArgumentException($"checkpoint sections repeat a kind: {string.Join(", ", sections.Select(s => s.Kind))}");
         }
 
         var bytes = Serialize(checkpoint);
@@ -91,9 +101,9 @@ public static class CheckpointFile
 
         var reader = body[8..];
         int format = BinaryPrimitives.ReadInt32LittleEndian(reader);
-        if (format != FormatVersion)
+        if (format < OldestFormat || format > FormatVersion)
         {
-            throw new CheckpointException($"{path} has checkpoint format {format}; this dstar reads format {FormatVersion}");
+            throw new CheckpointException($"{path} has checkpoint format {format}; this dstar reads formats {OldestFormat}–{FormatVersion}{(format > FormatVersion ? " (it was written by a newer dstar)" : "")}{Hint()}");
         }
 
         long round = BinaryPrimitives.ReadInt64LittleEndian(reader[4..]);
@@ -103,16 +113,51 @@ public static class CheckpointFile
         int hasVelocity = BinaryPrimitives.ReadInt32LittleEndian(reader[28..]);
         int hasPrevious = BinaryPrimitives.ReadInt32LittleEndian(reader[32..]);
         long expected = HeaderLength + (long)d * 4 * (2 + (hasPrevious != 0 ? 1 : 0));
-        if (d <= 0 || round < 0 || expected != body.Length)
+        bool sized = format == 1 ? expected == body.Length : expected + 4 <= body.Length;
+        if (d <= 0 || round < 0 || !sized)
         {
-            throw new CheckpointException($"{path} is inconsistent: d = {d}, round = {round}, {body.Length} bytes where {expected} were expected{Hint()}");
+            throw new CheckpointException($"{path} is inconsistent: d = {d}, round = {round}, {body.Length} bytes where {expected}{(format == 1 ? "" : " and its sections")} were expected{Hint()}");
         }
 
         int offset = HeaderLength;
         var x = ReadFloats(bytes, ref offset, d);
         var velocity = ReadFloats(bytes, ref offset, d);
         var previousAggregate = hasPrevious != 0 ? ReadFloats(bytes, ref offset, d) : null;
-        return new Checkpoint(round, seed, virtualSeconds, x, velocity, hasVelocity != 0, previousAggregate);
+        List<CheckpointSection> sections = format == 1 ? [] : ReadSections(body, offset) ?? throw new CheckpointException($"{path} is inconsistent: its sections do not add up to its length, or one is unknown or repeated{Hint()}");
+        return new Checkpoint(round, seed, virtualSeconds, x, velocity, hasVelocity != 0, previousAggregate, sections, format);
+    }
+
+    /// <summary>The sections from <paramref name="offset"/> to the end of <paramref name="body"/>, or null when they are malformed.</summary>
+    private static List<CheckpointSection>? ReadSections(ReadOnlySpan<byte> body, int offset)
+    {
+        int count = BinaryPrimitives.ReadInt32LittleEndian(body[offset..]);
+        offset += 4;
+        var sections = new List<CheckpointSection>();
+        if (count < 0)
+        {
+            return null;
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            if (body.Length - offset < 8)
+            {
+                return null;
+            }
+
+            var kind = (CheckpointSectionKind)BinaryPrimitives.ReadInt32LittleEndian(body[offset..]);
+            int length = BinaryPrimitives.ReadInt32LittleEndian(body[(offset + 4)..]);
+            offset += 8;
+            if (length < 0 || length > body.Length - offset || !Enum.IsDefined(kind) || sections.Any(s => s.Kind == kind))
+            {
+                return null;
+            }
+
+            sections.Add(new CheckpointSection(kind, body.Slice(offset, length).ToArray()));
+            offset += length;
+        }
+
+        return offset == body.Length ? sections : null;
     }
 
     private static float[] ReadFloats(byte[] bytes, ref int offset, int count)
@@ -131,7 +176,9 @@ public static class CheckpointFile
     {
         int d = c.Parameters.Length;
         int vectors = 2 + (c.PreviousAggregate is null ? 0 : 1);
-        var bytes = new byte[HeaderLength + (long)d * 4 * vectors + SHA256.HashSizeInBytes];
+        var sections = c.Sections ?? [];
+        long sectionBytes = 4 + sections.Sum(s => 8L + s.Payload.Length);
+        var bytes = new byte[HeaderLength + (long)d * 4 * vectors + sectionBytes + SHA256.HashSizeInBytes];
         var span = bytes.AsSpan();
         Magic.CopyTo(span);
         BinaryPrimitives.WriteInt32LittleEndian(span[8..], FormatVersion);
@@ -155,6 +202,16 @@ public static class CheckpointFile
             }
 
             offset += d * 4;
+        }
+
+        BinaryPrimitives.WriteInt32LittleEndian(span[offset..], sections.Count);
+        offset += 4;
+        foreach (var section in sections)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(span[offset..], (int)section.Kind);
+            BinaryPrimitives.WriteInt32LittleEndian(span[(offset + 4)..], section.Payload.Length);
+            section.Payload.CopyTo(span[(offset + 8)..]);
+            offset += 8 + section.Payload.Length;
         }
 
         SHA256.HashData(span[..offset], span[offset..]);

@@ -55,6 +55,9 @@ public sealed class RunDriver
     /// <summary>The options.</summary>
     public RunOptions Options { get; }
 
+    /// <summary>What a checkpoint carries besides the server's vectors: the server's parts, then the host's.</summary>
+    private IReadOnlyList<ICheckpointPart> Parts => [.. CheckpointParts.Of(Server), .. Options.CheckpointParts];
+
     /// <summary>Runs the rounds from the server's version (or the checkpoint's, on resume) to <c>rounds</c>.</summary>
     /// <param name="cancellationToken">Interrupts the run (see <see cref="RunEnd.Interrupted"/>).</param>
     /// <exception cref="CheckpointException">resume: the checkpoint is missing, corrupt or belongs to another run.</exception>
@@ -78,7 +81,8 @@ public sealed class RunDriver
             }
 
             replayed = RunCheckpoints.Resume(checkpointPath, directory, Server, Config.Seed,
-                "no checkpoint was written yet: checkpoints are written every checkpoint_every rounds, after the last round and when a run is interrupted");
+                "no checkpoint was written yet: checkpoints are written every checkpoint_every rounds, after the last round and when a run is interrupted",
+                Parts);
             ResumeRules.CheckRounds(Config, Server.Version);
         }
         else if (directory is not null && Options.Mode != RunDirectoryMode.Replace)
@@ -224,6 +228,6 @@ public sealed class RunDriver
 
         // Rows first, so a resume from this checkpoint finds every row it covers.
         metrics?.Flush();
-        RunCheckpoints.Save(path, Server, Config.Seed, recorder.VirtualTime);
+        RunCheckpoints.Save(path, Server, Config.Seed, recorder.VirtualTime, Parts);
     }
 }

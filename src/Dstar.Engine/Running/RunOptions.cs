@@ -61,6 +61,13 @@ public sealed record RunOptions
     /// </summary>
     public Func<CancellationToken, Task>? BeforeFirstRoundAsync { get; init; }
 
+    /// <summary>
+    /// State the host's components keep between rounds, saved in every checkpoint and restored on resume besides the
+    /// server's own (<see cref="Checkpoints.CheckpointParts.Of(ParameterServer)"/>, which the driver adds): the
+    /// simulator's worker momenta.
+    /// </summary>
+    public IReadOnlyList<Checkpoints.ICheckpointPart> CheckpointParts { get; init; } = [];
+
     /// <summary>Called with t before round t starts (the simulator starts its timing here).</summary>
     public Action<long>? BeforeRound { get; init; }
 

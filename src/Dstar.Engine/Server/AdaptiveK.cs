@@ -396,6 +396,17 @@ public sealed class AdaptiveK
 /// <param name="Kept">Per accepted gradient in arrival order, whether the rule kept it; null when not known.</param>
 public sealed record KObservation(long Round, double PublishTime, double[] Times, double? Variance, double? SquaredMean, bool LateMayArrive, bool[]? Kept);
 
+/// <summary>What a checkpoint keeps of a server's <c>k: auto</c> (<see cref="ParameterServer.CaptureAutoK"/>).</summary>
+/// <param name="VirtualNow">The server's virtual clock (the sum of the round times), in seconds.</param>
+/// <param name="Window">The policy's window, oldest round first.</param>
+/// <param name="PendingLate">Simulation: late response times drawn but not yet revealed (the clock has not passed them), in the order held.</param>
+/// <param name="PublishTimes">The publish time of each round still in the window.</param>
+public sealed record AutoKState(
+    double VirtualNow,
+    IReadOnlyList<KObservation> Window,
+    IReadOnlyList<(long Round, double Time)> PendingLate,
+    IReadOnlyList<(long Round, double Time)> PublishTimes);
+
 /// <summary>One round's k under <c>k: auto</c>, and why.</summary>
 /// <param name="K">The k used.</param>
 /// <param name="Reason">One line: the rule that picked it and the estimates it used.</param>

@@ -184,6 +184,50 @@ public sealed class ParameterServer
     }
 
     /// <summary>
+    /// The <c>k: auto</c> state a checkpoint carries (null for a fixed k): the policy's window, and the server's own
+    /// bookkeeping for it: the virtual clock, the late response times not yet revealed and the window's publish times.
+    /// </summary>
+    public AutoKState? CaptureAutoK() => _adaptive is null
+        ? null
+        : new AutoKState(_virtualNow, _adaptive.Capture(), _pendingLate.ToArray(), _publishTimes.OrderBy(p => p.Key).Select(p => (p.Key, p.Value)).ToArray());
+
+    /// <summary>Checks that <paramref name="state"/> fits this server's <c>k: auto</c> policy, without changing anything.</summary>
+    /// <exception cref="ArgumentException">the server has a fixed k, or the state is malformed (the message says how).</exception>
+    public void CheckAutoK(AutoKState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (_adaptive is null)
+        {
+            throw new ArgumentException("this server has a fixed k, not k: auto", nameof(state));
+        }
+
+        new AdaptiveK(_adaptive.WorkerCount, _adaptive.Floor, _adaptive.Maximum).Restore(state.Window);
+        if (!(state.VirtualNow >= 0 && double.IsFinite(state.VirtualNow))
+            || state.PendingLate.Any(p => !(p.Time >= 0 && double.IsFinite(p.Time)))
+            || state.PublishTimes.Any(p => !double.IsFinite(p.Time))
+            || state.PublishTimes.Select(p => p.Round).Distinct().Count() != state.PublishTimes.Count)
+        {
+            throw new ArgumentException($"k: auto state: virtual clock {state.VirtualNow}, {state.PendingLate.Count} pending late times and {state.PublishTimes.Count} publish times, of which some are negative, not finite or repeated", nameof(state));
+        }
+    }
+
+    /// <summary>Replaces the <c>k: auto</c> state with <paramref name="state"/> (a <see cref="CaptureAutoK"/>).</summary>
+    /// <exception cref="ArgumentException">see <see cref="CheckAutoK"/>; nothing is changed.</exception>
+    public void RestoreAutoK(AutoKState state)
+    {
+        CheckAutoK(state);
+        _adaptive!.Restore(state.Window);
+        _virtualNow = state.VirtualNow;
+        _pendingLate.Clear();
+        _pendingLate.AddRange(state.PendingLate);
+        _publishTimes.Clear();
+        foreach (var (round, time) in state.PublishTimes)
+        {
+            _publishTimes[round] = time;
+        }
+    }
+
+    /// <summary>
     /// Runs round t = <see cref="Version"/>: publishes x_t, computes g₀ while the workers compute, collects the first k
     /// gradients for version t, aggregates, steps to x_{t+1}, and evaluates on the test set when asked.
     /// </summary>
@@ -229,6 +273,12 @@ public sealed class ParameterServer
             choice = _adaptive.Choose(publishTime);
             _publishTimes[t] = publishTime;
             _publishTimes.Remove(t - AdaptiveK.Window - 1);
+        }
+
+        if (choice is not null && _collector.Excludes is not null)
+        {
+            // Reputation: at most N − k excluded workers are kept out, for this round's k.
+            _collector.MaxExcluded = Options.WorkerCount - choice.K;
         }
 
         _collector.Begin(t, choice?.K ?? _collector.Capacity);

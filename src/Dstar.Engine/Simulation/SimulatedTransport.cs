@@ -144,6 +144,27 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
     /// </summary>
     public GradientThreads? Threads { get; set; }
 
+    /// <summary>
+    /// The workers' momenta as of the end of round <paramref name="completedRounds"/> − 1, for a checkpoint: the last
+    /// round's answering workers the server did not read are folded in first (as the next publish would), and the
+    /// updates of a round published but not completed (an interrupted one) are left out. Null without momentum.
+    /// </summary>
+    public float[]?[]? CaptureMomentum(long completedRounds)
+    {
+        if (Momentum is null)
+        {
+            return null;
+        }
+
+        if (_version < completedRounds)
+        {
+            CatchUpMomentum();
+            return Momentum.Capture();
+        }
+
+        return Momentum.Capture(withoutCurrentRound: true);
+    }
+
     /// <summary>The context the server aggregates with (f, g₀), passed to adaptive attacks when set.</summary>
     public AggregationContext? AttackAggregationContext { get; set; }
 
@@ -180,6 +201,7 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
 
         cancellationToken.ThrowIfCancellationRequested();
         CatchUpMomentum();
+        Momentum?.BeginRound();
         parameters.Span.CopyTo(_parameters);
         _version = version;
         _round.SampleDelays(version, _delays);

@@ -199,6 +199,7 @@ public sealed class Simulator : IDisposable
             Description = Description,
             BeforeRound = (Action<long>)timing.BeforeRound + options.BeforeRound,
             AfterRound = (Action<Server.RoundEvent>)timing.AfterRound + options.AfterRound,
+            CheckpointParts = [.. CheckpointParts.Of(_transport, _server), .. options.CheckpointParts],
         });
         return driver.RunAsync(cancellationToken);
     }
