@@ -121,7 +121,7 @@ public static class KReport
 
             var auto = Find(line, Auto);
             sb.Append(Cell(auto));
-            if (auto?.Runs.Select(r => r.MeanK).FirstOrDefault(m => m is not null) is { } meanK)
+            if (MeanK(auto) is { } meanK)
             {
                 sb.Append(string.Create(c, $", k̄ = {meanK:F1}"));
             }
@@ -135,6 +135,13 @@ public static class KReport
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>The mean over the cell's seeds of each run's mean k (k: auto), or null when no run recorded one.</summary>
+    private static double? MeanK(CellResult? cell)
+    {
+        var means = cell?.Runs.Select(r => r.MeanK).OfType<double>().ToArray() ?? [];
+        return means.Length > 0 ? means.Average() : null;
     }
 
     private static string Cell(CellResult? cell)
@@ -188,7 +195,7 @@ public static class KReport
             }
 
             var auto = Find(line, Auto);
-            if (Y(auto) is { } autoY && auto!.Runs.Select(r => r.MeanK).FirstOrDefault(m => m is not null) is { } meanK)
+            if (Y(auto) is { } autoY && MeanK(auto) is { } meanK)
             {
                 var star = plot.Add.Marker(meanK, autoY);
                 star.Color = color;

@@ -39,6 +39,26 @@ public class KReportTests
     }
 
     [Fact]
+    public void Auto_s_mean_k_is_averaged_over_its_seeds()
+    {
+        var auto = Cell("auto", "pareto", 66, meanK: 9);
+        var second = auto.Runs[0] with { Seed = 2, MeanK = 12 };
+        auto = auto with { Runs = [auto.Runs[0], second] };
+        var cells = new[] { Cell("10", "pareto", 60), Cell("20", "pareto", 600), auto };
+        var results = StudyResults.Build(new StudyIndex("s", 0.75, ["k", "delay"], null, cells.Select(c => c.Cell).ToArray()), cells);
+        var folder = Path.Combine(Path.GetTempPath(), "dstar-kreport-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var (_, markdown) = KReport.Write(results, folder);
+            Assert.Contains("k̄ = 10.5 |", markdown);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_study_that_does_not_vary_k_gets_no_k_section()
     {
         var cells = new[] { Cell("5", "pareto", 80) };
