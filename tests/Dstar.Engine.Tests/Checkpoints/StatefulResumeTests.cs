@@ -115,6 +115,25 @@ public class StatefulResumeTests
     }
 
     [Fact]
+    public async Task Worker_momenta_saved_by_a_parallel_simulation_resume_a_serial_one_exactly()
+    {
+        // simulation.parallel may change on resume: the momenta folded in on P threads are the serial ones.
+        var straight = await Straight(Momentum);
+        var directory = Scenarios.TemporaryDirectory();
+        using (var sim = new Simulator(Momentum with { SimulationParallel = 3 }))
+        {
+            await sim.RunAsync(directory, stopAfterRound: Rounds / 2, plots: false);
+        }
+
+        using (var sim = new Simulator(Momentum with { SimulationParallel = 1 }))
+        {
+            await sim.RunAsync(directory, resume: true, plots: false);
+        }
+
+        AssertSameRows(straight, directory);
+    }
+
+    [Fact]
     public async Task The_state_saved_is_the_state_that_matters()
     {
         // Each component's state changes what happens after the checkpoint: k: auto has left its start, dstar has
