@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dstar.Engine.Recording;
 
 namespace Dstar.Engine.Guarantees;
 
@@ -30,16 +31,16 @@ public static class ConvergenceJson
             w.WriteStartObject();
             w.WriteString("rule", r.Rule);
             w.WriteString("attack", r.Attack);
-            Number(w, "fitted_rate", r.Fit.Rate);
-            Number(w, "tail_rate", r.Fit.TailRate);
+            w.WriteNumberOrNull("fitted_rate", r.Fit.Rate);
+            w.WriteNumberOrNull("tail_rate", r.Fit.TailRate);
             w.WriteNumber("phase_start", r.Fit.PhaseStart);
             w.WriteNumber("phase_end", r.Fit.PhaseEnd);
-            Number(w, "floor", r.Fit.Floor);
-            Number(w, "flattens_at", r.Fit.FlattensAt);
-            Number(w, "diverges_at", r.Fit.DivergesAt);
-            Number(w, "theoretical_rate_mean", r.TheoreticalRate);
-            Number(w, "ratio_at_x0", r.Ratio);
-            Number(w, "ratio_rate", r.RatioRate);
+            w.WriteNumberOrNull("floor", r.Fit.Floor);
+            w.WriteNumberOrNull("flattens_at", r.Fit.FlattensAt);
+            w.WriteNumberOrNull("diverges_at", r.Fit.DivergesAt);
+            w.WriteNumberOrNull("theoretical_rate_mean", r.TheoreticalRate);
+            w.WriteNumberOrNull("ratio_at_x0", r.Ratio);
+            w.WriteNumberOrNull("ratio_rate", r.RatioRate);
             if (r.StopReason is not null)
             {
                 w.WriteString("stop_reason", r.StopReason);
@@ -64,17 +65,5 @@ public static class ConvergenceJson
 
         w.WriteEndArray();
         w.WriteEndObject();
-    }
-
-    private static void Number(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 }

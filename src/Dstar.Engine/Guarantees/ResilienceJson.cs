@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dstar.Engine.Recording;
 
 namespace Dstar.Engine.Guarantees;
 
@@ -96,30 +97,30 @@ public static class ResilienceJson
         {
             w.WriteNumber("draws", report.Draws);
             w.WriteNumber("confidence", report.Confidence);
-            Number(w, "gradient_norm", report.GradientNorm);
-            Number(w, "noise_ratio", report.NoiseRatio);
+            w.WriteNumberOrNull("gradient_norm", report.GradientNorm);
+            w.WriteNumberOrNull("noise_ratio", report.NoiseRatio);
             Interval(w, "ratio", report.Ratio);
             w.WriteBoolean("holds", report.Holds);
-            Number(w, "alpha_degrees", report.AlphaDegrees);
-            Number(w, "alpha_upper_degrees", report.AlphaUpperDegrees);
-            Number(w, "implied_eta", report.ImpliedEta);
-            Number(w, "ball_alpha_degrees", report.BallAlphaDegrees);
+            w.WriteNumberOrNull("alpha_degrees", report.AlphaDegrees);
+            w.WriteNumberOrNull("alpha_upper_degrees", report.AlphaUpperDegrees);
+            w.WriteNumberOrNull("implied_eta", report.ImpliedEta);
+            w.WriteNumberOrNull("ball_alpha_degrees", report.BallAlphaDegrees);
             w.WriteStartArray("moments");
             foreach (var m in report.Moments)
             {
                 w.WriteStartObject();
                 w.WriteNumber("order", m.Order);
                 Interval(w, "aggregate", m.Aggregate);
-                Number(w, "honest", m.Honest);
-                Number(w, "ratio", m.Ratio);
+                w.WriteNumberOrNull("honest", m.Honest);
+                w.WriteNumberOrNull("ratio", m.Ratio);
                 w.WriteEndObject();
             }
 
             w.WriteEndArray();
-            Number(w, "bias", report.Bias);
+            w.WriteNumberOrNull("bias", report.Bias);
             Interval(w, "debiased_bias", report.DebiasedBias);
-            Number(w, "bias_resolution", report.BiasResolution);
-            Number(w, "variance", report.Variance);
+            w.WriteNumberOrNull("bias_resolution", report.BiasResolution);
+            w.WriteNumberOrNull("variance", report.Variance);
             if (report.VarianceRatio is { } ratio)
             {
                 Interval(w, "variance_ratio", ratio);
@@ -132,21 +133,9 @@ public static class ResilienceJson
     private static void Interval(Utf8JsonWriter w, string name, Interval interval)
     {
         w.WriteStartObject(name);
-        Number(w, "estimate", interval.Estimate);
-        Number(w, "low", interval.Low);
-        Number(w, "high", interval.High);
+        w.WriteNumberOrNull("estimate", interval.Estimate);
+        w.WriteNumberOrNull("low", interval.Low);
+        w.WriteNumberOrNull("high", interval.High);
         w.WriteEndObject();
-    }
-
-    private static void Number(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 }

@@ -277,15 +277,15 @@ public sealed class MetricsFiles : IRunSink, IDisposable
     {
         w.WriteStartObject();
         w.WriteNumber("round", r.Round);
-        Number(w, "virtual_time", r.VirtualTime);
-        Number(w, "round_time", r.RoundTime);
-        Number(w, "wall_time", r.WallTime);
-        Number(w, "loss", r.Loss);
-        Number(w, "accuracy", r.Accuracy);
-        Number(w, "test_loss", r.TestLoss);
+        w.WriteNumberOrNull("virtual_time", r.VirtualTime);
+        w.WriteNumberOrNull("round_time", r.RoundTime);
+        w.WriteNumberOrNull("wall_time", r.WallTime);
+        w.WriteNumberOrNull("loss", r.Loss);
+        w.WriteNumberOrNull("accuracy", r.Accuracy);
+        w.WriteNumberOrNull("test_loss", r.TestLoss);
         w.WriteNumber("byzantine_accepted", r.ByzantineAccepted);
         w.WriteNumber("byzantine_kept", r.ByzantineKept);
-        Number(w, "aggregate_norm", r.AggregateNorm);
+        w.WriteNumberOrNull("aggregate_norm", r.AggregateNorm);
         Ints(w, "accepted", r.Accepted);
         Ints(w, "kept", r.Kept);
         Ints(w, "filtered", r.Filtered);
@@ -312,18 +312,6 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         }
 
         w.WriteEndObject();
-    }
-
-    private static void Number(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 
     private static void Ints(Utf8JsonWriter w, string name, IReadOnlyList<int> values)

@@ -32,16 +32,16 @@ public sealed class SummaryFile(string directory) : IRunSink
         {
             w.WriteStartObject();
             w.WriteString("name", s.Name);
-            Number(w, "final_accuracy", s.FinalAccuracy);
-            Number(w, "best_accuracy", s.BestAccuracy);
-            Number(w, "final_test_loss", s.FinalTestLoss);
+            w.WriteNumberOrNull("final_accuracy", s.FinalAccuracy);
+            w.WriteNumberOrNull("best_accuracy", s.BestAccuracy);
+            w.WriteNumberOrNull("final_test_loss", s.FinalTestLoss);
             w.WriteNumber("rounds", s.Rounds);
-            Number(w, "virtual_seconds", s.VirtualSeconds);
-            Number(w, "wall_seconds", s.WallSeconds);
-            Number(w, "mean_round_virtual_seconds", s.MeanRoundVirtualSeconds);
-            Number(w, "filter_precision", s.FilterPrecision);
-            Number(w, "filter_recall", s.FilterRecall);
-            Number(w, "byzantine_kept_fraction", s.ByzantineKeptFraction);
+            w.WriteNumberOrNull("virtual_seconds", s.VirtualSeconds);
+            w.WriteNumberOrNull("wall_seconds", s.WallSeconds);
+            w.WriteNumberOrNull("mean_round_virtual_seconds", s.MeanRoundVirtualSeconds);
+            w.WriteNumberOrNull("filter_precision", s.FilterPrecision);
+            w.WriteNumberOrNull("filter_recall", s.FilterRecall);
+            w.WriteNumberOrNull("byzantine_kept_fraction", s.ByzantineKeptFraction);
             w.WriteNumber("byzantine_kept", s.ByzantineKept);
             w.WriteNumber("byzantine_accepted", s.ByzantineAccepted);
             if (s.StoppedAtRound is { } stopped)
@@ -66,17 +66,5 @@ public sealed class SummaryFile(string directory) : IRunSink
         }
 
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    private static void Number(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 }

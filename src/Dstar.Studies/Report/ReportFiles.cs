@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Dstar.Engine.Recording;
 
 namespace Dstar.Studies.Report;
 
@@ -65,10 +66,10 @@ public static class ReportFiles
             {
                 w.WriteStartObject();
                 w.WriteString("name", cell.Cell.Name);
-                Strings(w, "keys", cell.Cell.Keys);
+                w.WriteStrings("keys", cell.Cell.Keys);
                 w.WriteString("rule", cell.Cell.Rule);
                 w.WriteString("attack", cell.Cell.Attack);
-                Strings(w, "scenario", cell.Cell.Scenario);
+                w.WriteStrings("scenario", cell.Cell.Scenario);
                 if (cell.Cell.TuneValue is { } tuned)
                 {
                     w.WriteString("tune_value", tuned);
@@ -93,8 +94,8 @@ public static class ReportFiles
                 foreach (var (name, get) in Quantities)
                 {
                     var e = get(cell);
-                    Number(w, name + "_mean", e.Mean);
-                    Number(w, name + "_std", e.Std);
+                    w.WriteNumberOrNull(name + "_mean", e.Mean);
+                    w.WriteNumberOrNull(name + "_std", e.Std);
                 }
 
                 w.WriteStartArray("failures");
@@ -115,7 +116,7 @@ public static class ReportFiles
             foreach (var table in results.Tables)
             {
                 w.WriteStartObject();
-                Strings(w, "scenario", table.Scenario);
+                w.WriteStrings("scenario", table.Scenario);
                 w.WriteStartArray("attacks");
                 foreach (var attack in table.Attacks)
                 {
@@ -140,11 +141,11 @@ public static class ReportFiles
                     w.WriteStartObject("final_accuracy_mean");
                     for (int i = 0; i < table.Attacks.Count; i++)
                     {
-                        Number(w, table.Attacks[i], row.Cells[i]?.FinalAccuracy.Mean);
+                        w.WriteNumberOrNull(table.Attacks[i], row.Cells[i]?.FinalAccuracy.Mean);
                     }
 
                     w.WriteEndObject();
-                    Number(w, "worst_case", row.WorstCase);
+                    w.WriteNumberOrNull("worst_case", row.WorstCase);
                     if (row.WorstAttack is { } worstAttack)
                     {
                         w.WriteString("worst_attack", worstAttack);
@@ -167,14 +168,14 @@ public static class ReportFiles
             foreach (var choice in results.Tuning)
             {
                 w.WriteStartObject();
-                Strings(w, "scenario", choice.Scenario);
+                w.WriteStrings("scenario", choice.Scenario);
                 w.WriteString("rule", choice.Rule);
                 w.WriteStartArray("candidates");
                 foreach (var (value, worst, missing) in choice.Candidates)
                 {
                     w.WriteStartObject();
                     w.WriteString("value", value);
-                    Number(w, "worst_case", worst);
+                    w.WriteNumberOrNull("worst_case", worst);
                     w.WriteNumber("missing_attacks", missing);
                     w.WriteEndObject();
                 }
@@ -348,29 +349,6 @@ public static class ReportFiles
         }
 
         return md.ToString();
-    }
-
-    private static void Strings(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, string> values)
-    {
-        w.WriteStartObject(name);
-        foreach (var (key, value) in values)
-        {
-            w.WriteString(key, value);
-        }
-
-        w.WriteEndObject();
-    }
-
-    private static void Number(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);

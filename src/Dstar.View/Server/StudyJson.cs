@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dstar.View.Board;
+using Dstar.Engine.Recording;
 
 namespace Dstar.View.Server;
 
@@ -47,14 +48,14 @@ public static class StudyJson
             w.WriteStartObject();
             w.WriteNumber("index", cell.Index);
             w.WriteString("name", cell.Cell.Name);
-            Strings(w, "keys", cell.Cell.Keys);
+            w.WriteStrings("keys", cell.Cell.Keys);
             w.WriteString("rule", cell.Cell.Rule);
             w.WriteString("attack", cell.Cell.Attack);
-            Strings(w, "scenario", cell.Cell.Scenario);
+            w.WriteStrings("scenario", cell.Cell.Scenario);
             w.WriteString("tune_value", cell.Cell.TuneValue);
             w.WriteString("state", cell.State.Name());
-            Number(w, "final_accuracy_mean", cell.FinalAccuracy.Mean);
-            Number(w, "final_accuracy_std", cell.FinalAccuracy.Std);
+            w.WriteNumberOrNull("final_accuracy_mean", cell.FinalAccuracy.Mean);
+            w.WriteNumberOrNull("final_accuracy_std", cell.FinalAccuracy.Std);
             w.WriteNumber("finished", cell.Seeds.Count(s => s.State == StudyRunState.Finished));
             w.WriteStartArray("seeds");
             foreach (var seed in cell.Seeds)
@@ -62,7 +63,7 @@ public static class StudyJson
                 w.WriteStartObject();
                 w.WriteNumber("seed", seed.Seed);
                 w.WriteString("state", seed.State.Name());
-                Number(w, "final_accuracy", seed.FinalAccuracy);
+                w.WriteNumberOrNull("final_accuracy", seed.FinalAccuracy);
                 w.WriteString("error", seed.Error);
                 w.WriteNumber("run", seed.Run);
                 w.WriteEndObject();
@@ -120,29 +121,6 @@ public static class StudyJson
         else
         {
             w.WriteNullValue();
-        }
-    }
-
-    private static void Strings(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, string> values)
-    {
-        w.WriteStartObject(name);
-        foreach (var (key, value) in values)
-        {
-            w.WriteString(key, value);
-        }
-
-        w.WriteEndObject();
-    }
-
-    private static void Number(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
         }
     }
 }

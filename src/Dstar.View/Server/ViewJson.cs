@@ -120,7 +120,7 @@ public static class ViewJson
             inner.WriteStartObject("phases");
             for (int i = 0; i < phases.Names.Count && i < phases.Seconds.Count; i++)
             {
-                Number(inner, phases.Names[i], phases.Seconds[i]);
+                inner.WriteNumberOrNull(phases.Names[i], phases.Seconds[i]);
             }
 
             inner.WriteEndObject();
@@ -172,11 +172,11 @@ public static class ViewJson
             w.WriteNull("directory");
         }
 
-        Number(w, "loss", s.Last?.Loss);
-        Number(w, "accuracy", s.Summary?.FinalAccuracy ?? s.LastEvaluated?.Accuracy);
-        Number(w, "test_loss", s.Summary?.FinalTestLoss ?? s.LastEvaluated?.TestLoss);
-        Number(w, "virtual_time", s.Last?.VirtualTime);
-        Number(w, "wall_time", s.Last?.WallTime);
+        w.WriteNumberOrNull("loss", s.Last?.Loss);
+        w.WriteNumberOrNull("accuracy", s.Summary?.FinalAccuracy ?? s.LastEvaluated?.Accuracy);
+        w.WriteNumberOrNull("test_loss", s.Summary?.FinalTestLoss ?? s.LastEvaluated?.TestLoss);
+        w.WriteNumberOrNull("virtual_time", s.Last?.VirtualTime);
+        w.WriteNumberOrNull("wall_time", s.Last?.WallTime);
         w.WriteString("problem", s.Problem);
         if (s.Summary is { } summary)
         {
@@ -187,18 +187,6 @@ public static class ViewJson
         else
         {
             w.WriteNull("summary");
-        }
-    }
-
-    private static void Number(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
         }
     }
 
