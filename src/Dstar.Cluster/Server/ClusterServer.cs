@@ -55,43 +55,7 @@ public static class ClusterServer
         var metrics = new ClusterMetrics();
         var transport = new GrpcTransport(config.Workers, dimension, metrics, settings.Monitor);
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
-        if (settings.JsonLogs)
-        {
-            builder.Logging.AddJsonConsole(o =>
-            {
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "O";
-            });
-        }
-        else
-        {
-            builder.Logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-            });
-        }
-
-        // Hosting logs a failed start with its trace; the failure itself is reported as one line instead.
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
-            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(ConfigFingerprint.Of(config));
-        builder.Services.AddGrpc(o =>
-        {
-            // A gradient larger than the model is refused from its length prefix, before its payload is buffered.
-            o.MaxReceiveMessageSize = dimension * 4 + MessageSlack;
-            o.MaxSendMessageSize = null;
-            o.EnableDetailedErrors = false;
-        });
-        builder.WebHost.ConfigureKestrel(kestrel => ConfigureListeners(kestrel, settings));
-
-        await using var app = builder.Build();
-        app.MapGrpcService<ParameterService>();
-        app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
-        app.MapGet("/healthz", () => Results.Text($"ok version={transport.CurrentVersion} workers={transport.ConnectedCount}\n"));
+        await using var app = BuildHost(settings, transport, keys, metrics, ConfigFingerprint.Of(config), consoleLogs: true);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
 
         try
@@ -190,6 +154,54 @@ public static class ClusterServer
 
         progress.WriteLine($"finished {summary.Rounds} rounds in {clock.Elapsed.TotalSeconds:F1} s; accuracy {summary.FinalAccuracy:P1}");
         return 0;
+    }
+
+    /// <summary>
+    /// The Kestrel host of <c>dstar serve</c>: the gRPC <see cref="ParameterService"/> over <paramref name="transport"/>,
+    /// <c>/metrics</c> and <c>/healthz</c>, listening as <paramref name="settings"/> say (not started). <c>dstar bench
+    /// wire</c> builds its server with this too, so that it measures the code path of <c>serve</c>.
+    /// </summary>
+    internal static WebApplication BuildHost(ServerSettings settings, GrpcTransport transport, AuthorizedKeys keys, ClusterMetrics metrics,
+        ConfigFingerprint contract, bool consoleLogs)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        if (consoleLogs && settings.JsonLogs)
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "O";
+            });
+        }
+        else if (consoleLogs)
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
+        // Hosting logs a failed start with its trace; the failure itself is reported as one line instead.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(contract);
+        builder.Services.AddGrpc(o =>
+        {
+            // A gradient larger than the model is refused from its length prefix, before its payload is buffered.
+            o.MaxReceiveMessageSize = transport.Dimension * 4 + MessageSlack;
+            o.MaxSendMessageSize = null;
+            o.EnableDetailedErrors = false;
+        });
+        builder.WebHost.ConfigureKestrel(kestrel => ConfigureListeners(kestrel, settings));
+
+        var app = builder.Build();
+        app.MapGrpcService<ParameterService>();
+        app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/healthz", () => Results.Text($"ok version={transport.CurrentVersion} workers={transport.ConnectedCount}\n"));
+        return app;
     }
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)

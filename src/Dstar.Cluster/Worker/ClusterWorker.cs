@@ -133,7 +133,7 @@ public static class ClusterWorker
 
         var gradient = new float[source.Dimension];
         var parameters = new float[source.Dimension];
-        var payload = new byte[source.Dimension * FloatWire.BytesPerValue];
+        var sender = new GradientSender(connection.Call.RequestStream, source.Dimension);
         try
         {
             while (await latest.Reader.WaitToReadAsync(stop.Token).ConfigureAwait(false))
@@ -161,13 +161,7 @@ public static class ClusterWorker
                     continue;
                 }
 
-                // One copy into the reused payload, wrapped without another: WriteAsync has serialised the message by
-                // the time it completes, so the buffer is free again for the next gradient.
-                FloatWire.Write(gradient, payload);
-                await connection.Call.RequestStream.WriteAsync(new WorkerMessage
-                {
-                    Gradient = new Gradient { Version = task.Version, Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) },
-                }, stop.Token).ConfigureAwait(false);
+                await sender.SendAsync(task.Version, gradient, stop.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
