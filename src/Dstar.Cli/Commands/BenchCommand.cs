@@ -122,10 +122,11 @@ public static class BenchCommand
 
             Require(settings.Repeats >= 1, $"--repeats must be ≥ 1, got {settings.Repeats}");
             Require(settings.WarmUps >= 0, $"--warmups must be ≥ 0, got {settings.WarmUps}");
+            var loadAverage = AggregatorBenchmark.OneMinuteLoad();
             var runs = await WireBenchmark.RunAsync(settings, line => error.WriteLine(line), cancellationToken).ConfigureAwait(false);
             if (json)
             {
-                output.Write(WireJson(settings, runs));
+                output.Write(WireJson(settings, runs, loadAverage));
             }
             else
             {
@@ -136,10 +137,11 @@ public static class BenchCommand
         });
 
     /// <summary>
-    /// <c>{"repeats","warmups","processors","runs":[{"d","tls","bytes","raw_ms","grpc_ms","raw_gbps","grpc_gbps","ratio"}]}</c>;
-    /// GB/s are 10⁹ bytes of float32 gradient per second, ratio = grpc_gbps / raw_gbps.
+    /// <c>{"repeats","warmups","processors","load_average_start","runs":[{"d","tls","bytes","raw_ms","grpc_ms","raw_gbps","grpc_gbps","ratio",
+    /// "raw_fastest_ms","grpc_fastest_ms","fastest_ratio","raw_cpu_ms","grpc_cpu_ms"}]}</c>; GB/s are 10⁹ bytes of float32 gradient per
+    /// second, ratio = grpc_gbps / raw_gbps.
     /// </summary>
-    internal static string WireJson(WireBenchmark.Settings settings, IReadOnlyList<WireBenchmark.Run> runs)
+    internal static string WireJson(WireBenchmark.Settings settings, IReadOnlyList<WireBenchmark.Run> runs, double? loadAverage)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -148,6 +150,7 @@ public static class BenchCommand
             json.WriteNumber("repeats", settings.Repeats);
             json.WriteNumber("warmups", settings.WarmUps);
             json.WriteNumber("processors", Environment.ProcessorCount);
+            WriteNumber(json, "load_average_start", loadAverage);
             json.WriteStartArray("runs");
             foreach (var run in runs)
             {
@@ -160,6 +163,11 @@ public static class BenchCommand
                 WriteNumber(json, "raw_gbps", run.RawGigabytesPerSecond);
                 WriteNumber(json, "grpc_gbps", run.GrpcGigabytesPerSecond);
                 WriteNumber(json, "ratio", run.Ratio);
+                WriteNumber(json, "raw_fastest_ms", run.RawFastestSeconds * 1e3);
+                WriteNumber(json, "grpc_fastest_ms", run.GrpcFastestSeconds * 1e3);
+                WriteNumber(json, "fastest_ratio", run.FastestRatio);
+                WriteNumber(json, "raw_cpu_ms", run.RawCpuSeconds * 1e3);
+                WriteNumber(json, "grpc_cpu_ms", run.GrpcCpuSeconds * 1e3);
                 json.WriteEndObject();
             }
 
@@ -175,7 +183,7 @@ public static class BenchCommand
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         console.Profile.Width = Math.Max(console.Profile.Width, 120);
         console.MarkupLine(Invariant($"[bold]gradient push over loopback[/]{(settings.Tls ? " with TLS" : "")}, median of {settings.Repeats} after {settings.WarmUps} warm-up(s)"));
-        var table = new Table().AddColumns("d", "MB", "raw ms", "gRPC ms", "raw GB/s", "gRPC GB/s", "gRPC / raw");
+        var table = new Table().AddColumns("d", "MB", "raw ms", "gRPC ms", "raw GB/s", "gRPC GB/s", "gRPC / raw", "fastest gRPC / raw", "CPU ms raw / gRPC");
         foreach (var run in runs)
         {
             table.AddRow(
@@ -185,13 +193,15 @@ public static class BenchCommand
                 Invariant($"{run.GrpcSeconds * 1e3:F2}"),
                 Invariant($"{run.RawGigabytesPerSecond:F2}"),
                 Invariant($"{run.GrpcGigabytesPerSecond:F2}"),
-                Invariant($"{run.Ratio:P0}"));
+                Invariant($"{run.Ratio:P0}"),
+                Invariant($"{run.FastestRatio:P0}"),
+                Invariant($"{run.RawCpuSeconds * 1e3:F1} / {run.GrpcCpuSeconds * 1e3:F1}"));
         }
 
         console.Write(table);
         console.MarkupLine("raw = a loopback TCP socket pair (a TLS stream with --tls) moving the same bytes into one array; gRPC = the cluster's path "
             + "(serve's Kestrel host, an authenticated worker session, the transport and the round collector's copy and check). "
-            + "GB/s = 10⁹ bytes of float32 gradient per second.");
+            + "GB/s = 10⁹ bytes of float32 gradient per second; fastest = the fastest push of each path; CPU = this process's CPU time per push (both ends).");
     }
 
     /// <summary>Runs the aggregator benchmark and prints a table (or JSON); failures print one line and return 1.</summary>

@@ -45,6 +45,21 @@ public static class WireBenchmark
     /// <param name="GrpcSeconds">Median seconds per push through the cluster's gRPC path.</param>
     public sealed record Run(int Dimension, bool Tls, double RawSeconds, double GrpcSeconds)
     {
+        /// <summary>The fastest raw push (seconds): on a shared machine, the one least disturbed by other work.</summary>
+        public double RawFastestSeconds { get; init; }
+
+        /// <summary>The fastest gRPC push (seconds).</summary>
+        public double GrpcFastestSeconds { get; init; }
+
+        /// <summary>Median CPU seconds of this process (both ends) per raw push.</summary>
+        public double RawCpuSeconds { get; init; }
+
+        /// <summary>Median CPU seconds of this process (both ends) per gRPC push.</summary>
+        public double GrpcCpuSeconds { get; init; }
+
+        /// <summary>Fastest gRPC push over fastest raw push, as a throughput ratio.</summary>
+        public double FastestRatio => RawFastestSeconds / GrpcFastestSeconds;
+
         /// <summary>Bytes of one gradient as float32: 4·d.</summary>
         public long Bytes => (long)Dimension * FloatWire.BytesPerValue;
 
@@ -118,18 +133,38 @@ public static class WireBenchmark
         await using var raw = await RawPath.StartAsync(d, settings.Tls ? certificates : null, cancellationToken).ConfigureAwait(false);
         var rawTimes = new List<double>();
         var grpcTimes = new List<double>();
+        var rawCpu = new List<double>();
+        var grpcCpu = new List<double>();
+        using var process = Process.GetCurrentProcess();
         for (var r = 0; r < settings.WarmUps + settings.Repeats; r++)
         {
+            var cpu0 = CpuSeconds(process);
             var rawSeconds = await raw.PushAsync(gradient, cancellationToken).ConfigureAwait(false);
+            var cpu1 = CpuSeconds(process);
             var grpcSeconds = await grpc.PushAsync(r, gradient, cancellationToken).ConfigureAwait(false);
+            var cpu2 = CpuSeconds(process);
             if (r >= settings.WarmUps)
             {
                 rawTimes.Add(rawSeconds);
                 grpcTimes.Add(grpcSeconds);
+                rawCpu.Add(cpu1 - cpu0);
+                grpcCpu.Add(cpu2 - cpu1);
             }
         }
 
-        return new Run(d, settings.Tls, Median(rawTimes), Median(grpcTimes));
+        return new Run(d, settings.Tls, Median(rawTimes), Median(grpcTimes))
+        {
+            RawFastestSeconds = rawTimes.Min(),
+            GrpcFastestSeconds = grpcTimes.Min(),
+            RawCpuSeconds = Median(rawCpu),
+            GrpcCpuSeconds = Median(grpcCpu),
+        };
+    }
+
+    private static double CpuSeconds(Process process)
+    {
+        process.Refresh();
+        return process.TotalProcessorTime.TotalSeconds;
     }
 
     private static double Median(List<double> values)
@@ -203,7 +238,7 @@ public static class WireBenchmark
             var contract = ConfigFingerprint.Of(config);
             var app = ClusterServer.BuildHost(settings, transport, keys, metrics, contract, consoleLogs: false);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            var channel = WorkerConnection.CreateChannel(url, tls ? certificates.Ca : null);
+            var channel = WorkerConnection.CreateChannel(url, tls ? certificates.Ca : null, dimension);
             using var key = WorkerKey.LoadPrivateKey(Path.Combine(keyDirectory, "worker-0.key"));
             var connection = await WorkerConnection.JoinAsync(channel, 0, key, contract.Values, cancellationToken).ConfigureAwait(false);
             return new GrpcPath(app, channel, connection, transport, dimension);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Dstar.Cluster.Observability;
 using Dstar.Cluster.Security;
+using Dstar.Cluster.Wire;
 using Dstar.Core;
 using Dstar.Core.Specs;
 using Dstar.Engine.Checkpoints;
@@ -16,6 +17,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -188,6 +190,8 @@ public static class ClusterServer
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(contract);
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<ParameterService>, SessionMethodProvider>());
         builder.Services.AddGrpc(o =>
         {
             // A gradient larger than the model is refused from its length prefix, before its payload is buffered.
@@ -195,7 +199,17 @@ public static class ClusterServer
             o.MaxSendMessageSize = null;
             o.EnableDetailedErrors = false;
         });
-        builder.WebHost.ConfigureKestrel(kestrel => ConfigureListeners(kestrel, settings));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            ConfigureListeners(kestrel, settings);
+
+            // Flow control: a worker may send a whole gradient without waiting for a window update (the defaults,
+            // 768 KiB per stream and 1 MiB per connection, made a 40 MB gradient wait for ~50 of them). Memory stays
+            // bounded as before: gRPC buffers at most one message of the receive limit per stream either way.
+            var window = ReceiveWindow(transport.Dimension);
+            kestrel.Limits.Http2.InitialStreamWindowSize = Math.Max(kestrel.Limits.Http2.InitialStreamWindowSize, window);
+            kestrel.Limits.Http2.InitialConnectionWindowSize = Math.Max(kestrel.Limits.Http2.InitialConnectionWindowSize, window);
+        });
 
         var app = builder.Build();
         app.MapGrpcService<ParameterService>();
@@ -203,6 +217,9 @@ public static class ClusterServer
         app.MapGet("/healthz", () => Results.Text($"ok version={transport.CurrentVersion} workers={transport.ConnectedCount}\n"));
         return app;
     }
+
+    /// <summary>The HTTP/2 receive window that holds one whole gradient message of d values: 4·d plus framing, at most 2³¹ − 1.</summary>
+    internal static int ReceiveWindow(int dimension) => (int)Math.Min(int.MaxValue, (long)dimension * FloatWire.BytesPerValue + MessageSlack);
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)
     {

@@ -39,7 +39,7 @@ public static class ClusterWorker
 
         var contract = ConfigFingerprint.Of(settings.Config);
         using var source = new GradientSource(settings.Config, settings.WorkerId, settings.RealTime);
-        using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath);
+        using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath, source.Dimension);
         var lastContact = DateTime.UtcNow;
         var backoff = TimeSpan.FromMilliseconds(100);
         while (!cancellationToken.IsCancellationRequested)

@@ -1,0 +1,113 @@
+using System.Buffers;
+using Dstar.Cluster.Protocol;
+using Dstar.Cluster.Wire;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Dstar.Cluster.Worker;
+
+/// <summary>
+/// What a worker writes on its session: any <see cref="WorkerMessage"/> (a <see cref="WorkerMessage"/> converts
+/// implicitly), or a gradient given as floats, which the marshaller of <see cref="SessionMethod"/> encodes straight into gRPC's outgoing
+/// buffer as the <c>WorkerMessage{gradient}</c> of <c>dstar.proto</c> (the same bytes protobuf would write, without
+/// first building a <c>bytes</c> payload and copying it).
+/// </summary>
+public sealed class WorkerRequest
+{
+    // Tags: (field number << 3) | wire type; 0 = varint, 2 = length-delimited.
+    private const byte GradientTag = (3 << 3) | 2;
+    private const byte VersionTag = (1 << 3) | 0;
+    private const byte DataTag = (2 << 3) | 2;
+
+    /// <summary>Values encoded per step into the outgoing buffer (64 Ki floats: 256 KiB).</summary>
+    private const int EncodeStep = 64 * 1024;
+
+    private readonly WorkerMessage? _message;
+    private readonly long _version;
+    private readonly ReadOnlyMemory<float> _gradient;
+
+    private WorkerRequest(WorkerMessage? message, long version, ReadOnlyMemory<float> gradient)
+    {
+        _message = message;
+        _version = version;
+        _gradient = gradient;
+    }
+
+    /// <summary>The session's method with the worker-side marshaller (the route and messages of <c>dstar.proto</c>).</summary>
+    public static Method<WorkerRequest, ServerMessage> SessionMethod { get; } = new(MethodType.DuplexStreaming, Protocol.ParameterService.Descriptor.FullName, "Session",
+        Marshallers.Create<WorkerRequest>(Serialize, _ => throw new NotSupportedException("a worker only writes requests")),
+        Marshallers.Create<ServerMessage>(
+            (_, _) => throw new NotSupportedException("a worker only reads server messages"),
+            context => ServerMessage.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
+
+    /// <summary>A plain message (Hello, Proof, or a gradient already encoded).</summary>
+    public static implicit operator WorkerRequest(WorkerMessage message) => new(message ?? throw new ArgumentNullException(nameof(message)), 0, default);
+
+    /// <summary>A plain message.</summary>
+    public static WorkerRequest FromWorkerMessage(WorkerMessage message) => message;
+
+    /// <summary>
+    /// The gradient <paramref name="values"/> for <paramref name="version"/>; the memory must stay unchanged until the
+    /// write that sends it has completed.
+    /// </summary>
+    public static WorkerRequest Gradient(long version, ReadOnlyMemory<float> values) => new(null, version, values);
+
+    private static void Serialize(WorkerRequest request, SerializationContext context)
+    {
+        if (request._message is { } message)
+        {
+            context.SetPayloadLength(message.CalculateSize());
+            message.WriteTo(context.GetBufferWriter());
+            context.Complete();
+            return;
+        }
+
+        // WorkerMessage{gradient = Gradient{version = 1, data = 2}}, fields in number order, zeros omitted (proto3).
+        long dataLength = (long)request._gradient.Length * FloatWire.BytesPerValue;
+        long inner = (request._version != 0 ? 1 + CodedOutputStream.ComputeInt64Size(request._version) : 0)
+            + (dataLength != 0 ? 1 + CodedOutputStream.ComputeLengthSize((int)dataLength) + dataLength : 0);
+        long total = 1 + CodedOutputStream.ComputeLengthSize((int)inner) + inner;
+        context.SetPayloadLength((int)total);
+        var writer = context.GetBufferWriter();
+        var header = writer.GetSpan(32);
+        var at = 0;
+        header[at++] = GradientTag;
+        at += WriteVarint(header[at..], (ulong)inner);
+        if (request._version != 0)
+        {
+            header[at++] = VersionTag;
+            at += WriteVarint(header[at..], unchecked((ulong)request._version));
+        }
+
+        if (dataLength != 0)
+        {
+            header[at++] = DataTag;
+            at += WriteVarint(header[at..], (ulong)dataLength);
+        }
+
+        writer.Advance(at);
+        var values = request._gradient.Span;
+        for (var start = 0; start < values.Length; start += EncodeStep)
+        {
+            var part = values.Slice(start, Math.Min(EncodeStep, values.Length - start));
+            var bytes = part.Length * FloatWire.BytesPerValue;
+            FloatWire.Write(part, writer.GetSpan(bytes)[..bytes]);
+            writer.Advance(bytes);
+        }
+
+        context.Complete();
+    }
+
+    private static int WriteVarint(Span<byte> destination, ulong value)
+    {
+        var at = 0;
+        while (value >= 0x80)
+        {
+            destination[at++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        destination[at++] = (byte)value;
+        return at;
+    }
+}
