@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dstar.Cli.Benchmarks;
 using Dstar.Cli.Failures;
 using Dstar.Cluster.Benchmarks;
+using Dstar.Cluster.Wire;
 using Spectre.Console;
 
 namespace Dstar.Cli.Commands;
@@ -95,20 +96,40 @@ public static class BenchCommand
         var repeats = new Option<int>("--repeats") { Description = "timed pushes per path and d (median reported)", DefaultValueFactory = _ => 10 };
         var warmUps = new Option<int>("--warmups") { Description = "untimed pushes per path and d first", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
+        var format = new Option<string>("--wire")
+        {
+            Description = "gradient encoding on the wire, as the config key wire: float32 | bfloat16 | float16 (the raw pair moves the same bytes)",
+            DefaultValueFactory = _ => "float32",
+        };
         var wire = new Command("wire",
             "Push gradients from a worker to a server over loopback through the cluster's gRPC path, and through a raw TCP socket pair as the baseline.")
         {
-            dimensions, tls, repeats, warmUps, json,
+            dimensions, tls, format, repeats, warmUps, json,
         };
         wire.SetAction((parsed, cancellation) =>
         {
             var given = parsed.GetValue(dimensions) ?? [];
-            var settings = new WireBenchmark.Settings(given.Length == 0 ? [1_000_000, 10_000_000] : given, parsed.GetValue(tls),
-                parsed.GetValue(repeats), parsed.GetValue(warmUps));
             var configuration = parsed.InvocationConfiguration;
-            return RunWireAsync(settings, parsed.GetValue(json), configuration.Output, configuration.Error, cancellation);
+            return CommandRunner.RunAsync("bench wire", configuration.Error, async _ =>
+            {
+                var settings = new WireBenchmark.Settings(given.Length == 0 ? [1_000_000, 10_000_000] : given, parsed.GetValue(tls),
+                    parsed.GetValue(repeats), parsed.GetValue(warmUps), Wire: ParseWire(parsed.GetValue(format)!));
+                return await RunWireAsync(settings, parsed.GetValue(json), configuration.Output, configuration.Error, cancellation).ConfigureAwait(false);
+            });
         });
         return wire;
+    }
+
+    private static WireFormat ParseWire(string name)
+    {
+        try
+        {
+            return WireFormats.Parse(name);
+        }
+        catch (ArgumentException)
+        {
+            throw new CommandFailure($"--wire '{name}': valid: {string.Join(", ", WireFormats.Names)}");
+        }
     }
 
     /// <summary>Runs the wire benchmark and prints a table (or JSON); failures print one line and return 1.</summary>
@@ -137,7 +158,7 @@ public static class BenchCommand
         });
 
     /// <summary>
-    /// <c>{"repeats","warmups","processors","load_average_start","runs":[{"d","tls","bytes","raw_ms","grpc_ms","raw_gbps","grpc_gbps","ratio",
+    /// <c>{"repeats","warmups","processors","load_average_start","runs":[{"d","tls","wire","bytes","raw_ms","grpc_ms","raw_gbps","grpc_gbps","ratio",
     /// "raw_fastest_ms","grpc_fastest_ms","fastest_ratio","raw_cpu_ms","grpc_cpu_ms"}]}</c>; GB/s are 10⁹ bytes of float32 gradient per
     /// second, ratio = grpc_gbps / raw_gbps.
     /// </summary>
@@ -157,6 +178,7 @@ public static class BenchCommand
                 json.WriteStartObject();
                 json.WriteNumber("d", run.Dimension);
                 json.WriteBoolean("tls", run.Tls);
+                json.WriteString("wire", run.Wire.Name());
                 json.WriteNumber("bytes", run.Bytes);
                 WriteNumber(json, "raw_ms", run.RawSeconds * 1e3);
                 WriteNumber(json, "grpc_ms", run.GrpcSeconds * 1e3);
@@ -182,7 +204,7 @@ public static class BenchCommand
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
         console.Profile.Width = Math.Max(console.Profile.Width, 120);
-        console.MarkupLine(Invariant($"[bold]gradient push over loopback[/]{(settings.Tls ? " with TLS" : "")}, median of {settings.Repeats} after {settings.WarmUps} warm-up(s)"));
+        console.MarkupLine(Invariant($"[bold]gradient push over loopback[/]{(settings.Tls ? " with TLS" : "")}, {settings.Wire.Name()} on the wire, median of {settings.Repeats} after {settings.WarmUps} warm-up(s)"));
         var table = new Table().AddColumns("d", "MB", "raw ms", "gRPC ms", "raw GB/s", "gRPC GB/s", "gRPC / raw", "fastest gRPC / raw", "CPU ms raw / gRPC");
         foreach (var run in runs)
         {

@@ -24,9 +24,10 @@ namespace Dstar.Cluster.Benchmarks;
 /// <c>--tls</c>) that moves the same payload straight into a float array: the baseline the gRPC push is judged against.
 /// </summary>
 /// <remarks>
-/// One push is timed from the start of the worker's encode to the moment the receiver holds the whole gradient as
-/// floats (for gRPC: the collector accepted it). Pushes are sequential, as in a round, where a worker sends one
-/// gradient and waits for the next parameters. Throughput is 4·d bytes over the median push time.
+/// One push is timed from the start of the worker's encode to the moment the receiver holds the whole gradient (for
+/// gRPC: decoded to float32 and accepted by the collector). Pushes are sequential, as in a round, where a worker sends
+/// one gradient and waits for the next parameters. Throughput is 4·d bytes (the gradient as float32, whatever the wire
+/// format) over the median push time.
 /// </remarks>
 public static class WireBenchmark
 {
@@ -36,7 +37,8 @@ public static class WireBenchmark
     /// <param name="Repeats">Timed pushes per path and d (the median is reported).</param>
     /// <param name="WarmUps">Untimed pushes per path and d first.</param>
     /// <param name="Seed">Seed of the gradient values.</param>
-    public sealed record Settings(IReadOnlyList<int> Dimensions, bool Tls, int Repeats, int WarmUps, int Seed = 0);
+    /// <param name="Wire">How the worker encodes gradients (the config's <c>wire</c>); the raw pair moves the same encoded bytes.</param>
+    public sealed record Settings(IReadOnlyList<int> Dimensions, bool Tls, int Repeats, int WarmUps, int Seed = 0, WireFormat Wire = WireFormat.Float32);
 
     /// <summary>One d: the median push time of each path.</summary>
     /// <param name="Dimension">d.</param>
@@ -45,6 +47,9 @@ public static class WireBenchmark
     /// <param name="GrpcSeconds">Median seconds per push through the cluster's gRPC path.</param>
     public sealed record Run(int Dimension, bool Tls, double RawSeconds, double GrpcSeconds)
     {
+        /// <summary>How the gradient was encoded.</summary>
+        public WireFormat Wire { get; init; }
+
         /// <summary>The fastest raw push (seconds): on a shared machine, the one least disturbed by other work.</summary>
         public double RawFastestSeconds { get; init; }
 
@@ -129,8 +134,8 @@ public static class WireBenchmark
             gradient[i] = (float)(random.NextDouble() - 0.5);
         }
 
-        await using var grpc = await GrpcPath.StartAsync(d, settings.Tls, directory, certificates, cancellationToken).ConfigureAwait(false);
-        await using var raw = await RawPath.StartAsync(d, settings.Tls ? certificates : null, cancellationToken).ConfigureAwait(false);
+        await using var grpc = await GrpcPath.StartAsync(d, settings.Tls, settings.Wire, directory, certificates, cancellationToken).ConfigureAwait(false);
+        await using var raw = await RawPath.StartAsync(d, settings.Wire, settings.Tls ? certificates : null, cancellationToken).ConfigureAwait(false);
         var rawTimes = new List<double>();
         var grpcTimes = new List<double>();
         var rawCpu = new List<double>();
@@ -154,6 +159,7 @@ public static class WireBenchmark
 
         return new Run(d, settings.Tls, Median(rawTimes), Median(grpcTimes))
         {
+            Wire = settings.Wire,
             RawFastestSeconds = rawTimes.Min(),
             GrpcFastestSeconds = grpcTimes.Min(),
             RawCpuSeconds = Median(rawCpu),
@@ -188,13 +194,13 @@ public static class WireBenchmark
         private readonly CancellationTokenSource _stop = new();
 
         private GrpcPath(Microsoft.AspNetCore.Builder.WebApplication app, Grpc.Net.Client.GrpcChannel channel, WorkerConnection connection, GrpcTransport transport,
-            int dimension)
+            int dimension, WireFormat wire)
         {
             _app = app;
             _channel = channel;
             _connection = connection;
             _transport = transport;
-            _sender = new GradientSender(connection.Call.RequestStream, dimension);
+            _sender = new GradientSender(connection.Call.RequestStream, dimension, wire);
             _arrivals = transport.ReadArrivalsAsync(_stop.Token).GetAsyncEnumerator(_stop.Token);
             _collector = new RoundCollector(1, dimension, 1);
 
@@ -213,14 +219,14 @@ public static class WireBenchmark
             });
         }
 
-        public static async Task<GrpcPath> StartAsync(int dimension, bool tls, string directory, (string Ca, string Certificate, string Key) certificates,
+        public static async Task<GrpcPath> StartAsync(int dimension, bool tls, WireFormat wire, string directory, (string Ca, string Certificate, string Key) certificates,
             CancellationToken cancellationToken)
         {
             var keyDirectory = Path.Combine(directory, "keys-" + dimension);
             var line = WorkerKey.WriteKeyPair(0, keyDirectory);
             var authorizedKeys = Path.Combine(keyDirectory, "authorized_keys");
             await File.WriteAllTextAsync(authorizedKeys, line + "\n", cancellationToken).ConfigureAwait(false);
-            var config = new ExperimentConfig { Workers = 1, K = 1 };
+            var config = new ExperimentConfig { Workers = 1, K = 1, Wire = wire.Name() };
             var url = $"{(tls ? "https" : "http")}://127.0.0.1:{ClusterLauncher.FreeLoopbackPort()}";
             var settings = new ServerSettings
             {
@@ -234,14 +240,14 @@ public static class WireBenchmark
             };
             var keys = AuthorizedKeys.Load(authorizedKeys);
             var metrics = new ClusterMetrics();
-            var transport = new GrpcTransport(1, dimension, metrics);
+            var transport = new GrpcTransport(1, dimension, metrics, wire: wire);
             var contract = ConfigFingerprint.Of(config);
             var app = ClusterServer.BuildHost(settings, transport, keys, metrics, contract, consoleLogs: false);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var channel = WorkerConnection.CreateChannel(url, tls ? certificates.Ca : null, dimension);
             using var key = WorkerKey.LoadPrivateKey(Path.Combine(keyDirectory, "worker-0.key"));
             var connection = await WorkerConnection.JoinAsync(channel, 0, key, contract.Values, cancellationToken).ConfigureAwait(false);
-            return new GrpcPath(app, channel, connection, transport, dimension);
+            return new GrpcPath(app, channel, connection, transport, dimension, wire);
         }
 
         /// <summary>One push as version <paramref name="version"/>; seconds from encode to the collector's acceptance.</summary>
@@ -304,18 +310,20 @@ public static class WireBenchmark
         private readonly byte[] _row;
         private readonly byte[] _header = new byte[8];
         private readonly byte[] _receivedHeader = new byte[8];
+        private readonly WireFormat _wire;
 
-        private RawPath(Socket senderSocket, Socket receiverSocket, Stream sender, Stream receiver, int dimension)
+        private RawPath(Socket senderSocket, Socket receiverSocket, Stream sender, Stream receiver, int dimension, WireFormat wire)
         {
+            _wire = wire;
             _senderSocket = senderSocket;
             _receiverSocket = receiverSocket;
             _sender = sender;
             _receiver = receiver;
-            _payload = new byte[dimension * FloatWire.BytesPerValue];
-            _row = new byte[dimension * FloatWire.BytesPerValue];
+            _payload = new byte[dimension * wire.BytesPerValue()];
+            _row = new byte[dimension * wire.BytesPerValue()];
         }
 
-        public static async Task<RawPath> StartAsync(int dimension, (string Ca, string Certificate, string Key)? tls, CancellationToken cancellationToken)
+        public static async Task<RawPath> StartAsync(int dimension, WireFormat wire, (string Ca, string Certificate, string Key)? tls, CancellationToken cancellationToken)
         {
             using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -352,7 +360,7 @@ public static class WireBenchmark
                 receiver = serverTls;
             }
 
-            return new RawPath(client, server, sender, receiver, dimension);
+            return new RawPath(client, server, sender, receiver, dimension, wire);
         }
 
         /// <summary>One push; seconds from encode to the receiver holding every float.</summary>
@@ -360,7 +368,7 @@ public static class WireBenchmark
         {
             var clock = Stopwatch.StartNew();
             var receive = ReceiveAsync(cancellationToken);
-            FloatWire.Write(gradient, _payload);
+            GradientCodec.Encode(_wire, gradient, _payload);
             BitConverter.TryWriteBytes(_header, (long)_payload.Length);
             await _sender.WriteAsync(_header, cancellationToken).ConfigureAwait(false);
             await _sender.WriteAsync(_payload, cancellationToken).ConfigureAwait(false);
@@ -377,7 +385,7 @@ public static class WireBenchmark
                 throw new InvalidDataException($"raw baseline: expected {_row.Length} bytes, the header says {length}");
             }
 
-            // The float32 values land in the row's memory as they are (little-endian), as a decode into floats would leave them.
+            // The encoded values land in the row's memory as they are (for float32 on a little-endian machine, as a decode would leave them).
             await _receiver.ReadExactlyAsync(_row, cancellationToken).ConfigureAwait(false);
         }
 

@@ -55,7 +55,7 @@ public static class ClusterServer
         using var workload = WorkloadFactory.Create(config);
         var dimension = workload.Oracle.ParameterCount;
         var metrics = new ClusterMetrics();
-        var transport = new GrpcTransport(config.Workers, dimension, metrics, settings.Monitor);
+        var transport = new GrpcTransport(config.Workers, dimension, metrics, settings.Monitor, WireFormats.Parse(config.Wire));
 
         await using var app = BuildHost(settings, transport, keys, metrics, ConfigFingerprint.Of(config), consoleLogs: true);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
@@ -194,8 +194,8 @@ public static class ClusterServer
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<ParameterService>, SessionMethodProvider>());
         builder.Services.AddGrpc(o =>
         {
-            // A gradient larger than the model is refused from its length prefix, before its payload is buffered.
-            o.MaxReceiveMessageSize = transport.Dimension * 4 + MessageSlack;
+            // A gradient larger than the model is refused from its length prefix, before its payload is decoded.
+            o.MaxReceiveMessageSize = MaxGradientMessage(transport.Dimension, transport.Wire);
             o.MaxSendMessageSize = null;
             o.EnableDetailedErrors = false;
         });
@@ -206,7 +206,7 @@ public static class ClusterServer
             // Flow control: a worker may send a whole gradient without waiting for a window update (the defaults,
             // 768 KiB per stream and 1 MiB per connection, made a 40 MB gradient wait for ~50 of them). Memory stays
             // bounded as before: gRPC buffers at most one message of the receive limit per stream either way.
-            var window = ReceiveWindow(transport.Dimension);
+            var window = MaxGradientMessage(transport.Dimension, transport.Wire);
             kestrel.Limits.Http2.InitialStreamWindowSize = Math.Max(kestrel.Limits.Http2.InitialStreamWindowSize, window);
             kestrel.Limits.Http2.InitialConnectionWindowSize = Math.Max(kestrel.Limits.Http2.InitialConnectionWindowSize, window);
         });
@@ -218,8 +218,11 @@ public static class ClusterServer
         return app;
     }
 
-    /// <summary>The HTTP/2 receive window that holds one whole gradient message of d values: 4·d plus framing, at most 2³¹ − 1.</summary>
-    internal static int ReceiveWindow(int dimension) => (int)Math.Min(int.MaxValue, (long)dimension * FloatWire.BytesPerValue + MessageSlack);
+    /// <summary>
+    /// The largest gradient message of d values in <paramref name="wire"/>: d · bytes per value plus framing
+    /// (<see cref="MessageSlack"/>), at most 2³¹ − 1. The gRPC receive limit, and the HTTP/2 windows that hold one whole message.
+    /// </summary>
+    internal static int MaxGradientMessage(int dimension, WireFormat wire) => (int)Math.Min(int.MaxValue, (long)dimension * wire.BytesPerValue() + MessageSlack);
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)
     {

@@ -40,9 +40,9 @@ public sealed class GrpcTransport : ITransport
     /// </summary>
     private const int ReceiveBuffersRetained = 4;
 
-    /// <summary>Creates a transport for N workers and a model of d parameters.</summary>
+    /// <summary>Creates a transport for N workers and a model of d parameters, whose gradients arrive in <paramref name="wire"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">N or d is not positive.</exception>
-    public GrpcTransport(int workerCount, int dimension, ClusterMetrics metrics, IClusterMonitor? monitor = null)
+    public GrpcTransport(int workerCount, int dimension, ClusterMetrics metrics, IClusterMonitor? monitor = null, WireFormat wire = WireFormat.Float32)
     {
         Monitor = monitor ?? NoClusterMonitor.Instance;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(workerCount);
@@ -50,6 +50,7 @@ public sealed class GrpcTransport : ITransport
         WorkerCount = workerCount;
         Dimension = dimension;
         Metrics = metrics;
+        Wire = wire;
         Buffers = new GradientBufferPool(dimension, ReceiveBuffersRetained);
         _arrivals = Channel.CreateBounded<Incoming>(new BoundedChannelOptions(4 * workerCount)
         {
@@ -66,6 +67,9 @@ public sealed class GrpcTransport : ITransport
 
     /// <inheritdoc />
     public bool UsesVirtualTime => false;
+
+    /// <summary>How workers encode gradients (the config's <c>wire</c>); the transport decodes to float32.</summary>
+    public WireFormat Wire { get; }
 
     /// <summary>The receive buffers gradients are decoded into (see <see cref="SessionMarshaller"/>).</summary>
     internal GradientBufferPool Buffers { get; }

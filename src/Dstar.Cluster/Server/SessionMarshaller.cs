@@ -1,16 +1,17 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Wire;
 using Google.Protobuf;
+using WireFormat = Dstar.Cluster.Wire.WireFormat;
 using Grpc.Core;
 
 namespace Dstar.Cluster.Server;
 
 /// <summary>
 /// The server's decoding of the <c>Session</c> stream. Protobuf's own parser copies a <c>bytes</c> field into a new
-/// array (4·d bytes per gradient, a large-object allocation every push); this one reads a gradient's payload straight
-/// from the received HTTP/2 buffers into a pooled float buffer, the only copy before the collector's. It accepts
+/// array (4·d bytes per gradient, a large-object allocation every push); this one decodes a gradient's payload (in the
+/// run's <see cref="WireFormat"/>) straight from the received HTTP/2 buffers into a pooled float buffer, the only copy
+/// before the collector's. It accepts
 /// exactly what <c>dstar.proto</c> defines: a message that is not in the plain encoding a protobuf writer produces
 /// for a gradient (field 3 holding fields 1 and 2 at most once each, nothing else) goes through protobuf's parser
 /// instead, so any valid encoding decodes to the same gradient, and an invalid one fails as protobuf fails.
@@ -23,11 +24,13 @@ internal sealed class SessionMarshaller
     private const uint DataTag = (2 << 3) | 2;
 
     private readonly GradientBufferPool _buffers;
+    private readonly WireFormat _wire;
 
-    /// <summary>A marshaller that decodes gradients into buffers of <paramref name="buffers"/>.</summary>
-    public SessionMarshaller(GradientBufferPool buffers)
+    /// <summary>A marshaller that decodes gradients sent in <paramref name="wire"/> into buffers of <paramref name="buffers"/>.</summary>
+    public SessionMarshaller(GradientBufferPool buffers, WireFormat wire = WireFormat.Float32)
     {
         _buffers = buffers;
+        _wire = wire;
         Requests = Marshallers.Create<WorkerEnvelope>(
             (_, _) => throw new NotSupportedException("the server only reads worker messages"),
             Deserialize);
@@ -64,28 +67,21 @@ internal sealed class SessionMarshaller
             : WorkerEnvelope.Of(message);
     }
 
-    /// <summary>The values of <paramref name="data"/>, in a pooled buffer when there are exactly d of them.</summary>
+    /// <summary>The values of <paramref name="data"/>, decoded to float32, in a pooled buffer when there are exactly d of them.</summary>
     private ReceivedGradient Decode(long version, ReadOnlySequence<byte> data)
     {
-        if (data.Length % FloatWire.BytesPerValue != 0)
+        var size = _wire.BytesPerValue();
+        if (data.Length % size != 0)
         {
             return new ReceivedGradient(version, ReadOnlyMemory<float>.Empty, null,
-                $"{data.Length} bytes is not a whole number of float32 values (expected {_buffers.Dimension * (long)FloatWire.BytesPerValue})");
+                $"{data.Length} bytes is not a whole number of {_wire.Name()} values (expected {_buffers.Dimension * (long)size})");
         }
 
-        // The length is bounded by gRPC's receive limit (4·d plus framing), so a wrong one costs at most one small array.
-        var count = (int)(data.Length / FloatWire.BytesPerValue);
+        // The length is bounded by gRPC's receive limit (d values plus framing), so a wrong one costs at most one small array.
+        var count = (int)(data.Length / size);
         var pooled = count == _buffers.Dimension ? _buffers.Rent() : null;
         var values = pooled ?? new float[count];
-        if (BitConverter.IsLittleEndian)
-        {
-            data.CopyTo(MemoryMarshal.AsBytes(values.AsSpan(0, count)));
-        }
-        else
-        {
-            FloatWire.Read(data.ToArray(), values.AsSpan(0, count));
-        }
-
+        GradientCodec.Decode(_wire, data, values.AsSpan(0, count));
         return new ReceivedGradient(version, values.AsMemory(0, count), pooled, null);
     }
 

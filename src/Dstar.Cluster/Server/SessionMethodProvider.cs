@@ -14,7 +14,7 @@ internal sealed class SessionMethodProvider(GrpcTransport transport) : IServiceM
     /// <inheritdoc />
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ParameterService> context)
     {
-        var marshaller = new SessionMarshaller(transport.Buffers);
+        var marshaller = new SessionMarshaller(transport.Buffers, transport.Wire);
         var method = new Method<WorkerEnvelope, ServerMessage>(MethodType.DuplexStreaming, Protocol.ParameterService.Descriptor.FullName, "Session",
             marshaller.Requests, SessionMarshaller.Responses);
         context.AddDuplexStreamingMethod(method, [], (service, requests, responses, call) => service.Session(requests, responses, call));

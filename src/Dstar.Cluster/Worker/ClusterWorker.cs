@@ -133,7 +133,7 @@ public static class ClusterWorker
 
         var gradient = new float[source.Dimension];
         var parameters = new float[source.Dimension];
-        var sender = new GradientSender(connection.Call.RequestStream, source.Dimension);
+        var sender = new GradientSender(connection.Call.RequestStream, source.Dimension, source.Wire);
         try
         {
             while (await latest.Reader.WaitToReadAsync(stop.Token).ConfigureAwait(false))
@@ -159,6 +159,13 @@ public static class ClusterWorker
                 if (latest.Reader.Count > 0)
                 {
                     continue;
+                }
+
+                if (source.Wire != WireFormat.Float32 && source.Wire.FirstUnfit(gradient) is var (index, value))
+                {
+                    // Sent as it encodes (±∞ or NaN), never clipped: the server refuses it as malformed, and says so.
+                    log.LogWarning("worker {Worker}: gradient for version {Version} does not fit {Wire}: value {Value} at index {Index} encodes as a non-finite value; the server will refuse it",
+                        source.WorkerId, task.Version, source.Wire.Name(), value, index);
                 }
 
                 await sender.SendAsync(task.Version, gradient, stop.Token).ConfigureAwait(false);

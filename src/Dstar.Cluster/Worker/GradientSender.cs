@@ -12,14 +12,18 @@ public sealed class GradientSender
 {
     private readonly IClientStreamWriter<WorkerRequest> _stream;
 
-    /// <summary>A sender of gradients of <paramref name="dimension"/> values on <paramref name="stream"/>.</summary>
-    public GradientSender(IClientStreamWriter<WorkerRequest> stream, int dimension)
+    /// <summary>A sender of gradients of <paramref name="dimension"/> values on <paramref name="stream"/>, encoded in <paramref name="wire"/>.</summary>
+    public GradientSender(IClientStreamWriter<WorkerRequest> stream, int dimension, WireFormat wire = WireFormat.Float32)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         _stream = stream;
         Dimension = dimension;
+        Wire = wire;
     }
+
+    /// <summary>How gradients are encoded.</summary>
+    public WireFormat Wire { get; }
 
     /// <summary>d.</summary>
     public int Dimension { get; }
@@ -35,6 +39,6 @@ public sealed class GradientSender
 
         // Encoded straight into gRPC's outgoing buffer (WorkerRequest's marshaller): one copy of the gradient on this
         // side. The write has serialised the message by the time it completes, so the caller may then reuse the memory.
-        await _stream.WriteAsync(WorkerRequest.Gradient(version, gradient), cancellationToken).ConfigureAwait(false);
+        await _stream.WriteAsync(WorkerRequest.Gradient(version, gradient, Wire), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Wire;
 using Google.Protobuf;
+using WireFormat = Dstar.Cluster.Wire.WireFormat;
 using Grpc.Core;
 
 namespace Dstar.Cluster.Worker;
@@ -25,12 +26,14 @@ public sealed class WorkerRequest
     private readonly WorkerMessage? _message;
     private readonly long _version;
     private readonly ReadOnlyMemory<float> _gradient;
+    private readonly WireFormat _wire;
 
-    private WorkerRequest(WorkerMessage? message, long version, ReadOnlyMemory<float> gradient)
+    private WorkerRequest(WorkerMessage? message, long version, ReadOnlyMemory<float> gradient, WireFormat wire)
     {
         _message = message;
         _version = version;
         _gradient = gradient;
+        _wire = wire;
     }
 
     /// <summary>The session's method with the worker-side marshaller (the route and messages of <c>dstar.proto</c>).</summary>
@@ -41,16 +44,16 @@ public sealed class WorkerRequest
             context => ServerMessage.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
 
     /// <summary>A plain message (Hello, Proof, or a gradient already encoded).</summary>
-    public static implicit operator WorkerRequest(WorkerMessage message) => new(message ?? throw new ArgumentNullException(nameof(message)), 0, default);
+    public static implicit operator WorkerRequest(WorkerMessage message) => new(message ?? throw new ArgumentNullException(nameof(message)), 0, default, WireFormat.Float32);
 
     /// <summary>A plain message.</summary>
     public static WorkerRequest FromWorkerMessage(WorkerMessage message) => message;
 
     /// <summary>
-    /// The gradient <paramref name="values"/> for <paramref name="version"/>; the memory must stay unchanged until the
-    /// write that sends it has completed.
+    /// The gradient <paramref name="values"/> for <paramref name="version"/>, encoded in <paramref name="wire"/>; the
+    /// memory must stay unchanged until the write that sends it has completed.
     /// </summary>
-    public static WorkerRequest Gradient(long version, ReadOnlyMemory<float> values) => new(null, version, values);
+    public static WorkerRequest Gradient(long version, ReadOnlyMemory<float> values, WireFormat wire = WireFormat.Float32) => new(null, version, values, wire);
 
     private static void Serialize(WorkerRequest request, SerializationContext context)
     {
@@ -63,7 +66,8 @@ public sealed class WorkerRequest
         }
 
         // WorkerMessage{gradient = Gradient{version = 1, data = 2}}, fields in number order, zeros omitted (proto3).
-        long dataLength = (long)request._gradient.Length * FloatWire.BytesPerValue;
+        var size = request._wire.BytesPerValue();
+        long dataLength = (long)request._gradient.Length * size;
         long inner = (request._version != 0 ? 1 + CodedOutputStream.ComputeInt64Size(request._version) : 0)
             + (dataLength != 0 ? 1 + CodedOutputStream.ComputeLengthSize((int)dataLength) + dataLength : 0);
         long total = 1 + CodedOutputStream.ComputeLengthSize((int)inner) + inner;
@@ -90,8 +94,8 @@ public sealed class WorkerRequest
         for (var start = 0; start < values.Length; start += EncodeStep)
         {
             var part = values.Slice(start, Math.Min(EncodeStep, values.Length - start));
-            var bytes = part.Length * FloatWire.BytesPerValue;
-            FloatWire.Write(part, writer.GetSpan(bytes)[..bytes]);
+            var bytes = part.Length * size;
+            GradientCodec.Encode(request._wire, part, writer.GetSpan(bytes)[..bytes]);
             writer.Advance(bytes);
         }
 
