@@ -129,7 +129,7 @@ public static class ClusterServer
             AfterRound = round =>
             {
                 transport.ReportRound(round);
-                metrics.RecordRound(server.Version, round.WallSeconds);
+                metrics.RecordRound(server.Version, round.WallSeconds, round.Timing);
             },
         });
 

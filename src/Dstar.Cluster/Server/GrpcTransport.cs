@@ -26,13 +26,14 @@ namespace Dstar.Cluster.Server;
 /// arrival queue is bounded (4 per worker), so a flooding worker is slowed by back-pressure on its own stream instead
 /// of growing the server's memory.</para>
 /// </remarks>
-public sealed class GrpcTransport : ITransport
+public sealed class GrpcTransport : ITransport, IWorkerTimings
 {
     private readonly Channel<Incoming> _arrivals;
     private readonly ConcurrentDictionary<int, WorkerSession> _sessions = new();
     private readonly object _publishGate = new();
     private readonly Stopwatch _roundClock = new();
     private ServerMessage? _current;
+    private readonly (long Version, double Compute, double Local)[] _reported;
 
     /// <summary>
     /// Free receive buffers kept between rounds: the round loop copies each gradient out as soon as it reads it, so a
@@ -52,6 +53,8 @@ public sealed class GrpcTransport : ITransport
         Metrics = metrics;
         Wire = wire;
         Buffers = new GradientBufferPool(dimension, ReceiveBuffersRetained);
+        _reported = new (long, double, double)[workerCount];
+        Array.Fill(_reported, (-1L, 0.0, 0.0));
         _arrivals = Channel.CreateBounded<Incoming>(new BoundedChannelOptions(4 * workerCount)
         {
             SingleReader = true,
@@ -248,6 +251,10 @@ public sealed class GrpcTransport : ITransport
         lock (_publishGate)
         {
             time = _roundClock.Elapsed.TotalSeconds;
+            if (gradient.LocalSeconds > 0 && double.IsFinite(gradient.LocalSeconds) && double.IsFinite(gradient.ComputeSeconds) && gradient.ComputeSeconds >= 0)
+            {
+                _reported[session.WorkerId] = (gradient.Version, gradient.ComputeSeconds, gradient.LocalSeconds);
+            }
         }
 
         try
@@ -259,6 +266,22 @@ public sealed class GrpcTransport : ITransport
         {
             Release(gradient.Pooled);
             throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The worker's own report, sent with its gradient: diagnostics, which a Byzantine worker may falsify.</remarks>
+    public (double ComputeSeconds, double LocalSeconds)? WorkerTiming(int worker, long version)
+    {
+        if ((uint)worker >= (uint)_reported.Length)
+        {
+            return null;
+        }
+
+        lock (_publishGate)
+        {
+            var (reportedVersion, compute, local) = _reported[worker];
+            return reportedVersion == version ? (compute, local) : null;
         }
     }
 

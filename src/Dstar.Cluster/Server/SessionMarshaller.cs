@@ -22,6 +22,8 @@ internal sealed class SessionMarshaller
     private const uint GradientTag = (3 << 3) | 2;
     private const uint VersionTag = (1 << 3) | 0;
     private const uint DataTag = (2 << 3) | 2;
+    private const uint ComputeTag = (3 << 3) | 1;
+    private const uint LocalTag = (4 << 3) | 1;
 
     private readonly GradientBufferPool _buffers;
     private readonly WireFormat _wire;
@@ -56,25 +58,29 @@ internal sealed class SessionMarshaller
     /// <inheritdoc cref="Deserialize(DeserializationContext)"/>
     public WorkerEnvelope Deserialize(ReadOnlySequence<byte> payload)
     {
-        if (TryReadPlainGradient(payload, out var version, out var data))
+        if (TryReadPlainGradient(payload, out var plain))
         {
-            return WorkerEnvelope.Of(Decode(version, data));
+            return WorkerEnvelope.Of(Decode(plain.Version, plain.Data, plain.ComputeSeconds, plain.LocalSeconds));
         }
 
         var message = WorkerMessage.Parser.ParseFrom(payload);
-        return message.BodyCase == WorkerMessage.BodyOneofCase.Gradient
-            ? WorkerEnvelope.Of(Decode(message.Gradient.Version, new ReadOnlySequence<byte>(message.Gradient.Data.Memory)))
-            : WorkerEnvelope.Of(message);
+        if (message.BodyCase != WorkerMessage.BodyOneofCase.Gradient)
+        {
+            return WorkerEnvelope.Of(message);
+        }
+
+        var gradient = message.Gradient;
+        return WorkerEnvelope.Of(Decode(gradient.Version, new ReadOnlySequence<byte>(gradient.Data.Memory), gradient.ComputeSeconds, gradient.LocalSeconds));
     }
 
     /// <summary>The values of <paramref name="data"/>, decoded to float32, in a pooled buffer when there are exactly d of them.</summary>
-    private ReceivedGradient Decode(long version, ReadOnlySequence<byte> data)
+    private ReceivedGradient Decode(long version, ReadOnlySequence<byte> data, double computeSeconds, double localSeconds)
     {
         var size = _wire.BytesPerValue();
         if (data.Length % size != 0)
         {
             return new ReceivedGradient(version, ReadOnlyMemory<float>.Empty, null,
-                $"{data.Length} bytes is not a whole number of {_wire.Name()} values (expected {_buffers.Dimension * (long)size})");
+                $"{data.Length} bytes is not a whole number of {_wire.Name()} values (expected {_buffers.Dimension * (long)size})", computeSeconds, localSeconds);
         }
 
         // The length is bounded by gRPC's receive limit (d values plus framing), so a wrong one costs at most one small array.
@@ -82,17 +88,17 @@ internal sealed class SessionMarshaller
         var pooled = count == _buffers.Dimension ? _buffers.Rent() : null;
         var values = pooled ?? new float[count];
         GradientCodec.Decode(_wire, data, values.AsSpan(0, count));
-        return new ReceivedGradient(version, values.AsMemory(0, count), pooled, null);
+        return new ReceivedGradient(version, values.AsMemory(0, count), pooled, null, computeSeconds, localSeconds);
     }
 
     /// <summary>
-    /// True for exactly <c>WorkerMessage{gradient = Gradient{version?, data?}}</c> with each field at most once and
-    /// nothing else, in any field order; then the version and the payload's place in <paramref name="payload"/>.
+    /// True for exactly <c>WorkerMessage{gradient = Gradient{version?, data?, compute_seconds?, local_seconds?}}</c> with
+    /// each field at most once and nothing else, in any field order; then its fields, the payload as its place in
+    /// <paramref name="payload"/>.
     /// </summary>
-    internal static bool TryReadPlainGradient(ReadOnlySequence<byte> payload, out long version, out ReadOnlySequence<byte> data)
+    internal static bool TryReadPlainGradient(ReadOnlySequence<byte> payload, out PlainGradient gradient)
     {
-        version = 0;
-        data = ReadOnlySequence<byte>.Empty;
+        gradient = new PlainGradient(0, ReadOnlySequence<byte>.Empty, 0, 0);
         var reader = new SequenceReader<byte>(payload);
         if (!TryReadVarint(ref reader, out var tag) || tag != GradientTag
             || !TryReadVarint(ref reader, out var length) || length != (ulong)reader.Remaining)
@@ -100,7 +106,7 @@ internal sealed class SessionMarshaller
             return false;
         }
 
-        bool haveVersion = false, haveData = false;
+        var seen = 0;
         while (!reader.End)
         {
             if (!TryReadVarint(ref reader, out tag))
@@ -108,36 +114,39 @@ internal sealed class SessionMarshaller
                 return false;
             }
 
-            if (tag == VersionTag && !haveVersion)
-            {
-                if (!TryReadVarint(ref reader, out var value))
-                {
-                    return false;
-                }
-
-                // int64 is a two's-complement varint: a negative version is ten bytes and reads back as itself.
-                version = unchecked((long)value);
-                haveVersion = true;
-            }
-            else if (tag == DataTag && !haveData)
-            {
-                if (!TryReadVarint(ref reader, out var size) || size > (ulong)reader.Remaining)
-                {
-                    return false;
-                }
-
-                data = payload.Slice(reader.Position, (long)size);
-                reader.Advance((long)size);
-                haveData = true;
-            }
-            else
+            var field = (int)Math.Min(tag >> 3, 31);
+            if ((seen & (1 << field)) != 0)
             {
                 return false;
+            }
+
+            seen |= 1 << field;
+            switch (tag)
+            {
+                case VersionTag when TryReadVarint(ref reader, out var value):
+                    // int64 is a two's-complement varint: a negative version is ten bytes and reads back as itself.
+                    gradient = gradient with { Version = unchecked((long)value) };
+                    break;
+                case DataTag when TryReadVarint(ref reader, out var size) && size <= (ulong)reader.Remaining:
+                    gradient = gradient with { Data = payload.Slice(reader.Position, (long)size) };
+                    reader.Advance((long)size);
+                    break;
+                case ComputeTag when reader.TryReadLittleEndian(out long bits):
+                    gradient = gradient with { ComputeSeconds = BitConverter.Int64BitsToDouble(bits) };
+                    break;
+                case LocalTag when reader.TryReadLittleEndian(out long bits):
+                    gradient = gradient with { LocalSeconds = BitConverter.Int64BitsToDouble(bits) };
+                    break;
+                default:
+                    return false;
             }
         }
 
         return true;
     }
+
+    /// <summary>The fields of a plainly encoded gradient message.</summary>
+    internal readonly record struct PlainGradient(long Version, ReadOnlySequence<byte> Data, double ComputeSeconds, double LocalSeconds);
 
     /// <summary>A base-128 varint of at most 10 bytes (protobuf's encoding of integers).</summary>
     private static bool TryReadVarint(ref SequenceReader<byte> reader, out ulong value)

@@ -39,4 +39,6 @@ internal sealed class WorkerEnvelope
 /// <param name="Values">The decoded values (any length; the collector judges it), empty when malformed.</param>
 /// <param name="Pooled">The pooled buffer behind <see cref="Values"/>, to return once the values are used; null otherwise.</param>
 /// <param name="Malformed">Why the bytes are not values (for example not a whole number of them), or null.</param>
-internal sealed record ReceivedGradient(long Version, ReadOnlyMemory<float> Values, float[]? Pooled, string? Malformed);
+/// <param name="ComputeSeconds">The worker's reported seconds computing it (0: not reported).</param>
+/// <param name="LocalSeconds">The worker's reported seconds from receiving the parameters to sending it (0: not reported).</param>
+internal sealed record ReceivedGradient(long Version, ReadOnlyMemory<float> Values, float[]? Pooled, string? Malformed, double ComputeSeconds = 0, double LocalSeconds = 0);

@@ -100,7 +100,7 @@ public static class ClusterWorker
     /// <summary>Runs one joined session; true when the server finished the run, false when the stream ended otherwise.</summary>
     private static async Task<bool> ServeAsync(WorkerConnection connection, GradientSource source, ILogger log, CancellationToken cancellationToken)
     {
-        var latest = Channel.CreateBounded<Parameters>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
+        var latest = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var finished = false;
         var reader = Task.Run(async () =>
@@ -113,7 +113,7 @@ public static class ClusterWorker
                     switch (message.BodyCase)
                     {
                         case ServerMessage.BodyOneofCase.Parameters:
-                            latest.Writer.TryWrite(message.Parameters);
+                            latest.Writer.TryWrite(new WorkItem(message.Parameters, System.Diagnostics.Stopwatch.GetTimestamp()));
                             break;
                         case ServerMessage.BodyOneofCase.Outcome when message.Outcome.Kind == OutcomeKind.Rejected:
                             log.LogWarning("worker {Worker}: gradient for version {Version} rejected: {Reason}", source.WorkerId, message.Outcome.Version,
@@ -138,11 +138,12 @@ public static class ClusterWorker
         {
             while (await latest.Reader.WaitToReadAsync(stop.Token).ConfigureAwait(false))
             {
-                if (!latest.Reader.TryRead(out var task))
+                if (!latest.Reader.TryRead(out var received))
                 {
                     continue;
                 }
 
+                var task = received.Parameters;
                 var delay = source.Delay(task.Version);
                 if (double.IsPositiveInfinity(delay))
                 {
@@ -154,8 +155,10 @@ public static class ClusterWorker
                     continue;
                 }
 
+                long computeStart = System.Diagnostics.Stopwatch.GetTimestamp();
                 FloatWire.Read(task.Data.Span, parameters);
                 source.Compute(task.Version, parameters, gradient);
+                var computeSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(computeStart).TotalSeconds;
                 if (latest.Reader.Count > 0)
                 {
                     continue;
@@ -168,7 +171,8 @@ public static class ClusterWorker
                         source.WorkerId, task.Version, source.Wire.Name(), value, index);
                 }
 
-                await sender.SendAsync(task.Version, gradient, stop.Token).ConfigureAwait(false);
+                await sender.SendAsync(task.Version, gradient, stop.Token, computeSeconds,
+                    System.Diagnostics.Stopwatch.GetElapsedTime(received.Timestamp).TotalSeconds).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -199,7 +203,7 @@ public static class ClusterWorker
     }
 
     // True when a newer version arrived before the sleep ended (the work is superseded).
-    private static async Task<bool> SupersededWithinAsync(ChannelReader<Parameters> latest, TimeSpan delay, CancellationToken cancellationToken)
+    private static async Task<bool> SupersededWithinAsync(ChannelReader<WorkItem> latest, TimeSpan delay, CancellationToken cancellationToken)
     {
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timer.CancelAfter(delay);
@@ -212,4 +216,7 @@ public static class ClusterWorker
             return false;
         }
     }
+
+    /// <summary>Parameters to work on, with the <see cref="System.Diagnostics.Stopwatch"/> timestamp of their arrival.</summary>
+    private readonly record struct WorkItem(Parameters Parameters, long Timestamp);
 }

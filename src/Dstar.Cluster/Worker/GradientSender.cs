@@ -28,9 +28,12 @@ public sealed class GradientSender
     /// <summary>d.</summary>
     public int Dimension { get; }
 
-    /// <summary>Encodes <paramref name="gradient"/> and writes it as the gradient for <paramref name="version"/>.</summary>
+    /// <summary>
+    /// Encodes <paramref name="gradient"/> and writes it as the gradient for <paramref name="version"/>, with the
+    /// worker's account of its time (seconds computing it, and from receiving x_version to now; 0: not reported).
+    /// </summary>
     /// <exception cref="ArgumentException">the gradient does not have the sender's dimension.</exception>
-    public async Task SendAsync(long version, ReadOnlyMemory<float> gradient, CancellationToken cancellationToken)
+    public async Task SendAsync(long version, ReadOnlyMemory<float> gradient, CancellationToken cancellationToken, double computeSeconds = 0, double localSeconds = 0)
     {
         if (gradient.Length != Dimension)
         {
@@ -39,6 +42,6 @@ public sealed class GradientSender
 
         // Encoded straight into gRPC's outgoing buffer (WorkerRequest's marshaller): one copy of the gradient on this
         // side. The write has serialised the message by the time it completes, so the caller may then reuse the memory.
-        await _stream.WriteAsync(WorkerRequest.Gradient(version, gradient, Wire), cancellationToken).ConfigureAwait(false);
+        await _stream.WriteAsync(WorkerRequest.Gradient(version, gradient, Wire, computeSeconds, localSeconds), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -19,6 +19,8 @@ public sealed class WorkerRequest
     private const byte GradientTag = (3 << 3) | 2;
     private const byte VersionTag = (1 << 3) | 0;
     private const byte DataTag = (2 << 3) | 2;
+    private const byte ComputeTag = (3 << 3) | 1;
+    private const byte LocalTag = (4 << 3) | 1;
 
     /// <summary>Values encoded per step into the outgoing buffer (64 Ki floats: 256 KiB).</summary>
     private const int EncodeStep = 64 * 1024;
@@ -27,13 +29,17 @@ public sealed class WorkerRequest
     private readonly long _version;
     private readonly ReadOnlyMemory<float> _gradient;
     private readonly WireFormat _wire;
+    private readonly double _computeSeconds;
+    private readonly double _localSeconds;
 
-    private WorkerRequest(WorkerMessage? message, long version, ReadOnlyMemory<float> gradient, WireFormat wire)
+    private WorkerRequest(WorkerMessage? message, long version, ReadOnlyMemory<float> gradient, WireFormat wire, double computeSeconds = 0, double localSeconds = 0)
     {
         _message = message;
         _version = version;
         _gradient = gradient;
         _wire = wire;
+        _computeSeconds = computeSeconds;
+        _localSeconds = localSeconds;
     }
 
     /// <summary>The session's method with the worker-side marshaller (the route and messages of <c>dstar.proto</c>).</summary>
@@ -50,10 +56,12 @@ public sealed class WorkerRequest
     public static WorkerRequest FromWorkerMessage(WorkerMessage message) => message;
 
     /// <summary>
-    /// The gradient <paramref name="values"/> for <paramref name="version"/>, encoded in <paramref name="wire"/>; the
-    /// memory must stay unchanged until the write that sends it has completed.
+    /// The gradient <paramref name="values"/> for <paramref name="version"/>, encoded in <paramref name="wire"/>, with
+    /// the worker's account of its time (seconds computing it, and from receiving x_version to sending; 0: not
+    /// reported). The memory must stay unchanged until the write that sends it has completed.
     /// </summary>
-    public static WorkerRequest Gradient(long version, ReadOnlyMemory<float> values, WireFormat wire = WireFormat.Float32) => new(null, version, values, wire);
+    public static WorkerRequest Gradient(long version, ReadOnlyMemory<float> values, WireFormat wire = WireFormat.Float32, double computeSeconds = 0,
+        double localSeconds = 0) => new(null, version, values, wire, computeSeconds, localSeconds);
 
     private static void Serialize(WorkerRequest request, SerializationContext context)
     {
@@ -65,11 +73,13 @@ public sealed class WorkerRequest
             return;
         }
 
-        // WorkerMessage{gradient = Gradient{version = 1, data = 2}}, fields in number order, zeros omitted (proto3).
+        // WorkerMessage{gradient = Gradient{version = 1, data = 2, compute_seconds = 3, local_seconds = 4}}, fields in
+        // number order, zeros omitted (proto3), as protobuf writes it.
         var size = request._wire.BytesPerValue();
         long dataLength = (long)request._gradient.Length * size;
         long inner = (request._version != 0 ? 1 + CodedOutputStream.ComputeInt64Size(request._version) : 0)
-            + (dataLength != 0 ? 1 + CodedOutputStream.ComputeLengthSize((int)dataLength) + dataLength : 0);
+            + (dataLength != 0 ? 1 + CodedOutputStream.ComputeLengthSize((int)dataLength) + dataLength : 0)
+            + (request._computeSeconds != 0 ? 9 : 0) + (request._localSeconds != 0 ? 9 : 0);
         long total = 1 + CodedOutputStream.ComputeLengthSize((int)inner) + inner;
         context.SetPayloadLength((int)total);
         var writer = context.GetBufferWriter();
@@ -99,7 +109,20 @@ public sealed class WorkerRequest
             writer.Advance(bytes);
         }
 
+        WriteDouble(writer, ComputeTag, request._computeSeconds);
+        WriteDouble(writer, LocalTag, request._localSeconds);
         context.Complete();
+    }
+
+    private static void WriteDouble(IBufferWriter<byte> writer, byte tag, double value)
+    {
+        if (value != 0)
+        {
+            var span = writer.GetSpan(9);
+            span[0] = tag;
+            System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(span[1..], value);
+            writer.Advance(9);
+        }
     }
 
     private static int WriteVarint(Span<byte> destination, ulong value)

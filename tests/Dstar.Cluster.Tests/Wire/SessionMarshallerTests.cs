@@ -26,13 +26,18 @@ public class SessionMarshallerTests
             var count = random.Next(4) switch { 0 => Dimension, 1 => random.Next(Dimension), 2 => Dimension + random.Next(1, 5), _ => 0 };
             var values = Enumerable.Range(0, count).Select(_ => RandomFloat(random)).ToArray();
             long version = random.Next(5) switch { 0 => 0, 1 => random.Next(), 2 => -random.NextInt64(1, long.MaxValue), 3 => long.MaxValue, _ => random.Next(100) };
-            var bytes = new WorkerMessage { Gradient = new Gradient { Version = version, Data = FloatWire.Encode(values) } }.ToByteArray();
+            double compute = random.Next(3) == 0 ? 0 : random.NextDouble(), local = random.Next(3) == 0 ? 0 : random.NextDouble() * 10;
+            var bytes = new WorkerMessage
+            {
+                Gradient = new Gradient { Version = version, Data = FloatWire.Encode(values), ComputeSeconds = compute, LocalSeconds = local },
+            }.ToByteArray();
             var payload = Segments.Split(bytes, Enumerable.Range(0, random.Next(6)).Select(_ => random.Next(bytes.Length + 1)));
 
             var decoded = marshaller.Deserialize(payload);
             var reference = WorkerMessage.Parser.ParseFrom(bytes).Gradient;
             var gradient = decoded.Gradient!;
             Assert.Equal(reference.Version, gradient.Version);
+            Assert.Equal((reference.ComputeSeconds, reference.LocalSeconds), (gradient.ComputeSeconds, gradient.LocalSeconds));
             Assert.Null(gradient.Malformed);
             Assert.Equal(Bits(FloatWireRead(reference.Data)), Bits(gradient.Values.ToArray()));
             Assert.Equal(count == Dimension, gradient.Pooled is not null);
@@ -68,6 +73,7 @@ public class SessionMarshallerTests
             Message(Varint(1, 9), Field(2, a), Field(2, b)),
             Message(Varint(1, 4), Varint(1, 9), Field(2, a)),
             Message(Varint(1, 9), Field(2, a), Varint(7, 1)),
+            Message(Fixed64(4, 2.5), Field(2, a), Fixed64(3, 0.5), Fixed64(3, 0.25)),
             Message(Varint(1, 9)).Concat(Message(Field(2, b))).ToArray(),
             new WorkerMessage { Hello = new Hello { WorkerId = 2 } }.ToByteArray().Concat(Message(Varint(1, 5), Field(2, a))).ToArray(),
         };
@@ -77,6 +83,7 @@ public class SessionMarshallerTests
             var decoded = marshaller.Deserialize(new ReadOnlySequence<byte>(bytes));
             Assert.Equal(WorkerMessage.BodyOneofCase.Gradient, decoded.BodyCase);
             Assert.Equal(reference.Gradient.Version, decoded.Gradient!.Version);
+            Assert.Equal((reference.Gradient.ComputeSeconds, reference.Gradient.LocalSeconds), (decoded.Gradient.ComputeSeconds, decoded.Gradient.LocalSeconds));
             Assert.Equal(Bits(FloatWireRead(reference.Gradient.Data)), Bits(decoded.Gradient.Values.ToArray()));
         }
     }
@@ -104,6 +111,8 @@ public class SessionMarshallerTests
     }
 
     private static byte[] Field(int number, ByteString data) => [.. Tag(number, 2), .. VarintBytes((ulong)data.Length), .. data.ToByteArray()];
+
+    private static byte[] Fixed64(int number, double value) => [.. Tag(number, 1), .. BitConverter.GetBytes(value)];
 
     private static byte[] Varint(int number, ulong value) => [.. Tag(number, 0), .. VarintBytes(value)];
 

@@ -4,6 +4,7 @@ using Dstar.Cluster.Wire;
 using Dstar.Cluster.Worker;
 using Google.Protobuf;
 using Grpc.Core;
+using WireFormat = Dstar.Cluster.Wire.WireFormat;
 
 namespace Dstar.Cluster.Tests.Wire;
 
@@ -11,12 +12,12 @@ namespace Dstar.Cluster.Tests.Wire;
 public class WorkerRequestTests
 {
     [Theory]
-    [InlineData(0, 0L)]
-    [InlineData(1, 0L)]
-    [InlineData(37, 5L)]
-    [InlineData(100_000, -3L)]
-    [InlineData(300_001, long.MaxValue)]
-    public void A_gradient_is_written_exactly_as_protobuf_writes_the_same_message(int count, long version)
+    [InlineData(0, 0L, 0.0, 0.0)]
+    [InlineData(1, 0L, 0.0, 1.5)]
+    [InlineData(37, 5L, 0.001, 0.25)]
+    [InlineData(100_000, -3L, 2.0, 0.0)]
+    [InlineData(300_001, long.MaxValue, 1e-9, 1e9)]
+    public void A_gradient_is_written_exactly_as_protobuf_writes_the_same_message(int count, long version, double compute, double local)
     {
         var random = new Random(count);
         var values = Enumerable.Range(0, count).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
@@ -26,8 +27,17 @@ public class WorkerRequestTests
             values[2] = float.NegativeInfinity;
         }
 
-        var expected = new WorkerMessage { Gradient = new Gradient { Version = version, Data = FloatWire.Encode(values) } }.ToByteArray();
-        Assert.Equal(expected, Serialize(WorkerRequest.Gradient(version, values)));
+        var expected = new WorkerMessage
+        {
+            Gradient = new Gradient { Version = version, Data = FloatWire.Encode(values), ComputeSeconds = compute, LocalSeconds = local },
+        }.ToByteArray();
+        Assert.Equal(expected, Serialize(WorkerRequest.Gradient(version, values, computeSeconds: compute, localSeconds: local)));
+
+        // In a 2-byte format the data field holds the encoded values.
+        var half = new byte[count * 2];
+        GradientCodec.Encode(WireFormat.Float16, values, half);
+        var expectedHalf = new WorkerMessage { Gradient = new Gradient { Version = version, Data = ByteString.CopyFrom(half) } }.ToByteArray();
+        Assert.Equal(expectedHalf, Serialize(WorkerRequest.Gradient(version, values, WireFormat.Float16)));
     }
 
     [Fact]
