@@ -198,11 +198,21 @@ public sealed class ParameterService
         return new RpcException(new Status(code, $"{reason}: {detail}"));
     }
 
+    /// <summary>
+    /// Drains the session's outbox in order. Messages queued together (a round's outcomes and the next parameters) go
+    /// out in one flush: each is written without flushing while another is already waiting, the last with a flush.
+    /// </summary>
     private static async Task WriteAllAsync(WorkerSession session, IServerStreamWriter<ServerMessage> responses, CancellationToken cancellationToken)
     {
-        await foreach (var message in session.Outbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var reader = session.Outbox.Reader;
+        var buffered = new WriteOptions(WriteFlags.BufferHint);
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            await responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            while (reader.TryRead(out var message))
+            {
+                responses.WriteOptions = reader.TryPeek(out _) ? buffered : null;
+                await responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 }
