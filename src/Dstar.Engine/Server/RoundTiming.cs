@@ -8,7 +8,7 @@ namespace Dstar.Engine.Server;
 /// <param name="WaitSeconds">From publishing x_t to the round closing (the k-th accepted gradient, or the deadline).</param>
 /// <param name="ComputeSeconds">The closing gradient's computation on its worker, as the worker reports it; null when unknown.</param>
 /// <param name="DelaySeconds">The closing worker's other time between receiving x_t and sending (the emulated straggling
-/// sleep of <c>--delay-scale</c> and <c>--compute-ms</c>), as it reports it; null when unknown.</param>
+/// sleep of <c>--delay-scale</c> and <c>--compute-ms</c>, and any wait before it started computing), as it reports it; null when unknown.</param>
 /// <param name="WireSeconds">The closing gradient's arrival time less its worker's own time: the transfer of x_t and of
 /// the gradient, and any queueing on the way; null when unknown.</param>
 /// <param name="ValidationSeconds">Computing g₀ (on the server, while the workers compute).</param>
