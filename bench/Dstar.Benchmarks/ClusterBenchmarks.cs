@@ -1,109 +1,14 @@
-using System.Net;
 using BenchmarkDotNet.Attributes;
 using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Launch;
-using Dstar.Cluster.Observability;
-using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Security;
 using Dstar.Cluster.Server;
-using Dstar.Cluster.Wire;
 using Dstar.Cluster.Worker;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Simulation;
-using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dstar.Benchmarks;
-
-/// <summary>
-/// Gradient push over loopback gRPC (d = 1,000,000 float32 = 4 MB per message: client encode, HTTP/2 h2c, server decode
-/// into a pooled buffer, hand-off to the round loop) next to an in-process copy of the same 4 MB.
-/// Run: <c>dotnet run -c Release --project bench/Dstar.Benchmarks -- --filter '*ClusterPushBenchmarks*'</c>.
-/// </summary>
-[MemoryDiagnoser]
-[WarmupCount(2)]
-[IterationCount(8)]
-public class ClusterPushBenchmarks
-{
-    private const int Dimension = 1_000_000;
-    private const int Pushes = 16;
-    private readonly float[] _gradient = new float[Dimension];
-    private readonly float[] _copy = new float[Dimension];
-    private WebApplication? _app;
-    private GrpcTransport? _transport;
-    private GrpcChannel? _channel;
-    private WorkerConnection? _connection;
-    private IAsyncEnumerator<Dstar.Engine.Transport.Arrival>? _arrivals;
-    private byte[] _payload = [];
-    private string _directory = "";
-
-    /// <summary>Starts a Kestrel gRPC host with the real service and transport, and joins one authenticated worker.</summary>
-    [GlobalSetup]
-    public async Task SetupAsync()
-    {
-        for (var i = 0; i < Dimension; i++)
-        {
-            _gradient[i] = i * 1e-6f;
-        }
-
-        _directory = Path.Combine(Path.GetTempPath(), "dstar-bench-" + Environment.ProcessId);
-        var line = WorkerKey.WriteKeyPair(0, _directory);
-        var keys = AuthorizedKeys.Parse([line]);
-        var metrics = new ClusterMetrics();
-        _transport = new GrpcTransport(1, Dimension, metrics);
-        var port = ClusterLauncher.FreeLoopbackPort();
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
-        var contract = ConfigFingerprint.Of(new ExperimentConfig());
-        builder.Services.AddSingleton(_transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(contract);
-        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = Dimension * 4 + ClusterServer.MessageSlack);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
-        _app = builder.Build();
-        _app.MapGrpcService<Dstar.Cluster.Server.ParameterService>();
-        await _app.StartAsync();
-
-        _channel = WorkerConnection.CreateChannel($"http://127.0.0.1:{port}", null);
-        using var key = WorkerKey.LoadPrivateKey(Path.Combine(_directory, "worker-0.key"));
-        _connection = await WorkerConnection.JoinAsync(_channel, 0, key, contract.Values, CancellationToken.None);
-        _arrivals = _transport.ReadArrivalsAsync().GetAsyncEnumerator();
-        _payload = new byte[Dimension * 4];
-    }
-
-    /// <summary>One 4 MB gradient: encode, send, receive, decode, deliver; per push (16 per invocation).</summary>
-    [Benchmark(OperationsPerInvoke = Pushes)]
-    public async Task GrpcPush()
-    {
-        for (var i = 0; i < Pushes; i++)
-        {
-            FloatWire.Write(_gradient, _payload);
-            await _connection!.Call.RequestStream.WriteAsync(new WorkerMessage
-            {
-                Gradient = new Gradient { Version = 0, Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(_payload) },
-            });
-            await _arrivals!.MoveNextAsync();
-        }
-    }
-
-    /// <summary>The same 4 MB copied in process.</summary>
-    [Benchmark(Baseline = true)]
-    public void InProcessCopy() => _gradient.AsSpan().CopyTo(_copy);
-
-    /// <summary>Stops the host.</summary>
-    [GlobalCleanup]
-    public async Task CleanupAsync()
-    {
-        await _arrivals!.DisposeAsync();
-        _connection!.Dispose();
-        _channel!.Dispose();
-        await _app!.StopAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-}
 
 /// <summary>
 /// Cost per round of the same model: the in-process simulator against a real loopback cluster (server and 4 workers as

@@ -96,7 +96,7 @@ internal sealed class InProcessServer : IAsyncDisposable
     }
 
     /// <summary>Reads until a message of <paramref name="kind"/> comes, skipping others; fails after 20 s.</summary>
-    public static async Task<ServerMessage> NextAsync(AsyncDuplexStreamingCall<WorkerMessage, ServerMessage> call, ServerMessage.BodyOneofCase kind)
+    public static async Task<ServerMessage> NextAsync<TRequest>(AsyncDuplexStreamingCall<TRequest, ServerMessage> call, ServerMessage.BodyOneofCase kind)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (await call.ResponseStream.MoveNext(timeout.Token))

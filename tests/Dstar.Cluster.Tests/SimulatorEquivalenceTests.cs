@@ -50,6 +50,34 @@ public class SimulatorEquivalenceTests
             .ToArray();
         Assert.Equal(Trajectory(simulationDirectory), Trajectory(clusterDirectory));
 
+        // The round breakdown: every cluster row has each phase, and the closing gradient's compute, delay and wire add
+        // up to its arrival time (wire is what the worker's own time leaves of it); a simulation leaves them empty.
+        static JsonElement[] Rows(string directory) => File.ReadAllLines(Path.Combine(directory, MetricsFiles.JsonLinesName))
+            .Select(line => JsonDocument.Parse(line).RootElement).ToArray();
+        foreach (var row in Rows(clusterDirectory))
+        {
+            foreach (var column in Dstar.Engine.Server.RoundTiming.Columns)
+            {
+                Assert.True(row.GetProperty(column).ValueKind == JsonValueKind.Number && row.GetProperty(column).GetDouble() >= 0, $"{column} in {row}");
+            }
+
+            double Get(string column) => row.GetProperty(column).GetDouble();
+            if (Get("wire_s") > 0)
+            {
+                Assert.Equal(Get("round_time"), Get("compute_s") + Get("delay_s") + Get("wire_s"), 9);
+            }
+
+            Assert.True(Get("wait_s") >= Get("validation_s"), $"g₀ is computed while the server waits: {row}");
+        }
+
+        Assert.All(Rows(simulationDirectory), row => Assert.All(Dstar.Engine.Server.RoundTiming.Columns,
+            column => Assert.Equal(JsonValueKind.Null, row.GetProperty(column).ValueKind)));
+        var prom = File.ReadAllText(Path.Combine(clusterDirectory, "metrics.prom"));
+        foreach (var phase in Observability.ClusterMetrics.Phases)
+        {
+            Assert.Contains($"dstar_round_phase_seconds_count{{phase=\"{phase}\"}} 20", prom);
+        }
+
         var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(clusterDirectory, SummaryFile.FileName))).RootElement;
         var simulated = JsonDocument.Parse(File.ReadAllText(Path.Combine(simulationDirectory, SummaryFile.FileName))).RootElement;
         Assert.Equal(simulated.GetProperty("final_accuracy").GetDouble(), summary.GetProperty("final_accuracy").GetDouble());

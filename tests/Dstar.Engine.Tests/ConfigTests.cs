@@ -87,6 +87,22 @@ public class ConfigTests
     }
 
     [Fact]
+    public void Wire_takes_the_three_formats_and_enters_the_cluster_contract()
+    {
+        Assert.Equal("float32", ConfigLoader.Load(Valid).Wire);
+        Assert.Equal("bfloat16", ConfigLoader.Load(Valid, ["wire=bfloat16"]).Wire);
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Valid, ["wire=int8"]));
+        var error = Assert.Single(e.Errors, x => x.Key == "wire");
+        Assert.Equal("int8", error.Value);
+        Assert.Contains("float32, bfloat16, float16", error.Problem);
+
+        // A worker must encode as its server decodes: the key is part of the fingerprint, and survives a save.
+        var float16 = ConfigLoader.Load(Valid, ["wire=float16"]);
+        Assert.Equal(["wire: 'float16' ≠ 'float32'"], ConfigFingerprint.Of(float16).Differences(ConfigFingerprint.Of(ConfigLoader.Load(Valid)).Values));
+        Assert.Equal("float16", ConfigLoader.Load(ConfigLoader.ToYaml(float16)).Wire);
+    }
+
+    [Fact]
     public void Byzantine_workers_need_an_attack()
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Valid, ["byzantine=3"]));

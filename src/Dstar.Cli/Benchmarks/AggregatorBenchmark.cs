@@ -106,7 +106,8 @@ public static class AggregatorBenchmark
         return new Result(settings, Median(streamSamples), timings, load);
     }
 
-    private static double? OneMinuteLoad()
+    /// <summary>The 1-minute load average (Linux /proc/loadavg), or null where there is none.</summary>
+    internal static double? OneMinuteLoad()
     {
         try
         {

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json;
 using Dstar.Cli.Benchmarks;
 using Dstar.Cli.Failures;
+using Dstar.Cluster.Benchmarks;
+using Dstar.Cluster.Wire;
 using Spectre.Console;
 
 namespace Dstar.Cli.Commands;
@@ -76,7 +78,152 @@ public static class BenchCommand
             return Run(settings, parsed.GetValue(json), configuration.Output, configuration.Error);
         });
 
-        return new Command("bench", "Benchmarks.") { aggregators };
+        return new Command("bench", "Benchmarks.") { aggregators, WireCommand() };
+    }
+
+    /// <summary>
+    /// <c>bench wire [--d N]... [--tls] [--repeats R] [--warmups W] [--json]</c>: gradient pushes through the cluster's
+    /// gRPC path against a raw socket pair (see <see cref="WireBenchmark"/>).
+    /// </summary>
+    private static Command WireCommand()
+    {
+        var dimensions = new Option<int[]>("--d")
+        {
+            Description = "gradient length d (repeat for several; default 1000000 and 10000000)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var tls = new Option<bool>("--tls") { Description = "TLS on both paths: gRPC over HTTPS, and the raw socket pair as a TLS stream" };
+        var repeats = new Option<int>("--repeats") { Description = "timed pushes per path and d (median reported)", DefaultValueFactory = _ => 10 };
+        var warmUps = new Option<int>("--warmups") { Description = "untimed pushes per path and d first", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
+        var format = new Option<string>("--wire")
+        {
+            Description = "gradient encoding on the wire, as the config key wire: float32 | bfloat16 | float16 (the raw pair moves the same bytes)",
+            DefaultValueFactory = _ => "float32",
+        };
+        var wire = new Command("wire",
+            "Push gradients from a worker to a server over loopback through the cluster's gRPC path, and through a raw TCP socket pair as the baseline.")
+        {
+            dimensions, tls, format, repeats, warmUps, json,
+        };
+        wire.SetAction((parsed, cancellation) =>
+        {
+            var given = parsed.GetValue(dimensions) ?? [];
+            var configuration = parsed.InvocationConfiguration;
+            return CommandRunner.RunAsync("bench wire", configuration.Error, async _ =>
+            {
+                var settings = new WireBenchmark.Settings(given.Length == 0 ? [1_000_000, 10_000_000] : given, parsed.GetValue(tls),
+                    parsed.GetValue(repeats), parsed.GetValue(warmUps), Wire: ParseWire(parsed.GetValue(format)!));
+                return await RunWireAsync(settings, parsed.GetValue(json), configuration.Output, configuration.Error, cancellation).ConfigureAwait(false);
+            });
+        });
+        return wire;
+    }
+
+    private static WireFormat ParseWire(string name)
+    {
+        try
+        {
+            return WireFormats.Parse(name);
+        }
+        catch (ArgumentException)
+        {
+            throw new CommandFailure($"--wire '{name}': valid: {string.Join(", ", WireFormats.Names)}");
+        }
+    }
+
+    /// <summary>Runs the wire benchmark and prints a table (or JSON); failures print one line and return 1.</summary>
+    public static Task<int> RunWireAsync(WireBenchmark.Settings settings, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        CommandRunner.RunAsync("bench wire", error, async _ =>
+        {
+            foreach (var d in settings.Dimensions)
+            {
+                Require(d >= 1 && d <= WireBenchmark.MaxDimension, $"--d must be in 1..{WireBenchmark.MaxDimension}, got {d}");
+            }
+
+            Require(settings.Repeats >= 1, $"--repeats must be ≥ 1, got {settings.Repeats}");
+            Require(settings.WarmUps >= 0, $"--warmups must be ≥ 0, got {settings.WarmUps}");
+            var loadAverage = AggregatorBenchmark.OneMinuteLoad();
+            var runs = await WireBenchmark.RunAsync(settings, line => error.WriteLine(line), cancellationToken).ConfigureAwait(false);
+            if (json)
+            {
+                output.Write(WireJson(settings, runs, loadAverage));
+            }
+            else
+            {
+                WireTable(settings, runs, output);
+            }
+
+            return 0;
+        });
+
+    /// <summary>
+    /// <c>{"repeats","warmups","processors","load_average_start","runs":[{"d","tls","wire","bytes","raw_ms","grpc_ms","raw_gbps","grpc_gbps","ratio",
+    /// "raw_fastest_ms","grpc_fastest_ms","fastest_ratio","raw_cpu_ms","grpc_cpu_ms"}]}</c>; GB/s are 10⁹ bytes of float32 gradient per
+    /// second, ratio = grpc_gbps / raw_gbps.
+    /// </summary>
+    internal static string WireJson(WireBenchmark.Settings settings, IReadOnlyList<WireBenchmark.Run> runs, double? loadAverage)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("repeats", settings.Repeats);
+            json.WriteNumber("warmups", settings.WarmUps);
+            json.WriteNumber("processors", Environment.ProcessorCount);
+            WriteNumber(json, "load_average_start", loadAverage);
+            json.WriteStartArray("runs");
+            foreach (var run in runs)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("d", run.Dimension);
+                json.WriteBoolean("tls", run.Tls);
+                json.WriteString("wire", run.Wire.Name());
+                json.WriteNumber("bytes", run.Bytes);
+                WriteNumber(json, "raw_ms", run.RawSeconds * 1e3);
+                WriteNumber(json, "grpc_ms", run.GrpcSeconds * 1e3);
+                WriteNumber(json, "raw_gbps", run.RawGigabytesPerSecond);
+                WriteNumber(json, "grpc_gbps", run.GrpcGigabytesPerSecond);
+                WriteNumber(json, "ratio", run.Ratio);
+                WriteNumber(json, "raw_fastest_ms", run.RawFastestSeconds * 1e3);
+                WriteNumber(json, "grpc_fastest_ms", run.GrpcFastestSeconds * 1e3);
+                WriteNumber(json, "fastest_ratio", run.FastestRatio);
+                WriteNumber(json, "raw_cpu_ms", run.RawCpuSeconds * 1e3);
+                WriteNumber(json, "grpc_cpu_ms", run.GrpcCpuSeconds * 1e3);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    private static void WireTable(WireBenchmark.Settings settings, IReadOnlyList<WireBenchmark.Run> runs, TextWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        console.Profile.Width = Math.Max(console.Profile.Width, 120);
+        console.MarkupLine(Invariant($"[bold]gradient push over loopback[/]{(settings.Tls ? " with TLS" : "")}, {settings.Wire.Name()} on the wire, median of {settings.Repeats} after {settings.WarmUps} warm-up(s)"));
+        var table = new Table().AddColumns("d", "MB", "raw ms", "gRPC ms", "raw GB/s", "gRPC GB/s", "gRPC / raw", "fastest gRPC / raw", "CPU ms raw / gRPC");
+        foreach (var run in runs)
+        {
+            table.AddRow(
+                Invariant($"{run.Dimension:N0}"),
+                Invariant($"{run.Bytes / 1e6:G4}"),
+                Invariant($"{run.RawSeconds * 1e3:F2}"),
+                Invariant($"{run.GrpcSeconds * 1e3:F2}"),
+                Invariant($"{run.RawGigabytesPerSecond:F2}"),
+                Invariant($"{run.GrpcGigabytesPerSecond:F2}"),
+                Invariant($"{run.Ratio:P0}"),
+                Invariant($"{run.FastestRatio:P0}"),
+                Invariant($"{run.RawCpuSeconds * 1e3:F1} / {run.GrpcCpuSeconds * 1e3:F1}"));
+        }
+
+        console.Write(table);
+        console.MarkupLine("raw = a loopback TCP socket pair (a TLS stream with --tls) moving the same bytes into one array; gRPC = the cluster's path "
+            + "(serve's Kestrel host, an authenticated worker session, the transport and the round collector's copy and check). "
+            + "GB/s = 10⁹ bytes of float32 gradient per second; fastest = the fastest push of each path; CPU = this process's CPU time per push (both ends).");
     }
 
     /// <summary>Runs the aggregator benchmark and prints a table (or JSON); failures print one line and return 1.</summary>

@@ -9,7 +9,8 @@ namespace Dstar.Cluster.Observability;
 /// (updates are a few per gradient, far below contention).
 /// </summary>
 /// <remarks>
-/// Names: <c>dstar_rounds_total</c>, <c>dstar_round_seconds</c> (histogram), <c>dstar_model_version</c>,
+/// Names: <c>dstar_rounds_total</c>, <c>dstar_round_seconds</c> (histogram), <c>dstar_round_phase_seconds{phase}</c>
+/// (histogram per phase of <see cref="Phases"/>), <c>dstar_model_version</c>,
 /// <c>dstar_gradients_kept_total{worker}</c>, <c>dstar_gradients_dropped_total{worker,reason}</c> with reason one of
 /// filtered, late, stale, duplicate, malformed; <c>dstar_connected_workers</c>,
 /// <c>dstar_refused_connections_total{reason}</c>.
@@ -24,13 +25,22 @@ public sealed class ClusterMetrics
     private readonly SortedDictionary<int, long> _kept = new();
     private readonly SortedDictionary<(int Worker, string Reason), long> _dropped = new();
     private readonly SortedDictionary<string, long> _refused = new(StringComparer.Ordinal);
+    private readonly long[,] _phaseBuckets = new long[Dstar.Engine.Server.RoundTiming.Columns.Count, RoundBuckets.Length];
+    private readonly double[] _phaseSums = new double[Dstar.Engine.Server.RoundTiming.Columns.Count];
+    private readonly long[] _phaseCounts = new long[Dstar.Engine.Server.RoundTiming.Columns.Count];
     private long _rounds;
     private double _roundSecondsSum;
     private long _version;
     private int _connected;
 
-    /// <summary>Records one finished round and its latency.</summary>
-    public void RecordRound(long version, double seconds)
+    /// <summary>
+    /// The phase label of each <see cref="Dstar.Engine.Server.RoundTiming"/> column in <c>dstar_round_phase_seconds</c>:
+    /// the column name without its <c>_s</c>.
+    /// </summary>
+    public static IReadOnlyList<string> Phases { get; } = Dstar.Engine.Server.RoundTiming.Columns.Select(c => c[..^2]).ToArray();
+
+    /// <summary>Records one finished round, its latency and, when known, where its time went.</summary>
+    public void RecordRound(long version, double seconds, Dstar.Engine.Server.RoundTiming? timing = null)
     {
         lock (_gate)
         {
@@ -42,6 +52,25 @@ public sealed class ClusterMetrics
                 if (seconds <= RoundBuckets[i])
                 {
                     _bucketCounts[i]++;
+                }
+            }
+
+            var values = timing?.Values() ?? [];
+            for (var phase = 0; phase < values.Length; phase++)
+            {
+                if (values[phase] is not { } value || !double.IsFinite(value))
+                {
+                    continue;
+                }
+
+                _phaseCounts[phase]++;
+                _phaseSums[phase] += value;
+                for (var i = 0; i < RoundBuckets.Length; i++)
+                {
+                    if (value <= RoundBuckets[i])
+                    {
+                        _phaseBuckets[phase, i]++;
+                    }
                 }
             }
         }
@@ -103,6 +132,21 @@ public sealed class ClusterMetrics
             s.Append(inv, $"dstar_round_seconds_bucket{{le=\"+Inf\"}} {_rounds}\n");
             s.Append(inv, $"dstar_round_seconds_sum {_roundSecondsSum}\n");
             s.Append(inv, $"dstar_round_seconds_count {_rounds}\n");
+            s.Append("# HELP dstar_round_phase_seconds Wall-clock seconds of each phase of a round (wait for the k-th gradient, and the closing "
+                + "gradient's compute, delay and wire as its worker reports them; validation gradient, aggregation, step, evaluation).\n"
+                + "# TYPE dstar_round_phase_seconds histogram\n");
+            for (var phase = 0; phase < Phases.Count; phase++)
+            {
+                for (var i = 0; i < RoundBuckets.Length; i++)
+                {
+                    s.Append(inv, $"dstar_round_phase_seconds_bucket{{phase=\"{Phases[phase]}\",le=\"{RoundBuckets[i]}\"}} {_phaseBuckets[phase, i]}\n");
+                }
+
+                s.Append(inv, $"dstar_round_phase_seconds_bucket{{phase=\"{Phases[phase]}\",le=\"+Inf\"}} {_phaseCounts[phase]}\n");
+                s.Append(inv, $"dstar_round_phase_seconds_sum{{phase=\"{Phases[phase]}\"}} {_phaseSums[phase]}\n");
+                s.Append(inv, $"dstar_round_phase_seconds_count{{phase=\"{Phases[phase]}\"}} {_phaseCounts[phase]}\n");
+            }
+
             s.Append("# HELP dstar_gradients_kept_total Gradients the aggregation rule kept, by worker.\n# TYPE dstar_gradients_kept_total counter\n");
             foreach (var (worker, count) in _kept)
             {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Dstar.Cluster.Observability;
 using Dstar.Cluster.Security;
+using Dstar.Cluster.Wire;
 using Dstar.Core;
 using Dstar.Core.Specs;
 using Dstar.Engine.Checkpoints;
@@ -16,6 +17,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -53,45 +55,9 @@ public static class ClusterServer
         using var workload = WorkloadFactory.Create(config);
         var dimension = workload.Oracle.ParameterCount;
         var metrics = new ClusterMetrics();
-        var transport = new GrpcTransport(config.Workers, dimension, metrics, settings.Monitor);
+        var transport = new GrpcTransport(config.Workers, dimension, metrics, settings.Monitor, WireFormats.Parse(config.Wire));
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
-        if (settings.JsonLogs)
-        {
-            builder.Logging.AddJsonConsole(o =>
-            {
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "O";
-            });
-        }
-        else
-        {
-            builder.Logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-            });
-        }
-
-        // Hosting logs a failed start with its trace; the failure itself is reported as one line instead.
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
-            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(ConfigFingerprint.Of(config));
-        builder.Services.AddGrpc(o =>
-        {
-            // A gradient larger than the model is refused from its length prefix, before its payload is buffered.
-            o.MaxReceiveMessageSize = dimension * 4 + MessageSlack;
-            o.MaxSendMessageSize = null;
-            o.EnableDetailedErrors = false;
-        });
-        builder.WebHost.ConfigureKestrel(kestrel => ConfigureListeners(kestrel, settings));
-
-        await using var app = builder.Build();
-        app.MapGrpcService<ParameterService>();
-        app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
-        app.MapGet("/healthz", () => Results.Text($"ok version={transport.CurrentVersion} workers={transport.ConnectedCount}\n"));
+        await using var app = BuildHost(settings, transport, keys, metrics, ConfigFingerprint.Of(config), consoleLogs: true);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
 
         try
@@ -163,7 +129,7 @@ public static class ClusterServer
             AfterRound = round =>
             {
                 transport.ReportRound(round);
-                metrics.RecordRound(server.Version, round.WallSeconds);
+                metrics.RecordRound(server.Version, round.WallSeconds, round.Timing);
             },
         });
 
@@ -191,6 +157,72 @@ public static class ClusterServer
         progress.WriteLine($"finished {summary.Rounds} rounds in {clock.Elapsed.TotalSeconds:F1} s; accuracy {summary.FinalAccuracy:P1}");
         return 0;
     }
+
+    /// <summary>
+    /// The Kestrel host of <c>dstar serve</c>: the gRPC <see cref="ParameterService"/> over <paramref name="transport"/>,
+    /// <c>/metrics</c> and <c>/healthz</c>, listening as <paramref name="settings"/> say (not started). <c>dstar bench
+    /// wire</c> builds its server with this too, so that it measures the code path of <c>serve</c>.
+    /// </summary>
+    internal static WebApplication BuildHost(ServerSettings settings, GrpcTransport transport, AuthorizedKeys keys, ClusterMetrics metrics,
+        ConfigFingerprint contract, bool consoleLogs)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        if (consoleLogs && settings.JsonLogs)
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "O";
+            });
+        }
+        else if (consoleLogs)
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
+        // Hosting logs a failed start with its trace; the failure itself is reported as one line instead.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(contract);
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<ParameterService>, SessionMethodProvider>());
+        builder.Services.AddGrpc(o =>
+        {
+            // A gradient larger than the model is refused from its length prefix, before its payload is decoded.
+            o.MaxReceiveMessageSize = MaxGradientMessage(transport.Dimension, transport.Wire);
+            o.MaxSendMessageSize = null;
+            o.EnableDetailedErrors = false;
+        });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            ConfigureListeners(kestrel, settings);
+
+            // Flow control: a worker may send a whole gradient without waiting for a window update (the defaults,
+            // 768 KiB per stream and 1 MiB per connection, made a 40 MB gradient wait for ~50 of them). Memory stays
+            // bounded as before: gRPC buffers at most one message of the receive limit per stream either way.
+            var window = MaxGradientMessage(transport.Dimension, transport.Wire);
+            kestrel.Limits.Http2.InitialStreamWindowSize = Math.Max(kestrel.Limits.Http2.InitialStreamWindowSize, window);
+            kestrel.Limits.Http2.InitialConnectionWindowSize = Math.Max(kestrel.Limits.Http2.InitialConnectionWindowSize, window);
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<ParameterService>();
+        app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/healthz", () => Results.Text($"ok version={transport.CurrentVersion} workers={transport.ConnectedCount}\n"));
+        return app;
+    }
+
+    /// <summary>
+    /// The largest gradient message of d values in <paramref name="wire"/>: d · bytes per value plus framing
+    /// (<see cref="MessageSlack"/>), at most 2³¹ − 1. The gRPC receive limit, and the HTTP/2 windows that hold one whole message.
+    /// </summary>
+    internal static int MaxGradientMessage(int dimension, WireFormat wire) => (int)Math.Min(int.MaxValue, (long)dimension * wire.BytesPerValue() + MessageSlack);
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)
     {

@@ -21,21 +21,29 @@ namespace Dstar.Cluster.Server;
 /// <para>Outcomes: the server hands the collector's verdict on each arrival to <see cref="Judged"/>; a drop goes back
 /// to the worker at once as LATE (late, stale) or REJECTED (duplicate, malformed), and an accepted gradient learns
 /// KEPT or DROPPED from <see cref="ReportRound"/> after the rule ran.</para>
-/// <para>Memory: an arrival is a view of the received message's bytes as floats (<see cref="FloatWire.View"/>), so the
-/// collector's copy into its batch is the one copy of a gradient; the arrival queue is bounded (4 per worker), so a
-/// flooding worker is slowed by back-pressure on its own stream instead of growing the server's memory.</para>
+/// <para>Memory: a gradient is decoded straight from the received HTTP/2 buffers into a pooled receive buffer
+/// (<see cref="SessionMarshaller"/>), which returns to the pool once the collector has copied it into its batch; the
+/// arrival queue is bounded (4 per worker), so a flooding worker is slowed by back-pressure on its own stream instead
+/// of growing the server's memory.</para>
 /// </remarks>
-public sealed class GrpcTransport : ITransport
+public sealed class GrpcTransport : ITransport, IWorkerTimings
 {
     private readonly Channel<Incoming> _arrivals;
     private readonly ConcurrentDictionary<int, WorkerSession> _sessions = new();
     private readonly object _publishGate = new();
     private readonly Stopwatch _roundClock = new();
     private ServerMessage? _current;
+    private readonly (long Version, double Compute, double Local)[] _reported;
 
-    /// <summary>Creates a transport for N workers and a model of d parameters.</summary>
+    /// <summary>
+    /// Free receive buffers kept between rounds: the round loop copies each gradient out as soon as it reads it, so a
+    /// few suffice; more in flight at once are allocated and left to the GC.
+    /// </summary>
+    private const int ReceiveBuffersRetained = 4;
+
+    /// <summary>Creates a transport for N workers and a model of d parameters, whose gradients arrive in <paramref name="wire"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">N or d is not positive.</exception>
-    public GrpcTransport(int workerCount, int dimension, ClusterMetrics metrics, IClusterMonitor? monitor = null)
+    public GrpcTransport(int workerCount, int dimension, ClusterMetrics metrics, IClusterMonitor? monitor = null, WireFormat wire = WireFormat.Float32)
     {
         Monitor = monitor ?? NoClusterMonitor.Instance;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(workerCount);
@@ -43,6 +51,10 @@ public sealed class GrpcTransport : ITransport
         WorkerCount = workerCount;
         Dimension = dimension;
         Metrics = metrics;
+        Wire = wire;
+        Buffers = new GradientBufferPool(dimension, ReceiveBuffersRetained);
+        _reported = new (long, double, double)[workerCount];
+        Array.Fill(_reported, (-1L, 0.0, 0.0));
         _arrivals = Channel.CreateBounded<Incoming>(new BoundedChannelOptions(4 * workerCount)
         {
             SingleReader = true,
@@ -58,6 +70,12 @@ public sealed class GrpcTransport : ITransport
 
     /// <inheritdoc />
     public bool UsesVirtualTime => false;
+
+    /// <summary>How workers encode gradients (the config's <c>wire</c>); the transport decodes to float32.</summary>
+    public WireFormat Wire { get; }
+
+    /// <summary>The receive buffers gradients are decoded into (see <see cref="SessionMarshaller"/>).</summary>
+    internal GradientBufferPool Buffers { get; }
 
     /// <summary>The metrics the transport counts drops and outcomes in.</summary>
     public ClusterMetrics Metrics { get; }
@@ -98,12 +116,33 @@ public sealed class GrpcTransport : ITransport
     public async IAsyncEnumerable<Arrival> ReadArrivalsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var reader = _arrivals.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        float[]? lent = null;
+        try
         {
-            while (reader.TryRead(out var incoming))
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                yield return new Arrival(incoming.Worker, incoming.Version, incoming.Gradient, incoming.Time);
+                while (reader.TryRead(out var incoming))
+                {
+                    lent = incoming.Pooled;
+                    yield return new Arrival(incoming.Worker, incoming.Version, incoming.Gradient, incoming.Time);
+
+                    // The consumer moved on: the collector has copied what it keeps, so the buffer is free again.
+                    Release(lent);
+                    lent = null;
+                }
             }
+        }
+        finally
+        {
+            Release(lent);
+        }
+    }
+
+    private void Release(float[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            Buffers.Return(buffer);
         }
     }
 
@@ -197,29 +236,53 @@ public sealed class GrpcTransport : ITransport
     /// refused here (they cannot become an arrival); everything else is queued for the collector to judge. The size
     /// was already bounded by gRPC's receive limit (4·d plus framing).
     /// </summary>
-    internal async ValueTask ReceiveAsync(WorkerSession session, Gradient gradient, CancellationToken cancellationToken)
+    internal async ValueTask ReceiveAsync(WorkerSession session, ReceivedGradient gradient, CancellationToken cancellationToken)
     {
         Monitor.Received(session.WorkerId);
-        var bytes = gradient.Data.Span;
-        if (bytes.Length % FloatWire.BytesPerValue != 0)
+        if (gradient.Malformed is { } why)
         {
             Metrics.RecordDropped(session.WorkerId, "malformed");
             Monitor.GradientRefused(GradientRefusals.NotFloat32, session.WorkerId);
-            SendOutcome(session.WorkerId, gradient.Version, OutcomeKind.Rejected,
-                $"malformed: {bytes.Length} bytes is not a whole number of float32 values (expected {Dimension * FloatWire.BytesPerValue})");
+            SendOutcome(session.WorkerId, gradient.Version, OutcomeKind.Rejected, $"malformed: {why}");
             return;
         }
 
-        // A view of the received bytes: the collector's copy into its batch is the only copy of the gradient.
-        var values = FloatWire.View(gradient.Data);
         double time;
         lock (_publishGate)
         {
             time = _roundClock.Elapsed.TotalSeconds;
+            if (gradient.LocalSeconds > 0 && double.IsFinite(gradient.LocalSeconds) && double.IsFinite(gradient.ComputeSeconds) && gradient.ComputeSeconds >= 0)
+            {
+                _reported[session.WorkerId] = (gradient.Version, gradient.ComputeSeconds, gradient.LocalSeconds);
+            }
         }
 
-        await _arrivals.Writer.WriteAsync(new Incoming(session.WorkerId, gradient.Version, values, time), cancellationToken)
-            .ConfigureAwait(false);
+        try
+        {
+            await _arrivals.Writer.WriteAsync(new Incoming(session.WorkerId, gradient.Version, gradient.Values, gradient.Pooled, time), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Release(gradient.Pooled);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The worker's own report, sent with its gradient: diagnostics, which a Byzantine worker may falsify.</remarks>
+    public (double ComputeSeconds, double LocalSeconds)? WorkerTiming(int worker, long version)
+    {
+        if ((uint)worker >= (uint)_reported.Length)
+        {
+            return null;
+        }
+
+        lock (_publishGate)
+        {
+            var (reportedVersion, compute, local) = _reported[worker];
+            return reportedVersion == version ? (compute, local) : null;
+        }
     }
 
     /// <summary>
@@ -250,5 +313,5 @@ public sealed class GrpcTransport : ITransport
         }
     }
 
-    private readonly record struct Incoming(int Worker, long Version, ReadOnlyMemory<float> Gradient, double Time);
+    private readonly record struct Incoming(int Worker, long Version, ReadOnlyMemory<float> Gradient, float[]? Pooled, double Time);
 }

@@ -14,7 +14,7 @@ namespace Dstar.Cluster.Server;
 /// <see cref="StatusCode.PermissionDenied"/> (or <see cref="StatusCode.FailedPrecondition"/> for a worker whose
 /// <see cref="ConfigFingerprint"/> differs), is logged and counted in <c>dstar_refused_connections_total</c>.
 /// </summary>
-public sealed class ParameterService : Protocol.ParameterService.ParameterServiceBase
+public sealed class ParameterService
 {
     /// <summary>How long a client may take to complete the join before the stream is dropped.</summary>
     public static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(10);
@@ -35,12 +35,12 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
         _log = log;
     }
 
-    /// <inheritdoc />
+    /// <summary>One worker's <c>Session</c> stream (bound by <see cref="SessionMethodProvider"/>).</summary>
     /// <remarks>
     /// A failure that is not already a gRPC status (a message body that does not decode, a broken stream) ends the call
     /// with <see cref="StatusCode.InvalidArgument"/> and one warning line, never an error with a stack trace.
     /// </remarks>
-    public override async Task Session(IAsyncStreamReader<WorkerMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream,
+    internal async Task Session(IAsyncStreamReader<WorkerEnvelope> requestStream, IServerStreamWriter<ServerMessage> responseStream,
         ServerCallContext context)
     {
         try
@@ -56,7 +56,7 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
         }
     }
 
-    private async Task RunSessionAsync(IAsyncStreamReader<WorkerMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream,
+    private async Task RunSessionAsync(IAsyncStreamReader<WorkerEnvelope> requestStream, IServerStreamWriter<ServerMessage> responseStream,
         ServerCallContext context)
     {
         var peer = context.Peer;
@@ -89,9 +89,9 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
             while (await requestStream.MoveNext(lifetime.Token).ConfigureAwait(false))
             {
                 var message = requestStream.Current;
-                if (message.BodyCase == WorkerMessage.BodyOneofCase.Gradient)
+                if (message.Gradient is { } gradient)
                 {
-                    await _transport.ReceiveAsync(session, message.Gradient, lifetime.Token).ConfigureAwait(false);
+                    await _transport.ReceiveAsync(session, gradient, lifetime.Token).ConfigureAwait(false);
                 }
                 else
                 {
@@ -140,7 +140,7 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
         }
     }
 
-    private async Task<int> AuthenticateAsync(IAsyncStreamReader<WorkerMessage> requests, IServerStreamWriter<ServerMessage> responses,
+    private async Task<int> AuthenticateAsync(IAsyncStreamReader<WorkerEnvelope> requests, IServerStreamWriter<ServerMessage> responses,
         string peer, CancellationToken cancellationToken)
     {
         if (!await requests.MoveNext(cancellationToken).ConfigureAwait(false) || requests.Current.BodyCase != WorkerMessage.BodyOneofCase.Hello)
@@ -148,8 +148,8 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
             throw Refuse(StatusCode.Unauthenticated, "unauthenticated", peer, null, "the first message must be Hello");
         }
 
-        var workerId = requests.Current.Hello.WorkerId;
-        var contract = requests.Current.Hello.Contract;
+        var workerId = requests.Current.Message!.Hello.WorkerId;
+        var contract = requests.Current.Message!.Hello.Contract;
         var key = _keys.Find(workerId);
         if (key is null)
         {
@@ -174,7 +174,7 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
             throw Refuse(StatusCode.Unauthenticated, "unauthenticated", peer, workerId, "expected Proof after the challenge");
         }
 
-        if (!JoinChallenge.Verify(key, nonce, workerId, time, requests.Current.Proof.Signature.Span))
+        if (!JoinChallenge.Verify(key, nonce, workerId, time, requests.Current.Message!.Proof.Signature.Span))
         {
             throw Refuse(StatusCode.PermissionDenied, "bad-signature", peer, workerId,
                 "the signature does not verify with this worker's registered key (forged, replayed or another worker's key)");
@@ -198,11 +198,21 @@ public sealed class ParameterService : Protocol.ParameterService.ParameterServic
         return new RpcException(new Status(code, $"{reason}: {detail}"));
     }
 
+    /// <summary>
+    /// Drains the session's outbox in order. Messages queued together (a round's outcomes and the next parameters) go
+    /// out in one flush: each is written without flushing while another is already waiting, the last with a flush.
+    /// </summary>
     private static async Task WriteAllAsync(WorkerSession session, IServerStreamWriter<ServerMessage> responses, CancellationToken cancellationToken)
     {
-        await foreach (var message in session.Outbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var reader = session.Outbox.Reader;
+        var buffered = new WriteOptions(WriteFlags.BufferHint);
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            await responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            while (reader.TryRead(out var message))
+            {
+                responses.WriteOptions = reader.TryPeek(out _) ? buffered : null;
+                await responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 }

@@ -39,7 +39,7 @@ public static class ClusterWorker
 
         var contract = ConfigFingerprint.Of(settings.Config);
         using var source = new GradientSource(settings.Config, settings.WorkerId, settings.RealTime);
-        using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath);
+        using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath, source.Dimension);
         var lastContact = DateTime.UtcNow;
         var backoff = TimeSpan.FromMilliseconds(100);
         while (!cancellationToken.IsCancellationRequested)
@@ -100,7 +100,7 @@ public static class ClusterWorker
     /// <summary>Runs one joined session; true when the server finished the run, false when the stream ended otherwise.</summary>
     private static async Task<bool> ServeAsync(WorkerConnection connection, GradientSource source, ILogger log, CancellationToken cancellationToken)
     {
-        var latest = Channel.CreateBounded<Parameters>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
+        var latest = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var finished = false;
         var reader = Task.Run(async () =>
@@ -113,7 +113,7 @@ public static class ClusterWorker
                     switch (message.BodyCase)
                     {
                         case ServerMessage.BodyOneofCase.Parameters:
-                            latest.Writer.TryWrite(message.Parameters);
+                            latest.Writer.TryWrite(new WorkItem(message.Parameters, System.Diagnostics.Stopwatch.GetTimestamp()));
                             break;
                         case ServerMessage.BodyOneofCase.Outcome when message.Outcome.Kind == OutcomeKind.Rejected:
                             log.LogWarning("worker {Worker}: gradient for version {Version} rejected: {Reason}", source.WorkerId, message.Outcome.Version,
@@ -133,16 +133,17 @@ public static class ClusterWorker
 
         var gradient = new float[source.Dimension];
         var parameters = new float[source.Dimension];
-        var payload = new byte[source.Dimension * FloatWire.BytesPerValue];
+        var sender = new GradientSender(connection.Call.RequestStream, source.Dimension, source.Wire);
         try
         {
             while (await latest.Reader.WaitToReadAsync(stop.Token).ConfigureAwait(false))
             {
-                if (!latest.Reader.TryRead(out var task))
+                if (!latest.Reader.TryRead(out var received))
                 {
                     continue;
                 }
 
+                var task = received.Parameters;
                 var delay = source.Delay(task.Version);
                 if (double.IsPositiveInfinity(delay))
                 {
@@ -154,20 +155,24 @@ public static class ClusterWorker
                     continue;
                 }
 
+                long computeStart = System.Diagnostics.Stopwatch.GetTimestamp();
                 FloatWire.Read(task.Data.Span, parameters);
                 source.Compute(task.Version, parameters, gradient);
+                var computeSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(computeStart).TotalSeconds;
                 if (latest.Reader.Count > 0)
                 {
                     continue;
                 }
 
-                // One copy into the reused payload, wrapped without another: WriteAsync has serialised the message by
-                // the time it completes, so the buffer is free again for the next gradient.
-                FloatWire.Write(gradient, payload);
-                await connection.Call.RequestStream.WriteAsync(new WorkerMessage
+                if (source.Wire != WireFormat.Float32 && source.Wire.FirstUnfit(gradient) is var (index, value))
                 {
-                    Gradient = new Gradient { Version = task.Version, Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) },
-                }, stop.Token).ConfigureAwait(false);
+                    // Sent as it encodes (±∞ or NaN), never clipped: the server refuses it as malformed, and says so.
+                    log.LogWarning("worker {Worker}: gradient for version {Version} does not fit {Wire}: value {Value} at index {Index} encodes as a non-finite value; the server will refuse it",
+                        source.WorkerId, task.Version, source.Wire.Name(), value, index);
+                }
+
+                await sender.SendAsync(task.Version, gradient, stop.Token, computeSeconds,
+                    System.Diagnostics.Stopwatch.GetElapsedTime(received.Timestamp).TotalSeconds).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -198,7 +203,7 @@ public static class ClusterWorker
     }
 
     // True when a newer version arrived before the sleep ended (the work is superseded).
-    private static async Task<bool> SupersededWithinAsync(ChannelReader<Parameters> latest, TimeSpan delay, CancellationToken cancellationToken)
+    private static async Task<bool> SupersededWithinAsync(ChannelReader<WorkItem> latest, TimeSpan delay, CancellationToken cancellationToken)
     {
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timer.CancelAfter(delay);
@@ -211,4 +216,7 @@ public static class ClusterWorker
             return false;
         }
     }
+
+    /// <summary>Parameters to work on, with the <see cref="System.Diagnostics.Stopwatch"/> timestamp of their arrival.</summary>
+    private readonly record struct WorkItem(Parameters Parameters, long Timestamp);
 }

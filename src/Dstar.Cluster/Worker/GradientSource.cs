@@ -1,4 +1,5 @@
 using Dstar.Cluster.Configuration;
+using Dstar.Cluster.Wire;
 using Dstar.Core;
 using Dstar.Core.Attacks;
 using Dstar.Core.Specs;
@@ -49,6 +50,7 @@ public sealed class GradientSource : IDisposable
         _config = config;
         _realTime = realTime;
         WorkerId = workerId;
+        Wire = WireFormats.Parse(config.Wire);
         _workload = WorkloadFactory.Create(config);
         var byzantine = ByzantineSetup.Of(config);
         IsByzantine = byzantine?.Set.Contains(workerId) == true;
@@ -75,6 +77,9 @@ public sealed class GradientSource : IDisposable
 
     /// <summary>The worker id.</summary>
     public int WorkerId { get; }
+
+    /// <summary>How this run's gradients are encoded on the wire (the config's <c>wire</c>).</summary>
+    public WireFormat Wire { get; }
 
     /// <summary>d.</summary>
     public int Dimension => _workload.Oracle.ParameterCount;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Security;
+using Dstar.Cluster.Wire;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -14,14 +15,17 @@ namespace Dstar.Cluster.Worker;
 /// </summary>
 public sealed class WorkerConnection : IDisposable
 {
-    private WorkerConnection(AsyncDuplexStreamingCall<WorkerMessage, ServerMessage> call, Welcome welcome)
+    /// <summary>The largest HTTP/2 stream receive window .NET's client accepts by default: 16 MiB.</summary>
+    private const int MaxClientStreamWindow = 16 * 1024 * 1024;
+
+    private WorkerConnection(AsyncDuplexStreamingCall<WorkerRequest, ServerMessage> call, Welcome welcome)
     {
         Call = call;
         Welcome = welcome;
     }
 
     /// <summary>The open stream.</summary>
-    public AsyncDuplexStreamingCall<WorkerMessage, ServerMessage> Call { get; }
+    public AsyncDuplexStreamingCall<WorkerRequest, ServerMessage> Call { get; }
 
     /// <summary>What the server said on joining (d, N).</summary>
     public Welcome Welcome { get; }
@@ -29,9 +33,11 @@ public sealed class WorkerConnection : IDisposable
     /// <summary>
     /// A channel to <paramref name="server"/>. With https, the server certificate must chain to
     /// <paramref name="caCertificatePath"/> when given (a private CA, the usual case for a cluster), else to the system
-    /// trust store. Received messages may be as large as a parameter vector of any size (the server is trusted).
+    /// trust store. Received messages may be as large as a parameter vector of any size (the server is trusted). Given
+    /// the model's <paramref name="dimension"/>, the HTTP/2 receive window holds one parameter message (at most 16 MiB,
+    /// the client's limit), so the server can push x_t without waiting for window updates.
     /// </summary>
-    public static GrpcChannel CreateChannel(string server, string? caCertificatePath)
+    public static GrpcChannel CreateChannel(string server, string? caCertificatePath, int? dimension = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -40,6 +46,11 @@ public sealed class WorkerConnection : IDisposable
             KeepAlivePingDelay = TimeSpan.FromSeconds(20),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
         };
+        if (dimension is { } d)
+        {
+            handler.InitialHttp2StreamWindowSize = (int)Math.Clamp((long)d * FloatWire.BytesPerValue + 1024, handler.InitialHttp2StreamWindowSize, MaxClientStreamWindow);
+        }
+
         if (caCertificatePath is not null)
         {
             var ca = LoadCaCertificate(caCertificatePath);
@@ -79,7 +90,7 @@ public sealed class WorkerConnection : IDisposable
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(contract);
-        var call = new ParameterService.ParameterServiceClient(channel).Session(cancellationToken: cancellationToken);
+        var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(WorkerRequest.SessionMethod, null, new CallOptions(cancellationToken: cancellationToken));
         try
         {
             var hello = new Hello { WorkerId = workerId };
@@ -106,7 +117,7 @@ public sealed class WorkerConnection : IDisposable
     /// <summary>Reads the next message and checks its kind.</summary>
     /// <exception cref="RpcException">the server ended the call with an error status.</exception>
     /// <exception cref="InvalidDataException">the stream ended or another kind of message came.</exception>
-    public static async Task<ServerMessage> ExpectAsync(AsyncDuplexStreamingCall<WorkerMessage, ServerMessage> call, ServerMessage.BodyOneofCase kind,
+    public static async Task<ServerMessage> ExpectAsync(AsyncDuplexStreamingCall<WorkerRequest, ServerMessage> call, ServerMessage.BodyOneofCase kind,
         CancellationToken cancellationToken)
     {
         if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))

@@ -45,6 +45,13 @@ public sealed record ExperimentConfig
     /// <summary><c>attack_timing</c>: <c>fast</c> or <c>honest</c>.</summary>
     public string AttackTiming { get; init; } = "fast";
 
+    /// <summary>
+    /// <c>wire</c>: how cluster workers encode gradients on the wire, one of <see cref="ConfigValidator.WireFormats"/>
+    /// (<c>float32</c>, exact; <c>bfloat16</c> or <c>float16</c>, half the bytes). The server decodes to float32. The
+    /// simulator does not encode.
+    /// </summary>
+    public string Wire { get; init; } = "float32";
+
     /// <summary><c>aggregator</c>: a rule spec.</summary>
     public string Aggregator { get; init; } = "dstar";
 

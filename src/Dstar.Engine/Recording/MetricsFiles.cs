@@ -10,7 +10,8 @@ namespace Dstar.Engine.Recording;
 /// Writes metrics.jsonl and metrics.csv in the run directory, one row per round. Rows reach the disk at least every
 /// two seconds, and always before a checkpoint is written (<see cref="Flush"/>), so a killed run keeps every row its
 /// checkpoint covers; resume recomputes the rest. Numbers use the invariant culture and the shortest round-trip form, so the same run
-/// gives byte-identical files except the <c>wall_time</c> column. Columns: see <see cref="Columns"/>.
+/// gives byte-identical files except the <c>wall_time</c> column (and, on the cluster, the wall-clock phase columns of
+/// <see cref="Server.RoundTiming"/>, which a simulation leaves empty). Columns: see <see cref="Columns"/>.
 /// </summary>
 public sealed class MetricsFiles : IRunSink, IDisposable
 {
@@ -26,6 +27,7 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         "round", "virtual_time", "round_time", "wall_time", "loss", "accuracy", "test_loss",
         "byzantine_accepted", "byzantine_kept", "aggregate_norm", "accepted", "kept", "filtered", "dropped", "kept_exact",
         "k", "k_reason",
+        .. Server.RoundTiming.Columns,
     ];
 
     // CSV rows reach the disk on the two-second flush, not each time a small default buffer fills.
@@ -229,6 +231,13 @@ public sealed class MetricsFiles : IRunSink, IDisposable
             c.Write(r.KReason.Replace(',', ';'));
         }
 
+        var timing = r.Timing?.Values();
+        for (int i = 0; i < Server.RoundTiming.Columns.Count; i++)
+        {
+            c.Write(',');
+            Real(c, timing?[i]);
+        }
+
         c.Write('\n');
     }
 
@@ -311,6 +320,13 @@ public sealed class MetricsFiles : IRunSink, IDisposable
             w.WriteString("k_reason", r.KReason);
         }
 
+        // Wall-clock seconds of the round's phases (the cluster); null in simulation, whose rows stay deterministic.
+        var timing = r.Timing?.Values();
+        for (int i = 0; i < Server.RoundTiming.Columns.Count; i++)
+        {
+            Number(w, Server.RoundTiming.Columns[i], timing?[i]);
+        }
+
         w.WriteEndObject();
     }
 
@@ -351,7 +367,25 @@ public sealed class MetricsFiles : IRunSink, IDisposable
             Opt("aggregate_norm") ?? double.NaN,
             e.GetProperty("kept_exact").GetBoolean(),
             e.TryGetProperty("k", out var k) ? k.GetInt32() : 0,
-            e.TryGetProperty("k_reason", out var why) && why.ValueKind == JsonValueKind.String ? why.GetString() : null);
+            e.TryGetProperty("k_reason", out var why) && why.ValueKind == JsonValueKind.String ? why.GetString() : null,
+            ParseTiming(e));
+    }
+
+    /// <summary>The timing columns of a row, or null when it has none (a simulation, or a row written before they existed).</summary>
+    private static Server.RoundTiming? ParseTiming(JsonElement e)
+    {
+        var values = new double?[Server.RoundTiming.Columns.Count];
+        var any = false;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (e.TryGetProperty(Server.RoundTiming.Columns[i], out var value) && value.ValueKind == JsonValueKind.Number)
+            {
+                values[i] = value.GetDouble();
+                any = true;
+            }
+        }
+
+        return any ? Server.RoundTiming.FromValues(values) : null;
     }
 
     private static DropReason ParseReason(string? name) =>

@@ -20,6 +20,7 @@ namespace Dstar.Engine.Recording;
 /// <param name="KeptIsExact">False when pre-aggregators changed the row count (kept = accepted then).</param>
 /// <param name="K">The k the round collected for (with <c>k: auto</c>, the one chosen); 0 in rows written before it was recorded.</param>
 /// <param name="KReason">With <c>k: auto</c>, why that k; null otherwise.</param>
+/// <param name="Timing">Where the round's wall-clock time went (the cluster); null in simulation and in older rows.</param>
 public sealed record RoundRecord(
     long Round,
     double VirtualTime,
@@ -37,7 +38,8 @@ public sealed record RoundRecord(
     double AggregateNorm,
     bool KeptIsExact,
     int K = 0,
-    string? KReason = null);
+    string? KReason = null,
+    Server.RoundTiming? Timing = null);
 
 /// <summary>What the sinks learn when a run starts.</summary>
 /// <param name="Name">A short run name (the demo uses "mean", "median", "dstar").</param>

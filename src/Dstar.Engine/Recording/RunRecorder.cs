@@ -97,7 +97,8 @@ public sealed class RunRecorder
             e.AggregateNorm,
             e.KeptIsExact,
             e.K,
-            e.KReason);
+            e.KReason,
+            e.Timing);
         Accumulate(record);
         foreach (var sink in _sinks)
         {

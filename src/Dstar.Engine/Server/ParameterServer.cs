@@ -247,14 +247,17 @@ public sealed class ParameterServer
         var clock = Stopwatch.StartNew();
         long t = Version;
         await transport.PublishAsync(t, _parameters, cancellationToken).ConfigureAwait(false);
+        long published = Stopwatch.GetTimestamp();
 
         // g₀ is computed right after publishing: on a network the workers are computing meanwhile.
         double validationLoss = double.NaN;
+        double validationSeconds = 0;
         if (Validation is not null)
         {
             long start = Stopwatch.GetTimestamp();
             validationLoss = Validation.ComputeGradient(_parameters, RandomStreams.Create(Options.Seed, t, StreamPurpose.Validation), _validationGradient);
-            ValidationSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
+            validationSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            ValidationSeconds += validationSeconds;
         }
 
         // The context is set once, before any gradient is read, so a simulated omniscient attack sees this round's g₀
@@ -283,11 +286,13 @@ public sealed class ParameterServer
 
         _collector.Begin(t, choice?.K ?? _collector.Capacity);
         await CollectAsync(transport, cancellationToken).ConfigureAwait(false);
+        double waitSeconds = Stopwatch.GetElapsedTime(published).TotalSeconds;
         _collector.Close();
 
         long aggregationStart = Stopwatch.GetTimestamp();
         var (kept, filtered, scores, exact) = Aggregate();
-        AggregationSeconds += Stopwatch.GetElapsedTime(aggregationStart).TotalSeconds;
+        double aggregationSeconds = Stopwatch.GetElapsedTime(aggregationStart).TotalSeconds;
+        AggregationSeconds += aggregationSeconds;
         if (_adaptive is not null)
         {
             ObserveRound(transport, t, publishTime, kept, exact);
@@ -299,6 +304,7 @@ public sealed class ParameterServer
             throw new AggregationException($"round {t}: '{Pipeline.Name}' produced a non-finite aggregate; the server did not step");
         }
 
+        long stepStart = Stopwatch.GetTimestamp();
         if (StepCannotOverflow(aggregateMagnitude))
         {
             // The common case: the step provably stays finite, so nothing needs to be kept for a rollback.
@@ -309,17 +315,29 @@ public sealed class ParameterServer
             StepOrRollBack(t);
         }
 
+        double stepSeconds = Stopwatch.GetElapsedTime(stepStart).TotalSeconds;
+
         // This round's aggregate becomes the previous one by swapping buffers, not by copying d values; the old
         // previous buffer is overwritten by the next round's rule.
         (_previousAggregate, _aggregate) = (_aggregate, _previousAggregate ?? new float[_aggregate.Length]);
         Version = t + 1;
 
         Evaluation? evaluation = null;
+        double evaluationSeconds = 0;
         if (evaluate && Evaluator is not null)
         {
             long evaluationStart = Stopwatch.GetTimestamp();
             evaluation = Evaluator(_parameters);
-            EvaluationSeconds += Stopwatch.GetElapsedTime(evaluationStart).TotalSeconds;
+            evaluationSeconds = Stopwatch.GetElapsedTime(evaluationStart).TotalSeconds;
+            EvaluationSeconds += evaluationSeconds;
+        }
+
+        // Wall-clock phases only for a wall-clock transport: a simulation's metrics stay the same run to run.
+        RoundTiming? timing = null;
+        if (!transport.UsesVirtualTime)
+        {
+            var worker = ClosingWorkerTiming(transport, t);
+            timing = new RoundTiming(waitSeconds, worker?.Compute, worker?.Delay, worker?.Wire, validationSeconds, aggregationSeconds, stepSeconds, evaluationSeconds);
         }
 
         return new RoundEvent(
@@ -337,7 +355,25 @@ public sealed class ParameterServer
             scores,
             exact,
             _collector.K,
-            choice?.Reason);
+            choice?.Reason,
+            timing);
+    }
+
+    /// <summary>
+    /// The split of the closing gradient's arrival time that its worker reported (<see cref="IWorkerTimings"/>):
+    /// computing, the rest of the worker's own time, and the remainder on the way (never below 0); null when unknown.
+    /// </summary>
+    private (double Compute, double Delay, double Wire)? ClosingWorkerTiming(ITransport transport, long t)
+    {
+        var accepted = _collector.AcceptedWorkers;
+        if (transport is not IWorkerTimings timings || accepted.Length == 0 || timings.WorkerTiming(accepted[^1], t) is not { } reported)
+        {
+            return null;
+        }
+
+        var (compute, local) = reported;
+        double arrival = _collector.AcceptedTimes[^1];
+        return (compute, Math.Max(0, local - compute), Math.Max(0, arrival - local));
     }
 
     /// <summary>The server's clock for <c>k: auto</c>: virtual seconds (the sum of round times) or wall seconds.</summary>

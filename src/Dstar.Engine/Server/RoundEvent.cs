@@ -19,6 +19,7 @@ namespace Dstar.Engine.Server;
 /// <param name="KeptIsExact">False when a pre-aggregator changed the row count, so kept rows cannot be mapped to workers.</param>
 /// <param name="K">The k the round collected for (with <c>k: auto</c>, the one chosen); 0 when not given.</param>
 /// <param name="KReason">With <c>k: auto</c>, why that k (the rule and its estimates); null otherwise.</param>
+/// <param name="Timing">Where the round's wall-clock time went, on a wall-clock transport; null in simulation.</param>
 public sealed record RoundEvent(
     long Round,
     double RoundSeconds,
@@ -34,4 +35,5 @@ public sealed record RoundEvent(
     IReadOnlyList<double>? Scores,
     bool KeptIsExact,
     int K = 0,
-    string? KReason = null);
+    string? KReason = null,
+    RoundTiming? Timing = null);

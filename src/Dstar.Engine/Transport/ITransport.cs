@@ -73,3 +73,16 @@ public interface IRoundDelays
     /// <summary>Per worker, the current round's response time in seconds after publish (+∞: never answers).</summary>
     ReadOnlySpan<double> RoundDelays { get; }
 }
+
+/// <summary>
+/// A network transport whose workers report, with each gradient, how they spent their time on it; the server uses the
+/// report of the gradient that closed a round to split its wait (<see cref="Server.RoundTiming"/>).
+/// </summary>
+public interface IWorkerTimings
+{
+    /// <summary>
+    /// What <paramref name="worker"/> reported with its gradient for <paramref name="version"/>: seconds spent computing
+    /// it, and seconds from receiving x_version to sending it (computing included); null when it reported nothing.
+    /// </summary>
+    (double ComputeSeconds, double LocalSeconds)? WorkerTiming(int worker, long version);
+}

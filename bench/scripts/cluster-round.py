@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Cluster round overhead against the simulator's round (issue 11): the same logreg experiment (N = 8, k = 6, no delay,
+no compute time) run by `dstar simulate` and by `dstar launch` (a server and 8 worker processes on loopback gRPC),
+alternating, RUNS times each. Prints each run's steady-state milliseconds per round (rounds R/3 .. R−2 of
+metrics.jsonl: after .NET's tiered JIT has recompiled the hot paths of all nine processes, which takes a few hundred
+rounds, and before the final evaluation), the cluster / simulator ratio of the medians, and the cluster's median
+per-round breakdown over the same rounds (docs/cluster.md, "Per-round time breakdown").
+
+Usage: bench/scripts/cluster-round.py RUNS [--binary NAME=PATH]... [--rounds 3000] [--workers 8] [--k 6]
+Without --binary: src/Dstar.Cli/bin/Release/net10.0/dstar (build it with `dotnet build src/Dstar.Cli -c Release`).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+CONFIG = """seed: 1
+rounds: {rounds}
+eval_every: {rounds}
+data:
+  name: synthetic-logistic
+  samples: 4000
+  features: 100
+  validation_size: 500
+model: logreg
+workers: {workers}
+k: {k}
+aggregator: median
+delay: constant time=1
+lr: 0.5
+batch_size: 32
+checkpoint_every: 0
+"""
+
+PHASES = ["wait_s", "compute_s", "delay_s", "wire_s", "validation_s", "aggregation_s", "step_s", "evaluation_s"]
+
+
+def steady_ms(directory: str) -> float:
+    walls = [json.loads(line)["wall_time"] for line in open(os.path.join(directory, "metrics.jsonl"))]
+    first = len(walls) // 3
+    return 1000 * (walls[-2] - walls[first]) / (len(walls) - 2 - first)
+
+
+def breakdown(directory: str) -> dict:
+    rows = [json.loads(line) for line in open(os.path.join(directory, "metrics.jsonl"))]
+    rows = rows[len(rows) // 3:-1]
+    return {p: statistics.median(r[p] for r in rows) * 1000 for p in PHASES if rows and rows[0].get(p) is not None}
+
+
+def load() -> str:
+    try:
+        return open("/proc/loadavg").read().split()[0]
+    except OSError:
+        return "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("runs", type=int)
+    parser.add_argument("--binary", action="append", default=[])
+    parser.add_argument("--rounds", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--k", type=int, default=6)
+    args = parser.parse_args()
+    binaries = [tuple(b.split("=", 1)) for b in args.binary] or [("dstar", "src/Dstar.Cli/bin/Release/net10.0/dstar")]
+    work = tempfile.mkdtemp(prefix="dstar-cluster-round-")
+    config = os.path.join(work, "round.yaml")
+    with open(config, "w") as f:
+        f.write(CONFIG.format(rounds=args.rounds, workers=args.workers, k=args.k))
+    results = {}
+    loads = []
+    for run in range(args.runs):
+        for name, path in binaries:
+            for mode in ("simulate", "launch"):
+                out = os.path.join(work, f"{name}-{mode}-{run}")
+                loads.append(load())
+                command = [path, mode, "--config", config, "--out", out]
+                command += ["--quiet"] if mode == "simulate" else ["--delay-scale", "0"]
+                subprocess.run(command, check=True, capture_output=True, text=True)
+                results.setdefault((name, mode), []).append((steady_ms(out), breakdown(out)))
+                print(f"run {run + 1}/{args.runs} {name} {mode}: {results[(name, mode)][-1][0]:.3f} ms/round", file=sys.stderr)
+    print(f"N = {args.workers}, k = {args.k}, {args.rounds} rounds; load average (1 min) before each run: {', '.join(loads)}.\n")
+    print("| binary | simulate ms/round, runs | launch ms/round, runs | **launch / simulate** (medians) | cluster breakdown, medians (ms) |")
+    print("| --- | --- | --- | ---: | --- |")
+    for name, _ in binaries:
+        simulate = [r[0] for r in results[(name, "simulate")]]
+        launch = [r[0] for r in results[(name, "launch")]]
+        phases = {}
+        for _, b in results[(name, "launch")]:
+            for p, v in b.items():
+                phases.setdefault(p, []).append(v)
+        split = ", ".join(f"{p[:-2]} {statistics.median(v):.3f}" for p, v in phases.items()) or "—"
+        print(f"| {name} | {', '.join(f'{x:.3f}' for x in simulate)} | {', '.join(f'{x:.3f}' for x in launch)} | "
+              f"**{statistics.median(launch) / statistics.median(simulate):.1f}×** | {split} |")
+
+
+if __name__ == "__main__":
+    main()
