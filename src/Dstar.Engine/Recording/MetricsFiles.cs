@@ -324,7 +324,7 @@ public sealed class MetricsFiles : IRunSink, IDisposable
         var timing = r.Timing?.Values();
         for (int i = 0; i < Server.RoundTiming.Columns.Count; i++)
         {
-            Number(w, Server.RoundTiming.Columns[i], timing?[i]);
+            w.WriteNumberOrNull(Server.RoundTiming.Columns[i], timing?[i]);
         }
 
         w.WriteEndObject();
