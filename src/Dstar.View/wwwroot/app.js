@@ -391,11 +391,15 @@
   }
 
   // The parts of a round's wall time that the row carries: the view's measured "phases", a "breakdown" object, and
-  // any top-level number named *_seconds. Whatever a host records shows up, with no list kept here.
+  // any top-level number named *_seconds or *_s (the cluster's metrics columns). Whatever a host records shows up,
+  // with no list kept here — except wait_s, the whole wait for the k-th gradient, which compute_s, delay_s and wire_s
+  // divide: stacked beside them it would count that time twice.
   function phasesOf(r) {
     const parts = {};
     for (const [k, v] of Object.entries(r)) {
-      if (k.endsWith('_seconds') && typeof v === 'number') parts[k.slice(0, -'_seconds'.length)] = v;
+      if (typeof v !== 'number' || k === 'wait_s') continue;
+      const suffix = ['_seconds', '_s'].find(s => k.endsWith(s));
+      if (suffix) parts[k.slice(0, -suffix.length)] = v;
     }
     for (const group of [r.breakdown, r.phases]) {
       if (group && typeof group === 'object') {

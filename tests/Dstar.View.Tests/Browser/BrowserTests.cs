@@ -118,6 +118,11 @@ public class BrowserTests(ITestOutputHelper log)
         // The same reading for a row that carries its parts as *_seconds fields or a breakdown object (another host's rows).
         var read = (await browser.EvaluateAsync("JSON.stringify(window.dstarView.phasesOf({round: 0, wall_time: 1, compute_seconds: 0.25, wire_seconds: 0.5, breakdown: {step_seconds: 0.125, wait: 2}, phases: {validation: 0.75}}))"))!.GetValue<string>();
         Assert.Equal("{\"compute\":0.25,\"wire\":0.5,\"step\":0.125,\"wait\":2,\"validation\":0.75}", read);
+
+        // A cluster row's metrics columns (*_s): wait_s is left out, since compute_s, delay_s and wire_s divide it;
+        // null columns (a simulated row) are no parts.
+        read = (await browser.EvaluateAsync("JSON.stringify(window.dstarView.phasesOf({round: 0, wait_s: 1.3, compute_s: 0.125, delay_s: 0.25, wire_s: 1, validation_s: 0.5, aggregation_s: null, k: 6}))"))!.GetValue<string>();
+        Assert.Equal("{\"compute\":0.125,\"delay\":0.25,\"wire\":1,\"validation\":0.5}", read);
         await browser.ScreenshotAsync(Path.Combine(Screenshots, "breakdown-named-parts.png"));
         Assert.Empty(browser.Errors);
     }
