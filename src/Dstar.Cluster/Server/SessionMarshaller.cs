@@ -18,13 +18,6 @@ namespace Dstar.Cluster.Server;
 /// </summary>
 internal sealed class SessionMarshaller
 {
-    // Tags: (field number << 3) | wire type; 0 = varint, 2 = length-delimited.
-    private const uint GradientTag = (3 << 3) | 2;
-    private const uint VersionTag = (1 << 3) | 0;
-    private const uint DataTag = (2 << 3) | 2;
-    private const uint ComputeTag = (3 << 3) | 1;
-    private const uint LocalTag = (4 << 3) | 1;
-
     private readonly GradientBufferPool _buffers;
     private readonly WireFormat _wire;
 
@@ -100,7 +93,7 @@ internal sealed class SessionMarshaller
     {
         gradient = new PlainGradient(0, ReadOnlySequence<byte>.Empty, 0, 0);
         var reader = new SequenceReader<byte>(payload);
-        if (!TryReadVarint(ref reader, out var tag) || tag != GradientTag
+        if (!TryReadVarint(ref reader, out var tag) || tag != GradientTags.Gradient
             || !TryReadVarint(ref reader, out var length) || length != (ulong)reader.Remaining)
         {
             return false;
@@ -123,18 +116,18 @@ internal sealed class SessionMarshaller
             seen |= 1 << field;
             switch (tag)
             {
-                case VersionTag when TryReadVarint(ref reader, out var value):
+                case GradientTags.Version when TryReadVarint(ref reader, out var value):
                     // int64 is a two's-complement varint: a negative version is ten bytes and reads back as itself.
                     gradient = gradient with { Version = unchecked((long)value) };
                     break;
-                case DataTag when TryReadVarint(ref reader, out var size) && size <= (ulong)reader.Remaining:
+                case GradientTags.Data when TryReadVarint(ref reader, out var size) && size <= (ulong)reader.Remaining:
                     gradient = gradient with { Data = payload.Slice(reader.Position, (long)size) };
                     reader.Advance((long)size);
                     break;
-                case ComputeTag when reader.TryReadLittleEndian(out long bits):
+                case GradientTags.Compute when reader.TryReadLittleEndian(out long bits):
                     gradient = gradient with { ComputeSeconds = BitConverter.Int64BitsToDouble(bits) };
                     break;
-                case LocalTag when reader.TryReadLittleEndian(out long bits):
+                case GradientTags.Local when reader.TryReadLittleEndian(out long bits):
                     gradient = gradient with { LocalSeconds = BitConverter.Int64BitsToDouble(bits) };
                     break;
                 default:

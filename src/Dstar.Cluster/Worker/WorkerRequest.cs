@@ -15,13 +15,6 @@ namespace Dstar.Cluster.Worker;
 /// </summary>
 public sealed class WorkerRequest
 {
-    // Tags: (field number << 3) | wire type; 0 = varint, 2 = length-delimited.
-    private const byte GradientTag = (3 << 3) | 2;
-    private const byte VersionTag = (1 << 3) | 0;
-    private const byte DataTag = (2 << 3) | 2;
-    private const byte ComputeTag = (3 << 3) | 1;
-    private const byte LocalTag = (4 << 3) | 1;
-
     /// <summary>Values encoded per step into the outgoing buffer (64 Ki floats: 256 KiB).</summary>
     private const int EncodeStep = 64 * 1024;
 
@@ -85,17 +78,17 @@ public sealed class WorkerRequest
         var writer = context.GetBufferWriter();
         var header = writer.GetSpan(32);
         var at = 0;
-        header[at++] = GradientTag;
+        header[at++] = GradientTags.Gradient;
         at += WriteVarint(header[at..], (ulong)inner);
         if (request._version != 0)
         {
-            header[at++] = VersionTag;
+            header[at++] = GradientTags.Version;
             at += WriteVarint(header[at..], unchecked((ulong)request._version));
         }
 
         if (dataLength != 0)
         {
-            header[at++] = DataTag;
+            header[at++] = GradientTags.Data;
             at += WriteVarint(header[at..], (ulong)dataLength);
         }
 
@@ -109,8 +102,8 @@ public sealed class WorkerRequest
             writer.Advance(bytes);
         }
 
-        WriteDouble(writer, ComputeTag, request._computeSeconds);
-        WriteDouble(writer, LocalTag, request._localSeconds);
+        WriteDouble(writer, GradientTags.Compute, request._computeSeconds);
+        WriteDouble(writer, GradientTags.Local, request._localSeconds);
         context.Complete();
     }
 
