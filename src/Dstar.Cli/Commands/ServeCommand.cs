@@ -98,7 +98,16 @@ internal static class ServeCommand
                 parse.InvocationConfiguration.Error.WriteLine($"dstar serve: warning: {warning}");
             }
 
-            return await ClusterServer.RunAsync(settings, parse.InvocationConfiguration.Output, cancellation).ConfigureAwait(false);
+            int exit = await ClusterServer.RunAsync(settings, parse.InvocationConfiguration.Output, cancellation).ConfigureAwait(false);
+
+            // A person at the terminal keeps the final state on screen (as simulate and sweep do); a server under a
+            // process manager (Kubernetes, launch) has no console and exits at once.
+            if (!cancellation.IsCancellationRequested)
+            {
+                live?.HoldIfInteractive(parse.InvocationConfiguration.Output);
+            }
+
+            return exit;
         }));
         return command;
     }

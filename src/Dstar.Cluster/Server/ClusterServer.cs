@@ -166,8 +166,12 @@ public static class ClusterServer
     internal static WebApplication BuildHost(ServerSettings settings, GrpcTransport transport, AuthorizedKeys keys, ClusterMetrics metrics,
         ConfigFingerprint contract, bool consoleLogs)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
+        // The empty builder: no appsettings.json read from the working directory (it could add Kestrel endpoints) and
+        // no watcher over that directory tree (a thread woken by every file the run writes there); Kestrel, logging
+        // and routing are added as the server uses them.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration();
+        builder.Services.AddLogging().AddRoutingCore();
         if (consoleLogs && settings.JsonLogs)
         {
             builder.Logging.AddJsonConsole(o =>

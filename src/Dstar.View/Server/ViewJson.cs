@@ -79,13 +79,18 @@ public static class ViewJson
         w.WriteEndObject();
     }
 
-    /// <summary>The event stream's <c>round</c> event: <c>{"run": id, "round": row}</c>.</summary>
-    public static void RoundEvent(Utf8JsonWriter w, ViewRun run, RoundRecord r, RoundPhases? phases = null)
+    /// <summary>The event stream's <c>rounds</c> event: <c>{"run": id, "rounds": [row, …]}</c>, a run's new rounds in order.</summary>
+    public static void RoundsEvent(Utf8JsonWriter w, ViewRun run, IReadOnlyList<(RoundRecord Round, RoundPhases? Phases)> rows)
     {
         w.WriteStartObject();
         w.WriteNumber("run", run.Id);
-        w.WritePropertyName("round");
-        Round(w, r, phases);
+        w.WriteStartArray("rounds");
+        foreach (var (round, phases) in rows)
+        {
+            Round(w, round, phases);
+        }
+
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Dstar.Engine.Recording;
 using Dstar.View.Board;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -55,8 +56,17 @@ public sealed class ViewServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(board);
         ArgumentNullException.ThrowIfNull(endpoint);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        // The empty builder: no configuration files (the default builders load appsettings.json from the working
+        // directory and watch that directory tree for changes, a thread woken by every file the run writes there), no
+        // logging, no host filtering; only Kestrel and routing, which is all the view uses.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        if (endpoint.Certificate is not null)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
+        builder.Services.AddRoutingCore();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -167,8 +177,8 @@ public sealed class ViewServer : IAsyncDisposable
     private static IResult NotFound(int id) => Results.Json(new Dictionary<string, string> { ["error"] = $"no run with id {id}" }, statusCode: StatusCodes.Status404NotFound);
 
     /// <summary>
-    /// <c>GET /api/events</c>: server-sent events. <c>run</c> carries a run's line when its state changes, <c>round</c>
-    /// a new round, <c>resync</c> says updates were dropped for this browser (re-read <c>/api/runs</c> and the rounds).
+    /// <c>GET /api/events</c>: server-sent events. <c>run</c> carries a run's line when its state changes, <c>rounds</c>
+    /// a run's new rounds since the last batch, <c>resync</c> says updates were dropped for this browser (re-read <c>/api/runs</c> and the rounds).
     /// </summary>
     private async Task EventsAsync(HttpContext context)
     {
@@ -195,6 +205,7 @@ public sealed class ViewServer : IAsyncDisposable
             await response.Body.WriteAsync(buffer.WrittenMemory, aborted).ConfigureAwait(false);
             buffer.ResetWrittenCount();
             var changed = new List<ViewRun>();
+            var rounds = new List<(ViewRun Run, List<(RoundRecord Round, RoundPhases? Phases)> Rows)>();
             var cells = new SortedSet<int>();
             while (!aborted.IsCancellationRequested)
             {
@@ -219,6 +230,7 @@ public sealed class ViewServer : IAsyncDisposable
                 }
 
                 changed.Clear();
+                rounds.Clear();
                 cells.Clear();
                 bool study = false, cluster = false;
                 while (listener.Reader.TryRead(out var update))
@@ -244,7 +256,16 @@ public sealed class ViewServer : IAsyncDisposable
 
                             if (update.Round is { } round)
                             {
-                                Event(buffer, json, "round", w => ViewJson.RoundEvent(w, run, round, update.Phases));
+                                // One event per run and batch, its new rounds in order: a browser (or script) parses
+                                // at most ten events a second however fast the run goes.
+                                int at = rounds.FindIndex(r => ReferenceEquals(r.Run, run));
+                                if (at < 0)
+                                {
+                                    rounds.Add((run, new()));
+                                    at = rounds.Count - 1;
+                                }
+
+                                rounds[at].Rows.Add((round, update.Phases));
                             }
                             else if (!changed.Contains(run))
                             {
@@ -253,6 +274,11 @@ public sealed class ViewServer : IAsyncDisposable
 
                             break;
                     }
+                }
+
+                foreach (var (run, rows) in rounds)
+                {
+                    Event(buffer, json, "rounds", w => ViewJson.RoundsEvent(w, run, rows));
                 }
 
                 foreach (var run in changed)

@@ -173,7 +173,7 @@
     events = new EventSource('api/events');
     events.addEventListener('open', () => { connection = 'live'; changed(); reload(); });
     events.addEventListener('run', e => upsert(JSON.parse(e.data)));
-    events.addEventListener('round', e => { const m = JSON.parse(e.data); addRound(m.run, m.round); });
+    events.addEventListener('rounds', e => { const m = JSON.parse(e.data); m.rounds.forEach(r => addRound(m.run, r)); });
     events.addEventListener('study', e => studyEvent(JSON.parse(e.data)));
     events.addEventListener('cluster', e => { cluster = JSON.parse(e.data); clusterFetched = Date.now(); if (!clusterTimer) loadCluster(); changed(); });
     events.addEventListener('resync', e => { droppedUpdates += JSON.parse(e.data).missed; reload(); });

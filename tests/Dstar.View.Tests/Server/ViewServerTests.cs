@@ -156,7 +156,7 @@ public class ViewServerTests
     }
 
     [Fact]
-    public async Task Event_stream_carries_new_rounds_and_state_changes()
+    public async Task Event_stream_carries_new_rounds_in_order_batched_per_run_and_state_changes()
     {
         var board = new ViewBoard();
         var run = board.Add("run");
@@ -171,7 +171,8 @@ public class ViewServerTests
             await Task.Delay(10);
         }
 
-        var records = Records.Random(3, 8, 9);
+        // A burst of rounds, as a fast run records them: each arrives once, in order, in far fewer events than rounds.
+        var records = Records.Random(60, 8, 9);
         run.Start(Records.Info(), 0, []);
         foreach (var r in records)
         {
@@ -180,7 +181,9 @@ public class ViewServerTests
 
         var events = new List<(string Name, JsonElement Data)>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (events.Count(e => e.Name == "round") < 3 || !events.Any(e => e.Name == "run" && e.Data.GetProperty("state").GetString() == "running"))
+        static IEnumerable<int> Rounds(IEnumerable<(string Name, JsonElement Data)> events) => events.Where(e => e.Name == "rounds")
+            .SelectMany(e => e.Data.GetProperty("rounds").EnumerateArray().Select(r => r.GetProperty("round").GetInt32()));
+        while (Rounds(events).Count() < records.Count || !events.Any(e => e.Name == "run" && e.Data.GetProperty("state").GetString() == "running"))
         {
             var line = await reader.ReadLineAsync(timeout.Token);
             if (line is not null && line.StartsWith("event: ", StringComparison.Ordinal))
@@ -191,7 +194,9 @@ public class ViewServerTests
         }
 
         Assert.Contains(events, e => e.Name == "run" && e.Data.GetProperty("state").GetString() == "running");
-        Assert.Equal([0, 1, 2], events.Where(e => e.Name == "round").Select(e => e.Data.GetProperty("round").GetProperty("round").GetInt32()));
+        Assert.Equal(records.Select(r => (int)r.Round), Rounds(events));
+        Assert.All(events.Where(e => e.Name == "rounds"), e => Assert.Equal(run.Id, e.Data.GetProperty("run").GetInt32()));
+        Assert.True(events.Count(e => e.Name == "rounds") < records.Count / 4, $"{events.Count(e => e.Name == "rounds")} rounds events for {records.Count} rounds");
     }
 
     [Fact]
