@@ -9,12 +9,12 @@ public class AutoKTests
     [Fact]
     public async Task Auto_k_stops_waiting_for_two_workers_ten_times_slower_than_the_rest()
     {
-        // Workers 4 and 5 sleep 10× longer than the others (shifted-exp speeds), scaled to tens of milliseconds.
+        // Workers 4 and 5 sleep 10× longer than the others (shifted-exp speeds), scaled to a tenth of a second (wide enough that a busy machine's scheduling delays do not blur the two groups).
         var yaml = ClusterFixture.Yaml(workers: 6, k: 6, rounds: 10, extra: "delay: shifted-exp shift=1 rate=1 speeds=1,1,1,1,10,10\n")
             .Replace("\nk: 6\n", "\nk: auto\n", StringComparison.Ordinal);
         using var fixture = new ClusterFixture(yaml);
         var directory = Path.Combine(fixture.Directory, "run");
-        using (var launch = DstarProcess.Start(["launch", "--config", fixture.ConfigPath, "--out", directory, "--delay-scale", "0.03", "--compute-ms", "5"]))
+        using (var launch = DstarProcess.Start(["launch", "--config", fixture.ConfigPath, "--out", directory, "--delay-scale", "0.1", "--compute-ms", "5"]))
         {
             Assert.True(await launch.WaitAsync(TimeSpan.FromSeconds(180)) == 0, launch.Output);
         }
