@@ -97,7 +97,8 @@ public class GradientCodecTests
         Assert.Contains("valid: float32, bfloat16, float16", Assert.Throws<ArgumentException>(() => WireFormats.Parse("int8")).Message);
     }
 
-    private static float Reference(WireFormat format, float value) => format switch
+    /// <summary>The naive per-value round trip: float16 by .NET's scalar <see cref="Half"/>, bfloat16 by its definition.</summary>
+    internal static float Reference(WireFormat format, float value) => format switch
     {
         WireFormat.Float16 => (float)(Half)value,
         WireFormat.BFloat16 => BFloat16(value),
@@ -124,7 +125,7 @@ public class GradientCodecTests
         return BitConverter.UInt32BitsToSingle(top << 16);
     }
 
-    private static bool Same(float a, float b) => (float.IsNaN(a) && float.IsNaN(b)) || BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
+    internal static bool Same(float a, float b) => (float.IsNaN(a) && float.IsNaN(b)) || BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
 
     private static float[] RandomValues(Random random, int count) => Enumerable.Range(0, count).Select(_ => random.Next(12) switch
     {
