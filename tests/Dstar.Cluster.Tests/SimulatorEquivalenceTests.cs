@@ -9,15 +9,18 @@ namespace Dstar.Cluster.Tests;
 /// <summary>
 /// <c>dstar launch</c> (a server and N worker processes on loopback) against the in-process simulator on the same
 /// config and seed. With zero real delays (--delay-scale 0) every worker answers every round (k = N), and the coordinate-wise median does not
-/// depend on the order the gradients arrive in, so the two runs must step through bit-identical parameters.
+/// depend on the order the gradients arrive in, so the two runs must step through bit-identical parameters; with
+/// <c>wire: bfloat16</c> too, since the simulator rounds each gradient through the cluster's codec.
 /// </summary>
 [Trait("Category", "Cluster")]
 public class SimulatorEquivalenceTests
 {
-    [Fact]
-    public async Task Launch_and_simulate_follow_the_same_trajectory_for_the_same_seed()
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]
+    public async Task Launch_and_simulate_follow_the_same_trajectory_for_the_same_seed(string wire)
     {
-        var yaml = ClusterFixture.Yaml(workers: 3, k: 3, rounds: 20, checkpointEvery: 20, aggregator: "median", samples: 600, extra: "delay: constant time=1\n");
+        var yaml = ClusterFixture.Yaml(workers: 3, k: 3, rounds: 20, checkpointEvery: 20, aggregator: "median", samples: 600, extra: $"delay: constant time=1\nwire: {wire}\n");
         using var fixture = new ClusterFixture(yaml);
         var clusterDirectory = Path.Combine(fixture.Directory, "cluster");
         using (var launch = DstarProcess.Start(["launch", "--config", fixture.ConfigPath, "--out", clusterDirectory, "--delay-scale", "0"]))

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Dstar.Cli.Benchmarks;
 using Dstar.Cli.Failures;
 using Dstar.Cluster.Benchmarks;
-using Dstar.Cluster.Wire;
+using Dstar.Engine.Transport;
 using Spectre.Console;
 
 namespace Dstar.Cli.Commands;

@@ -12,6 +12,7 @@ using Dstar.Cluster.Wire;
 using Dstar.Cluster.Worker;
 using Dstar.Engine.Collection;
 using Dstar.Engine.Configuration;
+using Dstar.Engine.Transport;
 
 namespace Dstar.Cluster.Benchmarks;
 

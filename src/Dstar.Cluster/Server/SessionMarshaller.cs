@@ -1,8 +1,9 @@
 using System.Buffers;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Wire;
+using Dstar.Engine.Transport;
 using Google.Protobuf;
-using WireFormat = Dstar.Cluster.Wire.WireFormat;
+using WireFormat = Dstar.Engine.Transport.WireFormat;
 using Grpc.Core;
 
 namespace Dstar.Cluster.Server;

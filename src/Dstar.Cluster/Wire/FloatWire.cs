@@ -1,13 +1,15 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Dstar.Engine.Transport;
 using Google.Protobuf;
+using WireFormat = Dstar.Engine.Transport.WireFormat;
 
 namespace Dstar.Cluster.Wire;
 
 /// <summary>
-/// Vectors on the wire: raw little-endian IEEE-754 float32, 4 bytes per value, no framing (the protobuf field carries
-/// the length). On a little-endian host encoding and decoding are one memory copy; a big-endian host swaps bytes.
+/// Vectors on the wire as protobuf <c>bytes</c>: raw little-endian IEEE-754 float32, 4 bytes per value, no framing (the
+/// protobuf field carries the length); the values are <see cref="GradientCodec"/>'s float32. On a little-endian host
+/// encoding and decoding are one memory copy; a big-endian host swaps bytes.
 /// </summary>
 public static class FloatWire
 {
@@ -31,16 +33,7 @@ public static class FloatWire
             throw new ArgumentException($"{values.Length} floats need {values.Length * BytesPerValue} bytes, got {destination.Length}.", nameof(destination));
         }
 
-        if (BitConverter.IsLittleEndian)
-        {
-            MemoryMarshal.AsBytes(values).CopyTo(destination);
-            return;
-        }
-
-        for (var i = 0; i < values.Length; i++)
-        {
-            BinaryPrimitives.WriteSingleLittleEndian(destination[(i * BytesPerValue)..], values[i]);
-        }
+        GradientCodec.Encode(WireFormat.Float32, values, destination);
     }
 
     /// <summary>
@@ -60,16 +53,7 @@ public static class FloatWire
             throw new ArgumentException($"{source.Length} bytes decode to {source.Length / BytesPerValue} floats, destination holds {destination.Length}.", nameof(destination));
         }
 
-        if (BitConverter.IsLittleEndian)
-        {
-            source.CopyTo(MemoryMarshal.AsBytes(destination));
-            return;
-        }
-
-        for (var i = 0; i < destination.Length; i++)
-        {
-            destination[i] = BinaryPrimitives.ReadSingleLittleEndian(source[(i * BytesPerValue)..]);
-        }
+        GradientCodec.Decode(WireFormat.Float32, source, destination);
     }
 
     /// <summary>

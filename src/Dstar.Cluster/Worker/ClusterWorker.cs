@@ -3,6 +3,7 @@ using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Security;
 using Dstar.Cluster.Wire;
 using Dstar.Engine.Configuration;
+using Dstar.Engine.Transport;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 

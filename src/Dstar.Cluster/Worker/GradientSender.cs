@@ -1,5 +1,5 @@
 using Dstar.Cluster.Protocol;
-using Dstar.Cluster.Wire;
+using Dstar.Engine.Transport;
 using Grpc.Core;
 
 namespace Dstar.Cluster.Worker;

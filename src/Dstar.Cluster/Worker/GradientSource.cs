@@ -1,5 +1,4 @@
 using Dstar.Cluster.Configuration;
-using Dstar.Cluster.Wire;
 using Dstar.Core;
 using Dstar.Core.Attacks;
 using Dstar.Core.Specs;
@@ -7,6 +6,7 @@ using Dstar.Core.Stragglers;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Randomness;
 using Dstar.Engine.Server;
+using Dstar.Engine.Transport;
 using Dstar.Engine.Workers;
 using Dstar.Learning;
 

@@ -50,7 +50,7 @@ public static class ConfigKeys
         new("threads", "TorchSharp threads and rule parallelism", (c, v) => c with { Threads = Int(v, ConfigLimits.MaxThreads) }, c => Scalar(c.Threads)),
         new("simulation.parallel", "threads computing a simulated round's worker gradients: auto (this process's share of the cores, at most N) or a count; the metrics are identical for every count",
             ReadParallel, c => c.SimulationParallel is { } p ? Scalar(p) : Scalar("auto")),
-        new("wire", "gradient encoding on the cluster's wire: float32 | bfloat16 | float16 (the simulator does not encode)", (c, v) => c with { Wire = Text(v) }, c => Scalar(c.Wire)),
+        new("wire", "gradient encoding on the wire: float32 | bfloat16 | float16 (the simulator rounds through the same codec)", (c, v) => c with { Wire = Text(v) }, c => Scalar(c.Wire)),
     ];
 
     private static ExperimentConfig ReadK(ExperimentConfig c, ConfigValue v) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dstar.Core.Specs;
+using Dstar.Engine.Transport;
 using Dstar.Learning.Oracle;
 
 namespace Dstar.Engine.Configuration;
@@ -13,9 +14,6 @@ public static class ConfigValidator
 {
     /// <summary>The data sets the simulator can load.</summary>
     public static IReadOnlyList<string> DataNames { get; } = ["fashion-mnist", "mnist", "cifar10", "synthetic-logistic", "synthetic-linear"];
-
-    /// <summary>The gradient encodings a cluster worker can use on the wire (<c>wire</c>).</summary>
-    public static IReadOnlyList<string> WireFormats { get; } = ["float32", "bfloat16", "float16"];
 
     /// <summary>The attack name handled by the simulator itself rather than the attack registry (a data-level attack).</summary>
     public const string LabelFlip = "label-flip";
@@ -43,7 +41,7 @@ public static class ConfigValidator
         Need(c.KMax is null || (c.KMax >= 1 && c.KMax <= c.Workers), "k_max", c.KMax, $"must be in 1..workers = {c.Workers}");
         Need(c.Byzantine >= 0 && c.Byzantine < c.Workers, "byzantine", c.Byzantine, $"must be in 0..workers−1 = {c.Workers - 1} (at least one honest worker)");
         Need(c.AttackTiming is "fast" or "honest", "attack_timing", c.AttackTiming, "must be fast or honest");
-        Need(WireFormats.Contains(c.Wire), "wire", c.Wire, $"must be one of {string.Join(", ", WireFormats)}");
+        Need(WireFormats.Names.Contains(c.Wire), "wire", c.Wire, $"must be one of {string.Join(", ", WireFormats.Names)}");
         Need(c.Byzantine == 0 || c.Attack is not null, "attack", c.Attack, $"byzantine = {c.Byzantine} needs an attack spec (or byzantine = 0)");
         Need(c.Deadline is null || (c.Deadline > 0 && double.IsFinite(c.Deadline.Value)), "deadline", c.Deadline, "must be a positive number of seconds, or empty for none");
         Need(c.KMin is null || (c.KMin >= 1 && c.KMin <= c.KCapacity), "k_min", c.KMin, c.AutoK ? $"must be in 1..k_max = {c.KCapacity}" : $"must be in 1..k = {c.K}");

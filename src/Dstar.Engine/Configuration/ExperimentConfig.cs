@@ -46,9 +46,9 @@ public sealed record ExperimentConfig
     public string AttackTiming { get; init; } = "fast";
 
     /// <summary>
-    /// <c>wire</c>: how cluster workers encode gradients on the wire, one of <see cref="ConfigValidator.WireFormats"/>
-    /// (<c>float32</c>, exact; <c>bfloat16</c> or <c>float16</c>, half the bytes). The server decodes to float32. The
-    /// simulator does not encode.
+    /// <c>wire</c>: how workers encode gradients on the wire, one of <see cref="Transport.WireFormats.Names"/>
+    /// (<c>float32</c>, exact; <c>bfloat16</c> or <c>float16</c>, half the bytes). The server decodes to float32; the
+    /// simulator rounds every gradient through the same codec, so its rule sees what a cluster server would.
     /// </summary>
     public string Wire { get; init; } = "float32";
 

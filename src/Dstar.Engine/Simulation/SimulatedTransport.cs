@@ -31,6 +31,13 @@ namespace Dstar.Engine.Simulation;
 /// compute order. Anything read beyond them (a dropped gradient, an excluded worker) is computed lazily as before.
 /// The metrics are therefore bit-identical for every P; only gradients that a round closing early (a deadline) never
 /// reads may be computed in vain. Memory: P − 1 model replicas, plus P rows for worker momentum's catch-up.</para>
+/// <para>With <see cref="Wire"/> (<c>wire: bfloat16 | float16</c>), every gradient is encoded and decoded through
+/// <see cref="GradientCodec"/> as it is read, after worker momentum and after crafting, exactly as a cluster worker
+/// encodes what it sends and the server decodes it: the rule sees the cluster server's values. A value the format
+/// cannot hold decodes as ±∞ (a NaN stays a NaN) and the collector drops the gradient as malformed, as the cluster's
+/// does; nothing is clipped. The attack still sees the honest gradients in float32, as a cluster attacker, who
+/// computes them itself, does: those rows are decoded into the collector's next row (or a scratch row) rather than in
+/// place. With <c>float32</c> nothing is done: no pass, the same bits as without the key.</para>
 /// </remarks>
 public sealed class SimulatedTransport : ITransport, IRoundDelays
 {
@@ -44,7 +51,7 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
     private readonly double[] _delays;
     private readonly int[] _order;
     private readonly float[] _parameters;
-    private readonly ReadOnlyMemory<float>[] _memory;
+    private readonly Memory<float>[] _memory;
     private readonly GradientBatch? _crafted;
     private readonly Comparer<int> _byArrival;
     private int _nextRow;
@@ -92,7 +99,7 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
         _byzantine = byzantine;
         int d = oracle.ParameterCount;
         _dimension = d;
-        _memory = new ReadOnlyMemory<float>[n];
+        _memory = new Memory<float>[n];
         _computed = new bool[n];
         _delays = new double[n];
         _order = new int[n];
@@ -164,6 +171,15 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
 
         return Momentum.Capture(withoutCurrentRound: true);
     }
+
+    /// <summary>
+    /// How the workers' gradients travel to the server (<c>wire</c>): each is rounded through
+    /// <see cref="GradientCodec"/> as it is read (see remarks). Default <see cref="WireFormat.Float32"/>: untouched.
+    /// </summary>
+    public WireFormat Wire { get; set; } = WireFormat.Float32;
+
+    private byte[]? _wireBytes;
+    private float[]? _wireRow;
 
     /// <summary>The context the server aggregates with (f, g₀), passed to adaptive attacks when set.</summary>
     public AggregationContext? AttackAggregationContext { get; set; }
@@ -243,8 +259,29 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
 
         int w = _order[_cursor++];
         Ensure(w);
-        arrival = new Arrival(w, _version, _memory[w], _delays[w]);
+        arrival = new Arrival(w, _version, Wire == WireFormat.Float32 ? _memory[w] : ThroughWire(w), _delays[w]);
         return true;
+    }
+
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s gradient as the server decodes it from <see cref="Wire"/>: encoded and decoded
+    /// through <see cref="GradientCodec"/>, in place, or, for an honest row the attack reads, into the collector's next
+    /// row (or a scratch row, valid until the stream advances, as <see cref="Arrival.Gradient"/> needs to be).
+    /// </summary>
+    private Memory<float> ThroughWire(int worker)
+    {
+        var sent = _memory[worker];
+        bool attackView = _byzantine?.Attack is not null && !_round.IsCrafted(worker);
+        var decoded = attackView ? CollectorRow() ?? (Memory<float>)(_wireRow ??= new float[_dimension]) : sent;
+        int bytes = _dimension * Wire.BytesPerValue();
+        if (_wireBytes?.Length != bytes)
+        {
+            _wireBytes = new byte[bytes];
+        }
+
+        GradientCodec.Encode(Wire, sent.Span, _wireBytes);
+        GradientCodec.Decode(Wire, _wireBytes, decoded.Span);
+        return decoded;
     }
 
     private void Ensure(int worker)

@@ -9,6 +9,7 @@ using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
 using Dstar.Engine.Running;
 using Dstar.Engine.Server;
+using Dstar.Engine.Transport;
 using Dstar.Engine.Workers;
 using Dstar.Learning;
 
@@ -92,6 +93,7 @@ public sealed class Simulator : IDisposable
             _transport = new SimulatedTransport(_workload.Oracle, _workload.Shards, config.BatchSize, delay, config.KCapacity, config.Seed, byzantine, pipeline)
             {
                 Momentum = config.WorkerMomentum > 0 ? new Workers.WorkerMomentum(config.Workers, config.WorkerMomentum) : null,
+                Wire = WireFormats.Parse(config.Wire),
             };
             GradientThreadCount = SimulationParallelism.Resolve(config, cores);
             GradientThreads? threads = null;
@@ -116,7 +118,8 @@ public sealed class Simulator : IDisposable
         _transport.Collector = _server.Collector;
 
         Description = $"{_workload.Description}; N = {config.Workers}, k = {(config.AutoK ? "auto" : config.K)}, f = {config.Byzantine} ({config.AttackTiming} {attackName}), "
-            + $"rule {pipeline.Name}, delay {delay.Name}; gradients on {GradientThreadCount} thread{(GradientThreadCount == 1 ? "" : "s")}";
+            + $"rule {pipeline.Name}, delay {delay.Name}{(_transport.Wire == WireFormat.Float32 ? "" : $", {config.Wire} on the wire")}; "
+            + $"gradients on {GradientThreadCount} thread{(GradientThreadCount == 1 ? "" : "s")}";
     }
 
     /// <summary>The config.</summary>

@@ -20,7 +20,12 @@ public static class StudyReport
         var folder = Path.Combine(directory, Folder);
         Directory.CreateDirectory(folder);
         var images = new List<(string Title, string Path)>();
-        foreach (var (key, label, file) in new[] { ("byzantine", "f (Byzantine workers)", "heatmap-f.png"), ("data.partition", "heterogeneity (data.partition)", "heatmap-heterogeneity.png") })
+        foreach (var (key, label, file) in new[]
+                 {
+                     ("byzantine", "f (Byzantine workers)", "heatmap-f.png"),
+                     ("data.partition", "heterogeneity (data.partition)", "heatmap-heterogeneity.png"),
+                     ("wire", "wire format", "heatmap-wire.png"),
+                 })
         {
             if (results.WorstCaseBy(key) is { } map)
             {

@@ -2,6 +2,7 @@ using System.Buffers;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Server;
 using Dstar.Cluster.Wire;
+using Dstar.Engine.Tests.Transport;
 using Google.Protobuf;
 
 namespace Dstar.Cluster.Tests.Wire;

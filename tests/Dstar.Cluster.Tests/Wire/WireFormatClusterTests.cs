@@ -1,11 +1,11 @@
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Security;
-using Dstar.Cluster.Wire;
 using Dstar.Cluster.Worker;
 using Dstar.Engine.Configuration;
+using Dstar.Engine.Transport;
 using Google.Protobuf;
 using Grpc.Core;
-using WireFormat = Dstar.Cluster.Wire.WireFormat;
+using WireFormat = Dstar.Engine.Transport.WireFormat;
 
 namespace Dstar.Cluster.Tests.Wire;
 

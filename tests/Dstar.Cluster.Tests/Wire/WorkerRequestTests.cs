@@ -2,9 +2,10 @@ using System.Buffers;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Wire;
 using Dstar.Cluster.Worker;
+using Dstar.Engine.Transport;
 using Google.Protobuf;
 using Grpc.Core;
-using WireFormat = Dstar.Cluster.Wire.WireFormat;
+using WireFormat = Dstar.Engine.Transport.WireFormat;
 
 namespace Dstar.Cluster.Tests.Wire;
 

@@ -1,7 +1,9 @@
 using System.Buffers;
-using Dstar.Cluster.Wire;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Transport;
+using Xunit;
 
-namespace Dstar.Cluster.Tests.Wire;
+namespace Dstar.Engine.Tests.Transport;
 
 /// <summary>
 /// The wire encodings against naive references: float16 against .NET's scalar <see cref="Half"/> conversion, bfloat16
@@ -82,14 +84,21 @@ public class GradientCodecTests
     }
 
     [Fact]
-    public void The_names_are_the_config_validators()
+    public void The_config_accepts_exactly_the_format_names_and_Parse_reads_them()
     {
-        Assert.Equal(Dstar.Engine.Configuration.ConfigValidator.WireFormats, WireFormats.Names);
+        foreach (var name in WireFormats.Names)
+        {
+            Assert.DoesNotContain(ConfigValidator.Validate(new ExperimentConfig { Wire = name }), e => e.Key == "wire");
+            Assert.Equal(name, WireFormats.Parse(name).Name());
+        }
+
+        Assert.Contains(ConfigValidator.Validate(new ExperimentConfig { Wire = "int8" }), e => e.Key == "wire" && e.Problem.Contains("float32, bfloat16, float16"));
         Assert.Equal(WireFormat.BFloat16, WireFormats.Parse(" bfloat16"));
         Assert.Contains("valid: float32, bfloat16, float16", Assert.Throws<ArgumentException>(() => WireFormats.Parse("int8")).Message);
     }
 
-    private static float Reference(WireFormat format, float value) => format switch
+    /// <summary>The naive per-value round trip: float16 by .NET's scalar <see cref="Half"/>, bfloat16 by its definition.</summary>
+    internal static float Reference(WireFormat format, float value) => format switch
     {
         WireFormat.Float16 => (float)(Half)value,
         WireFormat.BFloat16 => BFloat16(value),
@@ -116,7 +125,7 @@ public class GradientCodecTests
         return BitConverter.UInt32BitsToSingle(top << 16);
     }
 
-    private static bool Same(float a, float b) => (float.IsNaN(a) && float.IsNaN(b)) || BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
+    internal static bool Same(float a, float b) => (float.IsNaN(a) && float.IsNaN(b)) || BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
 
     private static float[] RandomValues(Random random, int count) => Enumerable.Range(0, count).Select(_ => random.Next(12) switch
     {

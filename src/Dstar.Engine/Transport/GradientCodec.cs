@@ -4,7 +4,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
-namespace Dstar.Cluster.Wire;
+namespace Dstar.Engine.Transport;
 
 /// <summary>
 /// Gradient values to and from the bytes of a <see cref="WireFormat"/>, little-endian, no framing. Encoding rounds to
@@ -24,8 +24,15 @@ public static class GradientCodec
 
         switch (format)
         {
+            case WireFormat.Float32 when BitConverter.IsLittleEndian:
+                MemoryMarshal.AsBytes(values).CopyTo(destination);
+                break;
             case WireFormat.Float32:
-                FloatWire.Write(values, destination);
+                for (var i = 0; i < values.Length; i++)
+                {
+                    BinaryPrimitives.WriteSingleLittleEndian(destination[(4 * i)..], values[i]);
+                }
+
                 break;
             case WireFormat.Float16:
                 TensorPrimitives.ConvertToHalf(values, MemoryMarshal.Cast<byte, Half>(destination));
@@ -50,8 +57,15 @@ public static class GradientCodec
 
         switch (format)
         {
+            case WireFormat.Float32 when BitConverter.IsLittleEndian:
+                source.CopyTo(MemoryMarshal.AsBytes(destination));
+                break;
             case WireFormat.Float32:
-                FloatWire.Read(source, destination);
+                for (var i = 0; i < destination.Length; i++)
+                {
+                    destination[i] = BinaryPrimitives.ReadSingleLittleEndian(source[(4 * i)..]);
+                }
+
                 break;
             case WireFormat.Float16 when BitConverter.IsLittleEndian:
                 TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(source), destination);

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Dstar.Cluster.Tests.Wire;
+namespace Dstar.Engine.Tests.Transport;
 
 /// <summary>Bytes as a <see cref="ReadOnlySequence{T}"/> of several segments, as a pipe hands them to a deserializer.</summary>
 internal static class Segments

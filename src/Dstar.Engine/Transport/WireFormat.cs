@@ -1,4 +1,4 @@
-namespace Dstar.Cluster.Wire;
+namespace Dstar.Engine.Transport;
 
 /// <summary>
 /// How a worker encodes its gradient on the wire (config key <c>wire</c>): IEEE float32 (exact), bfloat16 (float32's
