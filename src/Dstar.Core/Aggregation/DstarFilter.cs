@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Dstar.Core.Kernels;
 
@@ -194,7 +193,7 @@ public sealed class DstarFilter : IAggregator
 
         // Our checks against g₀ (one pass for the norms and dot products), then one vote per group of near-duplicates.
         double[] norms = [], dots = [];
-        double validationNorm = validation is null ? 0 : Math.Sqrt(RowDeviations.Exact(validation, default));
+        double validationNorm = validation is null ? 0 : RowNorms.Of(batch, validation);
         if (validation is not null && !double.IsFinite(validationNorm))
         {
             throw new AggregationException("dstar: the validation gradient g₀ holds non-finite values");
@@ -205,7 +204,7 @@ public sealed class DstarFilter : IAggregator
         {
             norms = new double[n];
             dots = new double[n];
-            DstarScreen.Measure(batch, validation, norms, dots);
+            DstarScreen.Measure(batch, CollectionsMarshal.AsSpan(candidates), validation, norms, dots, context.MaxDegreeOfParallelism);
             candidates.RemoveAll(i =>
             {
                 if (double.IsNaN(norms[i]))
@@ -450,11 +449,8 @@ public sealed class DstarFilter : IAggregator
             }
         }
 
-        WeightedRowSums.WeightedSum(batch, CollectionsMarshal.AsSpan(kept), factors, output);
-        if (validationWeight != 0)
-        {
-            TensorPrimitives.MultiplyAdd(validation, (float)validationWeight, output, output);
-        }
+        // g₀ is one more weighted row of the same pass.
+        WeightedRowSums.WeightedSum(batch, CollectionsMarshal.AsSpan(kept), factors, output, validation, validationWeight, context.MaxDegreeOfParallelism);
 
         for (int a = 0; a < kept.Count; a++)
         {
