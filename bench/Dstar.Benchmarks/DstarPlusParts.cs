@@ -44,12 +44,20 @@ public static class DstarPlusParts
 
         var variants = new List<(string Name, Action Call)>
         {
-            ("‖g₀‖², exact double loop", () => RowDeviations.Exact(validation, default)),
+            ("‖g₀‖ (RowNorms.Of)", () => RowNorms.Of(batch, validation)),
             ("screen: norms and dots (Measure)", () => DstarScreen.Measure(batch, all, validation, norms, dots)),
             ("screen: duplicate groups (Groups)", () => DstarScreen.Groups(batch, all, norms, dots, validationNorm, 0.05)),
             ("filter pass 1: median + deviations", () => RowDeviations.Squared(batch, all, validation, CenterMode.Median, squared, default, centerRows: rows + 1)),
             ("weighted sum of the rows and g₀", () => WeightedRowSums.WeightedSum(batch, all, weights, output, validation, 0.5)),
             ("plain mean of the rows", () => RowMeans.Mean(batch, all, default, output)),
+            ("the steps in sequence (norm, screen, filter, weighted sum)", () =>
+            {
+                RowNorms.Of(batch, validation);
+                DstarScreen.Measure(batch, all, validation, norms, dots);
+                DstarScreen.Groups(batch, all, norms, dots, validationNorm, 0.05);
+                RowDeviations.Squared(batch, all, validation, CenterMode.Median, squared, default, centerRows: rows + 1);
+                WeightedRowSums.WeightedSum(batch, all, weights, output, validation, 0.5);
+            }),
         };
         foreach (var spec in new[] { "mean", "dstar", "dstar direction=0 duplicates=0.05 reference=quantile", "dstar-plus" })
         {
