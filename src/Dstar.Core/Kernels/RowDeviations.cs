@@ -115,13 +115,12 @@ internal static unsafe class RowDeviations
             throw new ArgumentException($"the vector has {vector.Length} values, expected d = {d}", nameof(vector));
         }
 
-        Span<nint> pointers = count + 1 <= RowPointers.StackLimit ? stackalloc nint[count + 1] : new nint[count + 1];
+        Span<nint> pointers = count <= RowPointers.StackLimit ? stackalloc nint[count] : new nint[count];
         fixed (float* data = batch.Buffer)
         fixed (float* vectorData = vector)
         fixed (nint* rowPointers = pointers)
         {
             RowPointers.Fill(data, d, batch.Count, rows, pointers);
-            pointers[count] = (nint)vectorData;
             return GroupedFixedCenter((float**)rowPointers, count, d, vectorData, dots: true, squared, dots, degreeOfParallelism);
         }
     }
