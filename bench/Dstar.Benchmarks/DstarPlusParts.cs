@@ -49,6 +49,7 @@ public static class DstarPlusParts
             ("screen: duplicate groups (Groups)", () => DstarScreen.Groups(batch, all, norms, dots, validationNorm, 0.05)),
             ("filter pass 1: median + deviations", () => RowDeviations.Squared(batch, all, validation, CenterMode.Median, squared, default, centerRows: rows + 1)),
             ("weighted sum of the rows and g₀", () => WeightedRowSums.WeightedSum(batch, all, weights, output, validation, 0.5)),
+            ("weighted sum of the rows alone", () => WeightedRowSums.WeightedSum(batch, all, weights, output)),
             ("plain mean of the rows", () => RowMeans.Mean(batch, all, default, output)),
             ("the steps in sequence (norm, screen, filter, weighted sum)", () =>
             {
