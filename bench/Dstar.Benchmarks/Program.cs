@@ -47,6 +47,16 @@ if (args is ["two-pass-parts", ..])
     return;
 }
 
+// "dstar-plus-parts [repeats] [rows] [dimension]": the steps of dSTAR with our checks timed apart (see DstarPlusParts).
+if (args is ["dstar-plus-parts", ..])
+{
+    DstarPlusParts.Run(
+        args.Length > 1 ? int.Parse(args[1]) : 11,
+        args.Length > 2 ? int.Parse(args[2]) : 16,
+        args.Length > 3 ? int.Parse(args[3]) : 1_000_000);
+    return;
+}
+
 if (args is ["oracle-stopwatch", ..])
 {
     Dstar.Benchmarks.OracleStopwatch.Run(args.Length > 1 ? int.Parse(args[1]) : 20, args.Length > 2 ? int.Parse(args[2]) : 25);

@@ -192,6 +192,35 @@ public class DstarOptionsTests
             .Label($"{options.Spec}: kept {string.Join(',', report.Kept)} vs {string.Join(',', expected.Kept)}; scores {string.Join(',', report.Scores!)} vs {string.Join(',', expected.Scores)}; out {output[0]} vs {expected.Output[0]}");
     }
 
+    // Wider than a column tile and past 16 rows, so the screen's pass and the weighted mean go group by group and tile
+    // by tile (and split columns between threads); rows include exact and noisy copies.
+    [Theory]
+    [InlineData(20, 1, "dstar-plus")]
+    [InlineData(24, 2, "dstar-plus")]
+    [InlineData(12, 2, "dstar-plus scale-mode=drop mean=plain include-validation=true")]
+    public void Dstar_plus_on_wide_batches_equals_the_naive_filter(int n, int threads, string spec)
+    {
+        var rng = new Random(n * 7 + threads);
+        int d = Dstar.Core.Kernels.StreamGroups.TileColumns + 4_321;
+        var rows = Rows(rng, n, d);
+        var g0 = Columns.Grid(rng, 1, d)[0];
+        var rule = (DstarFilter)Registry.Rules.Create(spec);
+        var options = new Options(
+            Tau: rule.Tau, Center: "median", Reference: rule.Reference == DstarReference.Quantile ? "quantile" : "validation", Quantile: rule.Quantile,
+            Include: rule.IncludeValidation, Direction: rule.Direction, Scale: rule.Scale, Clip: rule.ScaleMode == DstarScaleMode.Clip,
+            Duplicates: rule.Duplicates, ClippedMean: rule.Mean == DstarMean.Clipped);
+        var output = new float[d];
+        var report = rule.Aggregate(GradientBatch.FromRows(rows), new AggregationContext { ValidationGradient = g0, MaxDegreeOfParallelism = threads }, output);
+        var expected = Naive(rows, g0, options);
+        Assert.Equal(expected.Kept, report.Kept);
+        for (int i = 0; i < n; i++)
+        {
+            Assert.True(double.IsNaN(expected.Scores[i]) ? double.IsNaN(report.Scores![i]) : Math.Abs(report.Scores![i] - expected.Scores[i]) <= 1e-3 * (1 + expected.Scores[i]), $"row {i}");
+        }
+
+        Assert.True(Columns.AllClose(output, j => expected.Output[j], 1e-4));
+    }
+
     [Fact]
     public void Dstar_gives_identical_colluders_one_vote_in_the_centre_and_the_mean()
     {

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Dstar.Core.Kernels;
 
@@ -30,8 +29,13 @@ namespace Dstar.Core.Aggregation;
 /// Cost: two passes over the rows with the paper's options. The first computes, per 16 coordinates, the centre and every
 /// row's partial sum of squared deviations in one go; the second averages the kept rows (never "sum all, subtract the
 /// dropped", which cancels catastrophically next to huge Byzantine rows). Direction, scale, duplicates and the clipped
-/// mean add one pass (‖gᵢ‖ and gᵢ·g₀ per row); duplicate candidates that pass the scalar tests cost one distance each.
-/// O(n·d) reads, no pairwise distances; reputation keeps O(N) state.
+/// mean add one pass: ‖gᵢ‖ and gᵢ·g₀ of every candidate row in one column pass with g₀'s block loaded once for all rows
+/// (<see cref="RowDeviations.NormsAndDots"/>); the weighted or clipped mean is still one pass, g₀ entering it as
+/// one more weighted row. Duplicate candidates are compared a chunk of columns at a time and part as soon as the partial
+/// distance passes the bound (two honest rows after a small fraction of d; a near-duplicate pair costs one distance).
+/// ‖g₀‖ costs one read of g₀. O(n·d) reads, no pairwise distances; reputation keeps O(N) state. Measured at n = 16,
+/// d = 10⁶, one thread: `dstar` about 2 reads of the batch, `dstar-plus` about 3.3 (docs/benchmarks.md, "dSTAR+
+/// options").
 /// </para>
 /// <para>
 /// Report: Kept = S; Scores[i] = δᵢ/δ_ref (0 when both are 0, +∞ when only δ_ref is), NaN for rows that did not reach
@@ -194,7 +198,7 @@ public sealed class DstarFilter : IAggregator
 
         // Our checks against g₀ (one pass for the norms and dot products), then one vote per group of near-duplicates.
         double[] norms = [], dots = [];
-        double validationNorm = validation is null ? 0 : Math.Sqrt(RowDeviations.Exact(validation, default));
+        double validationNorm = validation is null ? 0 : RowNorms.Of(batch, validation);
         if (validation is not null && !double.IsFinite(validationNorm))
         {
             throw new AggregationException("dstar: the validation gradient g₀ holds non-finite values");
@@ -205,7 +209,7 @@ public sealed class DstarFilter : IAggregator
         {
             norms = new double[n];
             dots = new double[n];
-            DstarScreen.Measure(batch, validation, norms, dots);
+            DstarScreen.Measure(batch, CollectionsMarshal.AsSpan(candidates), validation, norms, dots, context.MaxDegreeOfParallelism);
             candidates.RemoveAll(i =>
             {
                 if (double.IsNaN(norms[i]))
@@ -450,11 +454,8 @@ public sealed class DstarFilter : IAggregator
             }
         }
 
-        WeightedRowSums.WeightedSum(batch, CollectionsMarshal.AsSpan(kept), factors, output);
-        if (validationWeight != 0)
-        {
-            TensorPrimitives.MultiplyAdd(validation, (float)validationWeight, output, output);
-        }
+        // g₀ is one more weighted row of the same pass.
+        WeightedRowSums.WeightedSum(batch, CollectionsMarshal.AsSpan(kept), factors, output, validation, validationWeight, context.MaxDegreeOfParallelism);
 
         for (int a = 0; a < kept.Count; a++)
         {

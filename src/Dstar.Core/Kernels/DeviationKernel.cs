@@ -4,7 +4,9 @@ namespace Dstar.Core.Kernels;
 
 /// <summary>
 /// One pass: per block, the centre c (median, median of bucket means, a given vector or 0) and, for every row, the
-/// partial sums of (xᵢ − c)². Writes c when given an output. Float partial sums are flushed into doubles every 64
+/// partial sums of (xᵢ − c)²; with dots (origin only), also the partial sums of xᵢ·y for y the pointer after the rows,
+/// so that squared norms and dot products with one vector come from one read of the rows (y's block is loaded once
+/// for all of them). Writes c when given an output. Float partial sums are flushed into doubles every 64
 /// blocks, so a lane sums at most 64 float terms; a row whose float sum overflows (values past about 1.8e19) is
 /// reported non-finite here and recomputed exactly by the caller.
 /// </summary>
@@ -17,6 +19,7 @@ namespace Dstar.Core.Kernels;
 internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 {
     private readonly int _rows;
+    private readonly bool _dots;
     private readonly CenterMode _mode;
     private readonly int _centerRows;
     private readonly int* _order;
@@ -32,9 +35,16 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
     /// <param name="centerRows">Median: the centre is the median of rows [0, centerRows). Buckets: how many rows are bucketed.</param>
     /// <param name="order">Buckets: the row order (pinned, length centerRows) cut into runs of <paramref name="bucketSize"/>.</param>
     /// <param name="bucketSize">Buckets: rows per bucket (the last may be smaller).</param>
-    public DeviationKernel(int rows, CenterMode mode, int centerRows = 0, int* order = null, int bucketSize = 1)
+    /// <param name="dots">Origin only: also Σ xᵢ·y, y = the pointer after the rows (see <see cref="AddDotsTo"/>).</param>
+    public DeviationKernel(int rows, CenterMode mode, int centerRows = 0, int* order = null, int bucketSize = 1, bool dots = false)
     {
+        if (dots && mode != CenterMode.Origin)
+        {
+            throw new ArgumentException("dot products are summed only beside squared norms (CenterMode.Origin)", nameof(dots));
+        }
+
         _rows = rows;
+        _dots = dots;
         _mode = mode;
         _centerRows = centerRows;
         _order = order;
@@ -59,6 +69,10 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
                 // The centre is read back at once by the deviation sweep: ordinary stores.
                 _compiled = UnrolledNetworks.Median(centerRows, streaming: false);
             }
+        }
+        else if (dots)
+        {
+            _compiled = UnrolledNetworks.NormsAndDots(rows);
         }
         else if (mode is CenterMode.Given or CenterMode.Origin)
         {
@@ -159,7 +173,11 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 
     private readonly int MedianInputs => _mode == CenterMode.Median ? _centerRows : _mode == CenterMode.MedianOfBucketMeans ? Buckets : 0;
 
-    public readonly int ScratchFloats => (1 + 4 * _rows + MedianInputs) * ColumnTiles.MaxWidth + CenterFloats + 2 * _rows;
+    // Sums kept per worker: one per row, or two (squared norm, then dot product) with dots.
+    private readonly int SumCount => _dots ? 2 * _rows : _rows;
+
+    // Check, values, median inputs; then per sum a float accumulator, 16 double lanes and one double.
+    public readonly int ScratchFloats => (1 + _rows + MedianInputs + 3 * SumCount) * ColumnTiles.MaxWidth + CenterFloats + 2 * SumCount;
 
     // The compiled median pass keeps one sweep of centres here when the caller does not want them written out.
     private readonly int CenterFloats => _mode == CenterMode.Median ? SweepColumns : 0;
@@ -174,9 +192,9 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 
     // Per-lane double sums (16 per row) that compiled code flushes the float accumulators into, every
     // UnrolledNetworks.FlushBlocks blocks; Flush folds them into Sums.
-    private readonly double* Lanes => (double*)(Accumulators + _rows * ColumnTiles.MaxWidth);
+    private readonly double* Lanes => (double*)(Accumulators + SumCount * ColumnTiles.MaxWidth);
 
-    private readonly double* Sums => Lanes + _rows * ColumnTiles.MaxWidth;
+    private readonly double* Sums => Lanes + SumCount * ColumnTiles.MaxWidth;
 
     /// <summary>False when a value was non-finite (or a sum overflowed).</summary>
     public readonly bool Finite => ColumnKernelParts.CheckPassed(_check);
@@ -187,6 +205,15 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
         for (int i = 0; i < _rows; i++)
         {
             squared[i] += Sums[i];
+        }
+    }
+
+    /// <summary>Adds this worker's Σⱼ xᵢⱼ·yⱼ to <paramref name="dots"/>[i] (a kernel made with dots).</summary>
+    public readonly void AddDotsTo(Span<double> dots)
+    {
+        for (int i = 0; i < _rows; i++)
+        {
+            dots[i] += Sums[_rows + i];
         }
     }
 
@@ -251,6 +278,15 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
             acc[r] = TLanes.MultiplyAdd(diff, diff, acc[r]);
         }
 
+        if (_dots)
+        {
+            var y = TLanes.Load(rowPointers[n] + column);
+            for (int r = 0; r < n; r++)
+            {
+                acc[n + r] = TLanes.MultiplyAdd(v[r], y, acc[n + r]);
+            }
+        }
+
         if (output != null)
         {
             TLanes.Store(center, output);
@@ -263,7 +299,8 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
     {
         var acc = (TVec*)Accumulators;
         var zero = TLanes.Broadcast(0f);
-        for (int r = 0; r < _rows; r++)
+        int sums = SumCount;
+        for (int r = 0; r < sums; r++)
         {
             Sums[r] += TLanes.SumToDouble(acc[r]);
             acc[r] = zero;
@@ -271,8 +308,8 @@ internal unsafe struct DeviationKernel : IColumnKernel<DeviationKernel>
 
         if (_compiled >= 0)
         {
-            var lanes = new Span<double>(Lanes, _rows * ColumnTiles.MaxWidth);
-            for (int r = 0; r < _rows; r++)
+            var lanes = new Span<double>(Lanes, sums * ColumnTiles.MaxWidth);
+            for (int r = 0; r < sums; r++)
             {
                 Sums[r] += Vector512.Sum(Vector512.Create(lanes.Slice(r * 16, 8))) + Vector512.Sum(Vector512.Create(lanes.Slice(r * 16 + 8, 8)));
             }

@@ -27,6 +27,26 @@ internal static class RowNorms
         }
     }
 
+    /// <summary>
+    /// ‖v‖₂ of one vector of the batch's dimension (dSTAR's g₀), in one pass of the same kernel as the rows' norms: float
+    /// lanes flushed to double, the exact double sum when they overflow; NaN when v holds NaN or ±∞.
+    /// </summary>
+    public static double Of(GradientBatch batch, ReadOnlySpan<float> vector)
+    {
+        Span<double> squared = stackalloc double[1];
+        if (!RowDeviations.Squared(batch, default, vector, CenterMode.Origin, squared, default))
+        {
+            if (!NonFinite.AllFinite(vector))
+            {
+                return double.NaN;
+            }
+
+            squared[0] = RowDeviations.Exact(vector, default);
+        }
+
+        return Math.Sqrt(squared[0]);
+    }
+
     /// <summary>row ← row·factor.</summary>
     public static void Scale(Span<float> row, double factor) => TensorPrimitives.Multiply(row, (float)factor, row);
 }

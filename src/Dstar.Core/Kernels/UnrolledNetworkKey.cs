@@ -18,7 +18,10 @@ internal enum UnrolledTask
     /// <summary>Σ (xᵢ − c)² with a fixed centre (given, or the origin).</summary>
     FixedCenterDeviations,
 
-    /// <summary>c + Σ wᵢ (xᵢ − c).</summary>
+    /// <summary>Σ xᵢ² and Σ xᵢ·y beside each other.</summary>
+    NormsAndDots,
+
+    /// <summary>c + Σ wᵢ (xᵢ − c), or Σ wᵢ xᵢ without a centre.</summary>
     Step,
 }
 
@@ -33,7 +36,7 @@ internal enum UnrolledTask
 /// <param name="Low">The lowest selected rank, or the trim (selection tasks).</param>
 /// <param name="High">The highest selected rank (selection tasks).</param>
 /// <param name="Scale">The factor of a row sum.</param>
-/// <param name="GivenCenter">The centre is the row after the inputs rather than the origin (fixed-centre deviations).</param>
+/// <param name="GivenCenter">The centre is the row after the inputs rather than the origin (fixed-centre deviations, step).</param>
 internal readonly record struct UnrolledNetworkKey(
     UnrolledTask Task,
     int Rows,

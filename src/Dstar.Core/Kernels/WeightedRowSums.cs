@@ -6,20 +6,31 @@ using System.Runtime.Intrinsics.X86;
 namespace Dstar.Core.Kernels;
 
 /// <summary>
-/// Weighted sums of rows of a batch with arbitrary weights, y = Σₖ wₖ·x_{rows[k]}: FLTrust's weighted sum and NNM's
-/// mixing. Plain means of rows (Multi-Krum, MDA, Zeno, dSTAR, the mean rule) use the compiled
-/// <see cref="RowMeans.Mean"/>.
+/// Weighted sums of rows of a batch with arbitrary weights, y = Σₖ wₖ·x_{rows[k]} (+ w·extra): FLTrust's weighted sum,
+/// dSTAR's weighted and clipped means, and NNM's mixing. Plain means of rows (Multi-Krum, MDA, Zeno, dSTAR, the mean
+/// rule) use the compiled <see cref="RowMeans.Mean"/>.
 /// </summary>
 /// <remarks>
-/// Each group of 64 output values is accumulated in four vector registers over every source row and stored once, so
-/// the cost is one read of the rows with a non-zero weight and one write of the output. Accumulation is in float (at most a few hundred terms
-/// per value). Rows must be finite; rules drop non-finite rows first. Allocates nothing.
+/// <see cref="WeightedSum"/> is one pass of the step kernel without a centre (RowMeans.Step): one read of
+/// the rows with a non-zero weight, the output written once with non-temporal stores, more than 16 rows group by group.
+/// <see cref="Mix"/> forms many outputs at once strip by strip. Accumulation is in float (at most a few hundred terms
+/// per value). Rows must be finite; rules drop non-finite rows first.
 /// </remarks>
 public static class WeightedRowSums
 {
-    /// <summary>Writes Σₖ weights[k]·batch.Row(rows[k]) into <paramref name="output"/>; zero weights are skipped.</summary>
-    /// <exception cref="ArgumentException">rows and weights differ in length, or output is not d long.</exception>
-    public static unsafe void WeightedSum(GradientBatch batch, ReadOnlySpan<int> rows, ReadOnlySpan<double> weights, Span<float> output)
+    /// <summary>
+    /// Writes Σₖ weights[k]·batch.Row(rows[k]) + <paramref name="extraWeight"/>·<paramref name="extra"/> into
+    /// <paramref name="output"/>; zero weights (and an empty extra) are skipped, and with no term left the output is 0.
+    /// </summary>
+    /// <exception cref="ArgumentException">rows and weights differ in length, or output or extra is not d long.</exception>
+    public static void WeightedSum(
+        GradientBatch batch,
+        ReadOnlySpan<int> rows,
+        ReadOnlySpan<double> weights,
+        Span<float> output,
+        ReadOnlySpan<float> extra = default,
+        double extraWeight = 0,
+        int degreeOfParallelism = 1)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (rows.Length != weights.Length)
@@ -28,34 +39,32 @@ public static class WeightedRowSums
         }
 
         int d = batch.Dimension;
-        if (output.Length != d)
+        if (output.Length != d || (!extra.IsEmpty && extra.Length != d))
         {
-            throw new ArgumentException($"output has {output.Length} values, expected d = {d}", nameof(output));
+            throw new ArgumentException($"output and extra row need d = {d} values, got {output.Length} and {extra.Length}", nameof(output));
         }
 
         int terms = 0;
-        var offsets = ArrayPool<long>.Shared.Rent(Math.Max(1, rows.Length));
-        var factors = ArrayPool<float>.Shared.Rent(Math.Max(1, rows.Length));
+        var kept = ArrayPool<int>.Shared.Rent(Math.Max(1, rows.Length));
+        var factors = ArrayPool<float>.Shared.Rent(rows.Length + 1);
         try
         {
             for (int k = 0; k < rows.Length; k++)
             {
                 if (weights[k] != 0)
                 {
-                    offsets[terms] = (long)rows[k] * d;
+                    kept[terms] = rows[k];
                     factors[terms++] = (float)weights[k];
                 }
             }
 
-            fixed (float* source = batch.Buffer)
-            fixed (float* destination = output)
-            {
-                Combine(source, offsets.AsSpan(0, terms), factors.AsSpan(0, terms), destination, d);
-            }
+            bool withExtra = !extra.IsEmpty && extraWeight != 0;
+            factors[terms] = (float)extraWeight;
+            RowMeans.Step(batch, kept.AsSpan(0, terms), factors, default, output, degreeOfParallelism, withExtra ? extra : default);
         }
         finally
         {
-            ArrayPool<long>.Shared.Return(offsets);
+            ArrayPool<int>.Shared.Return(kept);
             ArrayPool<float>.Shared.Return(factors);
         }
     }

@@ -1,12 +1,13 @@
 namespace Dstar.Core.Kernels;
 
 /// <summary>
-/// Per coordinate, c + Σᵢ wᵢ (xᵢ − c) with c the row pointer after the data rows (centered clipping's step). Output may
-/// be the centre itself: each block reads c before writing.
+/// Per coordinate, c + Σᵢ wᵢ (xᵢ − c) with c the row pointer after the data rows (centered clipping's step), or, when
+/// not <paramref name="centered"/>, the weighted sum Σᵢ wᵢ xᵢ (no centre pointer). Output may be the centre itself: each
+/// block reads c before writing.
 /// </summary>
-internal unsafe struct WeightedStepKernel(int rows, float* weights, bool streaming = true) : IColumnKernel<WeightedStepKernel>
+internal unsafe struct WeightedStepKernel(int rows, float* weights, bool streaming = true, bool centered = true) : IColumnKernel<WeightedStepKernel>
 {
-    private readonly int _compiled = UnrolledNetworks.Step(rows, streaming);
+    private readonly int _compiled = UnrolledNetworks.Step(rows, streaming, centered);
     private float* _check;
 
     public readonly bool HasCompiled => _compiled >= 0;
@@ -28,8 +29,8 @@ internal unsafe struct WeightedStepKernel(int rows, float* weights, bool streami
         where TLanes : struct, ISimdLanes<TVec>
         where TVec : unmanaged
     {
-        var center = TLanes.Load(rowPointers[rows] + column);
         var zero = TLanes.Broadcast(0f);
+        var center = centered ? TLanes.Load(rowPointers[rows] + column) : zero;
         TVec even = zero, odd = zero;
         int r = 0;
         for (; r + 2 <= rows; r += 2)
@@ -43,7 +44,8 @@ internal unsafe struct WeightedStepKernel(int rows, float* weights, bool streami
             even = TLanes.MultiplyAdd(TLanes.Subtract(TLanes.Load(rowPointers[r] + column), center), TLanes.Broadcast(weights[r]), even);
         }
 
-        TLanes.Store(TLanes.Add(center, TLanes.Add(even, odd)), output);
+        var sum = TLanes.Add(even, odd);
+        TLanes.Store(centered ? TLanes.Add(center, sum) : sum, output);
     }
 
     public readonly void Flush<TLanes, TVec>()

@@ -146,6 +146,8 @@ public class GroupedRowsTests
         var output = new float[Wide];
         var squared = new double[41];
         var weights = Enumerable.Repeat(1f / 40, 40).ToArray();
+        var dots = new double[41];
+        var factors = Enumerable.Repeat(1.0 / 80, 40).ToArray();
         var rowsFew = RowPointers.All(16);
         var rowsMany = RowPointers.All(40);
         var cases = new[] { (few, rowsFew), (many, rowsMany) };
@@ -157,6 +159,8 @@ public class GroupedRowsTests
                 RowMeans.Step(batch, rows, weights, g0, output);
                 RowDeviations.Squared(batch, rows, default, CenterMode.Given, squared, default, center: g0);
                 RowDeviations.Squared(batch, rows, g0, CenterMode.Median, squared, default, centerRows: rows.Length + 1);
+                RowDeviations.NormsAndDots(batch, rows, g0, squared, dots);
+                WeightedRowSums.WeightedSum(batch, rows, factors.AsSpan(0, rows.Length), output, g0, 0.5);
             }
         }
 

@@ -11,12 +11,14 @@ namespace Dstar.Core.Tests.Kernels;
 public class RegisterWidthTests
 {
     [Theory]
-    [InlineData(16)]
-    [InlineData(8)]
-    [InlineData(1)]
-    public void Every_register_width_gives_the_naive_results(int width)
+    [InlineData(16, true)]
+    [InlineData(16, false)]
+    [InlineData(8, true)]
+    [InlineData(1, true)]
+    public void Every_register_width_gives_the_naive_results(int width, bool compiled)
     {
-        using (KernelSettings.Override(widthLimit: width))
+        // compiled = false: AVX-512 registers without the compiled ranges (the generic kernels at full width).
+        using (KernelSettings.Override(widthLimit: width, unrolledNetworks: compiled ? null : false))
         {
             var rng = new Random(width);
             foreach (var (n, d) in new[] { (1, 5), (7, 37), (16, 100), (21, 17), (64, 33) })
@@ -50,6 +52,22 @@ public class RegisterWidthTests
                 var weights = Enumerable.Range(0, n).Select(i => (i + 1) / 64f).ToArray();
                 RowMeans.Step(batch, rows, weights, g0, output);
                 Assert.True(Columns.AllClose(output, j => g0[j] + Enumerable.Range(0, n).Sum(i => weights[i] * ((double)data[i][j] - g0[j])), 1e-4));
+
+                // dSTAR's screen (squared norms and dot products with g₀ in one pass) and its weighted mean with g₀ as
+                // one more weighted row.
+                var dots = new double[n];
+                Assert.True(RowDeviations.NormsAndDots(batch, rows, g0, squared, dots));
+                for (int i = 0; i < n; i++)
+                {
+                    double norm = Enumerable.Range(0, d).Sum(j => (double)data[i][j] * data[i][j]);
+                    double dot = Enumerable.Range(0, d).Sum(j => (double)data[i][j] * g0[j]);
+                    Assert.Equal(norm, squared[i], 1e-6 * (1 + norm));
+                    Assert.Equal(dot, dots[i], 1e-6 * (1 + Math.Sqrt(norm * g0.Sum(v => (double)v * v))));
+                }
+
+                var factors = Enumerable.Range(0, n).Select(i => (i % 3) / 8.0).ToArray();
+                WeightedRowSums.WeightedSum(batch, rows, factors, output, g0, 0.25);
+                Assert.True(Columns.AllClose(output, j => 0.25 * g0[j] + Enumerable.Range(0, n).Sum(i => factors[i] * data[i][j]), 1e-4));
             }
         }
     }

@@ -51,6 +51,53 @@ public class WeightedRowSumsTests
         }
     }
 
+    // One group of rows (up to 16, with the extra vector beside them) and row groups over tiles, on one and two threads.
+    [Theory]
+    [InlineData(0, 37, 1, true)]
+    [InlineData(1, 5, 1, false)]
+    [InlineData(16, 143, 1, true)]
+    [InlineData(15, 40_000, 2, true)]
+    [InlineData(17, StreamGroups.TileColumns + 4_321, 1, true)]
+    [InlineData(40, StreamGroups.TileColumns + 4_321, 2, true)]
+    [InlineData(33, 999, 1, false)]
+    public void Weighted_sum_with_an_extra_vector_matches_the_naive_sum(int n, int d, int threads, bool withExtra)
+    {
+        var rng = new Random(n * 131 + d);
+        var data = Columns.Grid(rng, Math.Max(1, n), d);
+        var batch = GradientBatch.FromRows(data);
+        var rows = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
+        // About a quarter zero (skipped terms), the rest arbitrary signs and sizes.
+        var weights = rows.Select(_ => rng.Next(4) == 0 ? 0 : rng.NextDouble() * 2 - 1).ToArray();
+        var extra = Columns.Grid(rng, 1, d)[0];
+        double extraWeight = rng.NextDouble() - 0.5;
+        var buffer = new float[d + 8];
+        Array.Fill(buffer, 7f);
+        var output = buffer.AsSpan(3, d); // an output at no particular alignment
+        WeightedRowSums.WeightedSum(batch, rows, weights, output, withExtra ? extra : default, extraWeight, threads);
+        for (int j = 0; j < d; j++)
+        {
+            double expected = withExtra ? extraWeight * extra[j] : 0;
+            for (int k = 0; k < rows.Length; k++)
+            {
+                expected += weights[k] * data[rows[k]][j];
+            }
+
+            // Float accumulation of at most 41 terms of size ≤ 100: absolute error well below 1e-3.
+            Assert.True(Math.Abs(output[j] - expected) <= 1e-3, $"column {j}: {output[j]} vs {expected}");
+        }
+
+        Assert.Equal((7f, 7f), (buffer[2], buffer[3 + d]));
+    }
+
+    [Fact]
+    public void Weighted_sum_of_nothing_is_zero()
+    {
+        var batch = GradientBatch.FromRows(Columns.Grid(new Random(2), 3, 20));
+        var output = Enumerable.Repeat(5f, 20).ToArray();
+        WeightedRowSums.WeightedSum(batch, [0, 2], [0.0, 0.0], output, new float[20], extraWeight: 0);
+        Assert.All(output, v => Assert.Equal(0f, v));
+    }
+
     [Fact]
     public void Mix_refuses_to_write_into_its_own_source()
     {
