@@ -12,7 +12,13 @@ public class ShippedStudiesTests
         { "byzfl-s2.yaml", 120 },
         { "stragglers.yaml", 120 },
         { "dstar-plus-s1.yaml", 180 },
-        { "dstar-plus-s2.yaml", 60 },
+        { "dstar-plus-s2.yaml", 210 },
+        { "dstar-plus-s1-more.yaml", 30 },
+        { "dstar-plus-s1-wm.yaml", 8 },
+        { "dstar-plus-s2-wm.yaml", 60 },
+        { "robustness-wire.yaml", 420 },
+        { "stragglers-seeds.yaml", 120 },
+        { "stragglers-cnn.yaml", 16 },
     };
 
     [Theory]
