@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics.Tensors;
 using Dstar.Core;
 using Dstar.Core.Aggregation;
@@ -66,42 +65,6 @@ public static class DstarPlusParts
             variants.Add(($"rule {spec}", () => rule.Aggregate(batch, context, output)));
         }
 
-        const int warmUps = 5;
-        var reads = new List<double>();
-        var times = variants.Select(_ => new List<double>()).ToArray();
-        for (int repeat = 0; repeat < repeats + warmUps; repeat++)
-        {
-            for (int v = 0; v < variants.Count; v++)
-            {
-                double read = Time(() => CoordinateRulesBenchmarks.StreamingSum(batch));
-                double own = Time(variants[v].Call);
-                if (repeat >= warmUps)
-                {
-                    reads.Add(read);
-                    times[v].Add(own);
-                }
-            }
-        }
-
-        double readMedian = Median(reads);
-        Console.WriteLine($"n = {rows}, d = {dimension}, one thread, {repeats} interleaved repeats after {warmUps} warm-ups; streaming read {readMedian:F3} ms");
-        for (int v = 0; v < variants.Count; v++)
-        {
-            double ms = Median(times[v]);
-            Console.WriteLine($"{variants[v].Name,-62} {ms,8:F3} ms  {ms / readMedian,5:F2}×");
-        }
-    }
-
-    private static double Time(Action action)
-    {
-        long start = Stopwatch.GetTimestamp();
-        action();
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
-
-    private static double Median(List<double> samples)
-    {
-        var sorted = samples.Order().ToArray();
-        return sorted[sorted.Length / 2];
+        InterleavedParts.Run(batch, variants, repeats, warmUps: 5, rows, dimension);
     }
 }

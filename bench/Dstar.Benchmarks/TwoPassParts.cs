@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using Dstar.Core;
 using Dstar.Core.Kernels;
@@ -64,30 +63,7 @@ public static class TwoPassParts
             variants.Add(($"rule {spec}", () => rule.Aggregate(batch, context, output)));
         }
 
-        const int warmUps = 40;
-        var reads = new List<double>();
-        var times = variants.Select(_ => new List<double>()).ToArray();
-        for (int repeat = 0; repeat < repeats + warmUps; repeat++)
-        {
-            for (int v = 0; v < variants.Count; v++)
-            {
-                double read = Time(() => CoordinateRulesBenchmarks.StreamingSum(batch));
-                double own = Time(variants[v].Call);
-                if (repeat >= warmUps)
-                {
-                    reads.Add(read);
-                    times[v].Add(own);
-                }
-            }
-        }
-
-        double readMedian = Median(reads);
-        Console.WriteLine($"n = {rows}, d = {dimension}, one thread, {repeats} interleaved repeats after {warmUps} warm-ups; streaming read {readMedian:F3} ms");
-        for (int v = 0; v < variants.Count; v++)
-        {
-            double ms = Median(times[v]);
-            Console.WriteLine($"{variants[v].Name,-45} {ms,8:F3} ms  {ms / readMedian,5:F2}×");
-        }
+        InterleavedParts.Run(batch, variants, repeats, warmUps: 40, rows, dimension);
     }
 
     /// <summary>Plain C# with every pointer and accumulator in a local: the reference for the compiled distance pass.</summary>
@@ -154,16 +130,4 @@ public static class TwoPassParts
         }
     }
 
-    private static double Time(Action action)
-    {
-        long start = Stopwatch.GetTimestamp();
-        action();
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
-
-    private static double Median(List<double> samples)
-    {
-        var sorted = samples.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
 }
