@@ -498,6 +498,16 @@ internal static partial class UnrolledNetworks
             }
         }
 
+        /// <summary>accumulator ← a·b + accumulator, fused (one register-to-register step of a sum of products).</summary>
+        public void MultiplyAccumulate(LocalBuilder a, LocalBuilder b, LocalBuilder accumulator)
+        {
+            _il.Emit(OpCodes.Ldloc, a);
+            _il.Emit(OpCodes.Ldloc, b);
+            _il.Emit(OpCodes.Ldloc, accumulator);
+            _il.Emit(OpCodes.Call, FusedMultiplyAdd);
+            _il.Emit(OpCodes.Stloc, accumulator);
+        }
+
         /// <summary>check += local·0 (NaN once the local was ever non-finite).</summary>
         public void CheckLocal(LocalBuilder local)
         {

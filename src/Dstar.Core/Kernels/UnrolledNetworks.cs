@@ -205,11 +205,7 @@ internal static partial class UnrolledNetworks
             il.Emit(OpCodes.Ldloc, center);
             il.Emit(OpCodes.Call, Subtract);
             il.Emit(OpCodes.Stloc, diff);
-            il.Emit(OpCodes.Ldloc, diff);
-            il.Emit(OpCodes.Ldloc, diff);
-            il.Emit(OpCodes.Ldloc, e.Accumulators[r]);
-            il.Emit(OpCodes.Call, FusedMultiplyAdd);
-            il.Emit(OpCodes.Stloc, e.Accumulators[r]);
+            e.MultiplyAccumulate(diff, diff, e.Accumulators[r]);
         }
 
         e.LoopTail(n);
@@ -234,16 +230,8 @@ internal static partial class UnrolledNetworks
             // Non-finite rows show up as non-finite sums, so no separate check is needed here.
             e.LoadRow(r);
             il.Emit(OpCodes.Stloc, x);
-            il.Emit(OpCodes.Ldloc, x);
-            il.Emit(OpCodes.Ldloc, x);
-            il.Emit(OpCodes.Ldloc, e.Accumulators[r]);
-            il.Emit(OpCodes.Call, FusedMultiplyAdd);
-            il.Emit(OpCodes.Stloc, e.Accumulators[r]);
-            il.Emit(OpCodes.Ldloc, x);
-            il.Emit(OpCodes.Ldloc, y);
-            il.Emit(OpCodes.Ldloc, e.Accumulators[n + r]);
-            il.Emit(OpCodes.Call, FusedMultiplyAdd);
-            il.Emit(OpCodes.Stloc, e.Accumulators[n + r]);
+            e.MultiplyAccumulate(x, x, e.Accumulators[r]);
+            e.MultiplyAccumulate(x, y, e.Accumulators[n + r]);
         }
 
         e.LoopTail(2 * n);
