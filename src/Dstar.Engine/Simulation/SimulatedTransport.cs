@@ -54,6 +54,8 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
     private readonly Memory<float>[] _memory;
     private readonly GradientBatch? _crafted;
     private readonly Comparer<int> _byArrival;
+    private byte[]? _wireBytes; // the encoded gradient of ThroughWire, reused
+    private float[]? _wireRow; // a decoded honest row when the collector has no row to lend
     private int _nextRow;
     private int _arrivalCount;
     private int _cursor;
@@ -177,9 +179,6 @@ public sealed class SimulatedTransport : ITransport, IRoundDelays
     /// <see cref="GradientCodec"/> as it is read (see remarks). Default <see cref="WireFormat.Float32"/>: untouched.
     /// </summary>
     public WireFormat Wire { get; set; } = WireFormat.Float32;
-
-    private byte[]? _wireBytes;
-    private float[]? _wireRow;
 
     /// <summary>The context the server aggregates with (f, g₀), passed to adaptive attacks when set.</summary>
     public AggregationContext? AttackAggregationContext { get; set; }
