@@ -44,8 +44,10 @@ public class MultiHostTests
             Assert.True(await server.WaitAsync(TimeSpan.FromSeconds(150)) == 0, server.Output);
             Assert.Equal(30, fixture.Summary().GetProperty("rounds").GetInt32());
 
-            // Rounds close with the three fast workers: well under the slow workers' delay.
-            var rounds = fixture.Rounds().Skip(1).ToArray();
+            // Rounds close with the three fast workers: well under the slow workers' delay. The first rounds are left
+            // out: they can close before every fast worker has finished its TLS handshake and joined (seen once with
+            // other test projects running beside this one), and then a slow worker is rightly among the first k.
+            var rounds = fixture.Rounds().Skip(3).ToArray();
             var times = rounds.Select(r => r.GetProperty("round_time").GetDouble()).Order().ToArray();
             var median = times[times.Length / 2];
             Assert.True(median < SlowMilliseconds / 2000.0, $"median round {median * 1000:F0} ms (netem: {netem}); slow workers take {SlowMilliseconds} ms");
