@@ -31,6 +31,13 @@ public class BenchWireCommandTests
             Assert.Equal(grpc / raw, run.GetProperty("ratio").GetDouble(), 1e-3 * (1 + grpc / raw));
             // GB/s and ms describe the same pushes: 4·d bytes over the median time.
             Assert.Equal(4e-6 * run.GetProperty("d").GetInt32() / run.GetProperty("grpc_ms").GetDouble(), grpc, 1e-3 * grpc);
+
+            // The cluster's path is the upload channel; the session-stream push is measured beside it.
+            Assert.Equal("upload", run.GetProperty("grpc_path").GetString());
+            var stream = run.GetProperty("stream_gbps").GetDouble();
+            Assert.True(stream > 0 && double.IsFinite(stream), $"stream_gbps {stream}");
+            Assert.Equal(stream / raw, run.GetProperty("stream_ratio").GetDouble(), 1e-3 * (1 + stream / raw));
+            Assert.Equal(4e-6 * run.GetProperty("d").GetInt32() / run.GetProperty("stream_ms").GetDouble(), stream, 1e-3 * stream);
         }
 
         Assert.Contains("[2/2] d = 30,000", result.Error);

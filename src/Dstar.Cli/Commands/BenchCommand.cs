@@ -83,7 +83,7 @@ public static class BenchCommand
 
     /// <summary>
     /// <c>bench wire [--d N]... [--tls] [--repeats R] [--warmups W] [--json]</c>: gradient pushes through the cluster's
-    /// gRPC path against a raw socket pair (see <see cref="WireBenchmark"/>).
+    /// path (the upload channel) and on the gRPC session stream, against a raw socket pair (see <see cref="WireBenchmark"/>).
     /// </summary>
     private static Command WireCommand()
     {
@@ -92,7 +92,7 @@ public static class BenchCommand
             Description = "gradient length d (repeat for several; default 1000000 and 10000000)",
             AllowMultipleArgumentsPerToken = false,
         };
-        var tls = new Option<bool>("--tls") { Description = "TLS on both paths: gRPC over HTTPS, and the raw socket pair as a TLS stream" };
+        var tls = new Option<bool>("--tls") { Description = "TLS on every path: the cluster's (HTTPS and a TLS upload channel), and the raw socket pair as a TLS stream" };
         var repeats = new Option<int>("--repeats") { Description = "timed pushes per path and d (median reported)", DefaultValueFactory = _ => 10 };
         var warmUps = new Option<int>("--warmups") { Description = "untimed pushes per path and d first", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
@@ -102,7 +102,7 @@ public static class BenchCommand
             DefaultValueFactory = _ => "float32",
         };
         var wire = new Command("wire",
-            "Push gradients from a worker to a server over loopback through the cluster's gRPC path, and through a raw TCP socket pair as the baseline.")
+            "Push gradients from a worker to a server over loopback through the cluster's path (the session's upload channel), as gRPC messages on the session stream, and through a raw TCP socket pair as the baseline.")
         {
             dimensions, tls, format, repeats, warmUps, json,
         };
@@ -159,8 +159,10 @@ public static class BenchCommand
 
     /// <summary>
     /// <c>{"repeats","warmups","processors","load_average_start","runs":[{"d","tls","wire","bytes","raw_ms","grpc_ms","raw_gbps","grpc_gbps","ratio",
-    /// "raw_fastest_ms","grpc_fastest_ms","fastest_ratio","raw_cpu_ms","grpc_cpu_ms"}]}</c>; GB/s are 10⁹ bytes of float32 gradient per
-    /// second, ratio = grpc_gbps / raw_gbps.
+    /// "raw_fastest_ms","grpc_fastest_ms","fastest_ratio","raw_cpu_ms","grpc_cpu_ms","grpc_path","stream_ms","stream_gbps","stream_ratio",
+    /// "stream_cpu_ms"}]}</c>; GB/s are 10⁹ bytes of float32 gradient per second, ratio = grpc_gbps / raw_gbps. <c>grpc_*</c> is the
+    /// cluster's path, as a worker sends (<c>grpc_path</c>: <c>upload</c>, or <c>stream</c> when the upload channel did not
+    /// open); <c>stream_*</c> the same push as a gRPC message on the session stream.
     /// </summary>
     internal static string WireJson(WireBenchmark.Settings settings, IReadOnlyList<WireBenchmark.Run> runs, double? loadAverage)
     {
@@ -190,6 +192,11 @@ public static class BenchCommand
                 WriteNumber(json, "fastest_ratio", run.FastestRatio);
                 WriteNumber(json, "raw_cpu_ms", run.RawCpuSeconds * 1e3);
                 WriteNumber(json, "grpc_cpu_ms", run.GrpcCpuSeconds * 1e3);
+                json.WriteString("grpc_path", run.Uploaded ? "upload" : "stream");
+                WriteNumber(json, "stream_ms", run.StreamSeconds * 1e3);
+                WriteNumber(json, "stream_gbps", run.StreamGigabytesPerSecond);
+                WriteNumber(json, "stream_ratio", run.StreamRatio);
+                WriteNumber(json, "stream_cpu_ms", run.StreamCpuSeconds * 1e3);
                 json.WriteEndObject();
             }
 
@@ -203,9 +210,10 @@ public static class BenchCommand
     private static void WireTable(WireBenchmark.Settings settings, IReadOnlyList<WireBenchmark.Run> runs, TextWriter output)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-        console.Profile.Width = Math.Max(console.Profile.Width, 120);
+        console.Profile.Width = Math.Max(console.Profile.Width, 160);
         console.MarkupLine(Invariant($"[bold]gradient push over loopback[/]{(settings.Tls ? " with TLS" : "")}, {settings.Wire.Name()} on the wire, median of {settings.Repeats} after {settings.WarmUps} warm-up(s)"));
-        var table = new Table().AddColumns("d", "MB", "raw ms", "gRPC ms", "raw GB/s", "gRPC GB/s", "gRPC / raw", "fastest gRPC / raw", "CPU ms raw / gRPC");
+        var table = new Table().AddColumns("d", "MB", "raw ms", "cluster ms", "raw GB/s", "cluster GB/s", "cluster / raw", "fastest cluster / raw",
+            "stream GB/s", "stream / raw", "CPU ms raw / cluster / stream");
         foreach (var run in runs)
         {
             table.AddRow(
@@ -217,12 +225,15 @@ public static class BenchCommand
                 Invariant($"{run.GrpcGigabytesPerSecond:F2}"),
                 Invariant($"{run.Ratio:P0}"),
                 Invariant($"{run.FastestRatio:P0}"),
-                Invariant($"{run.RawCpuSeconds * 1e3:F1} / {run.GrpcCpuSeconds * 1e3:F1}"));
+                Invariant($"{run.StreamGigabytesPerSecond:F2}"),
+                Invariant($"{run.StreamRatio:P0}"),
+                Invariant($"{run.RawCpuSeconds * 1e3:F1} / {run.GrpcCpuSeconds * 1e3:F1} / {run.StreamCpuSeconds * 1e3:F1}"));
         }
 
         console.Write(table);
-        console.MarkupLine("raw = a loopback TCP socket pair (a TLS stream with --tls) moving the same bytes into one array; gRPC = the cluster's path "
-            + "(serve's Kestrel host, an authenticated worker session, the transport and the round collector's copy and check). "
+        console.MarkupLine("raw = a loopback TCP socket pair (a TLS stream with --tls) moving the same bytes into one array; cluster = the worker's path "
+            + "(serve's Kestrel host, an authenticated worker session, " + (runs.All(r => r.Uploaded) ? "its upload channel" : "[yellow]the session stream: the upload channel did not open[/]")
+            + ", the transport and the round collector's copy and check); stream = the same as a gRPC message on the session stream. "
             + "GB/s = 10⁹ bytes of float32 gradient per second; fastest = the fastest push of each path; CPU = this process's CPU time per push (both ends).");
     }
 
@@ -332,7 +343,7 @@ public static class BenchCommand
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
 
         // Redirected output reports a width of 80, which wraps the table; a wider page keeps one row per line.
-        console.Profile.Width = Math.Max(console.Profile.Width, 120);
+        console.Profile.Width = Math.Max(console.Profile.Width, 160);
         console.MarkupLine(Invariant(
             $"[bold]n = {s.Rows}, d = {s.Dimension}, f = {s.ByzantineCount}, threads = {s.Threads}[/], median of {s.Repeats} after {s.WarmUps} warm-up(s)"));
         console.MarkupLine(Invariant(

@@ -19,10 +19,12 @@ namespace Dstar.Cluster.Benchmarks;
 /// <summary>
 /// <c>dstar bench wire</c>: one worker pushes gradients of d float32 values to a server over loopback, through the
 /// cluster's own code path — the Kestrel host of <c>dstar serve</c> (<see cref="ClusterServer.BuildHost"/>), an
-/// authenticated session joined as <c>dstar work</c> joins, the worker's <see cref="GradientSender"/>, the server's
-/// <see cref="GrpcTransport"/> and a <see cref="RoundCollector"/> that copies and checks the gradient into its row —
-/// and, in the same process and interleaved with it, through a raw TCP socket pair (a TLS stream over it with
-/// <c>--tls</c>) that moves the same payload straight into a float array: the baseline the gRPC push is judged against.
+/// authenticated session joined as <c>dstar work</c> joins, its upload channel opened as <c>dstar work</c> opens it,
+/// the worker's <see cref="GradientSender"/>, the server's <see cref="GrpcTransport"/> and a <see cref="RoundCollector"/>
+/// that copies and checks the gradient into its row — and, in the same process and interleaved with it, the same push
+/// as a <c>Gradient</c> message on the session stream (what a worker falls back to without the upload channel), and a
+/// raw TCP socket pair (a TLS stream over it with <c>--tls</c>) that moves the same payload straight into a float
+/// array: the baseline both are judged against.
 /// </summary>
 /// <remarks>
 /// One push is timed from the start of the worker's encode to the moment the receiver holds the whole gradient (for
@@ -45,9 +47,24 @@ public static class WireBenchmark
     /// <param name="Dimension">d.</param>
     /// <param name="Tls">Whether both paths used TLS.</param>
     /// <param name="RawSeconds">Median seconds per push over the raw socket pair.</param>
-    /// <param name="GrpcSeconds">Median seconds per push through the cluster's gRPC path.</param>
+    /// <param name="GrpcSeconds">Median seconds per push through the cluster's path (the upload channel when it opened).</param>
     public sealed record Run(int Dimension, bool Tls, double RawSeconds, double GrpcSeconds)
     {
+        /// <summary>Whether the cluster's path was the upload channel (else the session stream: it did not open).</summary>
+        public bool Uploaded { get; init; }
+
+        /// <summary>Median seconds per push as a <c>Gradient</c> message on the session stream.</summary>
+        public double StreamSeconds { get; init; }
+
+        /// <summary>Median CPU seconds of this process (both ends) per push on the session stream.</summary>
+        public double StreamCpuSeconds { get; init; }
+
+        /// <summary>Session-stream throughput, 10⁹ bytes of float32 gradient per second.</summary>
+        public double StreamGigabytesPerSecond => Bytes / StreamSeconds / 1e9;
+
+        /// <summary>Session-stream throughput over raw throughput.</summary>
+        public double StreamRatio => RawSeconds / StreamSeconds;
+
         /// <summary>How the gradient was encoded.</summary>
         public WireFormat Wire { get; init; }
 
@@ -60,7 +77,7 @@ public static class WireBenchmark
         /// <summary>Median CPU seconds of this process (both ends) per raw push.</summary>
         public double RawCpuSeconds { get; init; }
 
-        /// <summary>Median CPU seconds of this process (both ends) per gRPC push.</summary>
+        /// <summary>Median CPU seconds of this process (both ends) per push on the cluster's path.</summary>
         public double GrpcCpuSeconds { get; init; }
 
         /// <summary>Fastest gRPC push over fastest raw push, as a throughput ratio.</summary>
@@ -139,27 +156,36 @@ public static class WireBenchmark
         await using var raw = await RawPath.StartAsync(d, settings.Wire, settings.Tls ? certificates : null, cancellationToken).ConfigureAwait(false);
         var rawTimes = new List<double>();
         var grpcTimes = new List<double>();
+        var streamTimes = new List<double>();
         var rawCpu = new List<double>();
         var grpcCpu = new List<double>();
+        var streamCpu = new List<double>();
         using var process = Process.GetCurrentProcess();
         for (var r = 0; r < settings.WarmUps + settings.Repeats; r++)
         {
             var cpu0 = CpuSeconds(process);
             var rawSeconds = await raw.PushAsync(gradient, cancellationToken).ConfigureAwait(false);
             var cpu1 = CpuSeconds(process);
-            var grpcSeconds = await grpc.PushAsync(r, gradient, cancellationToken).ConfigureAwait(false);
+            var grpcSeconds = await grpc.PushAsync(2L * r, gradient, upload: true, cancellationToken).ConfigureAwait(false);
             var cpu2 = CpuSeconds(process);
+            var streamSeconds = await grpc.PushAsync((2L * r) + 1, gradient, upload: false, cancellationToken).ConfigureAwait(false);
+            var cpu3 = CpuSeconds(process);
             if (r >= settings.WarmUps)
             {
                 rawTimes.Add(rawSeconds);
                 grpcTimes.Add(grpcSeconds);
+                streamTimes.Add(streamSeconds);
                 rawCpu.Add(cpu1 - cpu0);
                 grpcCpu.Add(cpu2 - cpu1);
+                streamCpu.Add(cpu3 - cpu2);
             }
         }
 
         return new Run(d, settings.Tls, Median(rawTimes), Median(grpcTimes))
         {
+            Uploaded = grpc.Uploads,
+            StreamSeconds = Median(streamTimes),
+            StreamCpuSeconds = Median(streamCpu),
             Wire = settings.Wire,
             RawFastestSeconds = rawTimes.Min(),
             GrpcFastestSeconds = grpcTimes.Min(),
@@ -181,13 +207,15 @@ public static class WireBenchmark
         return n % 2 == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2;
     }
 
-    /// <summary>The cluster's path: a <c>serve</c> host with one worker session, a sender, the transport and a collector.</summary>
+    /// <summary>The cluster's path: a <c>serve</c> host with one worker session and its upload channel, both senders, the transport and a collector.</summary>
     private sealed class GrpcPath : IAsyncDisposable
     {
         private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
         private readonly Grpc.Net.Client.GrpcChannel _channel;
         private readonly WorkerConnection _connection;
         private readonly GradientSender _sender;
+        private readonly GradientSender _streamSender;
+        private readonly GradientUpload? _upload;
         private readonly GrpcTransport _transport;
         private readonly IAsyncEnumerator<Dstar.Engine.Transport.Arrival> _arrivals;
         private readonly RoundCollector _collector;
@@ -195,13 +223,15 @@ public static class WireBenchmark
         private readonly CancellationTokenSource _stop = new();
 
         private GrpcPath(Microsoft.AspNetCore.Builder.WebApplication app, Grpc.Net.Client.GrpcChannel channel, WorkerConnection connection, GrpcTransport transport,
-            int dimension, WireFormat wire)
+            int dimension, WireFormat wire, GradientUpload? upload)
         {
+            _upload = upload;
+            _streamSender = new GradientSender(connection.Call.RequestStream, dimension, wire);
             _app = app;
             _channel = channel;
             _connection = connection;
             _transport = transport;
-            _sender = new GradientSender(connection.Call.RequestStream, dimension, wire);
+            _sender = new GradientSender(connection.Call.RequestStream, dimension, wire, upload);
             _arrivals = transport.ReadArrivalsAsync(_stop.Token).GetAsyncEnumerator(_stop.Token);
             _collector = new RoundCollector(1, dimension, 1);
 
@@ -248,15 +278,23 @@ public static class WireBenchmark
             var channel = WorkerConnection.CreateChannel(url, tls ? certificates.Ca : null, dimension);
             using var key = WorkerKey.LoadPrivateKey(Path.Combine(keyDirectory, "worker-0.key"));
             var connection = await WorkerConnection.JoinAsync(channel, 0, key, contract.Values, cancellationToken).ConfigureAwait(false);
-            return new GrpcPath(app, channel, connection, transport, dimension, wire);
+            var upload = await GradientUpload.OpenAsync(new Uri(url), connection.Welcome.UploadToken.Memory, tls ? certificates.Ca : null, dimension, wire,
+                cancellationToken).ConfigureAwait(false);
+            return new GrpcPath(app, channel, connection, transport, dimension, wire, upload);
         }
 
-        /// <summary>One push as version <paramref name="version"/>; seconds from encode to the collector's acceptance.</summary>
-        public async Task<double> PushAsync(long version, float[] gradient, CancellationToken cancellationToken)
+        /// <summary>Whether the cluster's sender uses the upload channel.</summary>
+        public bool Uploads => _sender.Uploads;
+
+        /// <summary>
+        /// One push as version <paramref name="version"/>, as the worker sends it (<paramref name="upload"/>) or on the
+        /// session stream; seconds from encode to the collector's acceptance.
+        /// </summary>
+        public async Task<double> PushAsync(long version, float[] gradient, bool upload, CancellationToken cancellationToken)
         {
             _collector.Begin(version, 1);
             var clock = Stopwatch.StartNew();
-            var send = _sender.SendAsync(version, gradient, cancellationToken);
+            var send = (upload ? _sender : _streamSender).SendAsync(version, gradient, cancellationToken);
             if (!await _arrivals.MoveNextAsync().ConfigureAwait(false))
             {
                 throw new InvalidOperationException("the transport's arrival stream ended during the benchmark");
@@ -286,6 +324,11 @@ public static class WireBenchmark
             }
             catch (OperationCanceledException)
             {
+            }
+
+            if (_upload is not null)
+            {
+                await _upload.DisposeAsync().ConfigureAwait(false);
             }
 
             _connection.Dispose();

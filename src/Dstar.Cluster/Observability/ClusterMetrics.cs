@@ -13,7 +13,7 @@ namespace Dstar.Cluster.Observability;
 /// (histogram per phase of <see cref="Phases"/>), <c>dstar_model_version</c>,
 /// <c>dstar_gradients_kept_total{worker}</c>, <c>dstar_gradients_dropped_total{worker,reason}</c> with reason one of
 /// filtered, late, stale, duplicate, malformed; <c>dstar_connected_workers</c>,
-/// <c>dstar_refused_connections_total{reason}</c>.
+/// <c>dstar_refused_connections_total{reason}</c>, <c>dstar_upload_connections_total</c>.
 /// </remarks>
 public sealed class ClusterMetrics
 {
@@ -32,6 +32,7 @@ public sealed class ClusterMetrics
     private double _roundSecondsSum;
     private long _version;
     private int _connected;
+    private long _uploads;
 
     /// <summary>
     /// The phase label of each <see cref="Dstar.Engine.Server.RoundTiming"/> column in <c>dstar_round_phase_seconds</c>:
@@ -103,6 +104,15 @@ public sealed class ClusterMetrics
         }
     }
 
+    /// <summary>Counts an accepted upload connection (each worker session opens one; docs/cluster.md, "The upload channel").</summary>
+    public void RecordUploadOpened()
+    {
+        lock (_gate)
+        {
+            _uploads++;
+        }
+    }
+
     /// <summary>Adds <paramref name="delta"/> (+1 on join, −1 on leave) to the connected-workers gauge.</summary>
     public void AddConnected(int delta)
     {
@@ -166,6 +176,10 @@ public sealed class ClusterMetrics
             {
                 s.Append(inv, $"dstar_refused_connections_total{{reason=\"{reason}\"}} {count}\n");
             }
+
+            s.Append("# HELP dstar_upload_connections_total Upload connections accepted (a worker session's gradients as raw frames).\n"
+                + "# TYPE dstar_upload_connections_total counter\n");
+            s.Append(inv, $"dstar_upload_connections_total {_uploads}\n");
         }
 
         return s.ToString();

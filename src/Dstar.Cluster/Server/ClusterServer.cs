@@ -205,7 +205,7 @@ public static class ClusterServer
         });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            ConfigureListeners(kestrel, settings);
+            ConfigureListeners(kestrel, settings, transport.Uploads);
 
             // Flow control: a worker may send a whole gradient without waiting for a window update (the defaults,
             // 768 KiB per stream and 1 MiB per connection, made a 40 MB gradient wait for ~50 of them). Memory stays
@@ -228,7 +228,7 @@ public static class ClusterServer
     /// </summary>
     internal static int MaxGradientMessage(int dimension, WireFormat wire) => (int)Math.Min(int.MaxValue, (long)dimension * wire.BytesPerValue() + MessageSlack);
 
-    private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings)
+    private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings, GradientUploads uploads)
     {
         var uri = settings.ListenUri;
         X509Certificate2? certificate = settings.Insecure
@@ -245,6 +245,9 @@ public static class ClusterServer
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(certificate);
             }
+
+            // After TLS: an upload connection is told from HTTP by its first decrypted byte, on the session's own port.
+            listen.Use(next => uploads.Middleware(next, listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<GradientUploads>()));
         });
 
         if (settings.MetricsListen is { } metricsListen)

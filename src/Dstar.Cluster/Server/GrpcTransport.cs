@@ -53,6 +53,7 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
         Metrics = metrics;
         Wire = wire;
         Buffers = new GradientBufferPool(dimension, ReceiveBuffersRetained);
+        Uploads = new GradientUploads(this, metrics);
         _reported = new (long, double, double)[workerCount];
         Array.Fill(_reported, (-1L, 0.0, 0.0));
         _arrivals = Channel.CreateBounded<Incoming>(new BoundedChannelOptions(4 * workerCount)
@@ -76,6 +77,9 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
 
     /// <summary>The receive buffers gradients are decoded into (see <see cref="SessionMarshaller"/>).</summary>
     internal GradientBufferPool Buffers { get; }
+
+    /// <summary>The sessions' upload channel: gradients as raw frames on a second connection (<see cref="GradientUploads"/>).</summary>
+    internal GradientUploads Uploads { get; }
 
     /// <summary>The metrics the transport counts drops and outcomes in.</summary>
     public ClusterMetrics Metrics { get; }

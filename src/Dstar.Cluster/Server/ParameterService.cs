@@ -76,10 +76,26 @@ public sealed class ParameterService
 
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var session = new WorkerSession(workerId, lifetime);
-        await responseStream.WriteAsync(new ServerMessage
+        var uploadToken = _transport.Uploads.Open(session);
+        try
         {
-            Welcome = new Welcome { WorkerId = workerId, Dimension = _transport.Dimension, WorkerCount = _transport.WorkerCount },
-        }).ConfigureAwait(false);
+            await responseStream.WriteAsync(new ServerMessage
+            {
+                Welcome = new Welcome
+                {
+                    WorkerId = workerId,
+                    Dimension = _transport.Dimension,
+                    WorkerCount = _transport.WorkerCount,
+                    UploadToken = Google.Protobuf.ByteString.CopyFrom(uploadToken),
+                },
+            }).ConfigureAwait(false);
+        }
+        catch
+        {
+            _transport.Uploads.Close(session);
+            throw;
+        }
+
         _transport.Attach(session);
         _transport.Monitor.Joined(workerId, peer);
         _log.LogInformation("worker {Worker} joined from {Peer}", workerId, peer);
@@ -125,6 +141,7 @@ public sealed class ParameterService
         }
         finally
         {
+            _transport.Uploads.Close(session);
             _transport.Detach(session);
             session.Outbox.Writer.TryComplete();
             _log.LogInformation("worker {Worker} left", workerId);

@@ -13,6 +13,7 @@ internal sealed class WorkerSession
     {
         WorkerId = workerId;
         Lifetime = lifetime;
+        UploadLifetime = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
     }
 
     /// <summary>The id the stream proved it holds the key of; every gradient on it is attributed to this id.</summary>
@@ -23,6 +24,18 @@ internal sealed class WorkerSession
 
     /// <summary>Messages waiting to be written to the worker, in order.</summary>
     public Channel<ServerMessage> Outbox { get; } = Channel.CreateUnbounded<ServerMessage>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>
+    /// Cancelled when the session's upload connections must end: with <see cref="Lifetime"/>, or as soon as the stream
+    /// stops reading (<see cref="GradientUploads.Close"/>), while the last outcomes may still be going out.
+    /// </summary>
+    public CancellationTokenSource UploadLifetime { get; }
+
+    /// <summary>The first 8 bytes of this session's upload token (<see cref="GradientUploads"/>), once issued.</summary>
+    public ulong? UploadKey { get; set; }
+
+    /// <summary>Upload connections open now (changed with <see cref="Interlocked"/> by <see cref="GradientUploads"/>).</summary>
+    public int UploadConnections;
 
     /// <summary>Queues a message; false when the session has ended.</summary>
     public bool Send(ServerMessage message) => Outbox.Writer.TryWrite(message);

@@ -56,7 +56,8 @@ public static class ClusterWorker
 
                 log.LogInformation("worker {Worker} joined{Role}", settings.WorkerId, source.IsByzantine ? " (Byzantine)" : "");
                 backoff = TimeSpan.FromMilliseconds(100);
-                if (await ServeAsync(connection, source, log, cancellationToken).ConfigureAwait(false))
+                await using var upload = await OpenUploadAsync(settings, connection, source, log, cancellationToken).ConfigureAwait(false);
+                if (await ServeAsync(connection, source, upload, log, cancellationToken).ConfigureAwait(false))
                 {
                     await connection.Call.RequestStream.CompleteAsync().ConfigureAwait(false);
                     log.LogInformation("worker {Worker}: run finished", settings.WorkerId);
@@ -99,7 +100,8 @@ public static class ClusterWorker
     }
 
     /// <summary>Runs one joined session; true when the server finished the run, false when the stream ended otherwise.</summary>
-    private static async Task<bool> ServeAsync(WorkerConnection connection, GradientSource source, ILogger log, CancellationToken cancellationToken)
+    private static async Task<bool> ServeAsync(WorkerConnection connection, GradientSource source, GradientUpload? upload, ILogger log,
+        CancellationToken cancellationToken)
     {
         var latest = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -134,7 +136,7 @@ public static class ClusterWorker
 
         var gradient = new float[source.Dimension];
         var parameters = new float[source.Dimension];
-        var sender = new GradientSender(connection.Call.RequestStream, source.Dimension, source.Wire);
+        var sender = new GradientSender(connection.Call.RequestStream, source.Dimension, source.Wire, upload);
         try
         {
             while (await latest.Reader.WaitToReadAsync(stop.Token).ConfigureAwait(false))
@@ -201,6 +203,32 @@ public static class ClusterWorker
         }
 
         return finished;
+    }
+
+    /// <summary>
+    /// Opens the session's upload channel when the server offers one; null (gradients then go on the session stream,
+    /// with one warning) when it cannot be opened, for example through a proxy that passes only HTTP.
+    /// </summary>
+    private static async Task<GradientUpload?> OpenUploadAsync(WorkerSettings settings, WorkerConnection connection, GradientSource source, ILogger log,
+        CancellationToken cancellationToken)
+    {
+        var token = connection.Welcome.UploadToken.Memory;
+        if (token.Length != UploadFrames.TokenLength)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await GradientUpload.OpenAsync(new Uri(settings.Server), token, settings.CaCertificatePath, source.Dimension, source.Wire, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
+                                   || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            log.LogWarning("worker {Worker}: no upload channel ({Message}); gradients go on the session stream", source.WorkerId, e.Message);
+            return null;
+        }
     }
 
     // True when a newer version arrived before the sleep ended (the work is superseded).

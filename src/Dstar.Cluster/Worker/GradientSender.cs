@@ -5,22 +5,37 @@ using Grpc.Core;
 namespace Dstar.Cluster.Worker;
 
 /// <summary>
-/// Sends a worker's gradients on its session stream, each as a <c>Gradient</c> message encoded straight into gRPC's
-/// outgoing buffer. <c>dstar work</c> and <c>dstar bench wire</c> both send through this.
+/// Sends a worker's gradients: on the session's upload channel when one is open (<see cref="GradientUpload"/>), else on
+/// its session stream, each as a <c>Gradient</c> message encoded straight into gRPC's outgoing buffer. Either way the
+/// server judges and answers it the same. <c>dstar work</c> and <c>dstar bench wire</c> both send through this.
 /// </summary>
 public sealed class GradientSender
 {
     private readonly IClientStreamWriter<WorkerRequest> _stream;
+    private readonly GradientUpload? _upload;
 
-    /// <summary>A sender of gradients of <paramref name="dimension"/> values on <paramref name="stream"/>, encoded in <paramref name="wire"/>.</summary>
-    public GradientSender(IClientStreamWriter<WorkerRequest> stream, int dimension, WireFormat wire = WireFormat.Float32)
+    /// <summary>
+    /// A sender of gradients of <paramref name="dimension"/> values, encoded in <paramref name="wire"/>, on
+    /// <paramref name="upload"/> when given, else on <paramref name="stream"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">the upload was opened for another d or wire format.</exception>
+    public GradientSender(IClientStreamWriter<WorkerRequest> stream, int dimension, WireFormat wire = WireFormat.Float32, GradientUpload? upload = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        if (upload is not null && (upload.Dimension != dimension || upload.Wire != wire))
+        {
+            throw new ArgumentException($"the upload sends d = {upload.Dimension} in {upload.Wire.Name()}, the sender d = {dimension} in {wire.Name()}", nameof(upload));
+        }
+
         _stream = stream;
+        _upload = upload;
         Dimension = dimension;
         Wire = wire;
     }
+
+    /// <summary>True when gradients go on the upload channel.</summary>
+    public bool Uploads => _upload is not null;
 
     /// <summary>How gradients are encoded.</summary>
     public WireFormat Wire { get; }
@@ -38,6 +53,12 @@ public sealed class GradientSender
         if (gradient.Length != Dimension)
         {
             throw new ArgumentException($"the sender sends gradients of d = {Dimension} values, got {gradient.Length}", nameof(gradient));
+        }
+
+        if (_upload is not null)
+        {
+            await _upload.SendAsync(version, gradient, cancellationToken, computeSeconds, localSeconds).ConfigureAwait(false);
+            return;
         }
 
         // Encoded straight into gRPC's outgoing buffer (WorkerRequest's marshaller): one copy of the gradient on this

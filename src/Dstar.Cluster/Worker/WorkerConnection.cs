@@ -53,23 +53,7 @@ public sealed class WorkerConnection : IDisposable
 
         if (caCertificatePath is not null)
         {
-            var ca = LoadCaCertificate(caCertificatePath);
-            handler.SslOptions = new SslClientAuthenticationOptions
-            {
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                {
-                    if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-                    {
-                        return false;
-                    }
-
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(ca);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    return chain.Build(new X509Certificate2(certificate));
-                },
-            };
+            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = TrustOnly(LoadCaCertificate(caCertificatePath)) };
         }
 
         return GrpcChannel.ForAddress(server, new GrpcChannelOptions
@@ -79,6 +63,24 @@ public sealed class WorkerConnection : IDisposable
             MaxSendMessageSize = null,
         });
     }
+
+    /// <summary>
+    /// Accepts a server certificate only when it chains to <paramref name="ca"/> (a private CA) and names the host
+    /// connected to; revocation is not checked (a private CA publishes no lists).
+    /// </summary>
+    public static RemoteCertificateValidationCallback TrustOnly(X509Certificate2 ca) => (_, certificate, _, errors) =>
+    {
+        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(new X509Certificate2(certificate));
+    };
 
     /// <summary>
     /// Opens a session, proves the identity <paramref name="workerId"/> with <paramref name="key"/> and presents

@@ -1,0 +1,339 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text;
+using Dstar.Cluster.Observability;
+using Dstar.Cluster.Wire;
+using Dstar.Engine.Transport;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Dstar.Cluster.Server;
+
+/// <summary>
+/// The server's end of the upload channel (<see cref="UploadFrames"/>): gradients as raw frames on a second connection
+/// bound to a worker's session, served on the session's own port by a Kestrel connection middleware that takes a
+/// connection whose first byte is 0 and hands every other one to HTTP unchanged.
+/// </summary>
+/// <remarks>
+/// <para>Why: .NET's HTTP/2 client writes a 4 MB message as about 250 DATA frames of 16 KiB, each its own send call,
+/// and Kestrel copies every frame's payload into the stream's pipe; a gradient on the session stream cost three times
+/// the CPU of the same bytes on a socket (docs/benchmarks.md, "Gradient push over loopback"). On the upload channel the
+/// payload is decoded straight from the connection's receive buffers into a pooled row of d floats.</para>
+/// <para>Security: a session's token is 32 random bytes, sent only in its <c>Welcome</c> (so under TLS whenever the
+/// session is) and valid only while the session is open; a connection is attributed to the session whose token it
+/// presents, so a worker can upload only as itself, exactly as on its stream. The token is found by its first 8 bytes
+/// and then compared in constant time. A refused opening is answered <c>refused: REASON</c>, logged and counted in
+/// <c>dstar_refused_connections_total</c> (bad-token, malformed, too-many-uploads). A payload longer than a gradient is
+/// refused from its header before any of it is read (counted as malformed, as gRPC's receive limit does on the stream),
+/// and the connection is closed. A worker has at most <see cref="MaxConnectionsPerSession"/> upload connections at once;
+/// each reads one gradient at a time and waits on the bounded arrival queue, so a flooding worker is slowed by
+/// back-pressure on its own connections. The opening must arrive within <see cref="OpeningTimeout"/>.</para>
+/// </remarks>
+internal sealed class GradientUploads
+{
+    /// <summary>Upload connections one session may have open at once (a reconnecting worker may briefly hold two).</summary>
+    public const int MaxConnectionsPerSession = 2;
+
+    /// <summary>How long a connection may take to send its first byte, and an upload connection its whole opening.</summary>
+    public static readonly TimeSpan OpeningTimeout = ParameterService.JoinTimeout;
+
+    private readonly ConcurrentDictionary<ulong, Entry> _open = new();
+    private readonly GrpcTransport _transport;
+    private readonly ClusterMetrics _metrics;
+
+    /// <summary>The upload channel of the sessions of <paramref name="transport"/>.</summary>
+    public GradientUploads(GrpcTransport transport, ClusterMetrics metrics)
+    {
+        _transport = transport;
+        _metrics = metrics;
+    }
+
+    /// <summary>Issues <paramref name="session"/>'s token (<see cref="UploadFrames.TokenLength"/> random bytes); valid until <see cref="Close"/>.</summary>
+    public byte[] Open(WorkerSession session)
+    {
+        while (true)
+        {
+            var token = RandomNumberGenerator.GetBytes(UploadFrames.TokenLength);
+            var key = BinaryPrimitives.ReadUInt64LittleEndian(token);
+            if (_open.TryAdd(key, new Entry(token, session)))
+            {
+                session.UploadKey = key;
+                return token;
+            }
+        }
+    }
+
+    /// <summary>Revokes <paramref name="session"/>'s token and ends its open upload connections.</summary>
+    public void Close(WorkerSession session)
+    {
+        session.UploadLifetime.Cancel();
+        if (session.UploadKey is { } key && _open.TryGetValue(key, out var entry) && ReferenceEquals(entry.Session, session))
+        {
+            _open.TryRemove(new KeyValuePair<ulong, Entry>(key, entry));
+        }
+    }
+
+    /// <summary>The connection middleware: upload connections are served here, all others go on to <paramref name="next"/>.</summary>
+    public ConnectionDelegate Middleware(ConnectionDelegate next, ILogger log) => connection => HandleAsync(connection, next, log);
+
+    private async Task HandleAsync(ConnectionContext connection, ConnectionDelegate next, ILogger log)
+    {
+        var input = connection.Transport.Input;
+        ReadResult first;
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+        {
+            timer.CancelAfter(OpeningTimeout);
+            try
+            {
+                first = await input.ReadAsync(timer.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Silent for OpeningTimeout: an HTTP client sends its request (or HTTP/2 preface) at once.
+                connection.Abort(new ConnectionAbortedException("no bytes within the opening timeout"));
+                return;
+            }
+        }
+
+        var upload = first.Buffer.Length > 0 && first.Buffer.First.Span.Length > 0 && first.Buffer.First.Span[0] == UploadFrames.Preface[0];
+
+        // Nothing consumed or examined: HTTP reads the same bytes at once.
+        input.AdvanceTo(first.Buffer.Start);
+        if (!upload)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await ServeAsync(connection, log).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException or ConnectionAbortedException)
+        {
+            // The worker went away, its session ended, or the server is stopping.
+        }
+    }
+
+    private async Task ServeAsync(ConnectionContext connection, ILogger log)
+    {
+        var input = connection.Transport.Input;
+        var peer = connection.RemoteEndPoint?.ToString() ?? "unknown";
+        WorkerSession? session;
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+        {
+            timer.CancelAfter(OpeningTimeout);
+            ReadResult opening;
+            try
+            {
+                opening = await input.ReadAtLeastAsync(UploadFrames.OpeningLength, timer.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!connection.ConnectionClosed.IsCancellationRequested)
+            {
+                await RefuseAsync(connection, "unauthenticated", null, peer, $"no upload opening within {OpeningTimeout.TotalSeconds} s", log).ConfigureAwait(false);
+                return;
+            }
+
+            if (opening.Buffer.Length < UploadFrames.OpeningLength)
+            {
+                await RefuseAsync(connection, "malformed", null, peer, "the connection ended inside the upload opening", log).ConfigureAwait(false);
+                return;
+            }
+
+            var bytes = new byte[UploadFrames.OpeningLength];
+            opening.Buffer.Slice(0, UploadFrames.OpeningLength).CopyTo(bytes);
+            input.AdvanceTo(opening.Buffer.GetPosition(UploadFrames.OpeningLength));
+            if (!bytes.AsSpan(0, UploadFrames.Preface.Length).SequenceEqual(UploadFrames.Preface))
+            {
+                await RefuseAsync(connection, "malformed", null, peer, "not an upload preface", log).ConfigureAwait(false);
+                return;
+            }
+
+            session = Find(bytes.AsSpan(UploadFrames.Preface.Length));
+            if (session is null || session.UploadLifetime.IsCancellationRequested)
+            {
+                await RefuseAsync(connection, "bad-token", null, peer, "the token is not that of an open session", log).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        if (Interlocked.Increment(ref session.UploadConnections) > MaxConnectionsPerSession)
+        {
+            Interlocked.Decrement(ref session.UploadConnections);
+            await RefuseAsync(connection, "too-many-uploads", session.WorkerId, peer,
+                $"worker {session.WorkerId} already has {MaxConnectionsPerSession} upload connections open", log).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var cancellation = session.UploadLifetime.Token;
+            await using var abort = cancellation.Register(() => connection.Abort(new ConnectionAbortedException("the worker's session ended")));
+            await AnswerAsync(connection, UploadFrames.Accepted).ConfigureAwait(false);
+            _metrics.RecordUploadOpened();
+            log.LogInformation("worker {Worker} opened an upload connection from {Peer}", session.WorkerId, peer);
+            while (await ReceiveOneAsync(connection, session, log, cancellation).ConfigureAwait(false))
+            {
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref session.UploadConnections);
+        }
+    }
+
+    /// <summary>Reads one gradient and hands it to the transport; false when the connection ends or was refused.</summary>
+    private async Task<bool> ReceiveOneAsync(ConnectionContext connection, WorkerSession session, ILogger log, CancellationToken cancellationToken)
+    {
+        var input = connection.Transport.Input;
+        var result = await input.ReadAtLeastAsync(UploadFrames.HeaderLength, cancellationToken).ConfigureAwait(false);
+        if (result.Buffer.Length < UploadFrames.HeaderLength)
+        {
+            // A clean end between gradients, or a connection cut inside a header: either way nothing to judge.
+            input.AdvanceTo(result.Buffer.End);
+            return false;
+        }
+
+        var headerBytes = new byte[UploadFrames.HeaderLength];
+        result.Buffer.Slice(0, UploadFrames.HeaderLength).CopyTo(headerBytes);
+        input.AdvanceTo(result.Buffer.GetPosition(UploadFrames.HeaderLength));
+        var header = UploadFrames.Read(headerBytes);
+
+        var wire = _transport.Wire;
+        var size = wire.BytesPerValue();
+        var expected = (long)_transport.Dimension * size;
+        if (header.PayloadLength < 0 || header.PayloadLength > expected)
+        {
+            // Refused from the header, like gRPC's receive limit on the stream: the payload is never read.
+            _metrics.RecordDropped(session.WorkerId, "malformed");
+            _transport.Monitor.GradientRefused(GradientRefusals.Oversized, session.WorkerId);
+            log.LogWarning("worker {Worker} announced an upload of {Length} bytes, more than a gradient ({Expected})", session.WorkerId, header.PayloadLength, expected);
+            await AnswerAsync(connection, $"refused: oversized: {header.PayloadLength} bytes announced, a gradient is {expected}").ConfigureAwait(false);
+            return false;
+        }
+
+        if (header.PayloadLength % size != 0)
+        {
+            if (!await SkipAsync(input, header.PayloadLength, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            await _transport.ReceiveAsync(session, new ReceivedGradient(header.Version, ReadOnlyMemory<float>.Empty, null,
+                $"{header.PayloadLength} bytes is not a whole number of {wire.Name()} values (expected {expected})", header.ComputeSeconds, header.LocalSeconds),
+                cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        var count = (int)(header.PayloadLength / size);
+        var pooled = count == _transport.Dimension ? _transport.Buffers.Rent() : null;
+        var values = pooled ?? new float[count];
+        var handed = false;
+        try
+        {
+            if (!await DecodeAsync(input, wire, values, count, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            handed = true;
+            await _transport.ReceiveAsync(session, new ReceivedGradient(header.Version, values.AsMemory(0, count), pooled, null,
+                header.ComputeSeconds, header.LocalSeconds), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            if (!handed && pooled is not null)
+            {
+                _transport.Buffers.Return(pooled);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="count"/> values from <paramref name="input"/> into <paramref name="values"/> as their bytes
+    /// arrive (a value split between two reads waits for its rest); false when the connection ends first.
+    /// </summary>
+    private static async Task<bool> DecodeAsync(PipeReader input, WireFormat wire, float[] values, int count, CancellationToken cancellationToken)
+    {
+        var size = wire.BytesPerValue();
+        var written = 0;
+        while (written < count)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var available = Math.Min(buffer.Length / size, count - written);
+            if (available == 0)
+            {
+                if (result.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.End);
+                    return false;
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            var slice = buffer.Slice(0, available * size);
+            GradientCodec.Decode(wire, slice, values.AsSpan(written, (int)available));
+            written += (int)available;
+            input.AdvanceTo(slice.End);
+        }
+
+        return true;
+    }
+
+    /// <summary>Reads and discards <paramref name="length"/> bytes; false when the connection ends first.</summary>
+    private static async Task<bool> SkipAsync(PipeReader input, long length, CancellationToken cancellationToken)
+    {
+        while (length > 0)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var take = Math.Min(result.Buffer.Length, length);
+            input.AdvanceTo(result.Buffer.GetPosition(take));
+            length -= take;
+            if (length > 0 && result.IsCompleted)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private WorkerSession? Find(ReadOnlySpan<byte> token)
+    {
+        return _open.TryGetValue(BinaryPrimitives.ReadUInt64LittleEndian(token), out var entry)
+            && CryptographicOperations.FixedTimeEquals(entry.Token, token)
+            ? entry.Session
+            : null;
+    }
+
+    private async Task RefuseAsync(ConnectionContext connection, string reason, int? workerId, string peer, string detail, ILogger log)
+    {
+        _metrics.RecordRefused(reason);
+        _transport.Monitor.JoinRefused(reason, workerId, peer);
+        log.LogWarning("refused upload connection from {Peer}: {Reason}: {Detail}", peer, reason, detail);
+        try
+        {
+            await AnswerAsync(connection, $"refused: {reason}: {detail}").ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionResetException or ConnectionAbortedException)
+        {
+        }
+    }
+
+    private static async Task AnswerAsync(ConnectionContext connection, string line)
+    {
+        // Characters, not bytes, are cut: a UTF-8 character is at most 4 bytes, so the line with its newline fits the bound.
+        var text = line.ReplaceLineEndings(" ");
+        text = text[..Math.Min(text.Length, (UploadFrames.MaxAnswerLength / 4) - 1)];
+        await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), connection.ConnectionClosed).ConfigureAwait(false);
+    }
+
+    private sealed record Entry(byte[] Token, WorkerSession Session);
+}

@@ -1,0 +1,151 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using Dstar.Cluster.Wire;
+using Dstar.Engine.Transport;
+
+namespace Dstar.Cluster.Worker;
+
+/// <summary>
+/// A worker's upload channel (<see cref="UploadFrames"/>): a second connection to the server's address, opened with the
+/// session's <c>Welcome.upload_token</c>, on which each gradient goes as a header and its encoded values in one write.
+/// Over TLS when the server's address is https, checking its certificate as the session's channel does.
+/// </summary>
+public sealed class GradientUpload : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly Stream _stream;
+    private readonly byte[] _frame;
+
+    private GradientUpload(Socket socket, Stream stream, int dimension, WireFormat wire)
+    {
+        _socket = socket;
+        _stream = stream;
+        Dimension = dimension;
+        Wire = wire;
+        _frame = GC.AllocateUninitializedArray<byte>(UploadFrames.HeaderLength + (dimension * wire.BytesPerValue()));
+    }
+
+    /// <summary>d: the values of every gradient sent.</summary>
+    public int Dimension { get; }
+
+    /// <summary>How values are encoded.</summary>
+    public WireFormat Wire { get; }
+
+    /// <summary>
+    /// Connects to <paramref name="server"/> (its host and port; TLS for https, trusting <paramref name="caCertificatePath"/>
+    /// or else the system store) and presents <paramref name="token"/>.
+    /// </summary>
+    /// <exception cref="UploadRefusedException">the server answered with a refusal (the message says why).</exception>
+    /// <exception cref="IOException">the connection failed or the server broke the protocol.</exception>
+    /// <exception cref="SocketException">the server could not be reached.</exception>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">the server's certificate is not trusted.</exception>
+    public static async Task<GradientUpload> OpenAsync(Uri server, ReadOnlyMemory<byte> token, string? caCertificatePath, int dimension, WireFormat wire,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        if (token.Length != UploadFrames.TokenLength)
+        {
+            throw new ArgumentException($"an upload token is {UploadFrames.TokenLength} bytes, got {token.Length}", nameof(token));
+        }
+
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream? stream = null;
+        try
+        {
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timer.CancelAfter(OpeningTimeout);
+            await socket.ConnectAsync(server.IdnHost, server.Port, timer.Token).ConfigureAwait(false);
+            stream = new NetworkStream(socket, ownsSocket: false);
+            if (server.Scheme == Uri.UriSchemeHttps)
+            {
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = tls;
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = server.IdnHost,
+                    RemoteCertificateValidationCallback = caCertificatePath is null ? null : WorkerConnection.TrustOnly(WorkerConnection.LoadCaCertificate(caCertificatePath)),
+                }, timer.Token).ConfigureAwait(false);
+            }
+
+            var opening = new byte[UploadFrames.OpeningLength];
+            UploadFrames.Preface.CopyTo(opening);
+            token.Span.CopyTo(opening.AsSpan(UploadFrames.Preface.Length));
+            await stream.WriteAsync(opening, timer.Token).ConfigureAwait(false);
+            var answer = await ReadAnswerAsync(stream, timer.Token).ConfigureAwait(false);
+            if (answer != UploadFrames.Accepted)
+            {
+                throw answer.StartsWith("refused: ", StringComparison.Ordinal)
+                    ? new UploadRefusedException(answer["refused: ".Length..])
+                    : new IOException($"the server answered the upload opening with '{answer}'");
+            }
+
+            return new GradientUpload(socket, stream, dimension, wire);
+        }
+        catch
+        {
+            stream?.Dispose();
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>How long connecting, the TLS handshake and the server's answer may take together.</summary>
+    public static readonly TimeSpan OpeningTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Sends <paramref name="gradient"/> as the gradient for <paramref name="version"/>, with the worker's account of its
+    /// time; returns once the bytes are written (the caller may then reuse the memory). Its outcome comes on the session stream.
+    /// </summary>
+    /// <exception cref="ArgumentException">the gradient does not have d values.</exception>
+    /// <exception cref="IOException">the connection broke (the session ended, or the server refused the frame and closed it).</exception>
+    public async Task SendAsync(long version, ReadOnlyMemory<float> gradient, CancellationToken cancellationToken, double computeSeconds = 0, double localSeconds = 0)
+    {
+        if (gradient.Length != Dimension)
+        {
+            throw new ArgumentException($"the upload sends gradients of d = {Dimension} values, got {gradient.Length}", nameof(gradient));
+        }
+
+        var payload = _frame.Length - UploadFrames.HeaderLength;
+        UploadFrames.Write(new UploadFrames.Header(version, computeSeconds, localSeconds, payload), _frame);
+        GradientCodec.Encode(Wire, gradient.Span, _frame.AsSpan(UploadFrames.HeaderLength));
+        await _stream.WriteAsync(_frame, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The server's answer line (without its newline), read byte by byte up to <see cref="UploadFrames.MaxAnswerLength"/>.</summary>
+    private static async Task<string> ReadAnswerAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var line = new byte[UploadFrames.MaxAnswerLength];
+        for (var length = 0; length < line.Length; length++)
+        {
+            if (await stream.ReadAsync(line.AsMemory(length, 1), cancellationToken).ConfigureAwait(false) == 0)
+            {
+                throw new IOException(length == 0
+                    ? "the server closed the upload connection without answering (a proxy that speaks only HTTP in between?)"
+                    : $"the server closed the upload connection inside its answer '{Encoding.UTF8.GetString(line, 0, length)}'");
+            }
+
+            if (line[length] == (byte)'\n')
+            {
+                return Encoding.UTF8.GetString(line, 0, length);
+            }
+        }
+
+        throw new IOException($"the server's answer to the upload opening is longer than {UploadFrames.MaxAnswerLength} bytes");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _socket.Dispose();
+    }
+}
+
+/// <summary>The server refused an upload connection; the message is its reason (for example <c>bad-token: …</c>).</summary>
+public sealed class UploadRefusedException(string reason) : IOException($"the server refused the upload connection: {reason}")
+{
+    /// <summary>The server's reason.</summary>
+    public string Reason { get; } = reason;
+}

@@ -1,0 +1,467 @@
+using System.Net.Sockets;
+using System.Text;
+using Dstar.Cluster.Observability;
+using Dstar.Cluster.Protocol;
+using Dstar.Cluster.Security;
+using Dstar.Cluster.Server;
+using Dstar.Cluster.Wire;
+using Dstar.Cluster.Worker;
+using Dstar.Engine.Collection;
+using Dstar.Engine.Configuration;
+using Dstar.Engine.Transport;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using WireFormat = Dstar.Engine.Transport.WireFormat;
+
+namespace Dstar.Cluster.Tests.Wire;
+
+/// <summary>
+/// The upload channel on a real <c>serve</c> host: gradients sent as raw frames arrive as the values, version and
+/// timings sent (in every wire format, however the bytes are split on the way), are judged like gradients on the
+/// session stream, and every bad opening or frame is refused with its reason and counted, while HTTP on the same port
+/// goes on working.
+/// </summary>
+[Trait("Category", "Cluster")]
+public sealed class UploadChannelTests
+{
+    [Theory]
+    [InlineData("float32", 1_000)]
+    [InlineData("float32", 300_000)]
+    [InlineData("bfloat16", 300_001)]
+    [InlineData("float16", 777)]
+    public async Task Uploaded_gradients_arrive_as_sent(string wireName, int d)
+    {
+        var wire = WireFormats.Parse(wireName);
+        await using var server = await UploadServer.StartAsync(d, wire);
+        await using var upload = await server.OpenUploadAsync();
+        var random = new Random(d);
+        for (var version = 0; version < 3; version++)
+        {
+            var gradient = RandomGradient(random, d);
+            await upload.SendAsync(version, gradient, CancellationToken.None, computeSeconds: 0.25 + version, localSeconds: 1.5 + version);
+            var arrival = await server.NextArrivalAsync();
+            Assert.Equal((0, (long)version), (arrival.Worker, arrival.Version));
+            Assert.Equal(Expected(wire, gradient), arrival.Gradient.ToArray());
+            Assert.Equal((0.25 + version, 1.5 + version), server.Transport.WorkerTiming(0, version));
+        }
+
+        Assert.Contains("dstar_upload_connections_total 1", server.Metrics.Render());
+    }
+
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("float16")]
+    public async Task A_frame_written_in_small_pieces_decodes_to_the_same_values(string wireName)
+    {
+        var wire = WireFormats.Parse(wireName);
+        const int d = 5_001;
+        await using var server = await UploadServer.StartAsync(d, wire);
+        using var raw = await server.OpenRawAsync(server.Token);
+        Assert.Equal("ok", await ReadLineAsync(raw));
+        var gradient = RandomGradient(new Random(7), d);
+        var frame = Frame(0, wire, gradient);
+
+        // 7-byte pieces, each its own send: values straddle every kind of boundary on the server's side.
+        for (var offset = 0; offset < frame.Length; offset += 7)
+        {
+            await raw.WriteAsync(frame.AsMemory(offset, Math.Min(7, frame.Length - offset)));
+            await raw.FlushAsync();
+        }
+
+        var arrival = await server.NextArrivalAsync();
+        Assert.Equal(Expected(wire, gradient), arrival.Gradient.ToArray());
+    }
+
+    [Fact]
+    public async Task A_gradient_of_the_wrong_size_or_with_nan_is_judged_as_on_the_stream()
+    {
+        const int d = 64;
+        await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
+        await using var upload = await server.OpenUploadAsync();
+        using var raw = await server.OpenRawAsync(server.Token);
+        Assert.Equal("ok", await ReadLineAsync(raw));
+
+        // d − 1 values: an arrival the collector refuses for its length, as it would from the stream.
+        var shorter = Frame(0, WireFormat.Float32, new float[d - 1]);
+        await raw.WriteAsync(shorter);
+        var arrival = await server.NextArrivalAsync();
+        Assert.Equal(d - 1, arrival.Gradient.Length);
+        var verdict = server.Judge(arrival, version: 0);
+        Assert.Equal(DropReason.Malformed, verdict?.Reason);
+        Assert.Contains($"length {d - 1}, expected {d}", verdict?.Detail);
+
+        // A NaN: refused by the collector's check, the connection goes on.
+        var nan = new float[d];
+        nan[5] = float.NaN;
+        await upload.SendAsync(1, nan, CancellationToken.None);
+        verdict = server.Judge(await server.NextArrivalAsync(), version: 1);
+        Assert.Equal(DropReason.Malformed, verdict?.Reason);
+
+        // Bytes that are not whole values: refused by the transport itself, answered on the session stream.
+        var odd = new byte[UploadFrames.HeaderLength + 7];
+        UploadFrames.Write(new UploadFrames.Header(2, 0, 0, 7), odd);
+        await raw.WriteAsync(odd);
+        var outcome = await server.NextOutcomeAsync();
+        Assert.Equal(OutcomeKind.Rejected, outcome.Kind);
+        Assert.Contains("7 bytes is not a whole number of float32 values", outcome.Reason);
+
+        // Both connections still carry gradients.
+        var good = RandomGradient(new Random(1), d);
+        await raw.WriteAsync(Frame(3, WireFormat.Float32, good));
+        Assert.Equal(good, (await server.NextArrivalAsync()).Gradient.ToArray());
+        await upload.SendAsync(4, good, CancellationToken.None);
+        Assert.Equal(4, (await server.NextArrivalAsync()).Version);
+    }
+
+    [Fact]
+    public async Task An_oversized_frame_is_refused_from_its_header_and_the_session_goes_on()
+    {
+        const int d = 64;
+        await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
+        using var raw = await server.OpenRawAsync(server.Token);
+        Assert.Equal("ok", await ReadLineAsync(raw));
+        var header = new byte[UploadFrames.HeaderLength];
+        UploadFrames.Write(new UploadFrames.Header(0, 0, 0, 1L << 40), header);
+        await raw.WriteAsync(header);
+        Assert.StartsWith("refused: oversized: 1099511627776 bytes announced, a gradient is 256", await ReadLineAsync(raw));
+        Assert.True(await ClosedAsync(raw, CancellationToken.None), "the connection stayed open after an oversized frame");
+        Assert.Contains("dstar_gradients_dropped_total{worker=\"0\",reason=\"malformed\"} 1", server.Metrics.Render());
+
+        // The session itself is untouched: a new upload connection and the stream both still work.
+        await using var upload = await server.OpenUploadAsync();
+        await upload.SendAsync(0, new float[d], CancellationToken.None);
+        Assert.Equal(0, (await server.NextArrivalAsync()).Version);
+    }
+
+    [Fact]
+    public async Task Bad_openings_are_refused_with_their_reason_and_counted()
+    {
+        const int d = 16;
+        await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
+
+        // A token no session holds (one byte off the real one).
+        var forged = server.Token.ToArray();
+        forged[^1] ^= 1;
+        var refused = await Assert.ThrowsAsync<UploadRefusedException>(() => server.OpenUploadAsync(forged));
+        Assert.StartsWith("bad-token", refused.Reason);
+
+        // The right first byte, then not the preface.
+        using (var raw = await server.ConnectAsync())
+        {
+            var opening = new byte[UploadFrames.OpeningLength];
+            await raw.WriteAsync(opening);
+            Assert.StartsWith("refused: malformed: not an upload preface", await ReadLineAsync(raw));
+        }
+
+        // A third connection while two are open.
+        await using (var first = await server.OpenUploadAsync())
+        await using (var second = await server.OpenUploadAsync())
+        {
+            var third = await Assert.ThrowsAsync<UploadRefusedException>(() => server.OpenUploadAsync());
+            Assert.StartsWith("too-many-uploads", third.Reason);
+        }
+
+        var metrics = server.Metrics.Render();
+        Assert.Contains("dstar_refused_connections_total{reason=\"bad-token\"} 1", metrics);
+        Assert.Contains("dstar_refused_connections_total{reason=\"malformed\"} 1", metrics);
+        Assert.Contains("dstar_refused_connections_total{reason=\"too-many-uploads\"} 1", metrics);
+
+        // Once the two close, a new one is accepted.
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await using var again = await server.OpenUploadAsync();
+                return true;
+            }
+            catch (UploadRefusedException)
+            {
+                return false;
+            }
+        });
+    }
+
+    [Fact]
+    public async Task A_token_dies_with_its_session_and_so_do_its_connections()
+    {
+        const int d = 16;
+        await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
+        using var raw = await server.OpenRawAsync(server.Token);
+        Assert.Equal("ok", await ReadLineAsync(raw));
+
+        await server.EndSessionAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        Assert.True(await ClosedAsync(raw, timeout.Token), "the server kept the upload connection of an ended session open");
+        var refused = await Assert.ThrowsAsync<UploadRefusedException>(() => server.OpenUploadAsync());
+        Assert.StartsWith("bad-token", refused.Reason);
+    }
+
+    [Fact]
+    public async Task Http_and_grpc_on_the_same_port_are_unaffected()
+    {
+        await using var server = await UploadServer.StartAsync(8, WireFormat.Float32);
+        await using var upload = await server.OpenUploadAsync();
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        Assert.StartsWith("ok version=", await http.GetStringAsync(server.Url + "/healthz"));
+
+        // The stream path still carries gradients next to the upload channel.
+        var gradient = RandomGradient(new Random(3), 8);
+        await new GradientSender(server.Connection.Call.RequestStream, 8).SendAsync(0, gradient, CancellationToken.None);
+        Assert.Equal(gradient, (await server.NextArrivalAsync()).Gradient.ToArray());
+    }
+
+    [Fact]
+    public async Task Upload_over_tls_checks_the_servers_certificate()
+    {
+        var directory = Directory.CreateTempSubdirectory("dstar-upload-tls-").FullName;
+        try
+        {
+            var (ca, certificate, key) = TestCertificates.Write(directory, ["127.0.0.1"]);
+            await using var server = await UploadServer.StartAsync(1_000, WireFormat.BFloat16, (ca, certificate, key));
+            await using var upload = await server.OpenUploadAsync();
+            var gradient = RandomGradient(new Random(11), 1_000);
+            await upload.SendAsync(0, gradient, CancellationToken.None);
+            Assert.Equal(Expected(WireFormat.BFloat16, gradient), (await server.NextArrivalAsync()).Gradient.ToArray());
+
+            // Another CA's certificate is not trusted.
+            var other = TestCertificates.Write(Path.Combine(directory, "other"), ["127.0.0.1"]);
+            await Assert.ThrowsAsync<System.Security.Authentication.AuthenticationException>(() =>
+                GradientUpload.OpenAsync(new Uri(server.Url), server.Token, other.CaPath, 1_000, WireFormat.BFloat16, CancellationToken.None));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Workers_of_a_cluster_run_send_on_the_upload_channel()
+    {
+        // k = N: round 0 closes only once every worker has sent, so every upload connection is open by then.
+        await using var server = new InProcessServer(ClusterFixture.Yaml(workers: 3, k: 3, rounds: 40, samples: 300, features: 4), computeMilliseconds: 100);
+        await server.ReadyAsync();
+        for (var id = 0; id < 3; id++)
+        {
+            server.StartHonestWorker(id);
+        }
+
+        await server.Fixture.WaitForRoundAsync(2, TimeSpan.FromSeconds(60), () => server.Progress.ToString());
+        var metrics = await server.MetricsAsync();
+        Assert.Contains("dstar_upload_connections_total 3", metrics);
+        Assert.DoesNotContain("reason=\"malformed\"", metrics);
+        Assert.Equal(0, await server.WaitWorkersAsync());
+        Assert.Equal(0, await server.Task);
+        Assert.Equal(40, server.Fixture.Summary().GetProperty("rounds").GetInt32());
+    }
+
+    private static float[] RandomGradient(Random random, int d)
+    {
+        var values = new float[d];
+        for (var i = 0; i < d; i++)
+        {
+            values[i] = (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-6, 4)));
+        }
+
+        return values;
+    }
+
+    /// <summary>What the server should hold after <paramref name="wire"/>'s round trip (the codec's own, tested elsewhere against the formulas).</summary>
+    private static float[] Expected(WireFormat wire, float[] values)
+    {
+        var bytes = new byte[values.Length * wire.BytesPerValue()];
+        GradientCodec.Encode(wire, values, bytes);
+        var decoded = new float[values.Length];
+        GradientCodec.Decode(wire, bytes, decoded);
+        return decoded;
+    }
+
+    private static byte[] Frame(long version, WireFormat wire, float[] values)
+    {
+        var payload = values.Length * wire.BytesPerValue();
+        var frame = new byte[UploadFrames.HeaderLength + payload];
+        UploadFrames.Write(new UploadFrames.Header(version, 0, 0, payload), frame);
+        GradientCodec.Encode(wire, values, frame.AsSpan(UploadFrames.HeaderLength));
+        return frame;
+    }
+
+    /// <summary>True when the server closed or reset the connection (a read returns nothing or fails), false when it sent a byte.</summary>
+    private static async Task<bool> ClosedAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await stream.ReadAsync(new byte[1], cancellationToken) == 0;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    private static async Task<string> ReadLineAsync(Stream stream)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var bytes = new List<byte>();
+        var one = new byte[1];
+        while (await stream.ReadAsync(one, timeout.Token) == 1 && one[0] != (byte)'\n')
+        {
+            bytes.Add(one[0]);
+        }
+
+        return Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("the condition never held");
+    }
+
+    /// <summary>serve's host with one joined session (worker 0), read through its transport as the round loop reads it.</summary>
+    private sealed class UploadServer : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly Grpc.Net.Client.GrpcChannel _channel;
+        private readonly IAsyncEnumerator<Arrival> _arrivals;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly RoundCollector _collector;
+        private readonly string? _ca;
+
+        private UploadServer(WebApplication app, Grpc.Net.Client.GrpcChannel channel, WorkerConnection connection, GrpcTransport transport, ClusterMetrics metrics,
+            string url, string? ca)
+        {
+            _app = app;
+            _channel = channel;
+            Connection = connection;
+            Transport = transport;
+            Metrics = metrics;
+            Url = url;
+            _ca = ca;
+            _arrivals = transport.ReadArrivalsAsync(_stop.Token).GetAsyncEnumerator(_stop.Token);
+            _collector = new RoundCollector(1, transport.Dimension, 1);
+        }
+
+        public WorkerConnection Connection { get; }
+
+        public GrpcTransport Transport { get; }
+
+        public ClusterMetrics Metrics { get; }
+
+        public string Url { get; }
+
+        public ReadOnlyMemory<byte> Token => Connection.Welcome.UploadToken.Memory;
+
+        public static async Task<UploadServer> StartAsync(int d, WireFormat wire, (string Ca, string Certificate, string Key)? tls = null)
+        {
+            var directory = Directory.CreateTempSubdirectory("dstar-upload-").FullName;
+            var line = WorkerKey.WriteKeyPair(0, directory);
+            var authorizedKeys = Path.Combine(directory, "authorized_keys");
+            await File.WriteAllTextAsync(authorizedKeys, line + "\n");
+            var config = new ExperimentConfig { Workers = 1, K = 1, Wire = wire.Name() };
+            var url = $"{(tls is null ? "http" : "https")}://127.0.0.1:{Launch.ClusterLauncher.FreeLoopbackPort()}";
+            var settings = new ServerSettings
+            {
+                Config = config,
+                Listen = url,
+                AuthorizedKeysPath = authorizedKeys,
+                Insecure = tls is null,
+                TlsCertificatePath = tls?.Certificate,
+                TlsKeyPath = tls?.Key,
+                Plots = false,
+            };
+            var metrics = new ClusterMetrics();
+            var transport = new GrpcTransport(1, d, metrics, wire: wire);
+            var contract = ConfigFingerprint.Of(config);
+            var app = ClusterServer.BuildHost(settings, transport, AuthorizedKeys.Load(authorizedKeys), metrics, contract, consoleLogs: false);
+            await app.StartAsync();
+            var channel = WorkerConnection.CreateChannel(url, tls?.Ca, d);
+            using var key = WorkerKey.LoadPrivateKey(Path.Combine(directory, "worker-0.key"));
+            var connection = await WorkerConnection.JoinAsync(channel, 0, key, contract.Values, CancellationToken.None);
+            Assert.Equal(UploadFrames.TokenLength, connection.Welcome.UploadToken.Length);
+            return new UploadServer(app, channel, connection, transport, metrics, url, tls?.Ca);
+        }
+
+        public Task<GradientUpload> OpenUploadAsync(ReadOnlyMemory<byte>? token = null) =>
+            GradientUpload.OpenAsync(new Uri(Url), token ?? Token, _ca, Transport.Dimension, Transport.Wire, CancellationToken.None);
+
+        /// <summary>A plain TCP connection to the server's port (insecure servers only).</summary>
+        public async Task<NetworkStream> ConnectAsync()
+        {
+            var uri = new Uri(Url);
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync(uri.Host, uri.Port);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+
+        /// <summary>A plain TCP connection that has sent the preface and <paramref name="token"/>.</summary>
+        public async Task<NetworkStream> OpenRawAsync(ReadOnlyMemory<byte> token)
+        {
+            var stream = await ConnectAsync();
+            await stream.WriteAsync(UploadFrames.Preface.ToArray());
+            await stream.WriteAsync(token);
+            return stream;
+        }
+
+        public async Task<Arrival> NextArrivalAsync()
+        {
+            var next = _arrivals.MoveNextAsync().AsTask();
+            if (await Task.WhenAny(next, Task.Delay(TimeSpan.FromSeconds(20))) != next || !await next)
+            {
+                throw new TimeoutException("no arrival within 20 s");
+            }
+
+            // Copied: the transport reuses the buffer once the consumer moves on.
+            var current = _arrivals.Current;
+            return current with { Gradient = current.Gradient.ToArray() };
+        }
+
+        public Drop? Judge(Arrival arrival, long version)
+        {
+            _collector.Begin(version, 1);
+            return _collector.Offer(arrival);
+        }
+
+        public async Task<Outcome> NextOutcomeAsync() => (await InProcessServer.NextAsync(Connection.Call, ServerMessage.BodyOneofCase.Outcome)).Outcome;
+
+        /// <summary>Ends worker 0's session stream as a worker that goes away does.</summary>
+        public async Task EndSessionAsync()
+        {
+            await Connection.Call.RequestStream.CompleteAsync();
+            try
+            {
+                while (await Connection.Call.ResponseStream.MoveNext(CancellationToken.None))
+                {
+                }
+            }
+            catch (RpcException)
+            {
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _stop.Cancel();
+            try
+            {
+                await _arrivals.DisposeAsync();
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            Connection.Dispose();
+            _channel.Dispose();
+            Transport.Finish(0);
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
