@@ -210,37 +210,33 @@ public static class WireBenchmark
     /// <summary>The cluster's path: a <c>serve</c> host with one worker session and its upload channel, both senders, the transport and a collector.</summary>
     private sealed class GrpcPath : IAsyncDisposable
     {
-        private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
-        private readonly Grpc.Net.Client.GrpcChannel _channel;
-        private readonly WorkerConnection _connection;
+        private readonly LoopbackSession _session;
+        private readonly GradientUpload _upload;
         private readonly GradientSender _sender;
         private readonly GradientSender _streamSender;
-        private readonly GradientUpload? _upload;
-        private readonly GrpcTransport _transport;
         private readonly IAsyncEnumerator<Dstar.Engine.Transport.Arrival> _arrivals;
         private readonly RoundCollector _collector;
         private readonly Task _outcomes;
         private readonly CancellationTokenSource _stop = new();
 
-        private GrpcPath(Microsoft.AspNetCore.Builder.WebApplication app, Grpc.Net.Client.GrpcChannel channel, WorkerConnection connection, GrpcTransport transport,
-            int dimension, WireFormat wire, GradientUpload? upload)
+        private GrpcPath(LoopbackSession session, GradientUpload upload)
         {
+            _session = session;
             _upload = upload;
-            _streamSender = new GradientSender(connection.Call.RequestStream, dimension, wire);
-            _app = app;
-            _channel = channel;
-            _connection = connection;
-            _transport = transport;
-            _sender = new GradientSender(connection.Call.RequestStream, dimension, wire, upload);
-            _arrivals = transport.ReadArrivalsAsync(_stop.Token).GetAsyncEnumerator(_stop.Token);
+            var stream = session.Connection.Call.RequestStream;
+            var (dimension, wire) = (session.Transport.Dimension, session.Transport.Wire);
+            _sender = new GradientSender(stream, dimension, wire, upload);
+            _streamSender = new GradientSender(stream, dimension, wire);
+            _arrivals = session.Transport.ReadArrivalsAsync(_stop.Token).GetAsyncEnumerator(_stop.Token);
             _collector = new RoundCollector(1, dimension, 1);
 
             // The worker reads what the server sends (a rejected push would be answered), as dstar work does.
+            var responses = session.Connection.Call.ResponseStream;
             _outcomes = Task.Run(async () =>
             {
                 try
                 {
-                    while (await connection.Call.ResponseStream.MoveNext(_stop.Token).ConfigureAwait(false))
+                    while (await responses.MoveNext(_stop.Token).ConfigureAwait(false))
                     {
                     }
                 }
@@ -253,34 +249,17 @@ public static class WireBenchmark
         public static async Task<GrpcPath> StartAsync(int dimension, bool tls, WireFormat wire, string directory, (string Ca, string Certificate, string Key) certificates,
             CancellationToken cancellationToken)
         {
-            var keyDirectory = Path.Combine(directory, "keys-" + dimension);
-            var line = WorkerKey.WriteKeyPair(0, keyDirectory);
-            var authorizedKeys = Path.Combine(keyDirectory, "authorized_keys");
-            await File.WriteAllTextAsync(authorizedKeys, line + "\n", cancellationToken).ConfigureAwait(false);
-            var config = new ExperimentConfig { Workers = 1, K = 1, Wire = wire.Name() };
-            var url = $"{(tls ? "https" : "http")}://127.0.0.1:{ClusterLauncher.FreeLoopbackPort()}";
-            var settings = new ServerSettings
+            var session = await LoopbackSession.StartAsync(dimension, wire, Path.Combine(directory, "keys-" + dimension), tls ? certificates : null, cancellationToken)
+                .ConfigureAwait(false);
+            try
             {
-                Config = config,
-                Listen = url,
-                AuthorizedKeysPath = authorizedKeys,
-                Insecure = !tls,
-                TlsCertificatePath = tls ? certificates.Certificate : null,
-                TlsKeyPath = tls ? certificates.Key : null,
-                Plots = false,
-            };
-            var keys = AuthorizedKeys.Load(authorizedKeys);
-            var metrics = new ClusterMetrics();
-            var transport = new GrpcTransport(1, dimension, metrics, wire: wire);
-            var contract = ConfigFingerprint.Of(config);
-            var app = ClusterServer.BuildHost(settings, transport, keys, metrics, contract, consoleLogs: false);
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            var channel = WorkerConnection.CreateChannel(url, tls ? certificates.Ca : null, dimension);
-            using var key = WorkerKey.LoadPrivateKey(Path.Combine(keyDirectory, "worker-0.key"));
-            var connection = await WorkerConnection.JoinAsync(channel, 0, key, contract.Values, cancellationToken).ConfigureAwait(false);
-            var upload = await GradientUpload.OpenAsync(new Uri(url), connection.Welcome.UploadToken.Memory, tls ? certificates.Ca : null, dimension, wire,
-                cancellationToken).ConfigureAwait(false);
-            return new GrpcPath(app, channel, connection, transport, dimension, wire, upload);
+                return new GrpcPath(session, await session.OpenUploadAsync(cancellationToken: cancellationToken).ConfigureAwait(false));
+            }
+            catch
+            {
+                await session.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
         }
 
         /// <summary>Whether the cluster's sender uses the upload channel.</summary>
@@ -302,7 +281,7 @@ public static class WireBenchmark
 
             var arrival = _arrivals.Current;
             var verdict = _collector.Offer(arrival);
-            _transport.Judged(arrival, verdict);
+            _session.Transport.Judged(arrival, verdict);
             var seconds = clock.Elapsed.TotalSeconds;
             await send.ConfigureAwait(false);
             if (verdict is { } drop)
@@ -315,7 +294,7 @@ public static class WireBenchmark
 
         public async ValueTask DisposeAsync()
         {
-            await _connection.Call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            await _session.Connection.Call.RequestStream.CompleteAsync().ConfigureAwait(false);
             _stop.Cancel();
             try
             {
@@ -326,16 +305,8 @@ public static class WireBenchmark
             {
             }
 
-            if (_upload is not null)
-            {
-                await _upload.DisposeAsync().ConfigureAwait(false);
-            }
-
-            _connection.Dispose();
-            _channel.Dispose();
-            _transport.Finish(0);
-            await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            await _app.DisposeAsync().ConfigureAwait(false);
+            await _upload.DisposeAsync().ConfigureAwait(false);
+            await _session.DisposeAsync().ConfigureAwait(false);
             _stop.Dispose();
         }
     }
@@ -384,19 +355,7 @@ public static class WireBenchmark
                 var certificate = X509Certificate2.CreateFromPemFile(files.Certificate, files.Key);
                 var ca = X509CertificateLoader.LoadCertificateFromFile(files.Ca);
                 var serverTls = new SslStream(receiver, leaveInnerStreamOpen: false);
-                var clientTls = new SslStream(sender, leaveInnerStreamOpen: false, (_, presented, _, errors) =>
-                {
-                    if (presented is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-                    {
-                        return false;
-                    }
-
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(ca);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    return chain.Build(new X509Certificate2(presented));
-                });
+                var clientTls = new SslStream(sender, leaveInnerStreamOpen: false, WorkerConnection.TrustOnly(ca));
                 await Task.WhenAll(
                     serverTls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, cancellationToken),
                     clientTls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "127.0.0.1" }, cancellationToken)).ConfigureAwait(false);

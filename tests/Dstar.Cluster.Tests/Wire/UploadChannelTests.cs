@@ -1,16 +1,14 @@
 using System.Net.Sockets;
 using System.Text;
+using Dstar.Cluster.Benchmarks;
 using Dstar.Cluster.Observability;
 using Dstar.Cluster.Protocol;
-using Dstar.Cluster.Security;
 using Dstar.Cluster.Server;
 using Dstar.Cluster.Wire;
 using Dstar.Cluster.Worker;
 using Dstar.Engine.Collection;
-using Dstar.Engine.Configuration;
 using Dstar.Engine.Transport;
 using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
 using WireFormat = Dstar.Engine.Transport.WireFormat;
 
 namespace Dstar.Cluster.Tests.Wire;
@@ -56,8 +54,7 @@ public sealed class UploadChannelTests
         var wire = WireFormats.Parse(wireName);
         const int d = 5_001;
         await using var server = await UploadServer.StartAsync(d, wire);
-        using var raw = await server.OpenRawAsync(server.Token);
-        Assert.Equal("ok", await ReadLineAsync(raw));
+        using var raw = await server.OpenRawAsync();
         var gradient = RandomGradient(new Random(7), d);
         var frame = Frame(0, wire, gradient);
 
@@ -78,8 +75,7 @@ public sealed class UploadChannelTests
         const int d = 64;
         await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
         await using var upload = await server.OpenUploadAsync();
-        using var raw = await server.OpenRawAsync(server.Token);
-        Assert.Equal("ok", await ReadLineAsync(raw));
+        using var raw = await server.OpenRawAsync();
 
         // d − 1 values: an arrival the collector refuses for its length, as it would from the stream.
         var shorter = Frame(0, WireFormat.Float32, new float[d - 1]);
@@ -118,8 +114,7 @@ public sealed class UploadChannelTests
     {
         const int d = 64;
         await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
-        using var raw = await server.OpenRawAsync(server.Token);
-        Assert.Equal("ok", await ReadLineAsync(raw));
+        using var raw = await server.OpenRawAsync();
         var header = new byte[UploadFrames.HeaderLength];
         UploadFrames.Write(new UploadFrames.Header(0, 0, 0, 1L << 40), header);
         await raw.WriteAsync(header);
@@ -186,8 +181,7 @@ public sealed class UploadChannelTests
     {
         const int d = 16;
         await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
-        using var raw = await server.OpenRawAsync(server.Token);
-        Assert.Equal("ok", await ReadLineAsync(raw));
+        using var raw = await server.OpenRawAsync();
 
         await server.EndSessionAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -328,69 +322,39 @@ public sealed class UploadChannelTests
     /// <summary>serve's host with one joined session (worker 0), read through its transport as the round loop reads it.</summary>
     private sealed class UploadServer : IAsyncDisposable
     {
-        private readonly WebApplication _app;
-        private readonly Grpc.Net.Client.GrpcChannel _channel;
+        private readonly LoopbackSession _session;
+        private readonly string _directory;
         private readonly IAsyncEnumerator<Arrival> _arrivals;
         private readonly CancellationTokenSource _stop = new();
         private readonly RoundCollector _collector;
-        private readonly string? _ca;
 
-        private UploadServer(WebApplication app, Grpc.Net.Client.GrpcChannel channel, WorkerConnection connection, GrpcTransport transport, ClusterMetrics metrics,
-            string url, string? ca)
+        private UploadServer(LoopbackSession session, string directory)
         {
-            _app = app;
-            _channel = channel;
-            Connection = connection;
-            Transport = transport;
-            Metrics = metrics;
-            Url = url;
-            _ca = ca;
-            _arrivals = transport.ReadArrivalsAsync(_stop.Token).GetAsyncEnumerator(_stop.Token);
-            _collector = new RoundCollector(1, transport.Dimension, 1);
+            _session = session;
+            _directory = directory;
+            _arrivals = session.Transport.ReadArrivalsAsync(_stop.Token).GetAsyncEnumerator(_stop.Token);
+            _collector = new RoundCollector(1, session.Transport.Dimension, 1);
         }
 
-        public WorkerConnection Connection { get; }
+        public WorkerConnection Connection => _session.Connection;
 
-        public GrpcTransport Transport { get; }
+        public GrpcTransport Transport => _session.Transport;
 
-        public ClusterMetrics Metrics { get; }
+        public ClusterMetrics Metrics => _session.Metrics;
 
-        public string Url { get; }
+        public string Url => _session.Url;
 
-        public ReadOnlyMemory<byte> Token => Connection.Welcome.UploadToken.Memory;
+        public ReadOnlyMemory<byte> Token => _session.UploadToken;
 
         public static async Task<UploadServer> StartAsync(int d, WireFormat wire, (string Ca, string Certificate, string Key)? tls = null)
         {
             var directory = Directory.CreateTempSubdirectory("dstar-upload-").FullName;
-            var line = WorkerKey.WriteKeyPair(0, directory);
-            var authorizedKeys = Path.Combine(directory, "authorized_keys");
-            await File.WriteAllTextAsync(authorizedKeys, line + "\n");
-            var config = new ExperimentConfig { Workers = 1, K = 1, Wire = wire.Name() };
-            var url = $"{(tls is null ? "http" : "https")}://127.0.0.1:{Launch.ClusterLauncher.FreeLoopbackPort()}";
-            var settings = new ServerSettings
-            {
-                Config = config,
-                Listen = url,
-                AuthorizedKeysPath = authorizedKeys,
-                Insecure = tls is null,
-                TlsCertificatePath = tls?.Certificate,
-                TlsKeyPath = tls?.Key,
-                Plots = false,
-            };
-            var metrics = new ClusterMetrics();
-            var transport = new GrpcTransport(1, d, metrics, wire: wire);
-            var contract = ConfigFingerprint.Of(config);
-            var app = ClusterServer.BuildHost(settings, transport, AuthorizedKeys.Load(authorizedKeys), metrics, contract, consoleLogs: false);
-            await app.StartAsync();
-            var channel = WorkerConnection.CreateChannel(url, tls?.Ca, d);
-            using var key = WorkerKey.LoadPrivateKey(Path.Combine(directory, "worker-0.key"));
-            var connection = await WorkerConnection.JoinAsync(channel, 0, key, contract.Values, CancellationToken.None);
-            Assert.Equal(UploadFrames.TokenLength, connection.Welcome.UploadToken.Length);
-            return new UploadServer(app, channel, connection, transport, metrics, url, tls?.Ca);
+            var session = await LoopbackSession.StartAsync(d, wire, directory, tls, CancellationToken.None);
+            Assert.Equal(UploadFrames.TokenLength, session.UploadToken.Length);
+            return new UploadServer(session, directory);
         }
 
-        public Task<GradientUpload> OpenUploadAsync(ReadOnlyMemory<byte>? token = null) =>
-            GradientUpload.OpenAsync(new Uri(Url), token ?? Token, _ca, Transport.Dimension, Transport.Wire, CancellationToken.None);
+        public Task<GradientUpload> OpenUploadAsync(ReadOnlyMemory<byte>? token = null) => _session.OpenUploadAsync(token);
 
         /// <summary>A plain TCP connection to the server's port (insecure servers only).</summary>
         public async Task<NetworkStream> ConnectAsync()
@@ -401,12 +365,13 @@ public sealed class UploadChannelTests
             return new NetworkStream(socket, ownsSocket: true);
         }
 
-        /// <summary>A plain TCP connection that has sent the preface and <paramref name="token"/>.</summary>
-        public async Task<NetworkStream> OpenRawAsync(ReadOnlyMemory<byte> token)
+        /// <summary>A plain TCP connection that has sent the preface and the session's token, and was accepted.</summary>
+        public async Task<NetworkStream> OpenRawAsync()
         {
             var stream = await ConnectAsync();
             await stream.WriteAsync(UploadFrames.Preface.ToArray());
-            await stream.WriteAsync(token);
+            await stream.WriteAsync(Token);
+            Assert.Equal("ok", await ReadLineAsync(stream));
             return stream;
         }
 
@@ -457,11 +422,8 @@ public sealed class UploadChannelTests
             {
             }
 
-            Connection.Dispose();
-            _channel.Dispose();
-            Transport.Finish(0);
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _session.DisposeAsync();
+            Directory.Delete(_directory, recursive: true);
         }
     }
 }
