@@ -4,6 +4,8 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
+using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Observability;
 using Dstar.Cluster.Wire;
 using Dstar.Engine.Transport;
@@ -13,24 +15,27 @@ using Microsoft.Extensions.Logging;
 namespace Dstar.Cluster.Server;
 
 /// <summary>
-/// The server's end of the upload channel (<see cref="UploadFrames"/>): gradients as raw frames on a second connection
-/// bound to a worker's session, served on the session's own port by a Kestrel connection middleware that takes a
-/// connection whose first byte is 0 and hands every other one to HTTP unchanged.
+/// The server's end of the upload channel (<see cref="UploadFrames"/>): a second connection bound to a worker's session
+/// that carries its gradients up as raw frames and x_t down, served on the session's own port by a Kestrel connection
+/// middleware that takes a connection whose first byte is 0 and hands every other one to HTTP unchanged.
 /// </summary>
 /// <remarks>
 /// <para>Why: .NET's HTTP/2 client writes a 4 MB message as about 250 DATA frames of 16 KiB, each its own send call,
 /// and Kestrel copies every frame's payload into the stream's pipe; a gradient on the session stream cost three times
 /// the CPU of the same bytes on a socket (docs/benchmarks.md, "Gradient push over loopback"). On the upload channel the
-/// payload is decoded straight from the connection's receive buffers into a pooled row of d floats.</para>
+/// payload is decoded straight from the connection's receive buffers into a pooled row of d floats. x_t takes the
+/// newest upload connection of a session instead of the stream (only the latest version is queued); if that connection
+/// breaks, the worker rejoins and gets x_t on its new stream.</para>
 /// <para>Security: a session's token is 32 random bytes, sent only in its <c>Welcome</c> (so under TLS whenever the
 /// session is) and valid only while the session is open; a connection is attributed to the session whose token it
 /// presents, so a worker can upload only as itself, exactly as on its stream. The token is found by its first 8 bytes
 /// and then compared in constant time. A refused opening is answered <c>refused: REASON</c>, logged and counted in
-/// <c>dstar_refused_connections_total</c> (bad-token, malformed, too-many-uploads). A payload longer than a gradient is
-/// refused from its header before any of it is read (counted as malformed, as gRPC's receive limit does on the stream),
-/// and the connection is closed. A worker has at most <see cref="MaxConnectionsPerSession"/> upload connections at once;
-/// each reads one gradient at a time and waits on the bounded arrival queue, so a flooding worker is slowed by
-/// back-pressure on its own connections. The opening must arrive within <see cref="OpeningTimeout"/>.</para>
+/// <c>dstar_refused_connections_total</c> (bad-token, malformed, unauthenticated, too-many-uploads). A payload longer
+/// than a gradient is refused from its header before any of it is read (counted as malformed, as gRPC's receive limit
+/// does on the stream, and logged), and the connection is closed. A worker has at most
+/// <see cref="MaxConnectionsPerSession"/> upload connections at once; each reads one gradient at a time and waits on the
+/// bounded arrival queue, so a flooding worker is slowed by back-pressure on its own connections. The opening must
+/// arrive within <see cref="OpeningTimeout"/>.</para>
 /// </remarks>
 internal sealed class GradientUploads
 {
@@ -168,22 +173,98 @@ internal sealed class GradientUploads
             return;
         }
 
+        var output = new SemaphoreSlim(1, 1);
+        var downlink = Channel.CreateBounded<ServerMessage>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        var written = new WrittenVersion();
+        Task? writer = null;
         try
         {
             var cancellation = session.UploadLifetime.Token;
             await using var abort = cancellation.Register(() => connection.Abort(new ConnectionAbortedException("the worker's session ended")));
-            await AnswerAsync(connection, UploadFrames.Accepted).ConfigureAwait(false);
+            await AnswerAsync(connection, UploadFrames.Accepted, output).ConfigureAwait(false);
             _metrics.RecordUploadOpened();
             log.LogInformation("worker {Worker} opened an upload connection from {Peer}", session.WorkerId, peer);
+
+            // From now on x_t goes down this connection (the newest of the session's), not the stream.
+            writer = WriteParametersAsync(connection, downlink.Reader, output, written, cancellation);
+            Volatile.Write(ref session.Downlink, downlink.Writer);
             while (await ReceiveOneAsync(connection, session, log, cancellation).ConfigureAwait(false))
             {
             }
         }
         finally
         {
+            Interlocked.CompareExchange(ref session.Downlink, null, downlink.Writer);
+            downlink.Writer.TryComplete();
+            if (writer is not null)
+            {
+                try
+                {
+                    await writer.ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException or ConnectionAbortedException or InvalidOperationException)
+                {
+                    // The connection went away under the writer.
+                }
+            }
+
+            // x_t goes on the stream again; the worker gets the current one there unless this connection delivered it.
+            _transport.ResendParameters(session, written.Version);
             Interlocked.Decrement(ref session.UploadConnections);
         }
     }
+
+    /// <summary>
+    /// Writes each queued <c>Parameters</c> message as a frame: the header (version, 0, 0, 4·d) and the float32 values,
+    /// in pieces of at most <see cref="WriteChunk"/> bytes so that the connection's output buffer stays bounded; records
+    /// each version once its last byte is flushed.
+    /// </summary>
+    private static async Task WriteParametersAsync(ConnectionContext connection, ChannelReader<ServerMessage> parameters, SemaphoreSlim output,
+        WrittenVersion written, CancellationToken cancellationToken)
+    {
+        var header = new byte[UploadFrames.HeaderLength];
+        while (await parameters.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!parameters.TryRead(out var message))
+            {
+                continue;
+            }
+
+            var data = message.Parameters.Data.Memory;
+            UploadFrames.Write(new UploadFrames.Header(message.Parameters.Version, 0, 0, data.Length), header);
+            await output.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // A flush that reports the connection completed means the bytes went nowhere: the version is not delivered.
+                var flushed = await connection.Transport.Output.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+                for (var offset = 0; offset < data.Length && !(flushed.IsCompleted || flushed.IsCanceled); offset += WriteChunk)
+                {
+                    flushed = await connection.Transport.Output.WriteAsync(data.Slice(offset, Math.Min(WriteChunk, data.Length - offset)), cancellationToken)
+                        .ConfigureAwait(false);
+                }
+
+                if (flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                output.Release();
+            }
+
+            written.Version = message.Parameters.Version;
+        }
+    }
+
+    /// <summary>The newest parameter version an upload connection has written whole (−1: none).</summary>
+    private sealed class WrittenVersion
+    {
+        public long Version { get; set; } = -1;
+    }
+
+    /// <summary>Bytes of x_t written (and flushed) at a time on an upload connection.</summary>
+    private const int WriteChunk = 1 << 20;
 
     /// <summary>Reads one gradient and hands it to the transport; false when the connection ends or was refused.</summary>
     private async Task<bool> ReceiveOneAsync(ConnectionContext connection, WorkerSession session, ILogger log, CancellationToken cancellationToken)
@@ -210,8 +291,9 @@ internal sealed class GradientUploads
             // Refused from the header, like gRPC's receive limit on the stream: the payload is never read.
             _metrics.RecordDropped(session.WorkerId, "malformed");
             _transport.Monitor.GradientRefused(GradientRefusals.Oversized, session.WorkerId);
-            log.LogWarning("worker {Worker} announced an upload of {Length} bytes, more than a gradient ({Expected})", session.WorkerId, header.PayloadLength, expected);
-            await AnswerAsync(connection, $"refused: oversized: {header.PayloadLength} bytes announced, a gradient is {expected}").ConfigureAwait(false);
+            // After "ok" the server sends only parameter frames, so the refusal is the connection's end (and this log line).
+            log.LogWarning("worker {Worker} announced an upload of {Length} bytes, more than a gradient ({Expected}); closing the upload connection",
+                session.WorkerId, header.PayloadLength, expected);
             return false;
         }
 
@@ -320,19 +402,32 @@ internal sealed class GradientUploads
         log.LogWarning("refused upload connection from {Peer}: {Reason}: {Detail}", peer, reason, detail);
         try
         {
-            await AnswerAsync(connection, $"refused: {reason}: {detail}").ConfigureAwait(false);
+            await AnswerAsync(connection, $"refused: {reason}: {detail}", null).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionResetException or ConnectionAbortedException)
         {
         }
     }
 
-    private static async Task AnswerAsync(ConnectionContext connection, string line)
+    /// <summary>Writes one answer line, holding <paramref name="output"/> (when x_t may be going out at the same time).</summary>
+    private static async Task AnswerAsync(ConnectionContext connection, string line, SemaphoreSlim? output)
     {
         // Characters, not bytes, are cut: a UTF-8 character is at most 4 bytes, so the line with its newline fits the bound.
         var text = line.ReplaceLineEndings(" ");
         text = text[..Math.Min(text.Length, (UploadFrames.MaxAnswerLength / 4) - 1)];
-        await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), connection.ConnectionClosed).ConfigureAwait(false);
+        if (output is not null)
+        {
+            await output.WaitAsync(connection.ConnectionClosed).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), connection.ConnectionClosed).ConfigureAwait(false);
+        }
+        finally
+        {
+            output?.Release();
+        }
     }
 
     private sealed record Entry(byte[] Token, WorkerSession Session);

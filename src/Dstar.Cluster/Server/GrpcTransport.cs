@@ -90,6 +90,9 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
     /// <summary>The number of worker sessions open now.</summary>
     public int ConnectedCount => _sessions.Count;
 
+    /// <summary>Worker <paramref name="worker"/>'s open session, or null.</summary>
+    internal WorkerSession? Session(int worker) => _sessions.GetValueOrDefault(worker);
+
     /// <summary>The version of the parameters last published, or −1 before the first.</summary>
     public long CurrentVersion { get; private set; } = -1;
 
@@ -109,7 +112,7 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
             _roundClock.Restart();
             foreach (var session in _sessions.Values)
             {
-                session.Send(message);
+                session.SendParameters(message);
             }
         }
 
@@ -212,11 +215,37 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
             _sessions[session.WorkerId] = session;
             if (_current is not null)
             {
-                session.Send(_current);
+                if (_current.BodyCase == ServerMessage.BodyOneofCase.Parameters)
+                {
+                    session.SendParameters(_current);
+                }
+                else
+                {
+                    session.Send(_current);
+                }
+
                 if (_current.BodyCase == ServerMessage.BodyOneofCase.Finished)
                 {
                     session.Outbox.Writer.TryComplete();
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// After an upload connection of <paramref name="session"/> ended, having written x_t up to
+    /// <paramref name="writtenVersion"/>: queues the current x_t on the stream if the worker has it from neither, so
+    /// that a connection lost mid-write never leaves a live session without the round's parameters.
+    /// </summary>
+    internal void ResendParameters(WorkerSession session, long writtenVersion)
+    {
+        lock (_publishGate)
+        {
+            if (_current is { BodyCase: ServerMessage.BodyOneofCase.Parameters } current
+                && _sessions.TryGetValue(session.WorkerId, out var attached) && ReferenceEquals(attached, session)
+                && current.Parameters.Version > writtenVersion && current.Parameters.Version > session.StreamParametersVersion)
+            {
+                session.SendParameters(current);
             }
         }
     }
@@ -251,20 +280,27 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
             return;
         }
 
-        double time;
+        Incoming incoming;
         lock (_publishGate)
         {
-            time = _roundClock.Elapsed.TotalSeconds;
+            var time = _roundClock.Elapsed.TotalSeconds;
             if (gradient.LocalSeconds > 0 && double.IsFinite(gradient.LocalSeconds) && double.IsFinite(gradient.ComputeSeconds) && gradient.ComputeSeconds >= 0)
             {
                 _reported[session.WorkerId] = (gradient.Version, gradient.ComputeSeconds, gradient.LocalSeconds);
+            }
+
+            // Stamped and queued together, so the collector reads arrivals in the order of their times (sessions and
+            // upload connections deliver on threads of their own); only a full queue (a flood) waits outside the lock.
+            incoming = new Incoming(session.WorkerId, gradient.Version, gradient.Values, gradient.Pooled, time);
+            if (_arrivals.Writer.TryWrite(incoming))
+            {
+                return;
             }
         }
 
         try
         {
-            await _arrivals.Writer.WriteAsync(new Incoming(session.WorkerId, gradient.Version, gradient.Values, gradient.Pooled, time), cancellationToken)
-                .ConfigureAwait(false);
+            await _arrivals.Writer.WriteAsync(incoming, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

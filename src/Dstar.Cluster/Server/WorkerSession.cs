@@ -37,6 +37,30 @@ internal sealed class WorkerSession
     /// <summary>Upload connections open now (changed with <see cref="Interlocked"/> by <see cref="GradientUploads"/>).</summary>
     public int UploadConnections;
 
+    /// <summary>
+    /// Where x_t goes when the worker has an upload connection open: its newest one's queue of parameters to write
+    /// (only the latest matters), else null and x_t goes on the stream.
+    /// </summary>
+    public ChannelWriter<ServerMessage>? Downlink;
+
     /// <summary>Queues a message; false when the session has ended.</summary>
     public bool Send(ServerMessage message) => Outbox.Writer.TryWrite(message);
+
+    /// <summary>The newest parameter version queued on the stream (−1: none), kept under the transport's publish lock.</summary>
+    public long StreamParametersVersion { get; private set; } = -1;
+
+    /// <summary>
+    /// Queues a <c>Parameters</c> message: on the newest upload connection when there is one, else on the stream.
+    /// Called under the transport's publish lock.
+    /// </summary>
+    public bool SendParameters(ServerMessage message)
+    {
+        if (Volatile.Read(ref Downlink)?.TryWrite(message) == true)
+        {
+            return true;
+        }
+
+        StreamParametersVersion = Math.Max(StreamParametersVersion, message.Parameters.Version);
+        return Send(message);
+    }
 }

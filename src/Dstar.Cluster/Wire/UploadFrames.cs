@@ -9,7 +9,9 @@ namespace Dstar.Cluster.Wire;
 /// Then each gradient is a <see cref="HeaderLength"/>-byte header — version (int64), compute seconds (float64), local
 /// seconds (float64), payload length in bytes (int64), all little-endian — followed by the payload: the values in the
 /// run's wire format, as <c>Gradient.data</c> holds them. Nothing is sent back per gradient: its outcome comes on the
-/// session stream, as for a gradient sent there.
+/// session stream, as for a gradient sent there. After <c>ok</c> the server sends x_t on the session's newest upload
+/// connection instead of the stream, as frames of the same header (version, 0, 0, 4·d) and d little-endian float32
+/// values, and nothing else: a frame the server refuses ends the connection.
 /// </summary>
 /// <remarks>
 /// The preface's first byte is 0, which neither an HTTP/1.1 request line nor the HTTP/2 connection preface

@@ -116,7 +116,7 @@ public static class ClusterWorker
                     switch (message.BodyCase)
                     {
                         case ServerMessage.BodyOneofCase.Parameters:
-                            latest.Writer.TryWrite(new WorkItem(message.Parameters, System.Diagnostics.Stopwatch.GetTimestamp()));
+                            latest.Writer.TryWrite(new WorkItem(message.Parameters.Version, message.Parameters.Data.Memory, System.Diagnostics.Stopwatch.GetTimestamp()));
                             break;
                         case ServerMessage.BodyOneofCase.Outcome when message.Outcome.Kind == OutcomeKind.Rejected:
                             log.LogWarning("worker {Worker}: gradient for version {Version} rejected: {Reason}", source.WorkerId, message.Outcome.Version,
@@ -134,6 +134,23 @@ public static class ClusterWorker
             }
         }, CancellationToken.None);
 
+        // With an upload channel x_t comes down it. If it ends while the session goes on, the server sends x_t on the
+        // stream again (and the next gradient's send fails, so the worker rejoins).
+        var downloads = upload is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var (version, data) in upload.ReadParametersAsync(stop.Token).ConfigureAwait(false))
+                {
+                    latest.Writer.TryWrite(new WorkItem(version, data, System.Diagnostics.Stopwatch.GetTimestamp()));
+                }
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                log.LogDebug("worker {Worker}: upload connection ended: {Message}", source.WorkerId, e.Message);
+            }
+        }, CancellationToken.None);
+
         var gradient = new float[source.Dimension];
         var parameters = new float[source.Dimension];
         var sender = new GradientSender(connection.Call.RequestStream, source.Dimension, source.Wire, upload);
@@ -146,8 +163,7 @@ public static class ClusterWorker
                     continue;
                 }
 
-                var task = received.Parameters;
-                var delay = source.Delay(task.Version);
+                var delay = source.Delay(received.Version);
                 if (double.IsPositiveInfinity(delay))
                 {
                     continue;
@@ -159,8 +175,8 @@ public static class ClusterWorker
                 }
 
                 long computeStart = System.Diagnostics.Stopwatch.GetTimestamp();
-                FloatWire.Read(task.Data.Span, parameters);
-                source.Compute(task.Version, parameters, gradient);
+                FloatWire.Read(received.Data.Span, parameters);
+                source.Compute(received.Version, parameters, gradient);
                 var computeSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(computeStart).TotalSeconds;
                 if (latest.Reader.Count > 0)
                 {
@@ -171,10 +187,10 @@ public static class ClusterWorker
                 {
                     // Sent as it encodes (±∞ or NaN), never clipped: the server refuses it as malformed, and says so.
                     log.LogWarning("worker {Worker}: gradient for version {Version} does not fit {Wire}: value {Value} at index {Index} encodes as a non-finite value; the server will refuse it",
-                        source.WorkerId, task.Version, source.Wire.Name(), value, index);
+                        source.WorkerId, received.Version, source.Wire.Name(), value, index);
                 }
 
-                await sender.SendAsync(task.Version, gradient, stop.Token, computeSeconds,
+                await sender.SendAsync(received.Version, gradient, stop.Token, computeSeconds,
                     System.Diagnostics.Stopwatch.GetElapsedTime(received.Timestamp).TotalSeconds).ConfigureAwait(false);
             }
         }
@@ -189,6 +205,7 @@ public static class ClusterWorker
         finally
         {
             stop.Cancel();
+            await downloads.ConfigureAwait(false);
             try
             {
                 await reader.ConfigureAwait(false);
@@ -246,6 +263,6 @@ public static class ClusterWorker
         }
     }
 
-    /// <summary>Parameters to work on, with the <see cref="System.Diagnostics.Stopwatch"/> timestamp of their arrival.</summary>
-    private readonly record struct WorkItem(Parameters Parameters, long Timestamp);
+    /// <summary>x_version to work on (d little-endian float32 values), with the <see cref="System.Diagnostics.Stopwatch"/> timestamp of its arrival.</summary>
+    private readonly record struct WorkItem(long Version, ReadOnlyMemory<byte> Data, long Timestamp);
 }

@@ -8,8 +8,9 @@ namespace Dstar.Cluster.Worker;
 
 /// <summary>
 /// A worker's upload channel (<see cref="UploadFrames"/>): a second connection to the server's address, opened with the
-/// session's <c>Welcome.upload_token</c>, on which each gradient goes as a header and its encoded values in one write.
-/// Over TLS when the server's address is https, checking its certificate as the session's channel does.
+/// session's <c>Welcome.upload_token</c>, on which each gradient goes up as a header and its encoded values in one
+/// write, and x_t comes down (<see cref="ReadParametersAsync"/>). Over TLS when the server's address is https, checking
+/// its certificate as the session's channel does. One sender and one reader may use it at once.
 /// </summary>
 public sealed class GradientUpload : IAsyncDisposable
 {
@@ -111,6 +112,40 @@ public sealed class GradientUpload : IAsyncDisposable
         UploadFrames.Write(new UploadFrames.Header(version, computeSeconds, localSeconds, payload), _frame);
         GradientCodec.Encode(Wire, gradient.Span, _frame.AsSpan(UploadFrames.HeaderLength));
         await _stream.WriteAsync(_frame, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The parameter versions the server sends on this connection, in order: each the version and its d values as
+    /// little-endian float32 bytes (a new array each). Ends when the server closes the connection.
+    /// </summary>
+    /// <exception cref="IOException">the connection broke, or the server sent a frame that is not d float32 values.</exception>
+    public async IAsyncEnumerable<(long Version, byte[] Data)> ReadParametersAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var header = new byte[UploadFrames.HeaderLength];
+        var expected = (long)Dimension * FloatWire.BytesPerValue;
+        while (true)
+        {
+            var read = await _stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                yield break;
+            }
+
+            if (read < header.Length)
+            {
+                throw new IOException("the server closed the upload connection inside a parameter frame's header");
+            }
+
+            var frame = UploadFrames.Read(header);
+            if (frame.PayloadLength != expected)
+            {
+                throw new IOException($"the server sent a parameter frame of {frame.PayloadLength} bytes on the upload connection, expected {expected}");
+            }
+
+            var data = GC.AllocateUninitializedArray<byte>((int)expected);
+            await _stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
+            yield return (frame.Version, data);
+        }
     }
 
     /// <summary>The server's answer line (without its newline), read byte by byte up to <see cref="UploadFrames.MaxAnswerLength"/>.</summary>

@@ -110,7 +110,7 @@ public sealed class UploadChannelTests
     }
 
     [Fact]
-    public async Task An_oversized_frame_is_refused_from_its_header_and_the_session_goes_on()
+    public async Task An_oversized_frame_closes_the_connection_from_its_header_and_the_session_goes_on()
     {
         const int d = 64;
         await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
@@ -118,7 +118,6 @@ public sealed class UploadChannelTests
         var header = new byte[UploadFrames.HeaderLength];
         UploadFrames.Write(new UploadFrames.Header(0, 0, 0, 1L << 40), header);
         await raw.WriteAsync(header);
-        Assert.StartsWith("refused: oversized: 1099511627776 bytes announced, a gradient is 256", await ReadLineAsync(raw));
         Assert.True(await ClosedAsync(raw, CancellationToken.None), "the connection stayed open after an oversized frame");
         Assert.Contains("dstar_gradients_dropped_total{worker=\"0\",reason=\"malformed\"} 1", server.Metrics.Render());
 
@@ -126,6 +125,55 @@ public sealed class UploadChannelTests
         await using var upload = await server.OpenUploadAsync();
         await upload.SendAsync(0, new float[d], CancellationToken.None);
         Assert.Equal(0, (await server.NextArrivalAsync()).Version);
+    }
+
+    [Fact]
+    public async Task Parameters_go_down_the_upload_connection_and_back_to_the_stream_when_it_closes()
+    {
+        const int d = 1_000;
+        await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
+        var upload = await server.OpenUploadAsync();
+        var downloads = upload.ReadParametersAsync(CancellationToken.None).GetAsyncEnumerator();
+        var x1 = RandomGradient(new Random(1), d);
+        await server.WaitForDownlinkAsync(present: true);
+        await server.Transport.PublishAsync(1, x1);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            Assert.True(await downloads.MoveNextAsync().AsTask().WaitAsync(timeout.Token));
+        }
+
+        Assert.Equal(1, downloads.Current.Version);
+        Assert.Equal(x1, FloatsOf(downloads.Current.Data));
+
+        // Closed by the worker: x_t goes on the stream again, and version 1, which the connection delivered, is not sent twice.
+        await downloads.DisposeAsync();
+        await upload.DisposeAsync();
+        await server.WaitForDownlinkAsync(present: false);
+        var x2 = RandomGradient(new Random(2), d);
+        await server.Transport.PublishAsync(2, x2);
+        var parameters = (await InProcessServer.NextAsync(server.Connection.Call, ServerMessage.BodyOneofCase.Parameters)).Parameters;
+        Assert.Equal(2, parameters.Version);
+        Assert.Equal(x2, FloatsOf(parameters.Data.ToByteArray()));
+    }
+
+    [Fact]
+    public async Task Parameters_cut_off_with_their_connection_are_sent_again_on_the_stream()
+    {
+        // 40 MB of x_t to a connection that never reads: the server's write stalls on TCP back-pressure until the
+        // connection is cut, and the session must then get that version on its stream.
+        const int d = 10_000_000;
+        await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
+        var raw = await server.OpenRawAsync();
+        await server.WaitForDownlinkAsync(present: true);
+        var x = new float[d];
+        x[12_345] = 3.5f;
+        await server.Transport.PublishAsync(7, x);
+        await Task.Delay(200);
+        raw.Socket.LingerState = new LingerOption(true, 0); // a reset, as a vanished worker's connection ends
+        raw.Dispose();
+        var parameters = (await InProcessServer.NextAsync(server.Connection.Call, ServerMessage.BodyOneofCase.Parameters)).Parameters;
+        Assert.Equal(7, parameters.Version);
+        Assert.Equal(3.5f, FloatsOf(parameters.Data.ToByteArray())[12_345]);
     }
 
     [Fact]
@@ -248,6 +296,13 @@ public sealed class UploadChannelTests
         Assert.Equal(40, server.Fixture.Summary().GetProperty("rounds").GetInt32());
     }
 
+    private static float[] FloatsOf(byte[] bytes)
+    {
+        var values = new float[bytes.Length / 4];
+        GradientCodec.Decode(WireFormat.Float32, bytes, values);
+        return values;
+    }
+
     private static float[] RandomGradient(Random random, int d)
     {
         var values = new float[d];
@@ -355,6 +410,11 @@ public sealed class UploadChannelTests
         }
 
         public Task<GradientUpload> OpenUploadAsync(ReadOnlyMemory<byte>? token = null) => _session.OpenUploadAsync(token);
+
+        /// <summary>Waits until x_t would go down an upload connection (<paramref name="present"/>) or on the stream.</summary>
+        public Task WaitForDownlinkAsync(bool present) => WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref SessionOfWorker0().Downlink) is not null == present));
+
+        private WorkerSession SessionOfWorker0() => Transport.Session(0) ?? throw new InvalidOperationException("worker 0 has no session");
 
         /// <summary>A plain TCP connection to the server's port (insecure servers only).</summary>
         public async Task<NetworkStream> ConnectAsync()
