@@ -58,6 +58,7 @@ public sealed class Simulator : IDisposable
     private readonly SimulatedTransport _transport;
     private readonly ParameterServer _server;
     private readonly int[] _byzantine;
+    private readonly GradientThreads? _threads;
 
     /// <summary>Builds everything for <paramref name="config"/>.</summary>
     /// <param name="config">The experiment.</param>
@@ -102,6 +103,7 @@ public sealed class Simulator : IDisposable
                 // One model replica per extra thread; every gradient lands in the row it would have had on one thread,
                 // and the test set's batches are scored on the same threads and summed in order.
                 threads = new GradientThreads(_workload.Oracle, _workload.Replicas(GradientThreadCount - 1), config.BatchSize);
+                _threads = threads;
                 _transport.Threads = threads;
             }
 
@@ -109,6 +111,7 @@ public sealed class Simulator : IDisposable
         }
         catch
         {
+            _threads?.Dispose();
             _workload.Dispose();
             throw;
         }
@@ -258,5 +261,10 @@ public sealed class Simulator : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _workload.Dispose();
+    public void Dispose()
+    {
+        // The helper threads first: they hold replicas of the workload's model.
+        _threads?.Dispose();
+        _workload.Dispose();
+    }
 }

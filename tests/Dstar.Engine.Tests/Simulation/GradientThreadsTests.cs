@@ -31,6 +31,56 @@ public class GradientThreadsTests
     }
 
     [Fact]
+    public void A_failure_on_a_helper_thread_is_rethrown_on_the_calling_thread()
+    {
+        // Only the replica fails, so the exception can only come from a helper thread; the caller waits for it.
+        var shared = new BatchOracle(batches: 40);
+        var replica = new BatchOracle(batches: 40, failOnThreadsOtherThan: Environment.CurrentManagedThreadId);
+        using var threads = new GradientThreads(shared, [replica], batchSize: 4);
+        for (int call = 0; call < 20; call++)
+        {
+            try
+            {
+                threads.Evaluate(new float[2]);
+            }
+            catch (InvalidOperationException e)
+            {
+                Assert.StartsWith("batch", e.Message);
+                Assert.True(replica.Scored > 0);
+                return;
+            }
+        }
+
+        Assert.Fail("the helper never took a batch in 20 calls of 40 batches each");
+    }
+
+    [Fact]
+    public void Repeated_calls_reuse_the_same_helper_threads_and_dispose_ends_them()
+    {
+        var oracles = Enumerable.Range(0, 3).Select(_ => new BatchOracle(batches: 9)).ToArray();
+        var threads = new GradientThreads(oracles[0], oracles[1..], batchSize: 4);
+        Assert.Equal(0, threads.HelpersStarted);
+        var serial = new BatchOracle(batches: 9);
+        var random = new Random(5);
+        for (int call = 0; call < 200; call++)
+        {
+            var x = new float[] { (float)random.NextDouble(), 0 };
+            serial.SetParameters(x);
+            Assert.Equal(serial.Evaluate(), threads.Evaluate(x));
+        }
+
+        // Two helpers for 200 calls, and each replica was only ever used by one thread (its helper), never the caller.
+        Assert.Equal(2, threads.HelpersStarted);
+        Assert.Equal([Environment.CurrentManagedThreadId], oracles[0].ThreadIds);
+        Assert.All(oracles[1..], o => Assert.InRange(o.ThreadIds.Count, 0, 1));
+        Assert.DoesNotContain(Environment.CurrentManagedThreadId, oracles[1..].SelectMany(o => o.ThreadIds));
+        Assert.True(oracles[1..].Sum(o => o.Scored) > 0, "the helpers never took a batch in 200 calls");
+        threads.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => threads.Evaluate(new float[2]));
+        threads.Dispose();
+    }
+
+    [Fact]
     public void Replicas_must_be_distinct_oracles_of_the_same_dimension()
     {
         var shared = new BatchOracle(batches: 1);
@@ -40,9 +90,13 @@ public class GradientThreadsTests
     }
 
     /// <summary>An oracle whose test evaluation is <c>batches</c> batches with scores that depend on x and the batch (a float sum that order would change).</summary>
-    private sealed class BatchOracle(int batches, int failAt = -1, int dimension = 2) : IGradientOracle, IBatchedEvaluation
+    private sealed class BatchOracle(int batches, int failAt = -1, int dimension = 2, int failOnThreadsOtherThan = -1) : IGradientOracle, IBatchedEvaluation
     {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> _threadIds = new();
         private int _scored;
+
+        /// <summary>The managed ids of the threads that scored a batch on this oracle.</summary>
+        public ICollection<int> ThreadIds => _threadIds.Keys;
 
         public float[] Parameters { get; } = new float[dimension];
 
@@ -74,7 +128,8 @@ public class GradientThreadsTests
         public EvaluationPart EvaluateBatch(int batch)
         {
             Interlocked.Increment(ref _scored);
-            if (batch == failAt)
+            _threadIds[Environment.CurrentManagedThreadId] = true;
+            if (batch == failAt || (failOnThreadsOtherThan >= 0 && Environment.CurrentManagedThreadId != failOnThreadsOtherThan))
             {
                 throw new InvalidOperationException($"batch {batch} failed");
             }
