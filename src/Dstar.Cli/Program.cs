@@ -7,6 +7,13 @@ namespace Dstar.Cli;
 /// <summary>The <c>dstar</c> command: parses arguments, builds objects from the layers below, runs them.</summary>
 public static class Program
 {
+    /// <summary>
+    /// How long a command has after SIGTERM or Ctrl+C to stop on its own (a server's checkpoint, <c>launch</c> ending its
+    /// workers) before System.CommandLine ends the process (its default is 2 s, too short for a large model's
+    /// checkpoint). Below Kubernetes' default 30 s grace, so a pod exits before it is killed.
+    /// </summary>
+    public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(20);
+
     /// <summary>Entry point.</summary>
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -16,7 +23,7 @@ public static class Program
         // Unknown or missing options: System.CommandLine prints the problem and the usage; the exit code is the
         // table's usage error, as for every other bad input (Failures/ExitCodes).
         var parsed = CreateRoot().Parse(args);
-        int code = parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        int code = parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = ShutdownGrace });
         return parsed.Errors.Count > 0 ? ExitCodes.Usage : code;
     }
 

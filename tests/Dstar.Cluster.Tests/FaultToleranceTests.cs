@@ -146,4 +146,56 @@ public class FaultToleranceTests
             workers.ForEach(w => w.Dispose());
         }
     }
+
+    [Fact]
+    public async Task Sigterm_to_launch_checkpoints_and_leaves_no_worker_behind()
+    {
+        using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 3, k: 2, rounds: 5000, samples: 300, features: 5), computeMilliseconds: 5);
+        var directory = Path.Combine(fixture.Directory, "launched");
+        using var launch = DstarProcess.Start(["launch", "--config", fixture.ConfigPath, "--out", directory, "--delay-scale", "0", "--compute-ms", "5"]);
+        var metrics = Path.Combine(directory, Dstar.Engine.Recording.MetricsFiles.JsonLinesName);
+        for (var waited = 0; !File.Exists(metrics) || File.ReadLines(metrics).Count() < 5; waited += 100)
+        {
+            Assert.True(waited < 90_000 && !launch.HasExited, "launch never reached round 5:\n" + launch.Output);
+            await Task.Delay(100);
+        }
+
+        launch.Terminate();
+        await launch.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The server saved its last full round, and no worker of this run is left retrying a server that is gone.
+        var checkpoint = CheckpointFile.Load(Path.Combine(directory, CheckpointFile.FileName));
+        Assert.InRange(checkpoint.Round, 5, 5000);
+        var left = ProcessesMentioning(directory);
+        Assert.True(left.Count == 0, "left running: " + string.Join("; ", left.Select(pid => File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ')))
+            + "\n" + launch.Output);
+    }
+
+    /// <summary>Ids of the live processes whose command line mentions <paramref name="text"/>.</summary>
+    private static List<int> ProcessesMentioning(string text)
+    {
+        var found = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), out var pid))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(entry, "cmdline")).Contains(text, StringComparison.Ordinal))
+                    {
+                        found.Add(pid);
+                    }
+                }
+                catch (IOException)
+                {
+                    // The process ended while being read.
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+
+        return found;
+    }
 }

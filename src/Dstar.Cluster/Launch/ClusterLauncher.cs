@@ -78,12 +78,21 @@ public static class ClusterLauncher
         }
         finally
         {
+            // Workers exit on their own when the server says Finished; stopped (or failed) early, they would retry a
+            // server that is gone, so they are told to stop at once. Either way they share one grace period, then are
+            // killed: the launcher must be done within the CLI's shutdown grace, or it would leave them orphaned.
+            if (cancellationToken.IsCancellationRequested || !server.HasExited || server.ExitCode != 0)
+            {
+                workers.ForEach(Signal);
+            }
+
+            var grace = Stopwatch.StartNew();
             foreach (var worker in workers)
             {
-                // Workers exit on their own when the server says Finished; give them a moment, then end them.
-                if (!worker.WaitForExit(3000))
+                if (!worker.WaitForExit(Math.Max(0, WorkerGraceMilliseconds - (int)grace.ElapsedMilliseconds)))
                 {
                     worker.Kill(entireProcessTree: true);
+                    worker.WaitForExit();
                 }
 
                 worker.Dispose();
@@ -95,6 +104,9 @@ public static class ClusterLauncher
             }
         }
     }
+
+    /// <summary>How long the workers together get to exit once the server has, before they are killed.</summary>
+    public const int WorkerGraceMilliseconds = 3000;
 
     /// <summary>How to run the current <c>dstar</c> again: its apphost, or <c>dotnet dstar.dll</c>.</summary>
     public static (string Executable, string[] Prefix) CurrentCommand()

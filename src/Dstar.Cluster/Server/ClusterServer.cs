@@ -74,7 +74,7 @@ public static class ClusterServer
         log.LogInformation("serving {Workers} workers (k = {K}, rule {Rule}) on {Listen}{Tls}", config.Workers, config.AutoK ? "auto" : config.K,
             config.Aggregator, settings.Listen, settings.Insecure ? " without TLS (loopback)" : " with TLS");
 
-        int exitCode;
+        int exitCode = InterruptedExitCode; // also when training throws: no grace for sessions then
         try
         {
             exitCode = await TrainAsync(settings, workload, transport, metrics, progress, log, stop.Token).ConfigureAwait(false);
@@ -85,10 +85,15 @@ public static class ClusterServer
             // right now time to finish its join and be told the run is over (else it would retry a gone server):
             // at least 0.5 s, then until every session has left, at most 3 s.
             var grace = System.Diagnostics.Stopwatch.StartNew();
-            while (grace.Elapsed < TimeSpan.FromSeconds(3) && (grace.Elapsed < TimeSpan.FromSeconds(0.5) || transport.ConnectedCount > 0))
+            while (exitCode != InterruptedExitCode && grace.Elapsed < TimeSpan.FromSeconds(3)
+                && (grace.Elapsed < TimeSpan.FromSeconds(0.5) || transport.ConnectedCount > 0))
             {
                 await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
             }
+
+            // Sessions still open (a stopped run, whose workers wait to reconnect to a resumed server) are ended here:
+            // Kestrel's graceful stop would otherwise wait for every open stream until its shutdown timeout.
+            transport.EndSessions();
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -193,6 +198,9 @@ public static class ClusterServer
         // Hosting logs a failed start with its trace; the failure itself is reported as one line instead.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // Open sessions are ended before the host stops; this bounds what is left (a join in progress) well inside the
+        // CLI's shutdown grace.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(contract);
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<ParameterService>, SessionMethodProvider>());

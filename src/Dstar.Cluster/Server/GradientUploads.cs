@@ -10,6 +10,7 @@ using Dstar.Cluster.Observability;
 using Dstar.Cluster.Wire;
 using Dstar.Engine.Transport;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Dstar.Cluster.Server;
@@ -88,7 +89,7 @@ internal sealed class GradientUploads
     {
         var input = connection.Transport.Input;
         ReadResult first;
-        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, ClosingRequested(connection)))
         {
             timer.CancelAfter(OpeningTimeout);
             try
@@ -179,8 +180,11 @@ internal sealed class GradientUploads
         Task? writer = null;
         try
         {
-            var cancellation = session.UploadLifetime.Token;
-            await using var abort = cancellation.Register(() => connection.Abort(new ConnectionAbortedException("the worker's session ended")));
+            // Ends with the session, and when the server shuts down (Kestrel asks each connection to close; a
+            // connection middleware that kept reading would hold the shutdown until its timeout).
+            using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(session.UploadLifetime.Token, ClosingRequested(connection));
+            var cancellation = lifetime.Token;
+            await using var abort = cancellation.Register(() => connection.Abort(new ConnectionAbortedException("the worker's session ended or the server is stopping")));
             await AnswerAsync(connection, UploadFrames.Accepted, output).ConfigureAwait(false);
             _metrics.RecordUploadOpened();
             log.LogInformation("worker {Worker} opened an upload connection from {Peer}", session.WorkerId, peer);
@@ -386,6 +390,10 @@ internal sealed class GradientUploads
 
         return true;
     }
+
+    /// <summary>Cancelled when Kestrel asks <paramref name="connection"/> to close (a graceful shutdown).</summary>
+    private static CancellationToken ClosingRequested(ConnectionContext connection) =>
+        connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
 
     private WorkerSession? Find(ReadOnlySpan<byte> token)
     {

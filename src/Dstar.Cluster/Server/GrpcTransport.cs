@@ -195,6 +195,22 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
     }
 
     /// <summary>
+    /// Ends every open session (their streams and upload connections) without telling the workers the run is over:
+    /// what a stopped server does, so that its host can stop at once; the workers reconnect to a resumed server.
+    /// </summary>
+    public void EndSessions()
+    {
+        lock (_publishGate)
+        {
+            foreach (var session in _sessions.Values)
+            {
+                session.Lifetime.Cancel();
+                session.Outbox.Writer.TryComplete();
+            }
+        }
+    }
+
+    /// <summary>
     /// Registers an authenticated session, replacing (and ending) an older session of the same worker, and queues
     /// the current parameters so a reconnecting worker starts on x_t at once.
     /// </summary>
