@@ -60,6 +60,7 @@ public static class ClusterWorker
                 if (await ServeAsync(connection, source, upload, log, cancellationToken).ConfigureAwait(false))
                 {
                     await connection.Call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                    await AwaitCallEndAsync(connection).ConfigureAwait(false);
                     log.LogInformation("worker {Worker}: run finished", settings.WorkerId);
                     return 0;
                 }
@@ -220,6 +221,25 @@ public static class ClusterWorker
         }
 
         return finished;
+    }
+
+    /// <summary>
+    /// Waits (at most a second) for the server to end the call after the worker ended its side, so that disposing it
+    /// does not reset a stream the server is still closing (which the server would log as a broken stream).
+    /// </summary>
+    private static async Task AwaitCallEndAsync(WorkerConnection connection)
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await connection.Call.ResponseStream.MoveNext(wait.Token).ConfigureAwait(false))
+            {
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or InvalidOperationException)
+        {
+            // The run is over either way.
+        }
     }
 
     /// <summary>
