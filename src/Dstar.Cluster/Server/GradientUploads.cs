@@ -202,6 +202,8 @@ internal sealed class GradientUploads
             downlink.Writer.TryComplete();
             if (writer is not null)
             {
+                // The connection is done; a writer blocked on a peer that stopped reading must not hold this up.
+                connection.Abort(new ConnectionAbortedException("the upload connection is closing"));
                 try
                 {
                     await writer.ConfigureAwait(false);
