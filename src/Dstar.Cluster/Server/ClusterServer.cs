@@ -91,9 +91,14 @@ public static class ClusterServer
                 await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
             }
 
-            // Sessions still open (a stopped run, whose workers wait to reconnect to a resumed server) are ended here:
-            // Kestrel's graceful stop would otherwise wait for every open stream until its shutdown timeout.
-            transport.EndSessions();
+            // A stopped run's sessions (whose workers wait to reconnect to a resumed server) are ended here: Kestrel's
+            // graceful stop would otherwise wait for every open stream until its shutdown timeout, past the CLI's
+            // grace after a signal. A finished run's sessions are left to deliver Finished and close on their own.
+            if (exitCode == InterruptedExitCode)
+            {
+                transport.EndSessions();
+            }
+
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -198,9 +203,6 @@ public static class ClusterServer
         // Hosting logs a failed start with its trace; the failure itself is reported as one line instead.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        // Open sessions are ended before the host stops; this bounds what is left (a join in progress) well inside the
-        // CLI's shutdown grace.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(contract);
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<ParameterService>, SessionMethodProvider>());
