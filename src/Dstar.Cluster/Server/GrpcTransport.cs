@@ -195,6 +195,12 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
     }
 
     /// <summary>
+    /// True once <see cref="EndSessions"/> ran: the server is stopping, and a worker that rejoins at once is turned
+    /// away (or its session ended as soon as it is attached), so that no new stream holds up the host's stop.
+    /// </summary>
+    public bool Stopping { get; private set; }
+
+    /// <summary>
     /// Ends every open session (their streams and upload connections) without telling the workers the run is over:
     /// what a stopped server does, so that its host can stop at once; the workers reconnect to a resumed server.
     /// </summary>
@@ -202,6 +208,7 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
     {
         lock (_publishGate)
         {
+            Stopping = true;
             foreach (var session in _sessions.Values)
             {
                 session.Lifetime.Cancel();
@@ -218,6 +225,13 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
     {
         lock (_publishGate)
         {
+            if (Stopping)
+            {
+                session.Lifetime.Cancel();
+                session.Outbox.Writer.TryComplete();
+                return;
+            }
+
             if (_sessions.TryGetValue(session.WorkerId, out var old))
             {
                 old.Lifetime.Cancel();

@@ -60,6 +60,12 @@ public sealed class ParameterService
         ServerCallContext context)
     {
         var peer = context.Peer;
+        if (_transport.Stopping)
+        {
+            // Not a refusal of the worker: it retries and rejoins the resumed server.
+            throw new RpcException(new Status(StatusCode.Unavailable, "the server is stopping"));
+        }
+
         int workerId;
         using (var joinTimer = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken))
         {
