@@ -39,7 +39,22 @@ internal sealed class GradientBufferPool
         return GC.AllocateUninitializedArray<float>(Dimension);
     }
 
-    /// <summary>Gives a buffer back; one of another length (never rented here) is ignored.</summary>
+    /// <summary>
+    /// Room for a received gradient of <paramref name="count"/> values: a pooled buffer when that is d (return it as
+    /// <c>Pooled</c>), else a new array of that length (the collector refuses its length; it goes to the GC).
+    /// </summary>
+    public (float[] Values, float[]? Pooled) RentFor(int count)
+    {
+        if (count == Dimension)
+        {
+            var buffer = Rent();
+            return (buffer, buffer);
+        }
+
+        return (new float[count], null);
+    }
+
+        /// <summary>Gives a buffer back; one of another length (never rented here) is ignored.</summary>
     public void Return(float[] buffer)
     {
         if (buffer.Length != Dimension)

@@ -192,7 +192,8 @@ internal sealed class GradientUploads
             // From now on x_t goes down this connection (the newest of the session's), not the stream.
             writer = WriteParametersAsync(connection, downlink.Reader, output, written, cancellation);
             Volatile.Write(ref session.Downlink, downlink.Writer);
-            while (await ReceiveOneAsync(connection, session, log, cancellation).ConfigureAwait(false))
+            var header = new byte[UploadFrames.HeaderLength];
+            while (await ReceiveOneAsync(connection, session, header, log, cancellation).ConfigureAwait(false))
             {
             }
         }
@@ -273,7 +274,7 @@ internal sealed class GradientUploads
     private const int WriteChunk = 1 << 20;
 
     /// <summary>Reads one gradient and hands it to the transport; false when the connection ends or was refused.</summary>
-    private async Task<bool> ReceiveOneAsync(ConnectionContext connection, WorkerSession session, ILogger log, CancellationToken cancellationToken)
+    private async Task<bool> ReceiveOneAsync(ConnectionContext connection, WorkerSession session, byte[] headerBytes, ILogger log, CancellationToken cancellationToken)
     {
         var input = connection.Transport.Input;
         var result = await input.ReadAtLeastAsync(UploadFrames.HeaderLength, cancellationToken).ConfigureAwait(false);
@@ -284,7 +285,6 @@ internal sealed class GradientUploads
             return false;
         }
 
-        var headerBytes = new byte[UploadFrames.HeaderLength];
         result.Buffer.Slice(0, UploadFrames.HeaderLength).CopyTo(headerBytes);
         input.AdvanceTo(result.Buffer.GetPosition(UploadFrames.HeaderLength));
         var header = UploadFrames.Read(headerBytes);
@@ -303,22 +303,19 @@ internal sealed class GradientUploads
             return false;
         }
 
-        if (header.PayloadLength % size != 0)
+        if (ReceivedGradient.NotWholeValues(header.Version, header.PayloadLength, wire, _transport.Dimension, header.ComputeSeconds, header.LocalSeconds) is { } refused)
         {
             if (!await SkipAsync(input, header.PayloadLength, cancellationToken).ConfigureAwait(false))
             {
                 return false;
             }
 
-            await _transport.ReceiveAsync(session, new ReceivedGradient(header.Version, ReadOnlyMemory<float>.Empty, null,
-                $"{header.PayloadLength} bytes is not a whole number of {wire.Name()} values (expected {expected})", header.ComputeSeconds, header.LocalSeconds),
-                cancellationToken).ConfigureAwait(false);
+            await _transport.ReceiveAsync(session, refused, cancellationToken).ConfigureAwait(false);
             return true;
         }
 
         var count = (int)(header.PayloadLength / size);
-        var pooled = count == _transport.Dimension ? _transport.Buffers.Rent() : null;
-        var values = pooled ?? new float[count];
+        var (values, pooled) = _transport.Buffers.RentFor(count);
         var handed = false;
         try
         {

@@ -70,17 +70,14 @@ internal sealed class SessionMarshaller
     /// <summary>The values of <paramref name="data"/>, decoded to float32, in a pooled buffer when there are exactly d of them.</summary>
     private ReceivedGradient Decode(long version, ReadOnlySequence<byte> data, double computeSeconds, double localSeconds)
     {
-        var size = _wire.BytesPerValue();
-        if (data.Length % size != 0)
+        if (ReceivedGradient.NotWholeValues(version, data.Length, _wire, _buffers.Dimension, computeSeconds, localSeconds) is { } refused)
         {
-            return new ReceivedGradient(version, ReadOnlyMemory<float>.Empty, null,
-                $"{data.Length} bytes is not a whole number of {_wire.Name()} values (expected {_buffers.Dimension * (long)size})", computeSeconds, localSeconds);
+            return refused;
         }
 
         // The length is bounded by gRPC's receive limit (d values plus framing), so a wrong one costs at most one small array.
-        var count = (int)(data.Length / size);
-        var pooled = count == _buffers.Dimension ? _buffers.Rent() : null;
-        var values = pooled ?? new float[count];
+        var count = (int)(data.Length / _wire.BytesPerValue());
+        var (values, pooled) = _buffers.RentFor(count);
         GradientCodec.Decode(_wire, data, values.AsSpan(0, count));
         return new ReceivedGradient(version, values.AsMemory(0, count), pooled, null, computeSeconds, localSeconds);
     }

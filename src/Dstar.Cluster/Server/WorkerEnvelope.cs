@@ -1,4 +1,5 @@
 using Dstar.Cluster.Protocol;
+using Dstar.Engine.Transport;
 
 namespace Dstar.Cluster.Server;
 
@@ -41,4 +42,15 @@ internal sealed class WorkerEnvelope
 /// <param name="Malformed">Why the bytes are not values (for example not a whole number of them), or null.</param>
 /// <param name="ComputeSeconds">The worker's reported seconds computing it (0: not reported).</param>
 /// <param name="LocalSeconds">The worker's reported seconds from receiving the parameters to sending it (0: not reported).</param>
-internal sealed record ReceivedGradient(long Version, ReadOnlyMemory<float> Values, float[]? Pooled, string? Malformed, double ComputeSeconds = 0, double LocalSeconds = 0);
+internal sealed record ReceivedGradient(long Version, ReadOnlyMemory<float> Values, float[]? Pooled, string? Malformed, double ComputeSeconds = 0, double LocalSeconds = 0)
+{
+    /// <summary>
+    /// The refusal of <paramref name="byteCount"/> bytes that are not a whole number of <paramref name="wire"/> values,
+    /// or null when they are (the session stream and the upload channel say it in the same words).
+    /// </summary>
+    public static ReceivedGradient? NotWholeValues(long version, long byteCount, WireFormat wire, int dimension, double computeSeconds, double localSeconds) =>
+        byteCount % wire.BytesPerValue() == 0
+            ? null
+            : new ReceivedGradient(version, ReadOnlyMemory<float>.Empty, null,
+                $"{byteCount} bytes is not a whole number of {wire.Name()} values (expected {(long)dimension * wire.BytesPerValue()})", computeSeconds, localSeconds);
+}
