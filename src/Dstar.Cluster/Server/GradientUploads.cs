@@ -4,8 +4,9 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
-using System.Threading.Channels;
 using Dstar.Cluster.Protocol;
+using Google.Protobuf;
+using WireFormat = Dstar.Engine.Transport.WireFormat;
 using Dstar.Cluster.Observability;
 using Dstar.Cluster.Wire;
 using Dstar.Engine.Transport;
@@ -175,7 +176,7 @@ internal sealed class GradientUploads
         }
 
         var output = new SemaphoreSlim(1, 1);
-        var downlink = Channel.CreateBounded<ServerMessage>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        var downlink = new UploadDownlink();
         var written = new WrittenVersion();
         Task? writer = null;
         try
@@ -189,9 +190,9 @@ internal sealed class GradientUploads
             _metrics.RecordUploadOpened();
             log.LogInformation("worker {Worker} opened an upload connection from {Peer}", session.WorkerId, peer);
 
-            // From now on x_t goes down this connection (the newest of the session's), not the stream.
-            writer = WriteParametersAsync(connection, downlink.Reader, output, written, cancellation);
-            Volatile.Write(ref session.Downlink, downlink.Writer);
+            // From now on x_t and the per-round outcomes go down this connection (the newest of the session's), not the stream.
+            writer = WriteDownAsync(connection, downlink, output, written, cancellation);
+            Volatile.Write(ref session.Downlink, downlink);
             var header = new byte[UploadFrames.HeaderLength];
             while (await ReceiveOneAsync(connection, session, header, log, cancellation).ConfigureAwait(false))
             {
@@ -199,8 +200,8 @@ internal sealed class GradientUploads
         }
         finally
         {
-            Interlocked.CompareExchange(ref session.Downlink, null, downlink.Writer);
-            downlink.Writer.TryComplete();
+            Interlocked.CompareExchange(ref session.Downlink, null, downlink);
+            downlink.Complete();
             if (writer is not null)
             {
                 // The connection is done; a writer blocked on a peer that stopped reading must not hold this up.
@@ -222,33 +223,62 @@ internal sealed class GradientUploads
     }
 
     /// <summary>
-    /// Writes each queued <c>Parameters</c> message as a frame: the header (version, 0, 0, 4·d) and the float32 values,
-    /// in pieces of at most <see cref="WriteChunk"/> bytes so that the connection's output buffer stays bounded; records
-    /// each version once its last byte is flushed.
+    /// Writes what <paramref name="downlink"/> queues: the waiting outcomes as <see cref="UploadFrames.DownKind.Outcome"/>
+    /// frames, then x_t as a <see cref="UploadFrames.DownKind.Parameters"/> frame (the header (version, 0, 4·d) and the
+    /// float32 values), flushed as one write when x_t is small and in pieces of at most <see cref="WriteChunk"/> bytes
+    /// otherwise, so that the connection's output buffer stays bounded; records each version once its last byte is flushed.
     /// </summary>
-    private static async Task WriteParametersAsync(ConnectionContext connection, ChannelReader<ServerMessage> parameters, SemaphoreSlim output,
+    private static async Task WriteDownAsync(ConnectionContext connection, UploadDownlink downlink, SemaphoreSlim output,
         WrittenVersion written, CancellationToken cancellationToken)
     {
         var header = new byte[UploadFrames.HeaderLength];
-        while (await parameters.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        var outcomes = new List<Outcome>();
+        var pipe = connection.Transport.Output;
+        while (true)
         {
-            if (!parameters.TryRead(out var message))
+            var (any, message) = await downlink.TakeAsync(outcomes, cancellationToken).ConfigureAwait(false);
+            if (!any)
             {
-                continue;
+                return;
             }
 
-            var data = message.Parameters.Data.Memory;
-            UploadFrames.Write(new UploadFrames.Header(message.Parameters.Version, 0, 0, data.Length), header);
             await output.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                // A flush that reports the connection completed means the bytes went nowhere: the version is not delivered.
-                var flushed = await connection.Transport.Output.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-                for (var offset = 0; offset < data.Length && !(flushed.IsCompleted || flushed.IsCanceled); offset += WriteChunk)
+                foreach (var outcome in outcomes)
                 {
-                    flushed = await connection.Transport.Output.WriteAsync(data.Slice(offset, Math.Min(WriteChunk, data.Length - offset)), cancellationToken)
-                        .ConfigureAwait(false);
+                    var size = outcome.CalculateSize();
+                    UploadFrames.Write(new UploadFrames.DownHeader(outcome.Version, UploadFrames.DownKind.Outcome, size), pipe.GetSpan(UploadFrames.HeaderLength));
+                    pipe.Advance(UploadFrames.HeaderLength);
+                    outcome.WriteTo(pipe.GetSpan(size)[..size]);
+                    pipe.Advance(size);
                 }
+
+                // A flush that reports the connection completed means the bytes went nowhere: the version is not delivered.
+                FlushResult flushed;
+                if (message is null)
+                {
+                    flushed = await pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    if (flushed.IsCompleted || flushed.IsCanceled)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                var data = message.Parameters.Data.Memory;
+                UploadFrames.Write(new UploadFrames.DownHeader(message.Parameters.Version, UploadFrames.DownKind.Parameters, data.Length), header);
+                pipe.Write(header);
+                var offset = 0;
+                do
+                {
+                    var piece = Math.Min(WriteChunk, data.Length - offset);
+                    pipe.Write(data.Span.Slice(offset, piece));
+                    offset += piece;
+                    flushed = await pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                while (offset < data.Length && !(flushed.IsCompleted || flushed.IsCanceled));
 
                 if (flushed.IsCompleted || flushed.IsCanceled)
                 {

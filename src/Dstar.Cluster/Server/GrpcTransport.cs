@@ -188,6 +188,8 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
             _current = new ServerMessage { Finished = new Finished { Rounds = rounds } };
             foreach (var session in _sessions.Values)
             {
+                // The last round's outcomes, which wait for an x_t that will not come.
+                Volatile.Read(ref session.Downlink)?.Flush();
                 session.Send(_current);
                 session.Outbox.Writer.TryComplete();
             }
@@ -379,7 +381,7 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
     {
         if (_sessions.TryGetValue(worker, out var session))
         {
-            session.Send(new ServerMessage { Outcome = new Outcome { Version = version, Kind = kind, Reason = reason } });
+            session.SendOutcome(new Outcome { Version = version, Kind = kind, Reason = reason });
         }
     }
 

@@ -38,10 +38,10 @@ internal sealed class WorkerSession
     public int UploadConnections;
 
     /// <summary>
-    /// Where x_t goes when the worker has an upload connection open: its newest one's queue of parameters to write
-    /// (only the latest matters), else null and x_t goes on the stream.
+    /// Where x_t and the outcomes of accepted or late gradients go when the worker has an upload connection open: its
+    /// newest one's queue, else null and they go on the stream.
     /// </summary>
-    public ChannelWriter<ServerMessage>? Downlink;
+    public UploadDownlink? Downlink;
 
     /// <summary>Queues a message; false when the session has ended.</summary>
     public bool Send(ServerMessage message) => Outbox.Writer.TryWrite(message);
@@ -55,12 +55,35 @@ internal sealed class WorkerSession
     /// </summary>
     public bool SendParameters(ServerMessage message)
     {
-        if (Volatile.Read(ref Downlink)?.TryWrite(message) == true)
+        if (Volatile.Read(ref Downlink)?.TryQueueParameters(message) == true)
         {
             return true;
         }
 
         StreamParametersVersion = Math.Max(StreamParametersVersion, message.Parameters.Version);
         return Send(message);
+    }
+
+    /// <summary>
+    /// Queues a gradient's outcome: a rejection on the stream at once; kept, filtered or late with the next x_t on the
+    /// newest upload connection when there is one (<see cref="UploadDownlink"/>), else on the stream.
+    /// </summary>
+    public bool SendOutcome(Outcome outcome)
+    {
+        if (outcome.Kind != OutcomeKind.Rejected && Volatile.Read(ref Downlink) is { } downlink)
+        {
+            if (outcome.CalculateSize() > Wire.UploadFrames.MaxOutcomeLength)
+            {
+                // A reason is a line of text; one that does not fit a frame is cut (a UTF-16 unit is at most 3 bytes).
+                outcome.Reason = outcome.Reason[..((Wire.UploadFrames.MaxOutcomeLength / 3) - 32)];
+            }
+
+            if (downlink.TryQueueOutcome(outcome))
+            {
+                return true;
+            }
+        }
+
+        return Send(new ServerMessage { Outcome = outcome });
     }
 }

@@ -41,6 +41,7 @@ public static class ClusterWorker
         var contract = ConfigFingerprint.Of(settings.Config);
         using var source = new GradientSource(settings.Config, settings.WorkerId, settings.RealTime);
         using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath, source.Dimension);
+        var outcomes = new OutcomeTally();
         var lastContact = DateTime.UtcNow;
         var backoff = TimeSpan.FromMilliseconds(100);
         while (!cancellationToken.IsCancellationRequested)
@@ -57,11 +58,11 @@ public static class ClusterWorker
                 log.LogInformation("worker {Worker} joined{Role}", settings.WorkerId, source.IsByzantine ? " (Byzantine)" : "");
                 backoff = TimeSpan.FromMilliseconds(100);
                 await using var upload = await OpenUploadAsync(settings, connection, source, log, cancellationToken).ConfigureAwait(false);
-                if (await ServeAsync(connection, source, upload, log, cancellationToken).ConfigureAwait(false))
+                if (await ServeAsync(connection, source, upload, outcomes, log, cancellationToken).ConfigureAwait(false))
                 {
                     await connection.Call.RequestStream.CompleteAsync().ConfigureAwait(false);
                     await AwaitCallEndAsync(connection).ConfigureAwait(false);
-                    log.LogInformation("worker {Worker}: run finished", settings.WorkerId);
+                    log.LogInformation("worker {Worker}: run finished; the server reported {Outcomes}", settings.WorkerId, outcomes);
                     return 0;
                 }
 
@@ -101,8 +102,8 @@ public static class ClusterWorker
     }
 
     /// <summary>Runs one joined session; true when the server finished the run, false when the stream ended otherwise.</summary>
-    private static async Task<bool> ServeAsync(WorkerConnection connection, GradientSource source, GradientUpload? upload, ILogger log,
-        CancellationToken cancellationToken)
+    private static async Task<bool> ServeAsync(WorkerConnection connection, GradientSource source, GradientUpload? upload, OutcomeTally outcomes,
+        ILogger log, CancellationToken cancellationToken)
     {
         var latest = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -119,9 +120,8 @@ public static class ClusterWorker
                         case ServerMessage.BodyOneofCase.Parameters:
                             latest.Writer.TryWrite(new WorkItem(message.Parameters.Version, message.Parameters.Data.Memory, System.Diagnostics.Stopwatch.GetTimestamp()));
                             break;
-                        case ServerMessage.BodyOneofCase.Outcome when message.Outcome.Kind == OutcomeKind.Rejected:
-                            log.LogWarning("worker {Worker}: gradient for version {Version} rejected: {Reason}", source.WorkerId, message.Outcome.Version,
-                                message.Outcome.Reason);
+                        case ServerMessage.BodyOneofCase.Outcome:
+                            outcomes.Record(message.Outcome, source.WorkerId, log);
                             break;
                         case ServerMessage.BodyOneofCase.Finished:
                             finished = true;
@@ -141,9 +141,16 @@ public static class ClusterWorker
         {
             try
             {
-                await foreach (var (version, data) in upload.ReadParametersAsync(stop.Token).ConfigureAwait(false))
+                await foreach (var frame in upload.ReadDownAsync(stop.Token).ConfigureAwait(false))
                 {
-                    latest.Writer.TryWrite(new WorkItem(version, data, System.Diagnostics.Stopwatch.GetTimestamp()));
+                    if (frame.Parameters is { } data)
+                    {
+                        latest.Writer.TryWrite(new WorkItem(frame.Version, data, System.Diagnostics.Stopwatch.GetTimestamp()));
+                    }
+                    else
+                    {
+                        outcomes.Record(frame.Outcome!, source.WorkerId, log);
+                    }
                 }
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
@@ -281,6 +288,41 @@ public static class ClusterWorker
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The outcomes the server reported for this worker's gradients, over all its sessions; a rejection is logged as it
+    /// comes (it means this worker sent something wrong).
+    /// </summary>
+    private sealed class OutcomeTally
+    {
+        private long _kept;
+        private long _filtered;
+        private long _late;
+        private long _rejected;
+
+        public void Record(Outcome outcome, int worker, ILogger log)
+        {
+            switch (outcome.Kind)
+            {
+                case OutcomeKind.Kept:
+                    Interlocked.Increment(ref _kept);
+                    break;
+                case OutcomeKind.Dropped:
+                    Interlocked.Increment(ref _filtered);
+                    break;
+                case OutcomeKind.Late:
+                    Interlocked.Increment(ref _late);
+                    break;
+                case OutcomeKind.Rejected:
+                    Interlocked.Increment(ref _rejected);
+                    log.LogWarning("worker {Worker}: gradient for version {Version} rejected: {Reason}", worker, outcome.Version, outcome.Reason);
+                    break;
+            }
+        }
+
+        public override string ToString() =>
+            $"{Volatile.Read(ref _kept)} gradients kept, {Volatile.Read(ref _filtered)} filtered out, {Volatile.Read(ref _late)} late, {Volatile.Read(ref _rejected)} rejected";
     }
 
     /// <summary>x_version to work on (d little-endian float32 values), with the <see cref="System.Diagnostics.Stopwatch"/> timestamp of its arrival.</summary>

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
+using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Wire;
 using Dstar.Engine.Transport;
 
@@ -9,7 +10,7 @@ namespace Dstar.Cluster.Worker;
 /// <summary>
 /// A worker's upload channel (<see cref="UploadFrames"/>): a second connection to the server's address, opened with the
 /// session's <c>Welcome.upload_token</c>, on which each gradient goes up as a header and its encoded values in one
-/// write, and x_t comes down (<see cref="ReadParametersAsync"/>). Over TLS when the server's address is https, checking
+/// write, and x_t and per-round outcomes come down (<see cref="ReadDownAsync(CancellationToken)"/>). Over TLS when the server's address is https, checking
 /// its certificate as the session's channel does. One sender and one reader may use it at once.
 /// </summary>
 public sealed class GradientUpload : IAsyncDisposable
@@ -97,7 +98,8 @@ public sealed class GradientUpload : IAsyncDisposable
 
     /// <summary>
     /// Sends <paramref name="gradient"/> as the gradient for <paramref name="version"/>, with the worker's account of its
-    /// time; returns once the bytes are written (the caller may then reuse the memory). Its outcome comes on the session stream.
+    /// time; returns once the bytes are written (the caller may then reuse the memory). Its outcome comes down this
+    /// connection with a later x_t, or on the session stream if it is rejected.
     /// </summary>
     /// <exception cref="ArgumentException">the gradient does not have d values.</exception>
     /// <exception cref="IOException">the connection broke (the session ended, or the server refused the frame and closed it).</exception>
@@ -115,17 +117,23 @@ public sealed class GradientUpload : IAsyncDisposable
     }
 
     /// <summary>
-    /// The parameter versions the server sends on this connection, in order: each the version and its d values as
-    /// little-endian float32 bytes (a new array each). Ends when the server closes the connection.
+    /// What the server sends on this connection, in order (<see cref="UploadFrames.DownKind"/>): x_version as its d
+    /// little-endian float32 bytes (a new array each), and the outcomes of gradients the rounds accepted or found late.
+    /// Ends when the server closes the connection.
     /// </summary>
-    /// <exception cref="IOException">the connection broke, or the server sent a frame that is not d float32 values.</exception>
-    public async IAsyncEnumerable<(long Version, byte[] Data)> ReadParametersAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <exception cref="IOException">the connection broke, or the server sent a frame that is not x_t of d values or an outcome.</exception>
+    public IAsyncEnumerable<DownFrame> ReadDownAsync(CancellationToken cancellationToken) => ReadDownAsync(_stream, Dimension, cancellationToken);
+
+    /// <summary>The frames of <see cref="ReadDownAsync(CancellationToken)"/>, read from <paramref name="stream"/> for a model of d = <paramref name="dimension"/>.</summary>
+    internal static async IAsyncEnumerable<DownFrame> ReadDownAsync(Stream stream, int dimension,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var header = new byte[UploadFrames.HeaderLength];
-        var expected = (long)Dimension * FloatWire.BytesPerValue;
+        var outcome = new byte[UploadFrames.MaxOutcomeLength];
+        var expected = (long)dimension * FloatWire.BytesPerValue;
         while (true)
         {
-            var read = await _stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            var read = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 yield break;
@@ -133,18 +141,39 @@ public sealed class GradientUpload : IAsyncDisposable
 
             if (read < header.Length)
             {
-                throw new IOException("the server closed the upload connection inside a parameter frame's header");
+                throw new IOException("the server closed the upload connection inside a frame's header");
             }
 
-            var frame = UploadFrames.Read(header);
-            if (frame.PayloadLength != expected)
+            var frame = UploadFrames.ReadDown(header);
+            switch (frame.Kind)
             {
-                throw new IOException($"the server sent a parameter frame of {frame.PayloadLength} bytes on the upload connection, expected {expected}");
-            }
+                case UploadFrames.DownKind.Parameters when frame.PayloadLength == expected:
+                    var data = GC.AllocateUninitializedArray<byte>((int)expected);
+                    await stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
+                    yield return new DownFrame(frame.Version, data, null);
+                    break;
+                case UploadFrames.DownKind.Parameters:
+                    throw new IOException($"the server sent a parameter frame of {frame.PayloadLength} bytes on the upload connection, expected {expected}");
+                case UploadFrames.DownKind.Outcome when frame.PayloadLength is >= 0 and <= UploadFrames.MaxOutcomeLength:
+                    var body = outcome.AsMemory(0, (int)frame.PayloadLength);
+                    await stream.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
+                    Outcome parsed;
+                    try
+                    {
+                        parsed = Outcome.Parser.ParseFrom(body.Span);
+                    }
+                    catch (Google.Protobuf.InvalidProtocolBufferException e)
+                    {
+                        throw new IOException($"the server sent an outcome frame that is not an Outcome: {e.Message}", e);
+                    }
 
-            var data = GC.AllocateUninitializedArray<byte>((int)expected);
-            await _stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
-            yield return (frame.Version, data);
+                    yield return new DownFrame(frame.Version, null, parsed);
+                    break;
+                case UploadFrames.DownKind.Outcome:
+                    throw new IOException($"the server sent an outcome frame of {frame.PayloadLength} bytes, more than {UploadFrames.MaxOutcomeLength}");
+                default:
+                    throw new IOException($"the server sent a frame of unknown kind {(long)frame.Kind} on the upload connection");
+            }
         }
     }
 
@@ -177,6 +206,12 @@ public sealed class GradientUpload : IAsyncDisposable
         _socket.Dispose();
     }
 }
+
+/// <summary>A frame the server sent down an upload connection: x_version (<see cref="Parameters"/>, d little-endian float32 values) or an outcome.</summary>
+/// <param name="Version">The parameter version, or the version of the gradient the outcome is for.</param>
+/// <param name="Parameters">x_version's bytes, or null for an outcome.</param>
+/// <param name="Outcome">The outcome, or null for parameters.</param>
+public readonly record struct DownFrame(long Version, byte[]? Parameters, Outcome? Outcome);
 
 /// <summary>The server refused an upload connection; the message is its reason (for example <c>bad-token: …</c>).</summary>
 public sealed class UploadRefusedException(string reason) : IOException($"the server refused the upload connection: {reason}")

@@ -7,6 +7,7 @@ using Dstar.Cluster.Server;
 using Dstar.Cluster.Wire;
 using Dstar.Cluster.Worker;
 using Dstar.Engine.Collection;
+using Dstar.Engine.Server;
 using Dstar.Engine.Transport;
 using Grpc.Core;
 using WireFormat = Dstar.Engine.Transport.WireFormat;
@@ -133,7 +134,7 @@ public sealed class UploadChannelTests
         const int d = 1_000;
         await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
         var upload = await server.OpenUploadAsync();
-        var downloads = upload.ReadParametersAsync(CancellationToken.None).GetAsyncEnumerator();
+        var downloads = upload.ReadDownAsync(CancellationToken.None).GetAsyncEnumerator();
         var x1 = RandomGradient(new Random(1), d);
         await server.WaitForDownlinkAsync(present: true);
         await server.Transport.PublishAsync(1, x1);
@@ -143,7 +144,7 @@ public sealed class UploadChannelTests
         }
 
         Assert.Equal(1, downloads.Current.Version);
-        Assert.Equal(x1, FloatsOf(downloads.Current.Data));
+        Assert.Equal(x1, FloatsOf(downloads.Current.Parameters!));
 
         // Closed by the worker: x_t goes on the stream again, and version 1, which the connection delivered, is not sent twice.
         await downloads.DisposeAsync();
@@ -155,6 +156,72 @@ public sealed class UploadChannelTests
         Assert.Equal(2, parameters.Version);
         Assert.Equal(x2, FloatsOf(parameters.Data.ToByteArray()));
     }
+
+    [Fact]
+    public async Task Outcomes_of_a_round_go_down_with_the_next_parameters_and_rejections_on_the_stream()
+    {
+        const int d = 50;
+        await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
+        await using var upload = await server.OpenUploadAsync();
+        var downloads = upload.ReadDownAsync(CancellationToken.None).GetAsyncEnumerator();
+        await server.WaitForDownlinkAsync(present: true);
+
+        // Round 3 kept worker 0's gradient, round 4 filtered it, and a gradient for round 2 came late: none of it is
+        // written until x_5, and then all of it, in order, before x_5.
+        server.Transport.ReportRound(RoundOf(3, kept: [0], filtered: []));
+        server.Transport.ReportRound(RoundOf(4, kept: [], filtered: [0]));
+        server.Transport.Judged(new Arrival(0, 2, new float[d], 0.5), new Drop(0, DropReason.Stale, "version 2 is behind 4"));
+        await Task.Delay(300);
+        var pending = downloads.MoveNextAsync().AsTask();
+        Assert.False(pending.IsCompleted, "an outcome was written before the next parameters");
+
+        var x5 = RandomGradient(new Random(5), d);
+        await server.Transport.PublishAsync(5, x5);
+        var frames = new List<DownFrame>();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            Assert.True(await pending.WaitAsync(timeout.Token));
+            frames.Add(downloads.Current);
+            while (frames[^1].Parameters is null)
+            {
+                Assert.True(await downloads.MoveNextAsync().AsTask().WaitAsync(timeout.Token));
+                frames.Add(downloads.Current);
+            }
+        }
+
+        Assert.Equal(
+            [(3L, OutcomeKind.Kept), (4L, OutcomeKind.Dropped), (2L, OutcomeKind.Late)],
+            frames.SkipLast(1).Select(f => (f.Outcome!.Version, f.Outcome.Kind)));
+        Assert.Equal(frames.SkipLast(1).Select(f => f.Outcome!.Version), frames.SkipLast(1).Select(f => f.Version));
+        Assert.Contains("filtered out by dstar", frames[1].Outcome!.Reason);
+        Assert.Equal(5, frames[^1].Version);
+        Assert.Equal(x5, FloatsOf(frames[^1].Parameters!));
+
+        // A rejection needs the worker's attention now: it goes on the stream at once.
+        server.Transport.Judged(new Arrival(0, 5, new float[d], 0.1), new Drop(0, DropReason.Duplicate, "a second gradient for version 5"));
+        var rejected = await server.NextOutcomeAsync();
+        Assert.Equal((5L, OutcomeKind.Rejected), (rejected.Version, rejected.Kind));
+        await downloads.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_run_end_sends_the_waiting_outcomes_without_parameters()
+    {
+        const int d = 20;
+        await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
+        await using var upload = await server.OpenUploadAsync();
+        var downloads = upload.ReadDownAsync(CancellationToken.None).GetAsyncEnumerator();
+        await server.WaitForDownlinkAsync(present: true);
+        server.Transport.ReportRound(RoundOf(9, kept: [0], filtered: []));
+        server.Transport.Finish(10);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        Assert.True(await downloads.MoveNextAsync().AsTask().WaitAsync(timeout.Token));
+        Assert.Equal((9L, OutcomeKind.Kept), (downloads.Current.Outcome!.Version, downloads.Current.Outcome.Kind));
+        await downloads.DisposeAsync();
+    }
+
+    private static RoundEvent RoundOf(long round, int[] kept, int[] filtered) =>
+        new(round, 0.01, 0.01, [.. kept, .. filtered], kept, filtered, [], double.NaN, 1.0, null, "dstar", null, KeptIsExact: true);
 
     [Fact]
     public async Task Parameters_cut_off_with_their_connection_are_sent_again_on_the_stream()
