@@ -193,6 +193,7 @@ internal sealed class GradientUploads
             // From now on x_t and the per-round outcomes go down this connection (the newest of the session's), not the stream.
             writer = WriteDownAsync(connection, downlink, output, written, cancellation);
             Volatile.Write(ref session.Downlink, downlink);
+            _transport.SendCurrentParameters(session);
             var header = new byte[UploadFrames.HeaderLength];
             while (await ReceiveOneAsync(connection, session, header, log, cancellation).ConfigureAwait(false))
             {

@@ -282,6 +282,22 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
         }
     }
 
+    /// <summary>
+    /// After an upload connection of <paramref name="session"/> opened: queues the current x_t on it as well, since a
+    /// worker with an upload connection takes x_t from it alone (the copy its stream got on joining is not used).
+    /// </summary>
+    internal void SendCurrentParameters(WorkerSession session)
+    {
+        lock (_publishGate)
+        {
+            if (_current is { BodyCase: ServerMessage.BodyOneofCase.Parameters } current
+                && _sessions.TryGetValue(session.WorkerId, out var attached) && ReferenceEquals(attached, session))
+            {
+                session.SendParameters(current);
+            }
+        }
+    }
+
     /// <summary>Removes a session if it is still the worker's current one.</summary>
     internal void Detach(WorkerSession session)
     {

@@ -23,8 +23,12 @@ internal sealed class UploadDownlink
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private ServerMessage? _parameters;
     private bool _completed;
+    private long _queuedVersion = -1;
 
-    /// <summary>Queues x_t, replacing a version not yet written, and wakes the writer; false once completed.</summary>
+    /// <summary>
+    /// Queues x_t, replacing a version not yet written, and wakes the writer; a version not newer than one already
+    /// queued is ignored (the worker would compute it twice). False once completed.
+    /// </summary>
     public bool TryQueueParameters(ServerMessage parameters)
     {
         lock (_gate)
@@ -34,7 +38,13 @@ internal sealed class UploadDownlink
                 return false;
             }
 
+            if (parameters.Parameters.Version <= _queuedVersion)
+            {
+                return true;
+            }
+
             _parameters = parameters;
+            _queuedVersion = parameters.Parameters.Version;
         }
 
         _wake.Writer.TryWrite(true);

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Threading.Channels;
 using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Security;
@@ -102,6 +103,11 @@ public static class ClusterWorker
     }
 
     /// <summary>Runs one joined session; true when the server finished the run, false when the stream ended otherwise.</summary>
+    /// <remarks>
+    /// With an upload channel the rounds run on a thread of the worker's own (<see cref="UploadLoop"/>), which blocks on
+    /// the connection and so is woken once per round by the kernel; the session stream then brings only the rejections
+    /// and the run's end. Without one, x_t comes on the stream and the rounds run on the thread pool.
+    /// </remarks>
     private static async Task<bool> ServeAsync(WorkerConnection connection, GradientSource source, GradientUpload? upload, OutcomeTally outcomes,
         ILogger log, CancellationToken cancellationToken)
     {
@@ -117,7 +123,9 @@ public static class ClusterWorker
                     var message = connection.Call.ResponseStream.Current;
                     switch (message.BodyCase)
                     {
-                        case ServerMessage.BodyOneofCase.Parameters:
+                        // With an upload connection x_t comes down it, the one sent here on joining included (the
+                        // server queues it there too when the connection opens).
+                        case ServerMessage.BodyOneofCase.Parameters when upload is null:
                             latest.Writer.TryWrite(new WorkItem(message.Parameters.Version, message.Parameters.Data.Memory, System.Diagnostics.Stopwatch.GetTimestamp()));
                             break;
                         case ServerMessage.BodyOneofCase.Outcome:
@@ -135,85 +143,27 @@ public static class ClusterWorker
             }
         }, CancellationToken.None);
 
-        // With an upload channel x_t comes down it. If it ends while the session goes on, the server sends x_t on the
-        // stream again (and the next gradient's send fails, so the worker rejoins).
-        var downloads = upload is null ? Task.CompletedTask : Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var frame in upload.ReadDownAsync(stop.Token).ConfigureAwait(false))
-                {
-                    if (frame.Parameters is { } data)
-                    {
-                        latest.Writer.TryWrite(new WorkItem(frame.Version, data, System.Diagnostics.Stopwatch.GetTimestamp()));
-                    }
-                    else
-                    {
-                        outcomes.Record(frame.Outcome!, source.WorkerId, log);
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-            {
-                log.LogDebug("worker {Worker}: upload connection ended: {Message}", source.WorkerId, e.Message);
-            }
-        }, CancellationToken.None);
-
-        var gradient = new float[source.Dimension];
-        var parameters = new float[source.Dimension];
-        var sender = new GradientSender(connection.Call.RequestStream, source.Dimension, source.Wire, upload);
         try
         {
-            while (await latest.Reader.WaitToReadAsync(stop.Token).ConfigureAwait(false))
+            if (upload is not null)
             {
-                if (!latest.Reader.TryRead(out var received))
-                {
-                    continue;
-                }
+                var rounds = UploadLoop(upload, source, outcomes, log, stop.Token);
 
-                var delay = source.Delay(received.Version);
-                if (double.IsPositiveInfinity(delay))
-                {
-                    continue;
-                }
-
-                if (delay > 0 && await SupersededWithinAsync(latest.Reader, TimeSpan.FromSeconds(delay), stop.Token).ConfigureAwait(false))
-                {
-                    continue;
-                }
-
-                long computeStart = System.Diagnostics.Stopwatch.GetTimestamp();
-                FloatWire.Read(received.Data.Span, parameters);
-                source.Compute(received.Version, parameters, gradient);
-                var computeSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(computeStart).TotalSeconds;
-                if (latest.Reader.Count > 0)
-                {
-                    continue;
-                }
-
-                if (source.Wire != WireFormat.Float32 && source.Wire.FirstUnfit(gradient) is var (index, value))
-                {
-                    // Sent as it encodes (±∞ or NaN), never clipped: the server refuses it as malformed, and says so.
-                    log.LogWarning("worker {Worker}: gradient for version {Version} does not fit {Wire}: value {Value} at index {Index} encodes as a non-finite value; the server will refuse it",
-                        source.WorkerId, received.Version, source.Wire.Name(), value, index);
-                }
-
-                await sender.SendAsync(received.Version, gradient, stop.Token, computeSeconds,
-                    System.Diagnostics.Stopwatch.GetElapsedTime(received.Timestamp).TotalSeconds).ConfigureAwait(false);
+                // Either ends the session: the stream (the run finished, or the session ended) or the connection broke.
+                await Task.WhenAny(reader, rounds).ConfigureAwait(false);
+                stop.Cancel();
+                upload.Abort();
+                await rounds.ConfigureAwait(false);
             }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception e) when (e is RpcException or IOException or InvalidOperationException)
-        {
-            // The stream broke while sending; whether the run finished is decided by what the reader saw.
-            log.LogDebug("worker {Worker}: send failed: {Message}", source.WorkerId, e.Message);
+            else
+            {
+                await StreamLoopAsync(latest.Reader, new GradientSender(connection.Call.RequestStream, source.Dimension, source.Wire), source, log, stop.Token)
+                    .ConfigureAwait(false);
+            }
         }
         finally
         {
             stop.Cancel();
-            await downloads.ConfigureAwait(false);
             try
             {
                 await reader.ConfigureAwait(false);
@@ -228,6 +178,125 @@ public static class ClusterWorker
         }
 
         return finished;
+    }
+
+    /// <summary>The rounds of a session without an upload channel: x_t from the stream, gradients on it.</summary>
+    private static async Task StreamLoopAsync(ChannelReader<WorkItem> latest, GradientSender sender, GradientSource source, ILogger log, CancellationToken stop)
+    {
+        var gradient = new float[source.Dimension];
+        var parameters = new float[source.Dimension];
+        try
+        {
+            while (await latest.WaitToReadAsync(stop).ConfigureAwait(false))
+            {
+                if (!latest.TryRead(out var received))
+                {
+                    continue;
+                }
+
+                var delay = source.Delay(received.Version);
+                if (double.IsPositiveInfinity(delay)
+                    || (delay > 0 && await SupersededWithinAsync(latest, TimeSpan.FromSeconds(delay), stop).ConfigureAwait(false)))
+                {
+                    continue;
+                }
+
+                var computeSeconds = Compute(source, received.Version, received.Data.Span, parameters, gradient, log);
+                if (latest.Count > 0)
+                {
+                    continue;
+                }
+
+                await sender.SendAsync(received.Version, gradient, stop, computeSeconds,
+                    System.Diagnostics.Stopwatch.GetElapsedTime(received.Timestamp).TotalSeconds).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is RpcException or IOException or InvalidOperationException)
+        {
+            // The stream broke while sending; whether the run finished is decided by what the reader saw.
+            log.LogDebug("worker {Worker}: send failed: {Message}", source.WorkerId, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// The rounds of a session with an upload channel, on a thread of their own: reads x_t and outcomes from the
+    /// connection, waits the round's delay (cut short by a newer x_t), computes and sends, blocking on the connection
+    /// throughout. Ends when the connection ends (after <see cref="GradientUpload.Abort"/> too) or breaks.
+    /// </summary>
+    private static Task UploadLoop(GradientUpload upload, GradientSource source, OutcomeTally outcomes, ILogger log, CancellationToken stop)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            var gradient = new float[source.Dimension];
+            var parameters = new float[source.Dimension];
+            var received = new byte[source.Dimension * FloatWire.BytesPerValue];
+            try
+            {
+                while (!stop.IsCancellationRequested && upload.ReadDown(received) is { } frame)
+                {
+                    var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (frame.Outcome is { } outcome)
+                    {
+                        outcomes.Record(outcome, source.WorkerId, log);
+                        continue;
+                    }
+
+                    // A newer x_t (or the run's last outcomes) already waits: this version is superseded.
+                    var delay = source.Delay(frame.Version);
+                    if (upload.HasUnread || double.IsPositiveInfinity(delay) || (delay > 0 && upload.WaitForUnread(TimeSpan.FromSeconds(delay))))
+                    {
+                        continue;
+                    }
+
+                    var computeSeconds = Compute(source, frame.Version, received, parameters, gradient, log);
+                    if (upload.HasUnread)
+                    {
+                        continue;
+                    }
+
+                    upload.Send(frame.Version, gradient, computeSeconds, System.Diagnostics.Stopwatch.GetElapsedTime(arrived).TotalSeconds);
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                // The connection broke or was ended: the session ends, and the worker rejoins unless the run finished.
+                log.LogDebug("worker {Worker}: upload connection ended: {Message}", source.WorkerId, e.Message);
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+                return;
+            }
+
+            done.TrySetResult();
+        })
+        {
+            IsBackground = true,
+            Name = $"dstar worker {source.WorkerId} rounds",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>Computes the gradient at x_version (d little-endian float32 bytes); returns the seconds it took.</summary>
+    private static double Compute(GradientSource source, long version, ReadOnlySpan<byte> x, float[] parameters, float[] gradient, ILogger log)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        FloatWire.Read(x, parameters);
+        source.Compute(version, parameters, gradient);
+        var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (source.Wire != WireFormat.Float32 && source.Wire.FirstUnfit(gradient) is var (index, value))
+        {
+            // Sent as it encodes (±∞ or NaN), never clipped: the server refuses it as malformed, and says so.
+            log.LogWarning("worker {Worker}: gradient for version {Version} does not fit {Wire}: value {Value} at index {Index} encodes as a non-finite value; the server will refuse it",
+                source.WorkerId, version, source.Wire.Name(), value, index);
+        }
+
+        return seconds;
     }
 
     /// <summary>

@@ -18,6 +18,8 @@ public sealed class GradientUpload : IAsyncDisposable
     private readonly Socket _socket;
     private readonly Stream _stream;
     private readonly byte[] _frame;
+    private readonly byte[] _downHeader = new byte[UploadFrames.HeaderLength];
+    private readonly byte[] _outcome = new byte[UploadFrames.MaxOutcomeLength];
 
     private GradientUpload(Socket socket, Stream stream, int dimension, WireFormat wire)
     {
@@ -52,30 +54,43 @@ public sealed class GradientUpload : IAsyncDisposable
             throw new ArgumentException($"an upload token is {UploadFrames.TokenLength} bytes, got {token.Length}", nameof(token));
         }
 
+        // Opened with blocking calls on a pool thread, so that the socket stays in blocking mode: .NET turns a socket
+        // non-blocking for good at its first asynchronous call, and then emulates every blocking call through its
+        // epoll thread, which doubled the context switches of the worker's round loop (UploadLoop).
+        var certificate = server.Scheme == Uri.UriSchemeHttps && caCertificatePath is not null ? WorkerConnection.LoadCaCertificate(caCertificatePath) : null;
+        return await Task.Run(() => Open(server, token, certificate, dimension, wire, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static GradientUpload Open(Uri server, ReadOnlyMemory<byte> token, System.Security.Cryptography.X509Certificates.X509Certificate2? ca, int dimension,
+        WireFormat wire, CancellationToken cancellationToken)
+    {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(OpeningTimeout);
+
+        // A blocking call has no cancellation token: the timer ends it by closing the socket under it.
+        using var abort = timer.Token.Register(socket.Dispose);
         try
         {
-            using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timer.CancelAfter(OpeningTimeout);
-            await socket.ConnectAsync(server.IdnHost, server.Port, timer.Token).ConfigureAwait(false);
+            socket.Connect(server.IdnHost, server.Port);
             stream = new NetworkStream(socket, ownsSocket: false);
             if (server.Scheme == Uri.UriSchemeHttps)
             {
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = tls;
-                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                tls.AuthenticateAsClient(new SslClientAuthenticationOptions
                 {
                     TargetHost = server.IdnHost,
-                    RemoteCertificateValidationCallback = caCertificatePath is null ? null : WorkerConnection.TrustOnly(WorkerConnection.LoadCaCertificate(caCertificatePath)),
-                }, timer.Token).ConfigureAwait(false);
+                    RemoteCertificateValidationCallback = ca is null ? null : WorkerConnection.TrustOnly(ca),
+                });
             }
 
             var opening = new byte[UploadFrames.OpeningLength];
             UploadFrames.Preface.CopyTo(opening);
             token.Span.CopyTo(opening.AsSpan(UploadFrames.Preface.Length));
-            await stream.WriteAsync(opening, timer.Token).ConfigureAwait(false);
-            var answer = await ReadAnswerAsync(stream, timer.Token).ConfigureAwait(false);
+            stream.Write(opening);
+            var answer = ReadAnswer(stream);
             if (answer != UploadFrames.Accepted)
             {
                 throw answer.StartsWith("refused: ", StringComparison.Ordinal)
@@ -84,6 +99,14 @@ public sealed class GradientUpload : IAsyncDisposable
             }
 
             return new GradientUpload(socket, stream, dimension, wire);
+        }
+        catch (Exception e) when (timer.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            stream?.Dispose();
+            socket.Dispose();
+            throw new OperationCanceledException(cancellationToken.IsCancellationRequested
+                ? "the upload opening was cancelled"
+                : $"the upload opening took longer than {OpeningTimeout.TotalSeconds} s", e, timer.Token);
         }
         catch
         {
@@ -110,10 +133,78 @@ public sealed class GradientUpload : IAsyncDisposable
             throw new ArgumentException($"the upload sends gradients of d = {Dimension} values, got {gradient.Length}", nameof(gradient));
         }
 
+        await _stream.WriteAsync(Frame(version, gradient.Span, computeSeconds, localSeconds), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="SendAsync"/> on the calling thread: blocks until the bytes are written (the worker's loop on a thread
+    /// of its own, which a round then wakes once instead of handing its work through the thread pool).
+    /// </summary>
+    /// <exception cref="ArgumentException">the gradient does not have d values.</exception>
+    /// <exception cref="IOException">the connection broke.</exception>
+    public void Send(long version, ReadOnlySpan<float> gradient, double computeSeconds = 0, double localSeconds = 0)
+    {
+        if (gradient.Length != Dimension)
+        {
+            throw new ArgumentException($"the upload sends gradients of d = {Dimension} values, got {gradient.Length}", nameof(gradient));
+        }
+
+        _stream.Write(Frame(version, gradient, computeSeconds, localSeconds));
+    }
+
+    private byte[] Frame(long version, ReadOnlySpan<float> gradient, double computeSeconds, double localSeconds)
+    {
         var payload = _frame.Length - UploadFrames.HeaderLength;
         UploadFrames.Write(new UploadFrames.Header(version, computeSeconds, localSeconds, payload), _frame);
-        GradientCodec.Encode(Wire, gradient.Span, _frame.AsSpan(UploadFrames.HeaderLength));
-        await _stream.WriteAsync(_frame, cancellationToken).ConfigureAwait(false);
+        GradientCodec.Encode(Wire, gradient, _frame.AsSpan(UploadFrames.HeaderLength));
+        return _frame;
+    }
+
+    /// <summary>
+    /// The next frame the server sends (as <see cref="ReadDownAsync(CancellationToken)"/>), read on the calling thread;
+    /// x_t is read into <paramref name="parameters"/> (4·d bytes), which the frame then refers to until the next read.
+    /// Null when the server closed the connection (or <see cref="Abort"/> ended it).
+    /// </summary>
+    /// <exception cref="IOException">the connection broke, or the server sent a frame that is not x_t of d values or an outcome.</exception>
+    public DownFrame? ReadDown(byte[] parameters)
+    {
+        ArgumentOutOfRangeException.ThrowIfNotEqual(parameters.Length, Dimension * FloatWire.BytesPerValue, nameof(parameters));
+        var read = _stream.ReadAtLeast(_downHeader, _downHeader.Length, throwOnEndOfStream: false);
+        if (read == 0)
+        {
+            return null;
+        }
+
+        var frame = DownHeaderOf(_downHeader, read, Dimension);
+        if (frame.Kind == UploadFrames.DownKind.Parameters)
+        {
+            _stream.ReadExactly(parameters);
+            return new DownFrame(frame.Version, parameters, null);
+        }
+
+        var body = _outcome.AsSpan(0, (int)frame.PayloadLength);
+        _stream.ReadExactly(body);
+        return new DownFrame(frame.Version, null, OutcomeOf(body));
+    }
+
+    /// <summary>True when bytes from the server wait unread on the socket (a newer frame has come).</summary>
+    /// <remarks>Under TLS, bytes the TLS layer has already taken off the socket are not counted.</remarks>
+    public bool HasUnread => _socket.Available > 0;
+
+    /// <summary>Blocks until bytes from the server wait unread, the connection ends, or <paramref name="timeout"/> passes; true unless it passed.</summary>
+    public bool WaitForUnread(TimeSpan timeout) => _socket.Poll(timeout, SelectMode.SelectRead);
+
+    /// <summary>Ends the connection at once: a <see cref="ReadDown"/> blocked on another thread returns or throws.</summary>
+    public void Abort()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already gone.
+        }
     }
 
     /// <summary>
@@ -130,7 +221,6 @@ public sealed class GradientUpload : IAsyncDisposable
     {
         var header = new byte[UploadFrames.HeaderLength];
         var outcome = new byte[UploadFrames.MaxOutcomeLength];
-        var expected = (long)dimension * FloatWire.BytesPerValue;
         while (true)
         {
             var read = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
@@ -139,51 +229,64 @@ public sealed class GradientUpload : IAsyncDisposable
                 yield break;
             }
 
-            if (read < header.Length)
+            var frame = DownHeaderOf(header, read, dimension);
+            if (frame.Kind == UploadFrames.DownKind.Parameters)
             {
-                throw new IOException("the server closed the upload connection inside a frame's header");
+                var data = GC.AllocateUninitializedArray<byte>((int)frame.PayloadLength);
+                await stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
+                yield return new DownFrame(frame.Version, data, null);
             }
-
-            var frame = UploadFrames.ReadDown(header);
-            switch (frame.Kind)
+            else
             {
-                case UploadFrames.DownKind.Parameters when frame.PayloadLength == expected:
-                    var data = GC.AllocateUninitializedArray<byte>((int)expected);
-                    await stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
-                    yield return new DownFrame(frame.Version, data, null);
-                    break;
-                case UploadFrames.DownKind.Parameters:
-                    throw new IOException($"the server sent a parameter frame of {frame.PayloadLength} bytes on the upload connection, expected {expected}");
-                case UploadFrames.DownKind.Outcome when frame.PayloadLength is >= 0 and <= UploadFrames.MaxOutcomeLength:
-                    var body = outcome.AsMemory(0, (int)frame.PayloadLength);
-                    await stream.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
-                    Outcome parsed;
-                    try
-                    {
-                        parsed = Outcome.Parser.ParseFrom(body.Span);
-                    }
-                    catch (Google.Protobuf.InvalidProtocolBufferException e)
-                    {
-                        throw new IOException($"the server sent an outcome frame that is not an Outcome: {e.Message}", e);
-                    }
-
-                    yield return new DownFrame(frame.Version, null, parsed);
-                    break;
-                case UploadFrames.DownKind.Outcome:
-                    throw new IOException($"the server sent an outcome frame of {frame.PayloadLength} bytes, more than {UploadFrames.MaxOutcomeLength}");
-                default:
-                    throw new IOException($"the server sent a frame of unknown kind {(long)frame.Kind} on the upload connection");
+                var body = outcome.AsMemory(0, (int)frame.PayloadLength);
+                await stream.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
+                yield return new DownFrame(frame.Version, null, OutcomeOf(body.Span));
             }
         }
     }
 
+    /// <summary>The header of a down frame, of <paramref name="read"/> bytes, checked: x_t of d values or an outcome that fits.</summary>
+    /// <exception cref="IOException">a cut header, or a frame the server should not send (the message names it).</exception>
+    private static UploadFrames.DownHeader DownHeaderOf(byte[] header, int read, int dimension)
+    {
+        if (read < header.Length)
+        {
+            throw new IOException("the server closed the upload connection inside a frame's header");
+        }
+
+        var frame = UploadFrames.ReadDown(header);
+        var expected = (long)dimension * FloatWire.BytesPerValue;
+        return frame.Kind switch
+        {
+            UploadFrames.DownKind.Parameters when frame.PayloadLength == expected => frame,
+            UploadFrames.DownKind.Parameters =>
+                throw new IOException($"the server sent a parameter frame of {frame.PayloadLength} bytes on the upload connection, expected {expected}"),
+            UploadFrames.DownKind.Outcome when frame.PayloadLength is >= 0 and <= UploadFrames.MaxOutcomeLength => frame,
+            UploadFrames.DownKind.Outcome =>
+                throw new IOException($"the server sent an outcome frame of {frame.PayloadLength} bytes, more than {UploadFrames.MaxOutcomeLength}"),
+            _ => throw new IOException($"the server sent a frame of unknown kind {(long)frame.Kind} on the upload connection"),
+        };
+    }
+
+    private static Outcome OutcomeOf(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            return Outcome.Parser.ParseFrom(body);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
+        {
+            throw new IOException($"the server sent an outcome frame that is not an Outcome: {e.Message}", e);
+        }
+    }
+
     /// <summary>The server's answer line (without its newline), read byte by byte up to <see cref="UploadFrames.MaxAnswerLength"/>.</summary>
-    private static async Task<string> ReadAnswerAsync(Stream stream, CancellationToken cancellationToken)
+    private static string ReadAnswer(Stream stream)
     {
         var line = new byte[UploadFrames.MaxAnswerLength];
         for (var length = 0; length < line.Length; length++)
         {
-            if (await stream.ReadAsync(line.AsMemory(length, 1), cancellationToken).ConfigureAwait(false) == 0)
+            if (stream.Read(line.AsSpan(length, 1)) == 0)
             {
                 throw new IOException(length == 0
                     ? "the server closed the upload connection without answering (a proxy that speaks only HTTP in between?)"

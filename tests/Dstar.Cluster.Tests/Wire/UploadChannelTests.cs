@@ -358,6 +358,9 @@ public sealed class UploadChannelTests
         var metrics = await server.MetricsAsync();
         Assert.Contains("dstar_upload_connections_total 3", metrics);
         Assert.DoesNotContain("reason=\"malformed\"", metrics);
+
+        // x_t reaches a worker on its stream on joining and again on its upload connection: it must compute it once.
+        Assert.DoesNotContain("reason=\"duplicate\"", metrics);
         Assert.Equal(0, await server.WaitWorkersAsync());
         Assert.Equal(0, await server.Task);
         Assert.Equal(40, server.Fixture.Summary().GetProperty("rounds").GetInt32());
