@@ -344,6 +344,21 @@ public sealed class UploadChannelTests
     }
 
     [Fact]
+    public async Task An_opening_the_server_never_answers_ends_when_cancelled_without_hanging()
+    {
+        // The opening runs blocking calls (so the socket stays blocking); a cancellation must still end it at once.
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var opening = GradientUpload.OpenAsync(new Uri($"http://127.0.0.1:{port}"), new byte[UploadFrames.TokenLength], null, 4, WireFormat.Float32, cancel.Token);
+        using var accepted = await listener.AcceptSocketAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => opening);
+        Assert.True(started.Elapsed < GradientUpload.OpeningTimeout / 2, $"took {started.Elapsed}");
+    }
+
+    [Fact]
     public async Task Workers_of_a_cluster_run_send_on_the_upload_channel()
     {
         // k = N: round 0 closes only once every worker has sent, so every upload connection is open by then.
