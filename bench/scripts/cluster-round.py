@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Cluster round overhead against the simulator's round (issue 11): the same logreg experiment (N = 8, k = 6, no delay,
 no compute time) run by `dstar simulate` and by `dstar launch` (a server and 8 worker processes on loopback gRPC),
-alternating, RUNS times each. Prints each run's steady-state milliseconds per round (rounds R/3 .. R−2 of
-metrics.jsonl: after .NET's tiered JIT has recompiled the hot paths of all nine processes, which takes a few hundred
-rounds, and before the final evaluation), the cluster / simulator ratio of the medians, and the cluster's median
-per-round breakdown over the same rounds (docs/cluster.md, "Per-round time breakdown").
+alternating, RUNS times each. Prints each run's steady-state milliseconds per round (rounds R/2 .. R−2 of
+metrics.jsonl: after .NET's tiered JIT has recompiled the hot paths of all nine processes, which on 2 cores takes
+several thousand rounds, and before the final evaluation), the cluster / simulator ratio of each pair of adjacent
+runs and their median (the figure to quote: this VM's speed drifts by a third between minutes, and a pair shares the
+drift), the ratio of the medians, and the cluster's median per-round breakdown over the same rounds
+(docs/cluster.md, "Per-round time breakdown").
 
-Usage: bench/scripts/cluster-round.py RUNS [--binary NAME=PATH]... [--rounds 3000] [--workers 8] [--k 6]
+Usage: bench/scripts/cluster-round.py RUNS [--binary NAME=PATH]... [--env NAME:KEY=VALUE]... [--rounds 20000]
+       [--workers 8] [--k 6]
 Without --binary: src/Dstar.Cli/bin/Release/net10.0/dstar (build it with `dotnet build src/Dstar.Cli -c Release`).
+--env sets an environment variable for the runs of binary NAME (both modes), to compare settings of one build.
 """
 import argparse
 import json
@@ -40,13 +44,13 @@ PHASES = ["wait_s", "compute_s", "delay_s", "wire_s", "validation_s", "aggregati
 
 def steady_ms(directory: str) -> float:
     walls = [json.loads(line)["wall_time"] for line in open(os.path.join(directory, "metrics.jsonl"))]
-    first = len(walls) // 3
+    first = len(walls) // 2
     return 1000 * (walls[-2] - walls[first]) / (len(walls) - 2 - first)
 
 
 def breakdown(directory: str) -> dict:
     rows = [json.loads(line) for line in open(os.path.join(directory, "metrics.jsonl"))]
-    rows = rows[len(rows) // 3:-1]
+    rows = rows[len(rows) // 2:-1]
     return {p: statistics.median(r[p] for r in rows) * 1000 for p in PHASES if rows and rows[0].get(p) is not None}
 
 
@@ -61,11 +65,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("runs", type=int)
     parser.add_argument("--binary", action="append", default=[])
-    parser.add_argument("--rounds", type=int, default=3000)
+    parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--rounds", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--k", type=int, default=6)
     args = parser.parse_args()
     binaries = [tuple(b.split("=", 1)) for b in args.binary] or [("dstar", "src/Dstar.Cli/bin/Release/net10.0/dstar")]
+    environments = {name: dict(os.environ) for name, _ in binaries}
+    for setting in args.env:
+        name, assignment = setting.split(":", 1)
+        key, value = assignment.split("=", 1)
+        environments[name][key] = value
     work = tempfile.mkdtemp(prefix="dstar-cluster-round-")
     config = os.path.join(work, "round.yaml")
     with open(config, "w") as f:
@@ -79,12 +89,12 @@ def main() -> None:
                 loads.append(load())
                 command = [path, mode, "--config", config, "--out", out]
                 command += ["--quiet"] if mode == "simulate" else ["--delay-scale", "0"]
-                subprocess.run(command, check=True, capture_output=True, text=True)
+                subprocess.run(command, check=True, capture_output=True, text=True, env=environments[name])
                 results.setdefault((name, mode), []).append((steady_ms(out), breakdown(out)))
                 print(f"run {run + 1}/{args.runs} {name} {mode}: {results[(name, mode)][-1][0]:.3f} ms/round", file=sys.stderr)
-    print(f"N = {args.workers}, k = {args.k}, {args.rounds} rounds; load average (1 min) before each run: {', '.join(loads)}.\n")
-    print("| binary | simulate ms/round, runs | launch ms/round, runs | **launch / simulate** (medians) | cluster breakdown, medians (ms) |")
-    print("| --- | --- | --- | ---: | --- |")
+    print(f"N = {args.workers}, k = {args.k}, {args.rounds} rounds; {'; '.join(args.env) or 'no --env'}; load average (1 min) before each run: {', '.join(loads)}.\n")
+    print("| binary | simulate ms/round, runs | launch ms/round, runs | launch / simulate, each pair | **median of the pairs** | ratio of the medians | cluster breakdown, medians (ms) |")
+    print("| --- | --- | --- | --- | ---: | ---: | --- |")
     for name, _ in binaries:
         simulate = [r[0] for r in results[(name, "simulate")]]
         launch = [r[0] for r in results[(name, "launch")]]
@@ -93,8 +103,10 @@ def main() -> None:
             for p, v in b.items():
                 phases.setdefault(p, []).append(v)
         split = ", ".join(f"{p[:-2]} {statistics.median(v):.3f}" for p, v in phases.items()) or "—"
+        pairs = [c / s for s, c in zip(simulate, launch)]
         print(f"| {name} | {', '.join(f'{x:.3f}' for x in simulate)} | {', '.join(f'{x:.3f}' for x in launch)} | "
-              f"**{statistics.median(launch) / statistics.median(simulate):.1f}×** | {split} |")
+              f"{', '.join(f'{x:.2f}' for x in pairs)} | **{statistics.median(pairs):.2f}×** | "
+              f"{statistics.median(launch) / statistics.median(simulate):.2f}× | {split} |")
 
 
 if __name__ == "__main__":
