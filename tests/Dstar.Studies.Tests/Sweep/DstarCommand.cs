@@ -87,8 +87,9 @@ internal sealed class DstarCommand : IDisposable
     {
         if (line is not null)
         {
-            _lines.Add(line);
+            // Into the full output first: a waiter woken by the line may read Output at once, and must find it there.
             _all.Enqueue(line);
+            _lines.Add(line);
         }
     }
 }

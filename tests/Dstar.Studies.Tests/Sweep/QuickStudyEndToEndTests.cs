@@ -32,7 +32,7 @@ public sealed class QuickStudyEndToEndTests : IDisposable
             // process that dies before or while it takes its assignment alike.
             workers.Add(victim);
             Process.GetProcessById(victim).Kill();
-            Assert.Contains($"the worker process {victim} exited", sweep.WaitForLine("^FAILED ", Patience).Value + sweep.Output);
+            Assert.Contains($"the worker process {victim} exited", sweep.WaitForLine("^FAILED .*", Patience).Value + "\n" + sweep.Output);
 
             // Then the sweep itself is killed (SIGKILL) part-way; its worker processes leave on their own.
             sweep.WaitForLine(@"^[3-9]/\d+ done", Patience);
