@@ -101,8 +101,9 @@ internal sealed class DstarProcess : IDisposable
     {
         if (line is not null)
         {
-            _lines.Add(line);
+            // Into the full output first: a waiter woken by the line may read Output at once, and must find it there.
             _all.Enqueue(line);
+            _lines.Add(line);
         }
     }
 }
