@@ -93,7 +93,10 @@ podman pod start dstar-workers-2 >/dev/null
 wait_for_round 150 0 600
 step "round $(round_now 0): stopping the server pod (SIGTERM)"
 podman pod stop --time 60 dstar-ps >/dev/null
-podman logs dstar-ps-server 2>&1 | grep -q "stopped at round" || fail "the server did not checkpoint on SIGTERM"
+# The logs are read whole before grep: with pipefail, grep -q quitting at its first match would SIGPIPE podman logs
+# and fail the pipeline whenever the logs outgrow the pipe's buffer.
+server_logs=$(podman logs dstar-ps-server 2>&1)
+grep -q "stopped at round" <<<"$server_logs" || fail "the server did not checkpoint on SIGTERM"
 [ -f "$volume/run/checkpoint.bin" ] || fail "no checkpoint on the volume"
 [ ! -f "$volume/run/summary.json" ] || fail "summary.json exists before the run ended"
 lines=$(podman logs dstar-ps-server 2>/dev/null | wc -l)
@@ -105,7 +108,8 @@ until [ -f "$volume/run/summary.json" ]; do
   [ "$(date +%s)" -lt "$deadline" ] || fail "no summary.json 900 s after the server restart"
   sleep 3
 done
-podman logs dstar-ps-server 2>/dev/null | awk -v skip="$lines" 'NR > skip' | grep -q "resumed from" || fail "the restarted server did not resume from its checkpoint"
+server_logs=$(podman logs dstar-ps-server 2>/dev/null | awk -v skip="$lines" 'NR > skip')
+grep -q "resumed from" <<<"$server_logs" || fail "the restarted server did not resume from its checkpoint"
 step "run finished; summary on the volume"
 
 python3 - "$volume/run/summary.json" "$rounds" <<'PY'

@@ -150,9 +150,16 @@ public static class ClusterWorker
                 var rounds = UploadLoop(upload, source, outcomes, log, stop.Token);
 
                 // Either ends the session: the stream (the run finished, or the session ended) or the connection broke.
-                await Task.WhenAny(reader, rounds).ConfigureAwait(false);
+                var first = await Task.WhenAny(reader, rounds).ConfigureAwait(false);
+                log.LogInformation("worker {Worker}: session ending ({Side} ended first)", source.WorkerId, first == reader ? "stream" : "upload connection");
                 stop.Cancel();
                 upload.Abort();
+                if (await Task.WhenAny(rounds, Task.Delay(TimeSpan.FromSeconds(3), CancellationToken.None)).ConfigureAwait(false) != rounds)
+                {
+                    log.LogWarning("worker {Worker}: the rounds thread did not stop within 3 s of the session's end; waiting for it", source.WorkerId);
+                }
+
+                // Never two rounds threads at once: the gradient source is not thread-safe.
                 await rounds.ConfigureAwait(false);
             }
             else

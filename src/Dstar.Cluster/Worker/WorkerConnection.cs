@@ -30,6 +30,9 @@ public sealed class WorkerConnection : IDisposable
     /// <summary>What the server said on joining (d, N).</summary>
     public Welcome Welcome { get; }
 
+    /// <summary>How long a connection to the server (TCP and TLS) may take before the attempt fails and is retried.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// A channel to <paramref name="server"/>. With https, the server certificate must chain to
     /// <paramref name="caCertificatePath"/> when given (a private CA, the usual case for a cluster), else to the system
@@ -43,8 +46,14 @@ public sealed class WorkerConnection : IDisposable
         {
             EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+            // A server that vanished without closing its connections (a stopped pod whose network went first) is
+            // noticed within 10 s: the session stream and the worker's next join both ride this connection.
+            KeepAlivePingDelay = TimeSpan.FromSeconds(5),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+
+            // A join tried while the server's host is gone (a restarting pod: no refusal comes back, SYNs go
+            // unanswered) fails after this and is retried, instead of waiting out the kernel's SYN retries.
+            ConnectTimeout = ConnectTimeout,
         };
         if (dimension is { } d)
         {
