@@ -54,7 +54,7 @@ internal sealed class GradientBufferPool
         return (new float[count], null);
     }
 
-        /// <summary>Gives a buffer back; one of another length (never rented here) is ignored.</summary>
+    /// <summary>Gives a buffer back; one of another length (never rented here) is ignored.</summary>
     public void Return(float[] buffer)
     {
         if (buffer.Length != Dimension)

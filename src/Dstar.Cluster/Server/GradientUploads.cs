@@ -4,15 +4,15 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
-using Dstar.Cluster.Protocol;
-using Google.Protobuf;
-using WireFormat = Dstar.Engine.Transport.WireFormat;
 using Dstar.Cluster.Observability;
+using Dstar.Cluster.Protocol;
 using Dstar.Cluster.Wire;
 using Dstar.Engine.Transport;
+using Google.Protobuf;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
+using WireFormat = Dstar.Engine.Transport.WireFormat;
 
 namespace Dstar.Cluster.Server;
 

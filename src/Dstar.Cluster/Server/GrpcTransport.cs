@@ -213,8 +213,7 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
             Stopping = true;
             foreach (var session in _sessions.Values)
             {
-                session.Lifetime.Cancel();
-                session.Outbox.Writer.TryComplete();
+                session.End();
             }
         }
     }
@@ -229,15 +228,13 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
         {
             if (Stopping)
             {
-                session.Lifetime.Cancel();
-                session.Outbox.Writer.TryComplete();
+                session.End();
                 return;
             }
 
             if (_sessions.TryGetValue(session.WorkerId, out var old))
             {
-                old.Lifetime.Cancel();
-                old.Outbox.Writer.TryComplete();
+                old.End();
             }
             else
             {

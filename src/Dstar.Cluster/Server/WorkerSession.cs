@@ -43,6 +43,13 @@ internal sealed class WorkerSession
     /// </summary>
     public UploadDownlink? Downlink;
 
+    /// <summary>Ends the session: its stream (and so its upload connections) closes once the queued messages are written.</summary>
+    public void End()
+    {
+        Lifetime.Cancel();
+        Outbox.Writer.TryComplete();
+    }
+
     /// <summary>Queues a message; false when the session has ended.</summary>
     public bool Send(ServerMessage message) => Outbox.Writer.TryWrite(message);
 
