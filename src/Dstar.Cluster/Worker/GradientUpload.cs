@@ -10,7 +10,7 @@ namespace Dstar.Cluster.Worker;
 /// <summary>
 /// A worker's upload channel (<see cref="UploadFrames"/>): a second connection to the server's address, opened with the
 /// session's <c>Welcome.upload_token</c>, on which each gradient goes up as a header and its encoded values in one
-/// write, and x_t and per-round outcomes come down (<see cref="ReadDownAsync(CancellationToken)"/>). Over TLS when the server's address is https, checking
+/// write, and x_t and per-round outcomes come down (<see cref="ReadDown(byte[])"/>). Over TLS when the server's address is https, checking
 /// its certificate as the session's channel does. One sender and one reader may use it at once.
 /// </summary>
 public sealed class GradientUpload : IAsyncDisposable
@@ -161,29 +161,37 @@ public sealed class GradientUpload : IAsyncDisposable
     }
 
     /// <summary>
-    /// The next frame the server sends (as <see cref="ReadDownAsync(CancellationToken)"/>), read on the calling thread;
-    /// x_t is read into <paramref name="parameters"/> (4·d bytes), which the frame then refers to until the next read.
-    /// Null when the server closed the connection (or <see cref="Abort"/> ended it).
+    /// The next frame the server sends, read on the calling thread (<see cref="UploadFrames.DownKind"/>): x_version,
+    /// read into <paramref name="parameters"/> (its d little-endian float32 values, 4·d bytes), which the frame then
+    /// refers to until the next read; or the outcome of a gradient a round accepted or found late. Null when the server
+    /// closed the connection (or <see cref="Abort"/> ended it).
     /// </summary>
     /// <exception cref="IOException">the connection broke, or the server sent a frame that is not x_t of d values or an outcome.</exception>
-    public DownFrame? ReadDown(byte[] parameters)
+    public DownFrame? ReadDown(byte[] parameters) => ReadDown(_stream, Dimension, _downHeader, _outcome, parameters);
+
+    /// <summary>
+    /// <see cref="ReadDown(byte[])"/> from <paramref name="stream"/> for a model of d = <paramref name="dimension"/>, with
+    /// <paramref name="header"/> (<see cref="UploadFrames.HeaderLength"/> bytes) and <paramref name="outcome"/>
+    /// (<see cref="UploadFrames.MaxOutcomeLength"/> bytes) as room for a header and an outcome.
+    /// </summary>
+    internal static DownFrame? ReadDown(Stream stream, int dimension, byte[] header, byte[] outcome, byte[] parameters)
     {
-        ArgumentOutOfRangeException.ThrowIfNotEqual(parameters.Length, Dimension * FloatWire.BytesPerValue, nameof(parameters));
-        var read = _stream.ReadAtLeast(_downHeader, _downHeader.Length, throwOnEndOfStream: false);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(parameters.Length, dimension * FloatWire.BytesPerValue, nameof(parameters));
+        var read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
         if (read == 0)
         {
             return null;
         }
 
-        var frame = DownHeaderOf(_downHeader, read, Dimension);
+        var frame = DownHeaderOf(header, read, dimension);
         if (frame.Kind == UploadFrames.DownKind.Parameters)
         {
-            _stream.ReadExactly(parameters);
+            stream.ReadExactly(parameters);
             return new DownFrame(frame.Version, parameters, null);
         }
 
-        var body = _outcome.AsSpan(0, (int)frame.PayloadLength);
-        _stream.ReadExactly(body);
+        var body = outcome.AsSpan(0, (int)frame.PayloadLength);
+        stream.ReadExactly(body);
         return new DownFrame(frame.Version, null, OutcomeOf(body));
     }
 
@@ -194,7 +202,7 @@ public sealed class GradientUpload : IAsyncDisposable
     /// <summary>Blocks until bytes from the server wait unread, the connection ends, or <paramref name="timeout"/> passes; true unless it passed.</summary>
     public bool WaitForUnread(TimeSpan timeout) => _socket.Poll(timeout, SelectMode.SelectRead);
 
-    /// <summary>Ends the connection at once: a <see cref="ReadDown"/> blocked on another thread returns or throws.</summary>
+    /// <summary>Ends the connection at once: a <see cref="ReadDown(byte[])"/> blocked on another thread returns or throws.</summary>
     public void Abort()
     {
         try
@@ -204,44 +212,6 @@ public sealed class GradientUpload : IAsyncDisposable
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // Already gone.
-        }
-    }
-
-    /// <summary>
-    /// What the server sends on this connection, in order (<see cref="UploadFrames.DownKind"/>): x_version as its d
-    /// little-endian float32 bytes (a new array each), and the outcomes of gradients the rounds accepted or found late.
-    /// Ends when the server closes the connection.
-    /// </summary>
-    /// <exception cref="IOException">the connection broke, or the server sent a frame that is not x_t of d values or an outcome.</exception>
-    public IAsyncEnumerable<DownFrame> ReadDownAsync(CancellationToken cancellationToken) => ReadDownAsync(_stream, Dimension, cancellationToken);
-
-    /// <summary>The frames of <see cref="ReadDownAsync(CancellationToken)"/>, read from <paramref name="stream"/> for a model of d = <paramref name="dimension"/>.</summary>
-    internal static async IAsyncEnumerable<DownFrame> ReadDownAsync(Stream stream, int dimension,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var header = new byte[UploadFrames.HeaderLength];
-        var outcome = new byte[UploadFrames.MaxOutcomeLength];
-        while (true)
-        {
-            var read = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                yield break;
-            }
-
-            var frame = DownHeaderOf(header, read, dimension);
-            if (frame.Kind == UploadFrames.DownKind.Parameters)
-            {
-                var data = GC.AllocateUninitializedArray<byte>((int)frame.PayloadLength);
-                await stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
-                yield return new DownFrame(frame.Version, data, null);
-            }
-            else
-            {
-                var body = outcome.AsMemory(0, (int)frame.PayloadLength);
-                await stream.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
-                yield return new DownFrame(frame.Version, null, OutcomeOf(body.Span));
-            }
         }
     }
 

@@ -15,7 +15,7 @@ public sealed class DownFrameTests
     private const int D = 7;
 
     [Fact]
-    public async Task A_random_sequence_of_frames_reads_back_as_written()
+    public void A_random_sequence_of_frames_reads_back_as_written()
     {
         var random = new Random(42);
         var written = new List<(long Version, float[]? X, Outcome? Outcome)>();
@@ -38,7 +38,7 @@ public sealed class DownFrameTests
         }
 
         bytes.Position = 0;
-        var read = await ReadAllAsync(bytes);
+        var read = ReadAll(bytes).ToList();
         Assert.Equal(written.Count, read.Count);
         for (var i = 0; i < read.Count; i++)
         {
@@ -64,7 +64,7 @@ public sealed class DownFrameTests
     [InlineData("an outcome that is not one", "not an Outcome")]
     [InlineData("a cut header", "inside a frame's header")]
     [InlineData("a cut payload", "")]
-    public async Task A_frame_the_server_should_not_send_ends_the_reading_with_an_error_naming_it(string what, string message)
+    public void A_frame_the_server_should_not_send_ends_the_reading_with_an_error_naming_it(string what, string message)
     {
         var bytes = new MemoryStream();
         WriteFrame(bytes, 1, UploadFrames.DownKind.Outcome, new Outcome { Version = 1, Kind = OutcomeKind.Kept }.ToByteArray());
@@ -95,9 +95,9 @@ public sealed class DownFrameTests
 
         bytes.Position = 0;
         var frames = new List<DownFrame>();
-        var error = await Assert.ThrowsAnyAsync<IOException>(async () =>
+        var error = Assert.ThrowsAny<IOException>(() =>
         {
-            await foreach (var frame in GradientUpload.ReadDownAsync(bytes, D, CancellationToken.None))
+            foreach (var frame in ReadAll(bytes))
             {
                 frames.Add(frame);
             }
@@ -178,14 +178,14 @@ public sealed class DownFrameTests
         stream.Write(payload);
     }
 
-    private static async Task<List<DownFrame>> ReadAllAsync(Stream stream)
+    /// <summary>The frames as the worker reads them, each x_t in a buffer of its own (the reader reuses the one it is given).</summary>
+    private static IEnumerable<DownFrame> ReadAll(Stream stream)
     {
-        var frames = new List<DownFrame>();
-        await foreach (var frame in GradientUpload.ReadDownAsync(stream, D, CancellationToken.None))
+        var header = new byte[UploadFrames.HeaderLength];
+        var outcome = new byte[UploadFrames.MaxOutcomeLength];
+        while (GradientUpload.ReadDown(stream, D, header, outcome, new byte[D * FloatWire.BytesPerValue]) is { } frame)
         {
-            frames.Add(frame);
+            yield return frame;
         }
-
-        return frames;
     }
 }

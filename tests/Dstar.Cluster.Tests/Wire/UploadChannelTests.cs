@@ -133,21 +133,14 @@ public sealed class UploadChannelTests
     {
         const int d = 1_000;
         await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
-        var upload = await server.OpenUploadAsync();
-        var downloads = upload.ReadDownAsync(CancellationToken.None).GetAsyncEnumerator();
+        var upload = await server.OpenUploadWithDownlinkAsync();
         var x1 = RandomGradient(new Random(1), d);
-        await server.WaitForDownlinkAsync(present: true);
         await server.Transport.PublishAsync(1, x1);
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
-        {
-            Assert.True(await downloads.MoveNextAsync().AsTask().WaitAsync(timeout.Token));
-        }
-
-        Assert.Equal(1, downloads.Current.Version);
-        Assert.Equal(x1, FloatsOf(downloads.Current.Parameters!));
+        var frame = await NextDownWithin20sAsync(upload);
+        Assert.Equal(1, frame.Version);
+        Assert.Equal(x1, FloatsOf(frame.Parameters!));
 
         // Closed by the worker: x_t goes on the stream again, and version 1, which the connection delivered, is not sent twice.
-        await downloads.DisposeAsync();
         await upload.DisposeAsync();
         await server.WaitForDownlinkAsync(present: false);
         var x2 = RandomGradient(new Random(2), d);
@@ -162,9 +155,7 @@ public sealed class UploadChannelTests
     {
         const int d = 50;
         await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
-        await using var upload = await server.OpenUploadAsync();
-        var downloads = upload.ReadDownAsync(CancellationToken.None).GetAsyncEnumerator();
-        await server.WaitForDownlinkAsync(present: true);
+        await using var upload = await server.OpenUploadWithDownlinkAsync();
 
         // Round 3 kept worker 0's gradient, round 4 filtered it, and a gradient for round 2 came late: none of it is
         // written until x_5, and then all of it, in order, before x_5.
@@ -172,21 +163,15 @@ public sealed class UploadChannelTests
         server.Transport.ReportRound(RoundOf(4, kept: [], filtered: [0]));
         server.Transport.Judged(new Arrival(0, 2, new float[d], 0.5), new Drop(0, DropReason.Stale, "version 2 is behind 4"));
         await Task.Delay(300);
-        var pending = downloads.MoveNextAsync().AsTask();
+        var pending = NextDownWithin20sAsync(upload);
         Assert.False(pending.IsCompleted, "an outcome was written before the next parameters");
 
         var x5 = RandomGradient(new Random(5), d);
         await server.Transport.PublishAsync(5, x5);
-        var frames = new List<DownFrame>();
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        var frames = new List<DownFrame> { await pending };
+        while (frames[^1].Parameters is null)
         {
-            Assert.True(await pending.WaitAsync(timeout.Token));
-            frames.Add(downloads.Current);
-            while (frames[^1].Parameters is null)
-            {
-                Assert.True(await downloads.MoveNextAsync().AsTask().WaitAsync(timeout.Token));
-                frames.Add(downloads.Current);
-            }
+            frames.Add(await NextDownWithin20sAsync(upload));
         }
 
         Assert.Equal(
@@ -201,7 +186,6 @@ public sealed class UploadChannelTests
         server.Transport.Judged(new Arrival(0, 5, new float[d], 0.1), new Drop(0, DropReason.Duplicate, "a second gradient for version 5"));
         var rejected = await server.NextOutcomeAsync();
         Assert.Equal((5L, OutcomeKind.Rejected), (rejected.Version, rejected.Kind));
-        await downloads.DisposeAsync();
     }
 
     [Fact]
@@ -209,15 +193,22 @@ public sealed class UploadChannelTests
     {
         const int d = 20;
         await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
-        await using var upload = await server.OpenUploadAsync();
-        var downloads = upload.ReadDownAsync(CancellationToken.None).GetAsyncEnumerator();
-        await server.WaitForDownlinkAsync(present: true);
+        await using var upload = await server.OpenUploadWithDownlinkAsync();
         server.Transport.ReportRound(RoundOf(9, kept: [0], filtered: []));
         server.Transport.Finish(10);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        Assert.True(await downloads.MoveNextAsync().AsTask().WaitAsync(timeout.Token));
-        Assert.Equal((9L, OutcomeKind.Kept), (downloads.Current.Outcome!.Version, downloads.Current.Outcome.Kind));
-        await downloads.DisposeAsync();
+        var frame = await NextDownWithin20sAsync(upload);
+        Assert.Equal((9L, OutcomeKind.Kept), (frame.Outcome!.Version, frame.Outcome.Kind));
+    }
+
+    /// <summary>
+    /// The next frame down <paramref name="upload"/>, read as the worker's rounds thread reads it (blocking, on a pool
+    /// thread here), into a buffer of its own; fails the test if none comes within 20 s or the connection ends.
+    /// </summary>
+    private static async Task<DownFrame> NextDownWithin20sAsync(GradientUpload upload)
+    {
+        var frame = await Task.Run(() => upload.ReadDown(new byte[upload.Dimension * FloatWire.BytesPerValue])).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(frame.HasValue, "the upload connection ended");
+        return frame.Value;
     }
 
     private static RoundEvent RoundOf(long round, int[] kept, int[] filtered) =>
@@ -495,6 +486,14 @@ public sealed class UploadChannelTests
         }
 
         public Task<GradientUpload> OpenUploadAsync(ReadOnlyMemory<byte>? token = null) => _session.OpenUploadAsync(token);
+
+        /// <summary>An upload connection that x_t and outcomes already go down.</summary>
+        public async Task<GradientUpload> OpenUploadWithDownlinkAsync()
+        {
+            var upload = await OpenUploadAsync();
+            await WaitForDownlinkAsync(present: true);
+            return upload;
+        }
 
         /// <summary>Waits until x_t would go down an upload connection (<paramref name="present"/>) or on the stream.</summary>
         public Task WaitForDownlinkAsync(bool present) => WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref SessionOfWorker0().Downlink) is not null == present));
