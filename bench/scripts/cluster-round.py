@@ -8,14 +8,17 @@ runs and their median (the figure to quote: this VM's speed drifts by a third be
 drift), the ratio of the medians, and the cluster's median per-round breakdown over the same rounds
 (docs/cluster.md, "Per-round time breakdown").
 
-Usage: bench/scripts/cluster-round.py RUNS [--binary NAME=PATH]... [--env NAME:KEY=VALUE]... [--rounds 20000]
-       [--workers 8] [--k 6]
+Usage: bench/scripts/cluster-round.py RUNS [--binary NAME=PATH]... [--env NAME:KEY=VALUE]... [--launch-args NAME:ARGS]...
+       [--rounds 20000] [--workers 8] [--k 6]
 Without --binary: src/Dstar.Cli/bin/Release/net10.0/dstar (build it with `dotnet build src/Dstar.Cli -c Release`).
 --env sets an environment variable for the runs of binary NAME (both modes), to compare settings of one build.
+--launch-args adds arguments to NAME's `dstar launch` runs, e.g. "packed:--workers-per-process 4" (NAME may be a second name
+for the same binary: --binary one=PATH --binary packed=PATH).
 """
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -66,6 +69,7 @@ def main() -> None:
     parser.add_argument("runs", type=int)
     parser.add_argument("--binary", action="append", default=[])
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--launch-args", action="append", default=[])
     parser.add_argument("--rounds", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--k", type=int, default=6)
@@ -76,6 +80,10 @@ def main() -> None:
         name, assignment = setting.split(":", 1)
         key, value = assignment.split("=", 1)
         environments[name][key] = value
+    launch_args = {name: [] for name, _ in binaries}
+    for setting in args.launch_args:
+        name, extra = setting.split(":", 1)
+        launch_args[name] += shlex.split(extra)
     work = tempfile.mkdtemp(prefix="dstar-cluster-round-")
     config = os.path.join(work, "round.yaml")
     with open(config, "w") as f:
@@ -88,11 +96,11 @@ def main() -> None:
                 out = os.path.join(work, f"{name}-{mode}-{run}")
                 loads.append(load())
                 command = [path, mode, "--config", config, "--out", out]
-                command += ["--quiet"] if mode == "simulate" else ["--delay-scale", "0"]
+                command += ["--quiet"] if mode == "simulate" else ["--delay-scale", "0"] + launch_args[name]
                 subprocess.run(command, check=True, capture_output=True, text=True, env=environments[name])
                 results.setdefault((name, mode), []).append((steady_ms(out), breakdown(out)))
                 print(f"run {run + 1}/{args.runs} {name} {mode}: {results[(name, mode)][-1][0]:.3f} ms/round", file=sys.stderr)
-    print(f"N = {args.workers}, k = {args.k}, {args.rounds} rounds; {'; '.join(args.env) or 'no --env'}; load average (1 min) before each run: {', '.join(loads)}.\n")
+    print(f"N = {args.workers}, k = {args.k}, {args.rounds} rounds; {'; '.join(args.env + args.launch_args) or 'no --env or --launch-args'}; load average (1 min) before each run: {', '.join(loads)}.\n")
     print("| binary | simulate ms/round, runs | launch ms/round, runs | launch / simulate, each pair | **median of the pairs** | ratio of the medians | cluster breakdown, medians (ms) |")
     print("| --- | --- | --- | --- | ---: | ---: | --- |")
     for name, _ in binaries:

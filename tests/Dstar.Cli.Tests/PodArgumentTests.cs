@@ -71,7 +71,7 @@ public class PodArgumentTests
     }
 
     /// <summary>Runs this build's dstar as a process: the cluster commands report input errors on the process's stderr.</summary>
-    private static (int Exit, string Error) Dstar(params string[] args)
+    internal static (int Exit, string Error) Dstar(params string[] args)
     {
         var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dstar.dll"));

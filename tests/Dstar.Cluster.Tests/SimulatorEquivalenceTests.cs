@@ -10,22 +10,30 @@ namespace Dstar.Cluster.Tests;
 /// <c>dstar launch</c> (a server and N worker processes on loopback) against the in-process simulator on the same
 /// config and seed. With zero real delays (--delay-scale 0) every worker answers every round (k = N), and the coordinate-wise median does not
 /// depend on the order the gradients arrive in, so the two runs must step through bit-identical parameters; with
-/// <c>wire: bfloat16</c> too, since the simulator rounds each gradient through the cluster's codec.
+/// <c>wire: bfloat16</c> too, since the simulator rounds each gradient through the cluster's codec; and with two
+/// workers in one process (<c>--workers-per-process 2</c>), whose second worker computes on a model replica.
 /// </summary>
 [Trait("Category", "Cluster")]
 public class SimulatorEquivalenceTests
 {
     [Theory]
-    [InlineData("float32")]
-    [InlineData("bfloat16")]
-    public async Task Launch_and_simulate_follow_the_same_trajectory_for_the_same_seed(string wire)
+    [InlineData("float32", 1)]
+    [InlineData("bfloat16", 1)]
+    [InlineData("float32", 2)]
+    public async Task Launch_and_simulate_follow_the_same_trajectory_for_the_same_seed(string wire, int workersPerProcess)
     {
         var yaml = ClusterFixture.Yaml(workers: 3, k: 3, rounds: 20, checkpointEvery: 20, aggregator: "median", samples: 600, extra: $"delay: constant time=1\nwire: {wire}\n");
         using var fixture = new ClusterFixture(yaml);
         var clusterDirectory = Path.Combine(fixture.Directory, "cluster");
-        using (var launch = DstarProcess.Start(["launch", "--config", fixture.ConfigPath, "--out", clusterDirectory, "--delay-scale", "0"]))
+        using (var launch = DstarProcess.Start(["launch", "--config", fixture.ConfigPath, "--out", clusterDirectory, "--delay-scale", "0",
+                   "--workers-per-process", workersPerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             Assert.Equal(0, await launch.WaitAsync(TimeSpan.FromSeconds(120)));
+
+            // Each worker still has a session of its own; the launcher labels a process's lines with its workers.
+            string[] labels = workersPerProcess == 1 ? ["[worker 0]", "[worker 1]", "[worker 2]"] : ["[workers 0-1]", "[worker 2]"];
+            Assert.All(labels, label => Assert.Contains(label, launch.Output, StringComparison.Ordinal));
+            Assert.All(Enumerable.Range(0, 3), w => Assert.Contains($"worker {w}: run finished", launch.Output, StringComparison.Ordinal));
         }
 
         var simulationDirectory = Path.Combine(fixture.Directory, "simulation");

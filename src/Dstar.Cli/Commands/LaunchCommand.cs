@@ -17,9 +17,15 @@ internal static class LaunchCommand
         var delayScale = new Option<double>("--delay-scale") { Description = "Real seconds per virtual second of the delay model.", DefaultValueFactory = _ => 0.01 };
         var computeMs = new Option<int>("--compute-ms") { Description = "Extra real milliseconds per gradient.", DefaultValueFactory = _ => 0 };
         var overwrite = new Option<bool>("--overwrite") { Description = "Move a --out that holds a run or keys aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it." };
+        var perProcess = new Option<int>("--workers-per-process")
+        {
+            Description = "Run this many workers in each worker process (the last may run fewer), each still with its own connection and session: "
+                          + "less memory, and fewer processes contending for the cores. A process that dies takes all its workers with it.",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("launch", "Start the server and N workers as separate processes on loopback and train to the end.")
         {
-            config, set, output, delayScale, computeMs, overwrite,
+            config, set, output, delayScale, computeMs, overwrite, perProcess,
         };
         var view = new Option<string?>("--view") { Description = "the server serves a live web view of the run and its workers' connections and refusals (default http://127.0.0.1:8090; loopback only here; docs/view.md)", Arity = ArgumentArity.ZeroOrOne };
         command.Options.Add(view);
@@ -27,11 +33,17 @@ internal static class LaunchCommand
         {
             // The server process serves the view: its --view is passed on (refused there, with the reason, off loopback).
             string[] serverArguments = parse.GetResult(view) is null ? [] : ["--view", parse.GetValue(view) ?? Dstar.View.ViewOptions.DefaultUrl];
+            if (parse.GetValue(perProcess) < 1)
+            {
+                throw new CommandFailure($"--workers-per-process {parse.GetValue(perProcess)}: must be at least 1");
+            }
+
             var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
             var realTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) };
             var directory = parse.GetValue(output) ?? Path.Combine("runs", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
             scope.RunDirectory = directory;
-            return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), parse.InvocationConfiguration.Output, cancellation, serverArguments, parse.GetValue(overwrite));
+            return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), parse.InvocationConfiguration.Output, cancellation, serverArguments, parse.GetValue(overwrite),
+                parse.GetValue(perProcess));
         }));
         return command;
     }

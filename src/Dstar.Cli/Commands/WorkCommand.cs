@@ -23,30 +23,49 @@ internal static class WorkCommand
         var ca = new Option<string?>("--ca-cert") { Description = "PEM CA certificate the server's certificate must chain to." };
         var retry = new Option<double>("--retry-seconds") { Description = "Keep reconnecting this long before giving up (0 to one week).", DefaultValueFactory = _ => 60 };
         var json = new Option<bool>("--log-json") { Description = "Structured logs as JSON lines." };
+        var ids = new Option<string?>("--ids")
+        {
+            Description = "Run several workers in this one process instead of --id: a list of ids and ranges, e.g. 0-3,6. Each has its own connection and "
+                          + "session; they share the data and the runtime. --key must then be a directory holding worker-<id>.key.",
+        };
         var command = new Command("work", "Run a worker: join the server with its key, compute gradients on its shard, send them.")
         {
-            server, id, key, config, set, delayScale, computeMs, ca, retry, json,
+            server, id, ids, key, config, set, delayScale, computeMs, ca, retry, json,
         };
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync("work", parse.InvocationConfiguration.Error, async _ =>
         {
             using var logs = ClusterLogging.Create(parse.GetValue(json));
-            int workerId = WorkerId(parse.GetValue(id), Environment.GetEnvironmentVariable(CompletionIndexVariable));
             string keyPath = parse.GetValue(key)!;
-            if (Directory.Exists(keyPath))
+            var group = parse.GetValue(ids) is { } list ? ParseIds(list) : null;
+            if (group is not null && parse.GetResult(id) is not null)
             {
-                keyPath = Path.Combine(keyPath, $"worker-{workerId}.key");
+                throw new CommandFailure("--id and --ids: give one or the other");
             }
 
-            return await ClusterWorker.RunAsync(new WorkerSettings
+            if (group is not null && !Directory.Exists(keyPath))
+            {
+                throw new CommandFailure($"--key {keyPath}: with --ids it must be a directory holding worker-<id>.key for each id");
+            }
+
+            var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
+            var realTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) };
+            var retryFor = RetryWindow(parse.GetValue(retry));
+            WorkerSettings Settings(int workerId) => new()
             {
                 Server = parse.GetValue(server)!,
                 WorkerId = workerId,
-                KeyPath = keyPath,
-                Config = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set)),
-                RealTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) },
+                KeyPath = Directory.Exists(keyPath) ? Path.Combine(keyPath, $"worker-{workerId}.key") : keyPath,
+                Config = experiment,
+                RealTime = realTime,
                 CaCertificatePath = parse.GetValue(ca),
-                RetryFor = RetryWindow(parse.GetValue(retry)),
-            }, logs.CreateLogger("dstar.work"), cancellation).ConfigureAwait(false);
+                RetryFor = retryFor,
+            };
+
+            var log = logs.CreateLogger("dstar.work");
+            return group is null
+                ? await ClusterWorker.RunAsync(Settings(WorkerId(parse.GetValue(id), Environment.GetEnvironmentVariable(CompletionIndexVariable))), log, cancellation)
+                    .ConfigureAwait(false)
+                : await ClusterWorker.RunGroupAsync(group.Select(Settings).ToArray(), log, cancellation).ConfigureAwait(false);
         }));
         return command;
     }
@@ -72,6 +91,45 @@ internal static class WorkCommand
             ? index
             : throw new ArgumentException($"{CompletionIndexVariable}: '{completionIndex}' is not a worker id (an integer >= 0)");
     }
+
+    /// <summary>The worker ids of <c>--ids</c>: comma-separated ids and inclusive ranges (<c>0-3,6</c>), in the order given.</summary>
+    /// <exception cref="CommandFailure">an empty list, an entry that is not an id or a range, a range that runs backwards, or an id given twice.</exception>
+    internal static int[] ParseIds(string text)
+    {
+        var result = new List<int>();
+        foreach (var entry in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var bounds = entry.Split('-', 2);
+            if (!bounds.All(b => int.TryParse(b, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
+            {
+                throw new CommandFailure($"--ids {text}: '{entry}' is not a worker id or a range of them (such as 0-3)");
+            }
+
+            int first = int.Parse(bounds[0], System.Globalization.CultureInfo.InvariantCulture);
+            int last = int.Parse(bounds[^1], System.Globalization.CultureInfo.InvariantCulture);
+            if (last < first)
+            {
+                throw new CommandFailure($"--ids {text}: the range '{entry}' runs backwards");
+            }
+
+            if (last - first >= MaxIds - result.Count)
+            {
+                throw new CommandFailure($"--ids {text}: more than {MaxIds} workers for one process");
+            }
+
+            result.AddRange(Enumerable.Range(first, last - first + 1));
+        }
+
+        if (result.GroupBy(w => w).FirstOrDefault(g => g.Count() > 1) is { } repeated)
+        {
+            throw new CommandFailure($"--ids {text}: worker {repeated.Key} is given twice");
+        }
+
+        return result.ToArray();
+    }
+
+    /// <summary>The most workers one process runs (<c>--ids</c>).</summary>
+    public const int MaxIds = 1024;
 
     // TimeSpan.FromSeconds throws on NaN and overflows on huge values: refuse them in the option's own words.
     private static TimeSpan RetryWindow(double seconds) =>

@@ -11,8 +11,8 @@ namespace Dstar.Cluster.Launch;
 /// <summary>
 /// <c>dstar launch</c>: one machine, real processes. It writes a key pair per worker and the authorized-keys file
 /// into <c>OUT/keys</c>, starts <c>dstar serve</c> on a free loopback port (plain h2c, allowed on loopback only),
-/// waits for <c>/healthz</c>, starts N <c>dstar work</c> processes, streams the server's progress, and ends the workers
-/// when the server exits. The run directory is the server's (<c>OUT</c>).
+/// waits for <c>/healthz</c>, starts N <c>dstar work</c> processes (or N / K, each running K workers, with
+/// <c>--workers-per-process K</c>), streams the server's progress, and ends the workers when the server exits. The run directory is the server's (<c>OUT</c>).
 /// </summary>
 public static class ClusterLauncher
 {
@@ -25,11 +25,15 @@ public static class ClusterLauncher
     /// <param name="cancellationToken">Stops the cluster (the server checkpoints and exits).</param>
     /// <param name="serverArguments">More arguments for <c>dstar serve</c> (for example <c>--view URL</c>).</param>
     /// <param name="overwrite">Move an output directory that holds a run or keys aside instead of refusing it.</param>
+    /// <param name="workersPerProcess">How many workers each worker process runs (<c>dstar work --ids</c>); the last process may run fewer.</param>
     /// <exception cref="IOException">the output directory holds a run or keys, and <paramref name="overwrite"/> is false.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="workersPerProcess"/> is below 1.</exception>
     public static async Task<int> RunAsync(ExperimentConfig config, RealTimeOptions realTime, string outputDirectory, (string Executable, string[] Prefix) dstar,
-        TextWriter progress, CancellationToken cancellationToken = default, IReadOnlyList<string>? serverArguments = null, bool overwrite = false)
+        TextWriter progress, CancellationToken cancellationToken = default, IReadOnlyList<string>? serverArguments = null, bool overwrite = false,
+        int workersPerProcess = 1)
     {
         realTime.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(workersPerProcess, 1);
         if (RunDirectory.Claim(outputDirectory, overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New, ["keys", "authorized_keys", "cluster.yaml"]) is { } moved)
         {
             progress.WriteLine($"moved the previous {outputDirectory} aside to {moved}");
@@ -63,12 +67,16 @@ public static class ClusterLauncher
         try
         {
             await WaitHealthyAsync(url, server, cancellationToken).ConfigureAwait(false);
-            for (var id = 0; id < config.Workers; id++)
+            var c = System.Globalization.CultureInfo.InvariantCulture;
+            for (var first = 0; first < config.Workers; first += workersPerProcess)
             {
-                workers.Add(Start(dstar, ["work", "--server", url, "--id", id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    "--key", Path.Combine(keys, $"worker-{id}.key"), "--config", configPath,
-                    "--delay-scale", realTime.DelayScale.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-                    "--compute-ms", realTime.ComputeMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)], progress, $"[worker {id}] "));
+                int last = Math.Min(config.Workers, first + workersPerProcess) - 1;
+                string[] who = first == last
+                    ? ["--id", first.ToString(c), "--key", Path.Combine(keys, $"worker-{first}.key")]
+                    : ["--ids", string.Create(c, $"{first}-{last}"), "--key", keys];
+                workers.Add(Start(dstar, ["work", "--server", url, .. who, "--config", configPath,
+                    "--delay-scale", realTime.DelayScale.ToString("R", c),
+                    "--compute-ms", realTime.ComputeMilliseconds.ToString(c)], progress, first == last ? $"[worker {first}] " : $"[workers {first}-{last}] "));
             }
 
             using var registration = cancellationToken.Register(() => Signal(server));

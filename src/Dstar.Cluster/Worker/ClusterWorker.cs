@@ -34,13 +34,85 @@ public static class ClusterWorker
     {
         settings.Validate();
         using var key = WorkerKey.LoadPrivateKey(settings.KeyPath);
+        using var source = new GradientSource(settings.Config, settings.WorkerId, settings.RealTime);
+        return await RunAsync(settings, key, source, log, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs several workers of one run in this process (<c>dstar work --ids</c>), each with its own key, connection,
+    /// session and rounds thread, as separate processes would, but sharing one copy of the data and of the runtime
+    /// (each has a model replica of its own, or its own whole workload when the model keeps running statistics).
+    /// Returns when every worker has ended: 0 when all finished the run, else the exit code of the first (in the
+    /// order given) that did not.
+    /// </summary>
+    /// <exception cref="ArgumentException">invalid settings, a repeated id, or settings of different runs.</exception>
+    public static async Task<int> RunGroupAsync(IReadOnlyList<WorkerSettings> group, ILogger log, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        if (group.Count == 0)
+        {
+            throw new ArgumentException("no worker to run", nameof(group));
+        }
+
+        foreach (var settings in group)
+        {
+            settings.Validate();
+            if (!ReferenceEquals(settings.Config, group[0].Config))
+            {
+                throw new ArgumentException("the workers of one process must share one config object", nameof(group));
+            }
+        }
+
+        if (group.Select(s => s.WorkerId).GroupBy(id => id).FirstOrDefault(g => g.Count() > 1) is { } repeated)
+        {
+            throw new ArgumentException($"worker id {repeated.Key} is given twice", nameof(group));
+        }
+
+        // Every key is read before any data is loaded, so a missing one is reported at once.
+        var keys = new List<System.Security.Cryptography.ECDsa>();
+        var sources = new List<GradientSource>();
+        try
+        {
+            foreach (var settings in group)
+            {
+                keys.Add(WorkerKey.LoadPrivateKey(settings.KeyPath));
+            }
+
+            sources.Add(new GradientSource(group[0].Config, group[0].WorkerId, group[0].RealTime));
+            var workload = sources[0].Workload;
+            var replicas = workload.HasRunningState ? null : workload.Replicas(group.Count - 1);
+            for (var i = 1; i < group.Count; i++)
+            {
+                sources.Add(replicas is null
+                    ? new GradientSource(group[i].Config, group[i].WorkerId, group[i].RealTime)
+                    : new GradientSource(group[i].Config, group[i].WorkerId, group[i].RealTime, workload, replicas[i - 1]));
+            }
+
+            var runs = group.Select((settings, i) => Task.Run(() => RunAsync(settings, keys[i], sources[i], log, cancellationToken), CancellationToken.None)).ToArray();
+            var codes = await Task.WhenAll(runs).ConfigureAwait(false);
+            return codes.FirstOrDefault(code => code != 0);
+        }
+        finally
+        {
+            // The first source owns the shared workload: it goes last.
+            for (var i = sources.Count - 1; i >= 0; i--)
+            {
+                sources[i].Dispose();
+            }
+
+            keys.ForEach(k => k.Dispose());
+        }
+    }
+
+    private static async Task<int> RunAsync(WorkerSettings settings, System.Security.Cryptography.ECDsa key, GradientSource source, ILogger log,
+        CancellationToken cancellationToken)
+    {
         if (WorkerKey.PermissionWarning(settings.KeyPath) is { } warning)
         {
             log.LogWarning("{Warning}", warning);
         }
 
         var contract = ConfigFingerprint.Of(settings.Config);
-        using var source = new GradientSource(settings.Config, settings.WorkerId, settings.RealTime);
         using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath, source.Dimension);
         var outcomes = new OutcomeTally();
         var lastContact = DateTime.UtcNow;

@@ -30,6 +30,8 @@ public sealed class GradientSource : IDisposable
     private readonly ExperimentConfig _config;
     private readonly RealTimeOptions _realTime;
     private readonly Workload _workload;
+    private readonly bool _ownsWorkload;
+    private readonly IGradientOracle _oracle;
     private readonly WorkerRound _round;
     private readonly double[] _delays;
     private readonly GradientBatch? _honest;
@@ -41,21 +43,36 @@ public sealed class GradientSource : IDisposable
     /// <summary>Builds worker <paramref name="workerId"/>'s view of the run (loads the data and the model).</summary>
     /// <exception cref="ArgumentOutOfRangeException">the id is not a worker of this config.</exception>
     public GradientSource(ExperimentConfig config, int workerId, RealTimeOptions realTime)
-    {
-        if (workerId < 0 || workerId >= config.Workers)
-        {
-            throw new ArgumentOutOfRangeException(nameof(workerId), workerId, $"worker id must be in 0..{config.Workers - 1} for this config (workers = {config.Workers}).");
-        }
 
+        // C# evaluates arguments left to right: the id is checked before any data is loaded.
+        : this(config, CheckId(config, workerId), realTime, WorkloadFactory.Create(config), oracle: null, ownsWorkload: true)
+    {
+    }
+
+    /// <summary>
+    /// Builds worker <paramref name="workerId"/>'s view of the run on a workload another worker of this process already
+    /// loaded (<see cref="ClusterWorker.RunGroupAsync"/>): the same data, and <paramref name="oracle"/>, a model replica
+    /// of the worker's own. The workload stays its owner's: disposing this source leaves it alone.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">the id is not a worker of this config.</exception>
+    public GradientSource(ExperimentConfig config, int workerId, RealTimeOptions realTime, Workload shared, IGradientOracle oracle)
+        : this(config, CheckId(config, workerId), realTime, shared ?? throw new ArgumentNullException(nameof(shared)), oracle ?? throw new ArgumentNullException(nameof(oracle)), ownsWorkload: false)
+    {
+    }
+
+    private GradientSource(ExperimentConfig config, int workerId, RealTimeOptions realTime, Workload workload, IGradientOracle? oracle, bool ownsWorkload)
+    {
         _config = config;
         _realTime = realTime;
         WorkerId = workerId;
         Wire = WireFormats.Parse(config.Wire);
-        _workload = WorkloadFactory.Create(config);
+        _workload = workload;
+        _ownsWorkload = ownsWorkload;
+        _oracle = oracle ?? workload.Oracle;
         var byzantine = ByzantineSetup.Of(config);
         IsByzantine = byzantine?.Set.Contains(workerId) == true;
         var crafts = IsByzantine && byzantine!.Attack is not null;
-        _round = new WorkerRound(_workload.Oracle, _workload.Shards, config.BatchSize, Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance),
+        _round = new WorkerRound(_oracle, _workload.Shards, config.BatchSize, Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance),
             config.KCapacity, config.Seed, byzantine, crafts ? Registry.Pipeline(config.Aggregator, config.Pre) : null);
         _round.Momentum = config.WorkerMomentum > 0 ? new WorkerMomentum(config.Workers, config.WorkerMomentum) : null;
         _delays = new double[config.Workers];
@@ -67,7 +84,7 @@ public sealed class GradientSource : IDisposable
             {
                 // The threat model lets an omniscient attacker know the server's g₀ (docs/method.md); it recomputes it
                 // exactly, from the same validation split and the same (seed, t, validation) stream.
-                _validation = new ValidationSet(_workload.Oracle, _workload.Validation, config.EffectiveValidationBatchSize);
+                _validation = new ValidationSet(_oracle, _workload.Validation, config.EffectiveValidationBatchSize);
                 _validationGradient = new float[Dimension];
             }
 
@@ -82,7 +99,7 @@ public sealed class GradientSource : IDisposable
     public WireFormat Wire { get; }
 
     /// <summary>d.</summary>
-    public int Dimension => _workload.Oracle.ParameterCount;
+    public int Dimension => _oracle.ParameterCount;
 
     /// <summary>True when this worker is one of the config's Byzantine workers (<see cref="ByzantineSet"/>).</summary>
     public bool IsByzantine { get; }
@@ -109,7 +126,7 @@ public sealed class GradientSource : IDisposable
             _validation.ComputeGradient(parameters, RandomStreams.Create(_config.Seed, round, StreamPurpose.Validation), _validationGradient);
         }
 
-        _workload.Oracle.SetParameters(parameters);
+        _oracle.SetParameters(parameters);
         if (_crafted is null)
         {
             _round.ComputeGradient(WorkerId, round, gradient);
@@ -125,6 +142,20 @@ public sealed class GradientSource : IDisposable
         _crafted.Row(_round.Byzantine!.Set.SlotOf(WorkerId)).CopyTo(gradient);
     }
 
+    /// <summary>The workload this source computes on (its own, or the one it shares).</summary>
+    internal Workload Workload => _workload;
+
     /// <inheritdoc />
-    public void Dispose() => _workload.Dispose();
+    public void Dispose()
+    {
+        if (_ownsWorkload)
+        {
+            _workload.Dispose();
+        }
+    }
+
+    private static int CheckId(ExperimentConfig config, int workerId) =>
+        workerId >= 0 && workerId < config.Workers
+            ? workerId
+            : throw new ArgumentOutOfRangeException(nameof(workerId), workerId, $"worker id must be in 0..{config.Workers - 1} for this config (workers = {config.Workers}).");
 }
