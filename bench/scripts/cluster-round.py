@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Cluster round overhead against the simulator's round (issue 11): the same logreg experiment (N = 8, k = 6, no delay,
-no compute time) run by `dstar simulate` and by `dstar launch` (a server and 8 worker processes on loopback gRPC),
+no compute time) run by `dstar simulate` and by `dstar launch` (a server process and the 8 workers in worker processes,
+`--workers-per-process auto` unless --launch-args says otherwise, on loopback gRPC),
 alternating, RUNS times each. Prints each run's steady-state milliseconds per round (rounds R/2 .. R−2 of
 metrics.jsonl: after .NET's tiered JIT has recompiled the hot paths of all nine processes, which on 2 cores takes
 several thousand rounds, and before the final evaluation), the cluster / simulator ratio of each pair of adjacent

@@ -6,7 +6,7 @@ using Dstar.Engine.Configuration;
 
 namespace Dstar.Cli.Commands;
 
-/// <summary><c>dstar launch</c>: a whole cluster (server + N workers as separate processes) on loopback.</summary>
+/// <summary><c>dstar launch</c>: a whole cluster (a server process and N workers in worker processes) on loopback.</summary>
 internal static class LaunchCommand
 {
     public static Command Create()
@@ -17,13 +17,14 @@ internal static class LaunchCommand
         var delayScale = new Option<double>("--delay-scale") { Description = "Real seconds per virtual second of the delay model.", DefaultValueFactory = _ => 0.01 };
         var computeMs = new Option<int>("--compute-ms") { Description = "Extra real milliseconds per gradient.", DefaultValueFactory = _ => 0 };
         var overwrite = new Option<bool>("--overwrite") { Description = "Move a --out that holds a run or keys aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it." };
-        var perProcess = new Option<int>("--workers-per-process")
+        var perProcess = new Option<string>("--workers-per-process")
         {
-            Description = "Run this many workers in each worker process (the last may run fewer), each still with its own connection and session: "
-                          + "less memory, and fewer processes contending for the cores. A process that dies takes all its workers with it.",
-            DefaultValueFactory = _ => 1,
+            Description = "How many workers each worker process runs, each still with its own key, connection and session: auto (one worker "
+                          + "process per core, each running ⌈N / cores⌉ workers) or a count ≥ 1 (1: every worker a process of its own). Fewer processes "
+                          + "take less memory and contend less for the cores; a process that dies takes all its workers with it.",
+            DefaultValueFactory = _ => "auto",
         };
-        var command = new Command("launch", "Start the server and N workers as separate processes on loopback and train to the end.")
+        var command = new Command("launch", "Start the server and N workers (one worker process per core by default) on loopback and train to the end.")
         {
             config, set, output, delayScale, computeMs, overwrite, perProcess,
         };
@@ -33,18 +34,21 @@ internal static class LaunchCommand
         {
             // The server process serves the view: its --view is passed on (refused there, with the reason, off loopback).
             string[] serverArguments = parse.GetResult(view) is null ? [] : ["--view", parse.GetValue(view) ?? Dstar.View.ViewOptions.DefaultUrl];
-            if (parse.GetValue(perProcess) < 1)
-            {
-                throw new CommandFailure($"--workers-per-process {parse.GetValue(perProcess)}: must be at least 1");
-            }
-
+            int? workersPerProcess = WorkersPerProcess(parse.GetValue(perProcess)!);
             var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
             var realTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) };
             var directory = parse.GetValue(output) ?? Path.Combine("runs", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
             scope.RunDirectory = directory;
             return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), parse.InvocationConfiguration.Output, cancellation, serverArguments, parse.GetValue(overwrite),
-                parse.GetValue(perProcess));
+                workersPerProcess ?? ClusterLauncher.AutoWorkersPerProcess(experiment.Workers, Environment.ProcessorCount));
         }));
         return command;
     }
+
+    /// <summary>The count of <c>--workers-per-process</c>, or null for <c>auto</c>.</summary>
+    /// <exception cref="CommandFailure">neither <c>auto</c> nor an integer ≥ 1.</exception>
+    internal static int? WorkersPerProcess(string text) =>
+        text == "auto" ? null
+        : int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var count) && count >= 1 ? count
+        : throw new CommandFailure($"--workers-per-process {text}: expected auto or a count of at least 1");
 }

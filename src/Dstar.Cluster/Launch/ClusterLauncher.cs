@@ -11,8 +11,8 @@ namespace Dstar.Cluster.Launch;
 /// <summary>
 /// <c>dstar launch</c>: one machine, real processes. It writes a key pair per worker and the authorized-keys file
 /// into <c>OUT/keys</c>, starts <c>dstar serve</c> on a free loopback port (plain h2c, allowed on loopback only),
-/// waits for <c>/healthz</c>, starts N <c>dstar work</c> processes (or N / K, each running K workers, with
-/// <c>--workers-per-process K</c>), streams the server's progress, and ends the workers when the server exits. The run directory is the server's (<c>OUT</c>).
+/// waits for <c>/healthz</c>, starts ⌈N / K⌉ <c>dstar work</c> processes of K workers each (<c>--workers-per-process</c>;
+/// <see cref="AutoWorkersPerProcess"/> by default), streams the server's progress, and ends the workers when the server exits. The run directory is the server's (<c>OUT</c>).
 /// </summary>
 public static class ClusterLauncher
 {
@@ -111,6 +111,20 @@ public static class ClusterLauncher
                 server.Kill(entireProcessTree: true);
             }
         }
+    }
+
+    /// <summary>
+    /// <c>--workers-per-process auto</c>: ⌈N / cores⌉ workers per process, so that there are no more worker processes
+    /// than cores. Measured on 2 cores (docs/benchmarks.md): worker processes beyond the cores cost memory (the demo's 20
+    /// workers peaked at 7.8 GB in 20 processes, 1.6 GB in 4) and time (each round's computation starts cold in a
+    /// process of its own), and buy nothing but isolation. With at least as many cores as workers, every worker still
+    /// gets a process of its own.
+    /// </summary>
+    public static int AutoWorkersPerProcess(int workers, int cores)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(cores, 1);
+        return (workers + cores - 1) / cores;
     }
 
     /// <summary>How long the workers together get to exit once the server has, before they are killed.</summary>
