@@ -43,8 +43,6 @@ public sealed class GradientSource : IDisposable
     /// <summary>Builds worker <paramref name="workerId"/>'s view of the run (loads the data and the model).</summary>
     /// <exception cref="ArgumentOutOfRangeException">the id is not a worker of this config.</exception>
     public GradientSource(ExperimentConfig config, int workerId, RealTimeOptions realTime)
-
-        // C# evaluates arguments left to right: the id is checked before any data is loaded.
         : this(config, CheckId(config, workerId), realTime, WorkloadFactory.Create(config), oracle: null, ownsWorkload: true)
     {
     }
@@ -154,6 +152,8 @@ public sealed class GradientSource : IDisposable
         }
     }
 
+    // The id, checked; called in the constructors' initializers, whose arguments C# evaluates left to right, so that a
+    // bad id is refused before any data is loaded.
     private static int CheckId(ExperimentConfig config, int workerId) =>
         workerId >= 0 && workerId < config.Workers
             ? workerId
