@@ -113,9 +113,7 @@ public static class ClusterWorker
         }
 
         var contract = ConfigFingerprint.Of(settings.Config);
-        var addresses = new ServerAddresses(new Uri(settings.Server).IdnHost,
-            note: message => log.LogInformation("worker {Worker}: {Note}", settings.WorkerId, message));
-        using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath, source.Dimension, addresses);
+        using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath, source.Dimension);
         var outcomes = new OutcomeTally();
         var lastContact = DateTime.UtcNow;
         var backoff = TimeSpan.FromMilliseconds(100);
@@ -132,7 +130,7 @@ public static class ClusterWorker
 
                 log.LogInformation("worker {Worker} joined{Role}", settings.WorkerId, source.IsByzantine ? " (Byzantine)" : "");
                 backoff = TimeSpan.FromMilliseconds(100);
-                await using var upload = await OpenUploadAsync(settings, connection, source, addresses, log, cancellationToken).ConfigureAwait(false);
+                await using var upload = await OpenUploadAsync(settings, connection, source, log, cancellationToken).ConfigureAwait(false);
                 if (await ServeAsync(connection, source, upload, outcomes, log, cancellationToken).ConfigureAwait(false))
                 {
                     await connection.Call.RequestStream.CompleteAsync().ConfigureAwait(false);
@@ -403,8 +401,8 @@ public static class ClusterWorker
     /// Opens the session's upload channel when the server offers one; null (gradients then go on the session stream,
     /// with one warning) when it cannot be opened, for example through a proxy that passes only HTTP.
     /// </summary>
-    private static async Task<GradientUpload?> OpenUploadAsync(WorkerSettings settings, WorkerConnection connection, GradientSource source, ServerAddresses addresses,
-        ILogger log, CancellationToken cancellationToken)
+    private static async Task<GradientUpload?> OpenUploadAsync(WorkerSettings settings, WorkerConnection connection, GradientSource source, ILogger log,
+        CancellationToken cancellationToken)
     {
         var token = connection.Welcome.UploadToken.Memory;
         if (token.Length != UploadFrames.TokenLength)
@@ -414,7 +412,7 @@ public static class ClusterWorker
 
         try
         {
-            return await GradientUpload.OpenAsync(new Uri(settings.Server), token, settings.CaCertificatePath, source.Dimension, source.Wire, cancellationToken, addresses)
+            return await GradientUpload.OpenAsync(new Uri(settings.Server), token, settings.CaCertificatePath, source.Dimension, source.Wire, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException

@@ -45,7 +45,7 @@ public sealed class GradientUpload : IAsyncDisposable
     /// <exception cref="SocketException">the server could not be reached.</exception>
     /// <exception cref="System.Security.Authentication.AuthenticationException">the server's certificate is not trusted.</exception>
     public static async Task<GradientUpload> OpenAsync(Uri server, ReadOnlyMemory<byte> token, string? caCertificatePath, int dimension, WireFormat wire,
-        CancellationToken cancellationToken, ServerAddresses? addresses = null)
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
@@ -58,13 +58,11 @@ public sealed class GradientUpload : IAsyncDisposable
         // non-blocking for good at its first asynchronous call, and then emulates every blocking call through its
         // epoll thread, which doubled the context switches of the worker's round loop (UploadLoop).
         var certificate = server.Scheme == Uri.UriSchemeHttps && caCertificatePath is not null ? WorkerConnection.LoadCaCertificate(caCertificatePath) : null;
-        addresses ??= new ServerAddresses(server.IdnHost);
-        var resolved = await addresses.ResolveAsync(cancellationToken).ConfigureAwait(false);
-        return await Task.Run(() => Open(server, resolved, addresses, token, certificate, dimension, wire, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await Task.Run(() => Open(server, token, certificate, dimension, wire, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
-    private static GradientUpload Open(Uri server, System.Net.IPAddress[] resolved, ServerAddresses addresses, ReadOnlyMemory<byte> token,
-        System.Security.Cryptography.X509Certificates.X509Certificate2? ca, int dimension, WireFormat wire, CancellationToken cancellationToken)
+    private static GradientUpload Open(Uri server, ReadOnlyMemory<byte> token, System.Security.Cryptography.X509Certificates.X509Certificate2? ca, int dimension,
+        WireFormat wire, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
@@ -75,12 +73,7 @@ public sealed class GradientUpload : IAsyncDisposable
         using var abort = timer.Token.Register(socket.Dispose);
         try
         {
-            socket.Connect(resolved, server.Port);
-            if (socket.RemoteEndPoint is System.Net.IPEndPoint remote)
-            {
-                addresses.Worked(remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address);
-            }
-
+            socket.Connect(server.IdnHost, server.Port);
             stream = new NetworkStream(socket, ownsSocket: false);
             if (server.Scheme == Uri.UriSchemeHttps)
             {

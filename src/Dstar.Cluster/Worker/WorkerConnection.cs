@@ -1,5 +1,4 @@
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Dstar.Cluster.Protocol;
@@ -41,12 +40,7 @@ public sealed class WorkerConnection : IDisposable
     /// the model's <paramref name="dimension"/>, the HTTP/2 receive window holds one parameter message (at most 16 MiB,
     /// the client's limit), so the server can push x_t without waiting for window updates.
     /// </summary>
-    /// <param name="server">The server URL.</param>
-    /// <param name="caCertificatePath">The private CA's certificate, or null for the system trust store.</param>
-    /// <param name="dimension">d, or null for the default receive window.</param>
-    /// <param name="addresses">Where connections go (<see cref="ServerAddresses"/>: a lookup with a time limit, and the
-    /// last working address when it fails); null for the handler's own lookup.</param>
-    public static GrpcChannel CreateChannel(string server, string? caCertificatePath, int? dimension = null, ServerAddresses? addresses = null)
+    public static GrpcChannel CreateChannel(string server, string? caCertificatePath, int? dimension = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -64,12 +58,6 @@ public sealed class WorkerConnection : IDisposable
         if (dimension is { } d)
         {
             handler.InitialHttp2StreamWindowSize = (int)Math.Clamp((long)d * FloatWire.BytesPerValue + 1024, handler.InitialHttp2StreamWindowSize, MaxClientStreamWindow);
-        }
-
-        if (addresses is not null)
-        {
-            handler.ConnectCallback = async (context, cancellationToken) =>
-                new NetworkStream(await addresses.ConnectAsync(context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false), ownsSocket: true);
         }
 
         if (caCertificatePath is not null)
