@@ -7,7 +7,9 @@ namespace Dstar.Cluster.Worker;
 /// <summary>
 /// Sends a worker's gradients: on the session's upload channel when one is open (<see cref="GradientUpload"/>), else on
 /// its session stream, each as a <c>Gradient</c> message encoded straight into gRPC's outgoing buffer. Either way the
-/// server judges and answers it the same. <c>dstar work</c> and <c>dstar bench wire</c> both send through this.
+/// server judges and answers it the same. <c>dstar bench wire</c> sends through this, and so does <c>dstar work</c> on
+/// the session stream; a worker with an upload channel calls <see cref="GradientUpload.Send"/> from its rounds thread
+/// instead, which writes the same frame.
 /// </summary>
 public sealed class GradientSender
 {

@@ -128,11 +128,6 @@ public sealed class GradientUpload : IAsyncDisposable
     /// <exception cref="IOException">the connection broke (the session ended, or the server refused the frame and closed it).</exception>
     public async Task SendAsync(long version, ReadOnlyMemory<float> gradient, CancellationToken cancellationToken, double computeSeconds = 0, double localSeconds = 0)
     {
-        if (gradient.Length != Dimension)
-        {
-            throw new ArgumentException($"the upload sends gradients of d = {Dimension} values, got {gradient.Length}", nameof(gradient));
-        }
-
         await _stream.WriteAsync(Frame(version, gradient.Span, computeSeconds, localSeconds), cancellationToken).ConfigureAwait(false);
     }
 
@@ -144,16 +139,18 @@ public sealed class GradientUpload : IAsyncDisposable
     /// <exception cref="IOException">the connection broke.</exception>
     public void Send(long version, ReadOnlySpan<float> gradient, double computeSeconds = 0, double localSeconds = 0)
     {
+        _stream.Write(Frame(version, gradient, computeSeconds, localSeconds));
+    }
+
+    /// <summary>The frame of one gradient in the reused buffer: its header and its values encoded in the run's wire format.</summary>
+    /// <exception cref="ArgumentException">the gradient does not have d values.</exception>
+    private byte[] Frame(long version, ReadOnlySpan<float> gradient, double computeSeconds, double localSeconds)
+    {
         if (gradient.Length != Dimension)
         {
             throw new ArgumentException($"the upload sends gradients of d = {Dimension} values, got {gradient.Length}", nameof(gradient));
         }
 
-        _stream.Write(Frame(version, gradient, computeSeconds, localSeconds));
-    }
-
-    private byte[] Frame(long version, ReadOnlySpan<float> gradient, double computeSeconds, double localSeconds)
-    {
         var payload = _frame.Length - UploadFrames.HeaderLength;
         UploadFrames.Write(new UploadFrames.Header(version, computeSeconds, localSeconds, payload), _frame);
         GradientCodec.Encode(Wire, gradient, _frame.AsSpan(UploadFrames.HeaderLength));

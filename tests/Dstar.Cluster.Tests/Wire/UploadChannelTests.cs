@@ -102,6 +102,12 @@ public sealed class UploadChannelTests
         Assert.Equal(OutcomeKind.Rejected, outcome.Kind);
         Assert.Contains("7 bytes is not a whole number of float32 values", outcome.Reason);
 
+        // The worker's own side refuses a gradient of the wrong d before sending a byte, on both of its send paths.
+        var wrong = new float[d + 1];
+        var sync = Assert.Throws<ArgumentException>(() => upload.Send(5, wrong));
+        var asynchronous = await Assert.ThrowsAsync<ArgumentException>(() => upload.SendAsync(5, wrong, CancellationToken.None));
+        Assert.All([sync, asynchronous], e => Assert.StartsWith($"the upload sends gradients of d = {d} values, got {d + 1}", e.Message, StringComparison.Ordinal));
+
         // Both connections still carry gradients.
         var good = RandomGradient(new Random(1), d);
         await raw.WriteAsync(Frame(3, WireFormat.Float32, good));
