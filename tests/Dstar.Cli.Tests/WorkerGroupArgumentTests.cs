@@ -64,13 +64,14 @@ public class WorkerGroupArgumentTests
     [InlineData("-2")]
     [InlineData("two")]
     [InlineData("")]
+    [InlineData("1025")]
     public void Launch_refuses_a_workers_per_process_that_is_not_auto_or_a_count(string value)
     {
         using var run = new CliRun();
         File.WriteAllText(run.PathOf("c.yaml"), "workers: 2\nk: 2\n");
         var (code, _, error) = CliRun.Invoke("launch", "--config", run.PathOf("c.yaml"), "--out", run.PathOf("out"), "--workers-per-process", value);
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains($"--workers-per-process {value}: expected auto or a count of at least 1", error, StringComparison.Ordinal);
+        Assert.Contains($"--workers-per-process {value}: expected auto or a count from 1 to 1024", error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(run.PathOf("out")), "nothing is written for a refused launch");
     }
 
@@ -81,15 +82,15 @@ public class WorkerGroupArgumentTests
     public void Workers_per_process_is_auto_or_a_count(string text, int? expected) => Assert.Equal(expected, LaunchCommand.WorkersPerProcess(text));
 
     [Theory]
-    [InlineData(8, 2, 4)]
-    [InlineData(7, 2, 4)]
-    [InlineData(20, 2, 10)]
-    [InlineData(3, 32, 1)]
-    [InlineData(1, 1, 1)]
-    public void Auto_runs_no_more_worker_processes_than_cores(int workers, int cores, int expected)
+    [InlineData(8, 8)]
+    [InlineData(1, 1)]
+    [InlineData(1024, 1024)]
+    [InlineData(1025, 1024)]
+    [InlineData(4096, 1024)]
+    public void Auto_runs_all_workers_in_one_process_up_to_the_group_limit(int workers, int expected)
     {
-        int perProcess = Dstar.Cluster.Launch.ClusterLauncher.AutoWorkersPerProcess(workers, cores);
+        int perProcess = Dstar.Cluster.Launch.ClusterLauncher.AutoWorkersPerProcess(workers);
         Assert.Equal(expected, perProcess);
-        Assert.True((workers + perProcess - 1) / perProcess <= cores, "more worker processes than cores");
+        Assert.Equal((workers + 1023) / 1024, (workers + perProcess - 1) / perProcess);
     }
 }

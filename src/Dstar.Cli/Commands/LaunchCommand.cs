@@ -2,6 +2,7 @@ using System.CommandLine;
 using Dstar.Cli.Failures;
 using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Launch;
+using Dstar.Cluster.Worker;
 using Dstar.Engine.Configuration;
 
 namespace Dstar.Cli.Commands;
@@ -19,12 +20,12 @@ internal static class LaunchCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Move a --out that holds a run or keys aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it." };
         var perProcess = new Option<string>("--workers-per-process")
         {
-            Description = "How many workers each worker process runs, each still with its own key, connection and session: auto (one worker "
-                          + "process per core, each running ⌈N / cores⌉ workers) or a count ≥ 1 (1: every worker a process of its own). Fewer processes "
-                          + "take less memory and contend less for the cores; a process that dies takes all its workers with it.",
+            Description = $"How many workers each worker process runs, each still with its own key, connection and session: auto (all N "
+                          + $"in one process, which still uses every core) or a count in 1..{ClusterWorker.MaxGroup} (1: every worker a process of its own). "
+                          + "Fewer processes take less memory and run rounds faster; a process that dies takes all its workers with it.",
             DefaultValueFactory = _ => "auto",
         };
-        var command = new Command("launch", "Start the server and N workers (one worker process per core by default) on loopback and train to the end.")
+        var command = new Command("launch", "Start the server and N workers (in one worker process by default) on loopback and train to the end.")
         {
             config, set, output, delayScale, computeMs, overwrite, perProcess,
         };
@@ -40,15 +41,15 @@ internal static class LaunchCommand
             var directory = parse.GetValue(output) ?? Path.Combine("runs", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
             scope.RunDirectory = directory;
             return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), parse.InvocationConfiguration.Output, cancellation, serverArguments, parse.GetValue(overwrite),
-                workersPerProcess ?? ClusterLauncher.AutoWorkersPerProcess(experiment.Workers, Environment.ProcessorCount));
+                workersPerProcess ?? ClusterLauncher.AutoWorkersPerProcess(experiment.Workers));
         }));
         return command;
     }
 
     /// <summary>The count of <c>--workers-per-process</c>, or null for <c>auto</c>.</summary>
-    /// <exception cref="CommandFailure">neither <c>auto</c> nor an integer ≥ 1.</exception>
+    /// <exception cref="CommandFailure">neither <c>auto</c> nor an integer in 1..<see cref="ClusterWorker.MaxGroup"/>.</exception>
     internal static int? WorkersPerProcess(string text) =>
         text == "auto" ? null
-        : int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var count) && count >= 1 ? count
-        : throw new CommandFailure($"--workers-per-process {text}: expected auto or a count of at least 1");
+        : int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= ClusterWorker.MaxGroup ? count
+        : throw new CommandFailure($"--workers-per-process {text}: expected auto or a count from 1 to {ClusterWorker.MaxGroup}");
 }

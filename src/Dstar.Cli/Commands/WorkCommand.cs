@@ -129,7 +129,7 @@ internal static class WorkCommand
     }
 
     /// <summary>The most workers one process runs (<c>--ids</c>).</summary>
-    public const int MaxIds = 1024;
+    public const int MaxIds = Dstar.Cluster.Worker.ClusterWorker.MaxGroup;
 
     // TimeSpan.FromSeconds throws on NaN and overflows on huge values: refuse them in the option's own words.
     private static TimeSpan RetryWindow(double seconds) =>

@@ -28,6 +28,9 @@ public static class ClusterWorker
     /// <summary>Exit code when the server's TLS certificate is not trusted (a configuration error: the wrong or no --ca-cert).</summary>
     public const int UntrustedServerExitCode = 2;
 
+    /// <summary>The most workers one process runs (<see cref="RunGroupAsync"/>, <c>dstar work --ids</c>).</summary>
+    public const int MaxGroup = 1024;
+
     /// <summary>Runs until the server says the run is finished; returns the exit code.</summary>
     /// <exception cref="ArgumentException">invalid settings (the message names the option).</exception>
     public static async Task<int> RunAsync(WorkerSettings settings, ILogger log, CancellationToken cancellationToken = default)
@@ -45,13 +48,18 @@ public static class ClusterWorker
     /// Returns when every worker has ended: 0 when all finished the run, else the exit code of the first (in the
     /// order given) that did not.
     /// </summary>
-    /// <exception cref="ArgumentException">invalid settings, a repeated id, or settings of different runs.</exception>
+    /// <exception cref="ArgumentException">invalid settings, a repeated id, settings of different runs, or more than <see cref="MaxGroup"/> workers.</exception>
     public static async Task<int> RunGroupAsync(IReadOnlyList<WorkerSettings> group, ILogger log, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(group);
         if (group.Count == 0)
         {
             throw new ArgumentException("no worker to run", nameof(group));
+        }
+
+        if (group.Count > MaxGroup)
+        {
+            throw new ArgumentException($"{group.Count} workers for one process; at most {MaxGroup}", nameof(group));
         }
 
         foreach (var settings in group)
