@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# One `dstar launch` of cluster-round.py's logreg config (N = 8, k = 6, no delay), measured over 4 s once half its
+# rounds are done: wall milliseconds per round and CPU milliseconds per round of the server process, of the worker
+# processes and of both (utime + stime from /proc/PID/stat). Used in docs/benchmarks.md ("The floor") to compare two
+# builds, or one build with and without an environment setting, in alternating runs.
+#
+# Usage: bench/scripts/cluster-steady.sh BINARY [ROUNDS] [-- LAUNCH ARGS...]
+#   e.g. bench/scripts/cluster-steady.sh src/Dstar.Cli/bin/Release/net10.0/dstar 30000
+#        DOTNET_HillClimbing_Disable=1 bench/scripts/cluster-steady.sh "$B" 30000 -- --workers-per-process 8
+set -euo pipefail
+binary=${1:?usage: cluster-steady.sh BINARY [ROUNDS] [-- LAUNCH ARGS...]}
+shift
+rounds=30000
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
+[ $# -gt 0 ] && [ "$1" = "--" ] && shift
+[[ "$rounds" =~ ^[0-9]+$ ]] && [ "$rounds" -ge 1000 ] || { echo "ROUNDS must be an integer of at least 1000" >&2; exit 2; }
+[ -x "$binary" ] || { echo "$binary is not an executable (build it: dotnet build src/Dstar.Cli -c Release)" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/dstar-cluster-steady-XXXXXX")
+trap 'kill $launch 2>/dev/null || true; rm -rf "$work"' EXIT
+cat > "$work/round.yaml" <<YAML
+seed: 1
+rounds: $rounds
+eval_every: $rounds
+data:
+  name: synthetic-logistic
+  samples: 4000
+  features: 100
+  validation_size: 500
+model: logreg
+workers: 8
+k: 6
+aggregator: median
+delay: constant time=1
+lr: 0.5
+batch_size: 32
+checkpoint_every: 0
+YAML
+
+"$binary" launch --config "$work/round.yaml" --out "$work/run" --delay-scale 0 "$@" > "$work/launch.log" 2>&1 &
+launch=$!
+done_rounds() { { wc -l < "$work/run/metrics.jsonl"; } 2>/dev/null || echo 0; }
+while [ "$(done_rounds)" -lt $((rounds / 2)) ]; do
+  kill -0 $launch 2>/dev/null || { echo "launch ended early:" >&2; tail -5 "$work/launch.log" >&2; exit 1; }
+  sleep 0.2
+done
+
+server=$(pgrep -f "dstar serve .*$work" | head -1)
+workers=$(pgrep -f "dstar work .*$work" | tr '\n' ' ')
+ticks() {
+  local sum=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] || { echo "the run ended inside the 4 s window; give it more rounds" >&2; exit 1; }
+    sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo $sum
+}
+s1=$(ticks $server) || exit 1; w1=$(ticks $workers) || exit 1; r1=$(done_rounds); t1=$(date +%s.%N)
+sleep 4
+s2=$(ticks $server) || exit 1; w2=$(ticks $workers) || exit 1; r2=$(done_rounds); t2=$(date +%s.%N)
+wait $launch
+hz=$(getconf CLK_TCK)
+python3 -c "
+r = $r2 - $r1
+ms = lambda ticks: 1000 * ticks / $hz / r
+print(f'{1000 * ($t2 - $t1) / r:.3f} ms/round; CPU ms/round: server {ms($s2 - $s1):.3f}, workers {ms($w2 - $w1):.3f}, '
+      f'both {ms($s2 - $s1 + $w2 - $w1):.3f} ({r} rounds)')"
