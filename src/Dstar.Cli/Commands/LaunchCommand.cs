@@ -41,7 +41,7 @@ internal static class LaunchCommand
             var directory = parse.GetValue(output) ?? Path.Combine("runs", $"cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
             scope.RunDirectory = directory;
             return ClusterLauncher.RunAsync(experiment, realTime, directory, ClusterLauncher.CurrentCommand(), parse.InvocationConfiguration.Output, cancellation, serverArguments, parse.GetValue(overwrite),
-                workersPerProcess ?? ClusterLauncher.AutoWorkersPerProcess(experiment.Workers));
+                workersPerProcess);
         }));
         return command;
     }

@@ -26,16 +26,17 @@ public static class ClusterLauncher
     /// <param name="cancellationToken">Stops the cluster (the server checkpoints and exits).</param>
     /// <param name="serverArguments">More arguments for <c>dstar serve</c> (for example <c>--view URL</c>).</param>
     /// <param name="overwrite">Move an output directory that holds a run or keys aside instead of refusing it.</param>
-    /// <param name="workersPerProcess">How many workers each worker process runs (<c>dstar work --ids</c>); the last process may run fewer.</param>
+    /// <param name="workersPerProcess">How many workers each worker process runs (<c>dstar work --ids</c>; the last process may run fewer), or null for <see cref="AutoWorkersPerProcess"/>.</param>
     /// <exception cref="IOException">the output directory holds a run or keys, and <paramref name="overwrite"/> is false.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="workersPerProcess"/> is below 1 or above <see cref="ClusterWorker.MaxGroup"/>.</exception>
     public static async Task<int> RunAsync(ExperimentConfig config, RealTimeOptions realTime, string outputDirectory, (string Executable, string[] Prefix) dstar,
         TextWriter progress, CancellationToken cancellationToken = default, IReadOnlyList<string>? serverArguments = null, bool overwrite = false,
-        int workersPerProcess = 1)
+        int? workersPerProcess = null)
     {
         realTime.Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(workersPerProcess, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(workersPerProcess, ClusterWorker.MaxGroup);
+        int perProcess = workersPerProcess ?? AutoWorkersPerProcess(config.Workers);
+        ArgumentOutOfRangeException.ThrowIfLessThan(perProcess, 1, nameof(workersPerProcess));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(perProcess, ClusterWorker.MaxGroup, nameof(workersPerProcess));
         if (RunDirectory.Claim(outputDirectory, overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New, ["keys", "authorized_keys", "cluster.yaml"]) is { } moved)
         {
             progress.WriteLine($"moved the previous {outputDirectory} aside to {moved}");
@@ -70,9 +71,9 @@ public static class ClusterLauncher
         {
             await WaitHealthyAsync(url, server, cancellationToken).ConfigureAwait(false);
             var c = System.Globalization.CultureInfo.InvariantCulture;
-            for (var first = 0; first < config.Workers; first += workersPerProcess)
+            for (var first = 0; first < config.Workers; first += perProcess)
             {
-                int last = Math.Min(config.Workers, first + workersPerProcess) - 1;
+                int last = Math.Min(config.Workers, first + perProcess) - 1;
                 string[] who = first == last
                     ? ["--id", first.ToString(c), "--key", Path.Combine(keys, $"worker-{first}.key")]
                     : ["--ids", string.Create(c, $"{first}-{last}"), "--key", keys];
