@@ -25,23 +25,7 @@ import subprocess
 import sys
 import tempfile
 
-CONFIG = """seed: 1
-rounds: {rounds}
-eval_every: {rounds}
-data:
-  name: synthetic-logistic
-  samples: 4000
-  features: 100
-  validation_size: 500
-model: logreg
-workers: {workers}
-k: {k}
-aggregator: median
-delay: constant time=1
-lr: 0.5
-batch_size: 32
-checkpoint_every: 0
-"""
+CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cluster-round.yaml")
 
 PHASES = ["wait_s", "compute_s", "delay_s", "wire_s", "validation_s", "aggregation_s", "step_s", "evaluation_s"]
 
@@ -86,9 +70,7 @@ def main() -> None:
         name, extra = setting.split(":", 1)
         launch_args[name] += shlex.split(extra)
     work = tempfile.mkdtemp(prefix="dstar-cluster-round-")
-    config = os.path.join(work, "round.yaml")
-    with open(config, "w") as f:
-        f.write(CONFIG.format(rounds=args.rounds, workers=args.workers, k=args.k))
+    settings = [f"rounds={args.rounds}", f"eval_every={args.rounds}", f"workers={args.workers}", f"k={args.k}"]
     results = {}
     loads = []
     for run in range(args.runs):
@@ -96,7 +78,7 @@ def main() -> None:
             for mode in ("simulate", "launch"):
                 out = os.path.join(work, f"{name}-{mode}-{run}")
                 loads.append(load())
-                command = [path, mode, "--config", config, "--out", out]
+                command = [path, mode, "--config", CONFIG, "--out", out] + [a for s in settings for a in ("--set", s)]
                 command += ["--quiet"] if mode == "simulate" else ["--delay-scale", "0"] + launch_args[name]
                 subprocess.run(command, check=True, capture_output=True, text=True, env=environments[name])
                 results.setdefault((name, mode), []).append((steady_ms(out), breakdown(out)))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# One `dstar launch` of cluster-round.py's logreg config (N = 8, k = 6, no delay), measured over 4 s once half its
-# rounds are done: wall milliseconds per round and CPU milliseconds per round of the server process, of the worker
-# processes and of both (utime + stime from /proc/PID/stat). Used in docs/benchmarks.md ("The floor") to compare two
-# builds, or one build with and without an environment setting, in alternating runs.
+# One `dstar launch` of cluster-round.yaml (the logreg config cluster-round.py uses: N = 8, k = 6, no delay),
+# measured over 4 s once half its rounds are done: wall milliseconds per round and CPU milliseconds per round of the
+# server process, of the worker processes and of both (utime + stime from /proc/PID/stat). Used in docs/benchmarks.md
+# ("The floor") to compare two builds, or one build with and without an environment setting, in alternating runs.
 #
 # Usage: bench/scripts/cluster-steady.sh BINARY [ROUNDS] [-- LAUNCH ARGS...]
 #   e.g. bench/scripts/cluster-steady.sh src/Dstar.Cli/bin/Release/net10.0/dstar 30000
@@ -18,26 +18,9 @@ if [ $# -gt 0 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dstar-cluster-steady-XXXXXX")
 trap 'kill $launch 2>/dev/null || true; rm -rf "$work"' EXIT
-cat > "$work/round.yaml" <<YAML
-seed: 1
-rounds: $rounds
-eval_every: $rounds
-data:
-  name: synthetic-logistic
-  samples: 4000
-  features: 100
-  validation_size: 500
-model: logreg
-workers: 8
-k: 6
-aggregator: median
-delay: constant time=1
-lr: 0.5
-batch_size: 32
-checkpoint_every: 0
-YAML
 
-"$binary" launch --config "$work/round.yaml" --out "$work/run" --delay-scale 0 "$@" > "$work/launch.log" 2>&1 &
+"$binary" launch --config "$(dirname "$0")/cluster-round.yaml" --set rounds="$rounds" --set eval_every="$rounds" --out "$work/run" \
+  --delay-scale 0 "$@" > "$work/launch.log" 2>&1 &
 launch=$!
 done_rounds() { { wc -l < "$work/run/metrics.jsonl"; } 2>/dev/null || echo 0; }
 while [ "$(done_rounds)" -lt $((rounds / 2)) ]; do
