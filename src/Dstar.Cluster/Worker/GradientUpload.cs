@@ -18,8 +18,7 @@ public sealed class GradientUpload : IAsyncDisposable
     private readonly Socket _socket;
     private readonly Stream _stream;
     private readonly byte[] _frame;
-    private readonly byte[] _downHeader = new byte[UploadFrames.HeaderLength];
-    private readonly byte[] _outcome = new byte[UploadFrames.MaxOutcomeLength];
+    private readonly DownReader _down;
 
     private GradientUpload(Socket socket, Stream stream, int dimension, WireFormat wire)
     {
@@ -28,6 +27,7 @@ public sealed class GradientUpload : IAsyncDisposable
         Dimension = dimension;
         Wire = wire;
         _frame = GC.AllocateUninitializedArray<byte>(UploadFrames.HeaderLength + (dimension * wire.BytesPerValue()));
+        _down = new DownReader(stream, dimension);
     }
 
     /// <summary>d: the values of every gradient sent.</summary>
@@ -164,40 +164,14 @@ public sealed class GradientUpload : IAsyncDisposable
     /// closed the connection (or <see cref="Abort"/> ended it).
     /// </summary>
     /// <exception cref="IOException">the connection broke, or the server sent a frame that is not x_t of d values or an outcome.</exception>
-    public DownFrame? ReadDown(byte[] parameters) => ReadDown(_stream, Dimension, _downHeader, _outcome, parameters);
+    public DownFrame? ReadDown(byte[] parameters) => _down.Read(parameters);
 
-    /// <summary>
-    /// <see cref="ReadDown(byte[])"/> from <paramref name="stream"/> for a model of d = <paramref name="dimension"/>, with
-    /// <paramref name="header"/> (<see cref="UploadFrames.HeaderLength"/> bytes) and <paramref name="outcome"/>
-    /// (<see cref="UploadFrames.MaxOutcomeLength"/> bytes) as room for a header and an outcome.
-    /// </summary>
-    internal static DownFrame? ReadDown(Stream stream, int dimension, byte[] header, byte[] outcome, byte[] parameters)
-    {
-        ArgumentOutOfRangeException.ThrowIfNotEqual(parameters.Length, dimension * FloatWire.BytesPerValue, nameof(parameters));
-        var read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
-        if (read == 0)
-        {
-            return null;
-        }
-
-        var frame = DownHeaderOf(header, read, dimension);
-        if (frame.Kind == UploadFrames.DownKind.Parameters)
-        {
-            stream.ReadExactly(parameters);
-            return new DownFrame(frame.Version, parameters, null);
-        }
-
-        var body = outcome.AsSpan(0, (int)frame.PayloadLength);
-        stream.ReadExactly(body);
-        return new DownFrame(frame.Version, null, OutcomeOf(body));
-    }
-
-    /// <summary>True when bytes from the server wait unread on the socket (a newer frame has come).</summary>
+    /// <summary>True when bytes from the server wait unread, read ahead or on the socket (a newer frame has come).</summary>
     /// <remarks>Under TLS, bytes the TLS layer has already taken off the socket are not counted.</remarks>
-    public bool HasUnread => _socket.Available > 0;
+    public bool HasUnread => _down.HasBuffered || _socket.Available > 0;
 
     /// <summary>Blocks until bytes from the server wait unread, the connection ends, or <paramref name="timeout"/> passes; true unless it passed.</summary>
-    public bool WaitForUnread(TimeSpan timeout) => _socket.Poll(timeout, SelectMode.SelectRead);
+    public bool WaitForUnread(TimeSpan timeout) => _down.HasBuffered || _socket.Poll(timeout, SelectMode.SelectRead);
 
     /// <summary>Ends the connection at once: a <see cref="ReadDown(byte[])"/> blocked on another thread returns or throws.</summary>
     public void Abort()
@@ -209,41 +183,6 @@ public sealed class GradientUpload : IAsyncDisposable
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // Already gone.
-        }
-    }
-
-    /// <summary>The header of a down frame, of <paramref name="read"/> bytes, checked: x_t of d values or an outcome that fits.</summary>
-    /// <exception cref="IOException">a cut header, or a frame the server should not send (the message names it).</exception>
-    private static UploadFrames.DownHeader DownHeaderOf(byte[] header, int read, int dimension)
-    {
-        if (read < header.Length)
-        {
-            throw new IOException("the server closed the upload connection inside a frame's header");
-        }
-
-        var frame = UploadFrames.ReadDown(header);
-        var expected = (long)dimension * FloatWire.BytesPerValue;
-        return frame.Kind switch
-        {
-            UploadFrames.DownKind.Parameters when frame.PayloadLength == expected => frame,
-            UploadFrames.DownKind.Parameters =>
-                throw new IOException($"the server sent a parameter frame of {frame.PayloadLength} bytes on the upload connection, expected {expected}"),
-            UploadFrames.DownKind.Outcome when frame.PayloadLength is >= 0 and <= UploadFrames.MaxOutcomeLength => frame,
-            UploadFrames.DownKind.Outcome =>
-                throw new IOException($"the server sent an outcome frame of {frame.PayloadLength} bytes, more than {UploadFrames.MaxOutcomeLength}"),
-            _ => throw new IOException($"the server sent a frame of unknown kind {(long)frame.Kind} on the upload connection"),
-        };
-    }
-
-    private static Outcome OutcomeOf(ReadOnlySpan<byte> body)
-    {
-        try
-        {
-            return Outcome.Parser.ParseFrom(body);
-        }
-        catch (Google.Protobuf.InvalidProtocolBufferException e)
-        {
-            throw new IOException($"the server sent an outcome frame that is not an Outcome: {e.Message}", e);
         }
     }
 

@@ -14,8 +14,13 @@ public sealed class DownFrameTests
 {
     private const int D = 7;
 
-    [Fact]
-    public void A_random_sequence_of_frames_reads_back_as_written()
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(37)]
+    [InlineData(1000)]
+    public void A_random_sequence_of_frames_reads_back_as_written_however_the_reads_split_it(int maxRead)
     {
         var random = new Random(42);
         var written = new List<(long Version, float[]? X, Outcome? Outcome)>();
@@ -38,7 +43,7 @@ public sealed class DownFrameTests
         }
 
         bytes.Position = 0;
-        var read = ReadAll(bytes).ToList();
+        var read = ReadAll(new ChunkedStream(bytes, maxRead)).ToList();
         Assert.Equal(written.Count, read.Count);
         for (var i = 0; i < read.Count; i++)
         {
@@ -55,6 +60,39 @@ public sealed class DownFrameTests
                 Assert.Null(read[i].Parameters);
             }
         }
+    }
+
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(1000)]
+    public void Parameters_larger_than_the_read_buffer_read_back_whole_between_outcomes(int maxRead)
+    {
+        const int d = (DownReader.MaxBufferLength / FloatWire.BytesPerValue) + 1234;
+        var random = new Random(7);
+        var bytes = new MemoryStream();
+        var xs = new List<float[]>();
+        for (var version = 0; version < 3; version++)
+        {
+            WriteFrame(bytes, version, UploadFrames.DownKind.Outcome, new Outcome { Version = version, Kind = OutcomeKind.Kept }.ToByteArray());
+            var x = Enumerable.Range(0, d).Select(_ => (float)random.NextDouble()).ToArray();
+            WriteFrame(bytes, version, UploadFrames.DownKind.Parameters, FloatWire.Encode(x).ToByteArray());
+            xs.Add(x);
+        }
+
+        bytes.Position = 0;
+        var reader = new DownReader(new ChunkedStream(bytes, maxRead), d);
+        var parameters = new byte[d * FloatWire.BytesPerValue];
+        for (var version = 0; version < 3; version++)
+        {
+            Assert.Equal(OutcomeKind.Kept, reader.Read(parameters)!.Value.Outcome!.Kind);
+            var frame = reader.Read(parameters)!.Value;
+            Assert.Equal(version, frame.Version);
+            var back = new float[d];
+            FloatWire.Read(frame.Parameters, back);
+            Assert.Equal(xs[version], back);
+        }
+
+        Assert.Null(reader.Read(parameters));
     }
 
     [Theory]
@@ -181,11 +219,25 @@ public sealed class DownFrameTests
     /// <summary>The frames as the worker reads them, each x_t in a buffer of its own (the reader reuses the one it is given).</summary>
     private static IEnumerable<DownFrame> ReadAll(Stream stream)
     {
-        var header = new byte[UploadFrames.HeaderLength];
-        var outcome = new byte[UploadFrames.MaxOutcomeLength];
-        while (GradientUpload.ReadDown(stream, D, header, outcome, new byte[D * FloatWire.BytesPerValue]) is { } frame)
+        var reader = new DownReader(stream, D);
+        while (reader.Read(new byte[D * FloatWire.BytesPerValue]) is { } frame)
         {
             yield return frame;
         }
+    }
+
+    /// <summary>A stream whose reads return at most <c>maxRead</c> bytes, as a socket may cut a write anywhere.</summary>
+    private sealed class ChunkedStream(Stream inner, int maxRead) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, maxRead));
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
