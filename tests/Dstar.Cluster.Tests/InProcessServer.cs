@@ -56,9 +56,10 @@ internal sealed class InProcessServer : IAsyncDisposable
     }
 
     // Task.Run: building a worker loads its data and model synchronously, which must not block the test's thread.
-    public void StartHonestWorker(int id) => _workers.Add(System.Threading.Tasks.Task.Run(() => ClusterWorker.RunAsync(new WorkerSettings
+    /// <summary>Runs honest worker <paramref name="id"/>, connecting to the server or to <paramref name="via"/> (a proxy in front of it).</summary>
+    public void StartHonestWorker(int id, string? via = null) => _workers.Add(System.Threading.Tasks.Task.Run(() => ClusterWorker.RunAsync(new WorkerSettings
     {
-        Server = Fixture.Url,
+        Server = via ?? Fixture.Url,
         WorkerId = id,
         KeyPath = Fixture.KeyPath(id),
         Config = Fixture.Config,

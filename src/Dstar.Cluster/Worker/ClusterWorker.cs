@@ -191,7 +191,8 @@ public static class ClusterWorker
     private static async Task<bool> ServeAsync(WorkerConnection connection, GradientSource source, GradientUpload? upload, OutcomeTally outcomes,
         ILogger log, CancellationToken cancellationToken)
     {
-        var latest = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
+        // Without an upload channel x_t comes on the stream: the newest waits here for the rounds loop.
+        var latest = upload is null ? Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest }) : null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var finished = false;
         var reader = Task.Run(async () =>
@@ -205,7 +206,7 @@ public static class ClusterWorker
                     {
                         // With an upload connection x_t comes down it, the one sent here on joining included (the
                         // server queues it there too when the connection opens).
-                        case ServerMessage.BodyOneofCase.Parameters when upload is null:
+                        case ServerMessage.BodyOneofCase.Parameters when latest is not null:
                             latest.Writer.TryWrite(new WorkItem(message.Parameters.Version, message.Parameters.Data.Memory, System.Diagnostics.Stopwatch.GetTimestamp()));
                             break;
                         case ServerMessage.BodyOneofCase.Outcome:
@@ -219,7 +220,7 @@ public static class ClusterWorker
             }
             finally
             {
-                latest.Writer.TryComplete();
+                latest?.Writer.TryComplete();
             }
         }, CancellationToken.None);
 
@@ -244,7 +245,7 @@ public static class ClusterWorker
             }
             else
             {
-                await StreamLoopAsync(latest.Reader, new GradientSender(connection.Call.RequestStream, source.Dimension, source.Wire), source, log, stop.Token)
+                await StreamLoopAsync(latest!.Reader, new GradientSender(connection.Call.RequestStream, source.Dimension, source.Wire), source, log, stop.Token)
                     .ConfigureAwait(false);
             }
         }

@@ -378,6 +378,27 @@ public sealed class UploadChannelTests
         Assert.Equal(40, server.Fixture.Summary().GetProperty("rounds").GetInt32());
     }
 
+    [Fact]
+    public async Task Workers_behind_a_proxy_that_passes_only_http_send_on_the_session_stream()
+    {
+        await using var server = new InProcessServer(ClusterFixture.Yaml(workers: 2, k: 2, rounds: 30, samples: 300, features: 4));
+        await server.ReadyAsync();
+        await using var proxy = HttpOnlyProxy.Start(new Uri(server.Fixture.Url));
+        server.StartHonestWorker(0, proxy.Url);
+        server.StartHonestWorker(1, proxy.Url);
+
+        await server.Fixture.WaitForRoundAsync(2, TimeSpan.FromSeconds(60), () => server.Progress.ToString());
+        var metrics = await server.MetricsAsync();
+        Assert.Contains("dstar_upload_connections_total 0", metrics);
+        Assert.DoesNotContain("reason=\"malformed\"", metrics);
+        Assert.Equal(0, await server.WaitWorkersAsync());
+        Assert.Equal(0, await server.Task);
+        Assert.Equal(30, server.Fixture.Summary().GetProperty("rounds").GetInt32());
+
+        // Each worker tried its upload connection once, was cut off by the proxy, and sent every gradient on its stream.
+        Assert.Equal(2, proxy.Refused);
+    }
+
     private static float[] FloatsOf(byte[] bytes)
     {
         var values = new float[bytes.Length / 4];
