@@ -24,7 +24,7 @@ public sealed class QuickStudyEndToEndTests : IDisposable
         int runs = plan.Runs.Count();
 
         var workers = new List<int>();
-        using (var sweep = DstarCommand.Start("sweep", study, "--out", two, "--parallel", "2", "--no-report"))
+        using (var sweep = DstarProcess.Start("sweep", study, "--out", two, "--parallel", "2", "--no-report"))
         {
             // A worker process dies in the middle of a run: that run alone fails, and a new process takes over.
             int victim = int.Parse(sweep.WaitForLine(@"worker process (\d+) ready", Patience).Groups[1].Value);
@@ -48,12 +48,12 @@ public sealed class QuickStudyEndToEndTests : IDisposable
         var finishedBefore = plan.Runs.Count(r => File.Exists(Path.Combine(two, r.RelativeDirectory, "summary.json")));
         Assert.InRange(finishedBefore, 2, runs - 1);
 
-        var (exit, output) = await DstarCommand.RunAsync(Patience, "sweep", study, "--out", two, "--parallel", "2");
+        var (exit, output) = await DstarProcess.RunAsync(Patience, "sweep", study, "--out", two, "--parallel", "2");
         Assert.True(exit == 0, output);
         Assert.Contains($"{finishedBefore} already finished", output);
         Assert.Contains("report: ", output);
 
-        (exit, output) = await DstarCommand.RunAsync(Patience, "sweep", study, "--out", one, "--parallel", "1", "--no-report");
+        (exit, output) = await DstarProcess.RunAsync(Patience, "sweep", study, "--out", one, "--parallel", "1", "--no-report");
         Assert.True(exit == 0, output);
 
         foreach (var run in plan.Runs)
@@ -62,7 +62,7 @@ public sealed class QuickStudyEndToEndTests : IDisposable
             Assert.Equal(Summary(Path.Combine(one, run.RelativeDirectory)), Summary(Path.Combine(two, run.RelativeDirectory)));
         }
 
-        (exit, output) = await DstarCommand.RunAsync(Patience, "report", one);
+        (exit, output) = await DstarProcess.RunAsync(Patience, "report", one);
         Assert.True(exit == 0, output);
         CheckReportAgainstRuns(two);
         CheckReportAgainstRuns(one);

@@ -49,7 +49,7 @@ public sealed class ResilienceStudyEndToEndTests : IDisposable
         var output = Path.Combine(_root, "out");
         var plan = StudyPlan.Expand(StudyLoader.LoadFile(study));
 
-        var (exit, text) = await DstarCommand.RunAsync(Patience, "sweep", study, "--out", output, "--parallel", "2");
+        var (exit, text) = await DstarProcess.RunAsync(Patience, "sweep", study, "--out", output, "--parallel", "2");
         Assert.True(exit == 0, text);
 
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report", "report.json")));
@@ -98,7 +98,7 @@ public sealed class ResilienceStudyEndToEndTests : IDisposable
         var before = WithoutSeconds(File.ReadAllText(Path.Combine(run, StudyResilience.FileName)));
         var summary = File.ReadAllText(Path.Combine(run, "summary.json"));
         File.Delete(Path.Combine(run, StudyResilience.FileName));
-        (exit, text) = await DstarCommand.RunAsync(Patience, "sweep", study, "--out", output, "--parallel", "1");
+        (exit, text) = await DstarProcess.RunAsync(Patience, "sweep", study, "--out", output, "--parallel", "1");
         Assert.True(exit == 0, text);
         Assert.Contains($"{plan.Runs.Count() - 1} already finished", text);
         Assert.Equal(before, WithoutSeconds(File.ReadAllText(Path.Combine(run, StudyResilience.FileName))));
