@@ -7,29 +7,7 @@
 # Usage: bench/scripts/cluster-steady.sh BINARY [ROUNDS] [-- LAUNCH ARGS...]
 #   e.g. bench/scripts/cluster-steady.sh src/Dstar.Cli/bin/Release/net10.0/dstar 30000
 #        DOTNET_HillClimbing_Disable=1 bench/scripts/cluster-steady.sh "$B" 30000 -- --workers-per-process 8
-set -euo pipefail
-binary=${1:?usage: cluster-steady.sh BINARY [ROUNDS] [-- LAUNCH ARGS...]}
-shift
-rounds=30000
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
-[ $# -gt 0 ] && [ "$1" = "--" ] && shift
-[[ "$rounds" =~ ^[0-9]+$ ]] && [ "$rounds" -ge 1000 ] || { echo "ROUNDS must be an integer of at least 1000" >&2; exit 2; }
-[ -x "$binary" ] || { echo "$binary is not an executable (build it: dotnet build src/Dstar.Cli -c Release)" >&2; exit 2; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/dstar-cluster-steady-XXXXXX")
-trap 'kill $launch 2>/dev/null || true; rm -rf "$work"' EXIT
-
-"$binary" launch --config "$(dirname "$0")/cluster-round.yaml" --set rounds="$rounds" --set eval_every="$rounds" --out "$work/run" \
-  --delay-scale 0 "$@" > "$work/launch.log" 2>&1 &
-launch=$!
-done_rounds() { { wc -l < "$work/run/metrics.jsonl"; } 2>/dev/null || echo 0; }
-while [ "$(done_rounds)" -lt $((rounds / 2)) ]; do
-  kill -0 $launch 2>/dev/null || { echo "launch ended early:" >&2; tail -5 "$work/launch.log" >&2; exit 1; }
-  sleep 0.2
-done
-
-server=$(pgrep -f "dstar serve .*$work" | head -1)
-workers=$(pgrep -f "dstar work .*$work" | tr '\n' ' ')
+source "$(dirname "$0")/cluster-launch.sh" "$@"
 ticks() {
   local sum=0 p
   for p in "$@"; do

@@ -7,34 +7,13 @@
 #
 # Usage: bench/scripts/cluster-syscalls.sh BINARY [ROUNDS] [-- LAUNCH ARGS...]
 # Needs perf (Debian: linux-perf) and permission to trace (root, or kernel.perf_event_paranoid ≤ 1).
-set -euo pipefail
-binary=${1:?usage: cluster-syscalls.sh BINARY [ROUNDS] [-- LAUNCH ARGS...]}
-shift
-rounds=20000
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
-[ $# -gt 0 ] && [ "$1" = "--" ] && shift
-[[ "$rounds" =~ ^[0-9]+$ ]] && [ "$rounds" -ge 1000 ] || { echo "ROUNDS must be an integer of at least 1000" >&2; exit 2; }
-[ -x "$binary" ] || { echo "$binary is not an executable (build it: dotnet build src/Dstar.Cli -c Release)" >&2; exit 2; }
 command -v perf > /dev/null || { echo "perf is not installed (Debian: apt-get install linux-perf)" >&2; exit 2; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/dstar-cluster-syscalls-XXXXXX")
-trap 'kill $launch 2>/dev/null || true; rm -rf "$work"' EXIT
-
-"$binary" launch --config "$(dirname "$0")/cluster-round.yaml" --set rounds="$rounds" --set eval_every="$rounds" --out "$work/run" \
-  --delay-scale 0 "$@" > "$work/launch.log" 2>&1 &
-launch=$!
-done_rounds() { { wc -l < "$work/run/metrics.jsonl"; } 2>/dev/null || echo 0; }
-while [ "$(done_rounds)" -lt $((rounds / 2)) ]; do
-  kill -0 $launch 2>/dev/null || { echo "launch ended early:" >&2; tail -5 "$work/launch.log" >&2; exit 1; }
-  sleep 0.2
-done
-
-server=$(pgrep -f "dstar serve .*$work" | head -1)
-workers=$(pgrep -f "dstar work .*$work" | paste -sd,)
+default_rounds=20000
+source "$(dirname "$0")/cluster-launch.sh" "$@"
 events=$(printf 'syscalls:sys_enter_%s,' sendto recvfrom recvmsg ioctl epoll_wait futex sched_yield)raw_syscalls:sys_enter,context-switches
 perf stat -x, -e "$events" -p "$server" -o "$work/server.csv" -- sleep 3 &
 server_perf=$!
-perf stat -x, -e "$events" -p "$workers" -o "$work/workers.csv" -- sleep 3
+perf stat -x, -e "$events" -p "$(echo $workers | tr " " ,)" -o "$work/workers.csv" -- sleep 3
 wait $server_perf
 kill -0 $launch 2>/dev/null || { echo "the run ended inside the 3 s window; give it more rounds" >&2; exit 1; }
 wait $launch
