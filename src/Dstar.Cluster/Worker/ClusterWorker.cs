@@ -94,6 +94,7 @@ public static class ClusterWorker
                 sources.Add(replicas is null
                     ? new GradientSource(group[i].Config, group[i].WorkerId, group[i].RealTime)
                     : new GradientSource(group[i].Config, group[i].WorkerId, group[i].RealTime, workload, replicas[i - 1]));
+                sources[i].ShareDelayDraws(sources[0]);
             }
 
             var runs = group.Select((settings, i) => Task.Run(() => RunAsync(settings, keys[i], sources[i], log, cancellationToken), CancellationToken.None)).ToArray();

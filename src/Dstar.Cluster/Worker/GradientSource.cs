@@ -33,7 +33,7 @@ public sealed class GradientSource : IDisposable
     private readonly bool _ownsWorkload;
     private readonly IGradientOracle _oracle;
     private readonly WorkerRound _round;
-    private readonly double[] _delays;
+    private DelayDraws _delays;
     private readonly GradientBatch? _honest;
     private readonly GradientBatch? _crafted;
     private readonly ValidationSet? _validation;
@@ -73,7 +73,7 @@ public sealed class GradientSource : IDisposable
         _round = new WorkerRound(_oracle, _workload.Shards, config.BatchSize, Registry.Delays.Create(config.Delay, DiskSpecFiles.Instance),
             config.KCapacity, config.Seed, byzantine, crafts ? Registry.Pipeline(config.Aggregator, config.Pre) : null);
         _round.Momentum = config.WorkerMomentum > 0 ? new WorkerMomentum(config.Workers, config.WorkerMomentum) : null;
-        _delays = new double[config.Workers];
+        _delays = new DelayDraws(config.Workers);
         if (crafts)
         {
             _honest = new GradientBatch(byzantine!.Set.FirstWorker, Dimension);
@@ -105,8 +105,7 @@ public sealed class GradientSource : IDisposable
     /// <summary>Real seconds this worker waits in round <paramref name="round"/> before answering (+∞: a crash this round).</summary>
     public double Delay(long round)
     {
-        _round.SampleDelays(round, _delays);
-        double time = _delays[WorkerId];
+        double time = _delays.For(_round, round, WorkerId);
         if (IsByzantine && _round.Byzantine!.Timing == ByzantineTiming.Fast)
         {
             // Fast Byzantine workers answer at once: no delay model and no emulated compute time.
@@ -139,6 +138,12 @@ public sealed class GradientSource : IDisposable
         _round.Craft(_honest, round, _serverContext, _crafted);
         _crafted.Row(_round.Byzantine!.Set.SlotOf(WorkerId)).CopyTo(gradient);
     }
+
+    /// <summary>
+    /// Takes its response times from <paramref name="owner"/>'s draws from now on: one draw of the N times per round for
+    /// all the workers of a process (<see cref="ClusterWorker.RunGroupAsync"/>).
+    /// </summary>
+    internal void ShareDelayDraws(GradientSource owner) => _delays = owner._delays;
 
     /// <summary>The workload this source computes on (its own, or the one it shares).</summary>
     internal Workload Workload => _workload;
