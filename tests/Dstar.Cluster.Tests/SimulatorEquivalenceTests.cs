@@ -84,7 +84,7 @@ public class SimulatorEquivalenceTests
         Assert.All(Rows(simulationDirectory), row => Assert.All(Dstar.Engine.Server.RoundTiming.Columns,
             column => Assert.Equal(JsonValueKind.Null, row.GetProperty(column).ValueKind)));
         var prom = File.ReadAllText(Path.Combine(clusterDirectory, "metrics.prom"));
-        foreach (var phase in Observability.ClusterMetrics.Phases)
+        foreach (var phase in Dstar.Cluster.Observability.ClusterMetrics.Phases)
         {
             Assert.Contains($"dstar_round_phase_seconds_count{{phase=\"{phase}\"}} 20", prom);
         }

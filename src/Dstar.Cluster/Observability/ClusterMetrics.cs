@@ -182,6 +182,30 @@ public sealed class ClusterMetrics
             s.Append(inv, $"dstar_upload_connections_total {_uploads}\n");
         }
 
+        AppendProcess(s);
         return s.ToString();
+    }
+
+    /// <summary>
+    /// The server process's own cost, under the names Prometheus's client libraries give them (process_*, and the .NET
+    /// runtime's dotnet_*), so that a dashboard made for other services reads them as they are.
+    /// </summary>
+    private static void AppendProcess(StringBuilder s)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        s.Append("# HELP process_cpu_seconds_total User and system CPU seconds of the server process.\n# TYPE process_cpu_seconds_total counter\n");
+        s.Append(inv, $"process_cpu_seconds_total {Environment.CpuUsage.TotalTime.TotalSeconds}\n");
+        s.Append("# HELP process_resident_memory_bytes Resident memory of the server process in bytes.\n# TYPE process_resident_memory_bytes gauge\n");
+        s.Append(inv, $"process_resident_memory_bytes {Environment.WorkingSet}\n");
+        s.Append("# HELP dotnet_gc_collections_total Garbage collections of the managed heap, by generation.\n# TYPE dotnet_gc_collections_total counter\n");
+        for (var generation = 0; generation <= GC.MaxGeneration; generation++)
+        {
+            s.Append(inv, $"dotnet_gc_collections_total{{generation=\"{generation}\"}} {GC.CollectionCount(generation)}\n");
+        }
+
+        s.Append("# HELP dotnet_gc_allocated_bytes_total Bytes allocated on the managed heap.\n# TYPE dotnet_gc_allocated_bytes_total counter\n");
+        s.Append(inv, $"dotnet_gc_allocated_bytes_total {GC.GetTotalAllocatedBytes()}\n");
+        s.Append("# HELP dotnet_gc_pause_seconds_total Seconds the managed threads were paused for garbage collection.\n# TYPE dotnet_gc_pause_seconds_total counter\n");
+        s.Append(inv, $"dotnet_gc_pause_seconds_total {GC.GetTotalPauseDuration().TotalSeconds}\n");
     }
 }
