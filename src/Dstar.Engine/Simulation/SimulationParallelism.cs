@@ -5,7 +5,8 @@ namespace Dstar.Engine.Simulation;
 /// <summary>
 /// How many threads compute a simulated round's worker gradients (<c>simulation.parallel</c>, docs/config.md). The
 /// metrics are bit-identical for every count, so the choice is about speed and memory (one model replica per extra
-/// thread) only.
+/// thread) only. <c>auto</c> is <see cref="Resolve"/>'s count, or 1 for a model whose gradient is too cheap to hand to
+/// another thread (<see cref="ForModelSize"/>).
 /// </summary>
 public static class SimulationParallelism
 {
@@ -33,4 +34,22 @@ public static class SimulationParallelism
         int available = Math.Max(1, cores ?? Environment.ProcessorCount);
         return Math.Clamp(available / Math.Max(1, config.Threads), 1, workers);
     }
+
+    /// <summary>
+    /// Below this many parameter·samples in a gradient (d × the minibatch size), <c>auto</c> computes on one thread:
+    /// handing so small a gradient to another thread and waiting for it costs about as much as computing it. Measured
+    /// on a 2-core VM (docs/benchmarks.md, "Where scaling stops"): logreg with d = 101 and b = 32 (3,232) ran its
+    /// rounds 6–27 % slower on 2 threads than on 1; the demo's mlp, d = 50,890 and b = 32 (1.6 million), 14–31 %
+    /// faster. A convolution costs far more than its parameter count says, so this errs towards threads only for
+    /// models that are cheap anyway.
+    /// </summary>
+    public const long MinimumParallelWork = 100_000;
+
+    /// <summary>
+    /// <c>auto</c>'s count for a model of <paramref name="parameters"/> and a minibatch of <paramref name="batchSize"/>:
+    /// <paramref name="resolved"/> (from <see cref="Resolve"/>), or 1 below <see cref="MinimumParallelWork"/>. The
+    /// metrics do not depend on it.
+    /// </summary>
+    public static int ForModelSize(int resolved, long parameters, int batchSize) =>
+        parameters * Math.Max(1, batchSize) < MinimumParallelWork ? 1 : Math.Max(1, resolved);
 }

@@ -97,6 +97,12 @@ public sealed class Simulator : IDisposable
                 Wire = WireFormats.Parse(config.Wire),
             };
             GradientThreadCount = SimulationParallelism.Resolve(config, cores);
+            if (config.SimulationParallel is null)
+            {
+                // auto: a gradient too small to be worth handing to another thread is computed on this one.
+                GradientThreadCount = SimulationParallelism.ForModelSize(GradientThreadCount, _workload.Oracle.ParameterCount, config.BatchSize);
+            }
+
             GradientThreads? threads = null;
             if (GradientThreadCount > 1)
             {

@@ -110,6 +110,45 @@ public sealed class ParallelSimulationTests : IDisposable
         Assert.Equal(4, SimulationParallelism.Resolve(config with { Model = "resnet18 norm=group" }, cores: 4));
     }
 
+    [Fact]
+    public void Auto_computes_on_one_thread_when_a_gradient_is_too_small_to_hand_over()
+    {
+        Assert.Equal(1, SimulationParallelism.ForModelSize(4, parameters: 101, batchSize: 32));
+        Assert.Equal(1, SimulationParallelism.ForModelSize(4, parameters: (SimulationParallelism.MinimumParallelWork / 32) - 1, batchSize: 32));
+        Assert.Equal(4, SimulationParallelism.ForModelSize(4, parameters: SimulationParallelism.MinimumParallelWork / 32, batchSize: 32));
+        Assert.Equal(2, SimulationParallelism.ForModelSize(2, parameters: 50_890, batchSize: 32));
+        Assert.Equal(1, SimulationParallelism.ForModelSize(1, parameters: 50_890, batchSize: 32));
+    }
+
+    [Theory]
+    [InlineData("logreg")]
+    [InlineData("mlp hidden=32")]
+    public async Task Auto_on_two_cores_picks_by_model_size_and_leaves_the_metrics_as_on_one_thread(string model)
+    {
+        // logreg's gradient is too small to hand over (1 thread); the mlp's is not (2). Either way the run must be the
+        // one thread's, to the byte.
+        var config = Images(model) with { Byzantine = 2, Attack = "alie", Aggregator = "dstar" };
+        if (model == "logreg")
+        {
+            config = config with { Data = new DataConfig { Name = "synthetic-logistic", Samples = 2000, Features = 20, ValidationSize = 200 } };
+        }
+
+        var one = Path.Combine(_root, "one");
+        using (var simulator = new Simulator(config with { SimulationParallel = 1 }))
+        {
+            await simulator.RunAsync(one, plots: false);
+        }
+
+        var auto = Path.Combine(_root, "auto");
+        using (var simulator = new Simulator(config, cores: 2))
+        {
+            Assert.Equal(model == "logreg" ? 1 : 2, simulator.GradientThreadCount);
+            await simulator.RunAsync(auto, plots: false);
+        }
+
+        Assert.Equal(MetricsWithoutWallTime(one), MetricsWithoutWallTime(auto));
+    }
+
     [Theory]
     [InlineData("simulation.parallel=0", "simulation.parallel = '0': must be ≥ 1, or auto")]
     [InlineData("simulation.parallel=two", "simulation.parallel = 'two': expected an integer")]
