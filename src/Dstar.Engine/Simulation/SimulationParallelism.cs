@@ -5,19 +5,19 @@ namespace Dstar.Engine.Simulation;
 /// <summary>
 /// How many threads compute a simulated round's worker gradients (<c>simulation.parallel</c>, docs/config.md). The
 /// metrics are bit-identical for every count, so the choice is about speed and memory (one model replica per extra
-/// thread) only. <c>auto</c> is <see cref="Resolve"/>'s count, or 1 for a model whose gradient is too cheap to hand to
-/// another thread (<see cref="ForModelSize"/>).
+/// thread) only.
 /// </summary>
 public static class SimulationParallelism
 {
     /// <summary>
     /// The thread count for <paramref name="config"/> on <paramref name="cores"/> cores (null: this machine's):
     /// an explicit count P gives min(P, N) (more threads than workers would have nothing to do); <c>auto</c> gives 1 for
-    /// a model with running state (BatchNorm) and otherwise min(N, max(1, cores / threads)), so that
-    /// <c>threads</c> torch threads per gradient thread fill the cores without oversubscribing them. A sweep gives
-    /// each of its P worker processes cores / P (docs/studies.md), which makes <c>auto</c> 1 by default there.
+    /// a model with running state (BatchNorm), 1 for a gradient of fewer than <see cref="MinimumParallelWork"/>
+    /// parameter·samples when <paramref name="parameters"/> (d) is known, and otherwise min(N, max(1, cores / threads)),
+    /// so that <c>threads</c> torch threads per gradient thread fill the cores without oversubscribing them. A sweep
+    /// gives each of its P worker processes cores / P (docs/studies.md), which makes <c>auto</c> 1 by default there.
     /// </summary>
-    public static int Resolve(ExperimentConfig config, int? cores = null)
+    public static int Resolve(ExperimentConfig config, int? cores = null, long? parameters = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         int workers = Math.Max(1, config.Workers);
@@ -27,6 +27,11 @@ public static class SimulationParallelism
         }
 
         if (ConfigValidator.ModelHasRunningState(config.Model))
+        {
+            return 1;
+        }
+
+        if (parameters is { } d && d * Math.Max(1, config.BatchSize) < MinimumParallelWork)
         {
             return 1;
         }
@@ -44,12 +49,4 @@ public static class SimulationParallelism
     /// models that are cheap anyway.
     /// </summary>
     public const long MinimumParallelWork = 100_000;
-
-    /// <summary>
-    /// <c>auto</c>'s count for a model of <paramref name="parameters"/> and a minibatch of <paramref name="batchSize"/>:
-    /// <paramref name="resolved"/> (from <see cref="Resolve"/>), or 1 below <see cref="MinimumParallelWork"/>. The
-    /// metrics do not depend on it.
-    /// </summary>
-    public static int ForModelSize(int resolved, long parameters, int batchSize) =>
-        parameters * Math.Max(1, batchSize) < MinimumParallelWork ? 1 : Math.Max(1, resolved);
 }

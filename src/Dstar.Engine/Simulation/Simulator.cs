@@ -96,13 +96,7 @@ public sealed class Simulator : IDisposable
                 Momentum = config.WorkerMomentum > 0 ? new Workers.WorkerMomentum(config.Workers, config.WorkerMomentum) : null,
                 Wire = WireFormats.Parse(config.Wire),
             };
-            GradientThreadCount = SimulationParallelism.Resolve(config, cores);
-            if (config.SimulationParallel is null)
-            {
-                // auto: a gradient too small to be worth handing to another thread is computed on this one.
-                GradientThreadCount = SimulationParallelism.ForModelSize(GradientThreadCount, _workload.Oracle.ParameterCount, config.BatchSize);
-            }
-
+            GradientThreadCount = SimulationParallelism.Resolve(config, cores, _workload.Oracle.ParameterCount);
             GradientThreads? threads = null;
             if (GradientThreadCount > 1)
             {

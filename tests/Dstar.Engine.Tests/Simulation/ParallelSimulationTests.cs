@@ -113,11 +113,15 @@ public sealed class ParallelSimulationTests : IDisposable
     [Fact]
     public void Auto_computes_on_one_thread_when_a_gradient_is_too_small_to_hand_over()
     {
-        Assert.Equal(1, SimulationParallelism.ForModelSize(4, parameters: 101, batchSize: 32));
-        Assert.Equal(1, SimulationParallelism.ForModelSize(4, parameters: (SimulationParallelism.MinimumParallelWork / 32) - 1, batchSize: 32));
-        Assert.Equal(4, SimulationParallelism.ForModelSize(4, parameters: SimulationParallelism.MinimumParallelWork / 32, batchSize: 32));
-        Assert.Equal(2, SimulationParallelism.ForModelSize(2, parameters: 50_890, batchSize: 32));
-        Assert.Equal(1, SimulationParallelism.ForModelSize(1, parameters: 50_890, batchSize: 32));
+        var config = new ExperimentConfig { Workers = 20, Model = "mlp", BatchSize = 32 };
+        Assert.Equal(1, SimulationParallelism.Resolve(config, cores: 4, parameters: 101));
+        Assert.Equal(1, SimulationParallelism.Resolve(config, cores: 4, parameters: (SimulationParallelism.MinimumParallelWork / 32) - 1));
+        Assert.Equal(4, SimulationParallelism.Resolve(config, cores: 4, parameters: SimulationParallelism.MinimumParallelWork / 32));
+        Assert.Equal(2, SimulationParallelism.Resolve(config, cores: 2, parameters: 50_890));
+        Assert.Equal(1, SimulationParallelism.Resolve(config, cores: 1, parameters: 50_890));
+
+        // An explicit count is the user's, whatever the model's size.
+        Assert.Equal(3, SimulationParallelism.Resolve(config with { SimulationParallel = 3 }, cores: 4, parameters: 101));
     }
 
     [Theory]
