@@ -11,9 +11,12 @@ public class SettingsTests
     // One key for each of the default config's 20 workers, written once.
     private static readonly Lazy<string> AllKeys = new(() => KeysFile(20));
 
+    // The key folders of this class, under one folder removed when the test process exits.
+    private static readonly Lazy<string> KeysRoot = new(() => ProcessTemporaryFolder.Create("dstar-settings"));
+
     private static string KeysFile(int count)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "dstar-settings-" + Guid.NewGuid().ToString("N")[..8]);
+        var directory = Path.Combine(KeysRoot.Value, Guid.NewGuid().ToString("N")[..8]);
         var lines = Enumerable.Range(0, count).Select(id => WorkerKey.WriteKeyPair(id, directory)).ToArray();
         var path = Path.Combine(directory, "authorized_keys");
         File.WriteAllLines(path, lines);

@@ -23,9 +23,12 @@ internal static class Scenarios
         CheckpointEvery = 0,
     };
 
+    // One folder per test process, removed when the process exits, so that the runs' files do not pile up in /tmp.
+    private static readonly Lazy<string> TemporaryRoot = new(() => Dstar.TestSupport.ProcessTemporaryFolder.Create("dstar-engine-tests"));
+
     public static string TemporaryDirectory()
     {
-        var path = Path.Combine(Path.GetTempPath(), "dstar-engine-tests", Guid.NewGuid().ToString("N"));
+        var path = Path.Combine(TemporaryRoot.Value, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(path);
         return path;
     }
