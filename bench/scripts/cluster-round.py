@@ -17,9 +17,11 @@ Without --binary: src/Dstar.Cli/bin/Release/net10.0/dstar (build it with `dotnet
 for the same binary: --binary one=PATH --binary packed=PATH).
 """
 import argparse
+import atexit
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -69,7 +71,9 @@ def main() -> None:
     for setting in args.launch_args:
         name, extra = setting.split(":", 1)
         launch_args[name] += shlex.split(extra)
+    # Each run's folder is read and removed at once (a 20,000-round run writes several MB); the folder goes at exit.
     work = tempfile.mkdtemp(prefix="dstar-cluster-round-")
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     settings = [f"rounds={args.rounds}", f"eval_every={args.rounds}", f"workers={args.workers}", f"k={args.k}"]
     results = {}
     loads = []
@@ -80,8 +84,11 @@ def main() -> None:
                 loads.append(load())
                 command = [path, mode, "--config", CONFIG, "--out", out] + [a for s in settings for a in ("--set", s)]
                 command += ["--quiet"] if mode == "simulate" else ["--delay-scale", "0"] + launch_args[name]
-                subprocess.run(command, check=True, capture_output=True, text=True, env=environments[name])
+                finished = subprocess.run(command, capture_output=True, text=True, env=environments[name])
+                if finished.returncode != 0:
+                    sys.exit(f"{' '.join(command)} failed (exit {finished.returncode}):\n{finished.stderr[-2000:]}")
                 results.setdefault((name, mode), []).append((steady_ms(out), breakdown(out)))
+                shutil.rmtree(out)
                 print(f"run {run + 1}/{args.runs} {name} {mode}: {results[(name, mode)][-1][0]:.3f} ms/round", file=sys.stderr)
     print(f"N = {args.workers}, k = {args.k}, {args.rounds} rounds; {'; '.join(args.env + args.launch_args) or 'no --env or --launch-args'}; load average (1 min) before each run: {', '.join(loads)}.\n")
     print("| binary | simulate ms/round, runs | launch ms/round, runs | launch / simulate, each pair | **median of the pairs** | ratio of the medians | cluster breakdown, medians (ms) |")
