@@ -141,12 +141,11 @@ public static class ConfigLoader
         {
             try
             {
-                text = ReadBounded(path);
+                text = ReadSmallFile(path);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (IOException e)
             {
-                var reason = e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message;
-                throw new IOException($"--config '{path}': cannot read the file: {reason}", e);
+                throw new IOException($"--config '{path}': cannot read the file: {e.Message}", e);
             }
 
             if (text is null)
@@ -159,8 +158,32 @@ public static class ConfigLoader
         return Load(text, overrides);
     }
 
-    // At most MaxDocumentBytes are read, whatever the file claims to be (a device such as /dev/zero has no length):
-    // null when there is more.
+    /// <summary>
+    /// The text of a small YAML file (a config, a study file): at most <see cref="ConfigLimits.MaxDocumentBytes"/> bytes
+    /// are read, whatever the file claims to be (a device such as <c>/dev/zero</c> has no length).
+    /// </summary>
+    /// <returns>The text, or null when the file holds more than <see cref="ConfigLimits.MaxDocumentBytes"/> bytes.</returns>
+    /// <exception cref="IOException">
+    /// the file cannot be read; the message is the reason alone (<c>no such file</c>, <c>it is a directory</c>,
+    /// <c>permission denied</c>, or the system's), for the caller to put after the file's name.
+    /// </exception>
+    public static string? ReadSmallFile(string path)
+    {
+        try
+        {
+            return ReadBounded(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new IOException("no such file", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException("permission denied", e);
+        }
+    }
+
+    // Null when there is more than MaxDocumentBytes.
     private static string? ReadBounded(string path)
     {
         if (Directory.Exists(path))

@@ -28,14 +28,10 @@ public static class StudyLoader
     /// <exception cref="StudyException">the file cannot be read, or any part of it is bad (all problems listed).</exception>
     public static Study LoadFile(string path)
     {
-        string text;
-        try
+        var errors = new List<ConfigError>();
+        if (ReadText(path, "(study)", path, errors) is not { } text)
         {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new StudyException([new ConfigError("(study)", path, "cannot read the file: " + e.Message)]);
+            throw new StudyException(errors);
         }
 
         return Load(text, Path.GetFileNameWithoutExtension(path), Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
@@ -149,10 +145,40 @@ public static class StudyLoader
         return new Study(name, settings, grid, cases, seeds, tune, target, caseGroups, resilience);
     }
 
+    // The text of a study or base config file (at most ConfigLimits.MaxDocumentBytes, so /dev/zero is refused without
+    // reading it all), or null with the problem added to errors.
+    private static string? ReadText(string path, string key, string written, List<ConfigError> errors)
+    {
+        try
+        {
+            if (ConfigLoader.ReadSmallFile(path) is { } text)
+            {
+                return text;
+            }
+
+            errors.Add(new ConfigError(key, written,
+                $"larger than {ConfigLimits.MaxDocumentBytes} bytes: the limit is {ConfigLimits.MaxDocumentBytes} (a study or config file is a few kilobytes)"));
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or NotSupportedException)
+        {
+            errors.Add(new ConfigError(key, written, "cannot read the file: " + e.Message));
+        }
+
+        return null;
+    }
+
     private static YamlMappingNode? Parse(string yaml, string where, List<ConfigError> errors)
     {
         try
         {
+            // Nodes and nesting are bounded before the tree is built: a few hundred bytes of nested aliases would
+            // otherwise expand to gigabytes.
+            if (YamlBounds.Check(yaml) is { } tooLarge)
+            {
+                errors.Add(new ConfigError(where, "", tooLarge));
+                return null;
+            }
+
             var stream = new YamlStream();
             stream.Load(new StringReader(yaml));
             if (stream.Documents.Count == 0)
@@ -181,14 +207,8 @@ public static class StudyLoader
 
     private static IEnumerable<StudySetting> ReadBaseConfig(string path, string written, HashSet<string> known, List<ConfigError> errors)
     {
-        string text;
-        try
+        if (ReadText(path, "base_config", written, errors) is not { } text)
         {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            errors.Add(new ConfigError("base_config", written, "cannot read the file: " + e.Message));
             return [];
         }
 
