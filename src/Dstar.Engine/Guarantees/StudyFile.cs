@@ -93,19 +93,21 @@ internal sealed class StudyFile
         return ConfigLoader.Load(yaml, overrides);
     }
 
-    public int Int(string key, int fallback, int min)
+    public int Int(string key, int fallback, int min, int max = int.MaxValue)
     {
         if (!_root.Children.TryGetValue(new YamlScalarNode(key), out var node))
         {
             return fallback;
         }
 
-        if (node is YamlScalarNode { Value: { } text } && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min)
+        if (node is YamlScalarNode { Value: { } text } && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max)
         {
             return value;
         }
 
-        throw new ArgumentException($"{_path}: {key} = '{node}' must be an integer ≥ {min}");
+        throw new ArgumentException(max == int.MaxValue
+            ? $"{_path}: {key} = '{node}' must be an integer ≥ {min}"
+            : $"{_path}: {key} = '{node}' must be an integer in {min}..{max}");
     }
 
     public IReadOnlyList<string> Strings(string key, IReadOnlyList<string> fallback)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dstar.Engine.Configuration;
+using Dstar.Engine.Guarantees;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -19,7 +20,7 @@ public static class StudyLoader
     public static IReadOnlyList<string> ReportKeys { get; } = ["target_accuracy"];
 
     /// <summary>The most rounds <c>resilience.draws</c> may ask for at one point.</summary>
-    public const int MaxResilienceDraws = 10_000;
+    public const int MaxResilienceDraws = ResilienceOptions.MaxDraws;
 
     /// <summary>The one config key whose single value is a list.</summary>
     public const string ListKey = "pre";
