@@ -72,7 +72,16 @@ public static class StudyLoader
                 case "name":
                     if (value is YamlScalarNode { Value: { Length: > 0 } n })
                     {
-                        name = n;
+                        // The name is a folder's (runs/sweep-NAME when --out is not given): a path would put the
+                        // study's files elsewhere.
+                        if (n.IndexOfAny(['/', '\\', '\0']) >= 0)
+                        {
+                            errors.Add(new ConfigError("name", n, "must not contain '/' or '\\': it names the folder runs/sweep-NAME"));
+                        }
+                        else
+                        {
+                            name = n;
+                        }
                     }
                     else
                     {
