@@ -69,6 +69,36 @@ public class ExitCodeTests
     }
 
     [Fact]
+    public void A_config_file_that_is_not_yaml_is_named_with_the_position()
+    {
+        using var run = new CliRun();
+        var config = run.PathOf("c.yaml");
+        File.WriteAllText(config, "rounds: [1\n");
+        var result = Simulate("--config", config);
+        Assert.Equal(ExitCodes.Usage, result.Exit);
+        Assert.StartsWith($"--config = '{config}': not valid YAML at line 2, column 1:", OneLine(result.Error));
+    }
+
+    [Fact]
+    public void A_broken_or_missing_config_yaml_on_resume_names_the_run_s_file_and_changes_nothing()
+    {
+        using var run = new CliRun();
+        var config = run.PathOf("config.yaml");
+        File.WriteAllText(config, "rounds: [1\n");
+        var result = CliRun.Invoke("simulate", "--quiet", "--resume", "--out", run.Directory);
+        Assert.Equal(ExitCodes.Usage, result.Exit);
+        Assert.StartsWith($"--resume = '{config}': not valid YAML at line 2, column 1:", OneLine(result.Error));
+        Assert.Equal("rounds: [1\n", File.ReadAllText(config));
+        Assert.Equal([config], Directory.GetFileSystemEntries(run.Directory));
+
+        var missing = Path.Combine(run.Directory, "none");
+        var absent = CliRun.Invoke("simulate", "--quiet", "--resume", "--out", missing);
+        Assert.Equal(ExitCodes.Data, absent.Exit);
+        Assert.Equal($"dstar simulate: --resume '{Path.Combine(missing, "config.yaml")}': cannot read the file: no such file", OneLine(absent.Error));
+        Assert.False(Directory.Exists(missing));
+    }
+
+    [Fact]
     public void A_missing_data_directory_is_named_by_its_key()
     {
         var result = Simulate("--set", "data.name=mnist", "--set", "data.dir=/nonexistent-data");
