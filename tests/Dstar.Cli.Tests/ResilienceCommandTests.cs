@@ -50,6 +50,7 @@ public class ResilienceCommandTests
     [InlineData("--bootstrap", "5", "--bootstrap must be in 10..100000, got 5", 2)]
     [InlineData("--bootstrap", "999999999", "--bootstrap must be in 10..100000, got 999999999", 2)]
     [InlineData("--at", "/nonexistent/checkpoint.bin", "does not exist", 3)]
+    [InlineData("--at", "/", "--at: / is a directory; give the checkpoint file itself (/checkpoint.bin for a run directory), or 'init'", 3)]
     [InlineData("--confidence", "1.5", "--confidence must be in (0, 1)", 2)]
     public void Bad_input_fails_with_one_line_naming_it(string option, string value, string message, int code)
     {
