@@ -50,12 +50,15 @@ public class ResilienceCommandTests
     [InlineData("--bootstrap", "5", "--bootstrap must be in 10..100000, got 5", 2)]
     [InlineData("--bootstrap", "999999999", "--bootstrap must be in 10..100000, got 999999999", 2)]
     [InlineData("--at", "/nonexistent/checkpoint.bin", "does not exist", 3)]
+    [InlineData("--replot", null, "--replot redraws a --grid study's plots from its results.json: give --grid and --out with it", 2)]
+    [InlineData("--out", "/nonexistent/out", "--out is the output directory of a --grid or --convergence study", 2)]
+    [InlineData("--json", "/", "--json '/' is a directory: give a file name", 3)]
     [InlineData("--at", "/", "--at: / is a directory; give the checkpoint file itself (/checkpoint.bin for a run directory), or 'init'", 3)]
     [InlineData("--confidence", "1.5", "--confidence must be in (0, 1)", 2)]
-    public void Bad_input_fails_with_one_line_naming_it(string option, string value, string message, int code)
+    public void Bad_input_fails_with_one_line_naming_it(string option, string? value, string message, int code)
     {
         // Exit codes of the one table (docs/commands.md): 2 usage or config, 3 I/O or data.
-        var (exit, _, error) = CliRun.Invoke(Synthetic(option, value));
+        var (exit, _, error) = CliRun.Invoke(value is null ? Synthetic(option) : Synthetic(option, value));
         Assert.Equal(code, exit);
         Assert.Contains(message, error);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
