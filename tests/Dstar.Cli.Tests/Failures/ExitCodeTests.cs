@@ -157,6 +157,26 @@ public class ExitCodeTests
     }
 
     [Fact]
+    public void Keygen_refuses_an_existing_key_or_a_file_as_its_directory_and_changes_neither()
+    {
+        using var run = new CliRun();
+        Assert.Equal(0, CliRun.Invoke("keygen", "--id", "0", "--out", run.Directory).Exit);
+        var key = run.PathOf("worker-0.key");
+        var before = File.ReadAllBytes(key);
+        var again = CliRun.Invoke("keygen", "--id", "0", "--out", run.Directory);
+        Assert.Equal(ExitCodes.Data, again.Exit);
+        Assert.Equal($"dstar keygen: '{key}' already exists; refusing to overwrite a private key.", OneLine(again.Error));
+        Assert.Equal(before, File.ReadAllBytes(key));
+
+        var file = run.PathOf("not-a-directory");
+        File.WriteAllText(file, "x");
+        var onFile = CliRun.Invoke("keygen", "--id", "1", "--out", file);
+        Assert.Equal(ExitCodes.Data, onFile.Exit);
+        Assert.Equal($"dstar keygen: '{file}' is a file, not a directory: give the directory for worker-1.key and worker-1.pub", OneLine(onFile.Error));
+        Assert.Equal("x", File.ReadAllText(file));
+    }
+
+    [Fact]
     public void A_malformed_npy_input_is_a_data_error()
     {
         using var run = new CliRun();
