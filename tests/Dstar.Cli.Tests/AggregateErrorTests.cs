@@ -77,6 +77,20 @@ public class AggregateErrorTests
     }
 
     [Fact]
+    public void A_directory_as_input_or_validation_is_named_as_one()
+    {
+        using var run = new CliRun();
+        NpyWriter.Write(run.PathOf("x.npy"), new float[6], 2, 3);
+        Directory.CreateDirectory(run.PathOf("d.npy"));
+        var input = CliRun.Invoke("aggregate", "--rule", "mean", "--input", run.PathOf("d.npy"), "--output", run.PathOf("o.npy"));
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Data, input.Exit);
+        AssertOneLineFailure(input, $"{run.PathOf("d.npy")}: is a directory, not a .npy file");
+        var validation = CliRun.Invoke("aggregate", "--rule", "mean", "--input", run.PathOf("x.npy"), "--validation", run.PathOf("d.npy"), "--output", run.PathOf("o.npy"));
+        AssertOneLineFailure(validation, $"{run.PathOf("d.npy")}: is a directory, not a .npy file");
+        Assert.False(File.Exists(run.PathOf("o.npy")));
+    }
+
+    [Fact]
     public void Unwritable_output_is_one_line()
     {
         using var run = new CliRun();

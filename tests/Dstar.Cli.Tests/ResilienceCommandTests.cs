@@ -45,13 +45,20 @@ public class ResilienceCommandTests
     }
 
     [Theory]
-    [InlineData("--rounds", "1", "--rounds must be ≥ 2", 2)]
+    [InlineData("--rounds", "1", "--rounds must be in 2..10000, got 1", 2)]
+    [InlineData("--rounds", "99999999", "--rounds must be in 2..10000, got 99999999", 2)]
+    [InlineData("--bootstrap", "5", "--bootstrap must be in 10..100000, got 5", 2)]
+    [InlineData("--bootstrap", "999999999", "--bootstrap must be in 10..100000, got 999999999", 2)]
     [InlineData("--at", "/nonexistent/checkpoint.bin", "does not exist", 3)]
+    [InlineData("--replot", null, "--replot redraws a --grid study's plots from its results.json: give --grid and --out with it", 2)]
+    [InlineData("--out", "/nonexistent/out", "--out is the output directory of a --grid or --convergence study", 2)]
+    [InlineData("--json", "/", "--json '/' is a directory: give a file name", 3)]
+    [InlineData("--at", "/", "--at: / is a directory; give the checkpoint file itself (/checkpoint.bin for a run directory), or 'init'", 3)]
     [InlineData("--confidence", "1.5", "--confidence must be in (0, 1)", 2)]
-    public void Bad_input_fails_with_one_line_naming_it(string option, string value, string message, int code)
+    public void Bad_input_fails_with_one_line_naming_it(string option, string? value, string message, int code)
     {
         // Exit codes of the one table (docs/commands.md): 2 usage or config, 3 I/O or data.
-        var (exit, _, error) = CliRun.Invoke(Synthetic(option, value));
+        var (exit, _, error) = CliRun.Invoke(value is null ? Synthetic(option) : Synthetic(option, value));
         Assert.Equal(code, exit);
         Assert.Contains(message, error);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -87,6 +94,22 @@ public class ResilienceCommandTests
 
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "results.json")));
         Assert.Equal(6, document.RootElement.GetProperty("results").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("draws: 99999999\n", "draws = '99999999' must be an integer in 2..10000")]
+    [InlineData("train_rounds: 99999999\n", "train_rounds = '99999999' must be an integer in 1..10000000")]
+    public void A_study_size_over_its_limit_is_refused_before_anything_runs(string line, string message)
+    {
+        using var run = new CliRun();
+        var study = run.PathOf("study.yaml");
+        File.WriteAllText(study, "config: {data: {name: synthetic-linear, samples: 400, validation_size: 100}, model: linreg, workers: 6, k: 6}\n" + line);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (exit, _, error) = CliRun.Invoke("resilience", "--grid", study, "--out", run.PathOf("out"));
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
+        Assert.Equal($"dstar resilience: {study}: {message}", error.Trim());
+        Assert.False(Directory.Exists(run.PathOf("out")));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
     }
 
     [Fact]

@@ -207,6 +207,11 @@ public static class AggregateCommand
             }
         }
 
+        if (inputs.FirstOrDefault(i => i.Path == output) is { Option: { } read })
+        {
+            throw new CommandFailure($"--output '{arguments.Output}' is the {read} file: the aggregate would overwrite it; give another path");
+        }
+
         if (Directory.Exists(output))
         {
             throw new CommandFailure($"--output '{arguments.Output}' is a directory", FailureKind.Data);

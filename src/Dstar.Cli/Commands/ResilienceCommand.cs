@@ -75,9 +75,25 @@ public static class ResilienceCommand
                 throw new ArgumentException("a study file holds its own config; drop --config (use --set to change a key)");
             }
 
-            if (a.Rounds is < 2)
+            if (a.Replot && a.Grid is null)
             {
-                throw new ArgumentException($"--rounds must be ≥ 2, got {a.Rounds}");
+                throw new ArgumentException("--replot redraws a --grid study's plots from its results.json: give --grid and --out with it");
+            }
+
+            if (a.Out is not null && a.Grid is null && a.Convergence is null)
+            {
+                throw new ArgumentException("--out is the output directory of a --grid or --convergence study; one measurement writes only the table (and --json FILE)");
+            }
+
+            // Checked before the rounds are drawn, not after.
+            if (a.Json is not null && Directory.Exists(a.Json))
+            {
+                throw new CommandFailure($"--json '{a.Json}' is a directory: give a file name", FailureKind.Data);
+            }
+
+            if (a.Rounds is < 2 or > ResilienceOptions.MaxDraws)
+            {
+                throw new ArgumentException($"--rounds must be in 2..{ResilienceOptions.MaxDraws}, got {a.Rounds}");
             }
 
             if (!(a.Confidence > 0 && a.Confidence < 1))
@@ -85,9 +101,9 @@ public static class ResilienceCommand
                 throw new ArgumentException($"--confidence must be in (0, 1), got {a.Confidence.ToString(CultureInfo.InvariantCulture)}");
             }
 
-            if (a.Bootstrap < 10)
+            if (a.Bootstrap is < 10 or > ResilienceOptions.MaxBootstrapSamples)
             {
-                throw new ArgumentException($"--bootstrap must be ≥ 10, got {a.Bootstrap}");
+                throw new ArgumentException($"--bootstrap must be in 10..{ResilienceOptions.MaxBootstrapSamples}, got {a.Bootstrap}");
             }
 
             if (a.Grid is not null)

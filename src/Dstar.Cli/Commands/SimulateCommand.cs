@@ -77,7 +77,7 @@ public static class SimulateCommand
 
                 directory = arguments.Out;
                 scope.RunDirectory = directory;
-                config = ConfigLoader.LoadFile(Path.Combine(directory, "config.yaml"), arguments.Overrides);
+                config = ConfigLoader.LoadFile(Path.Combine(directory, "config.yaml"), arguments.Overrides, "--resume");
             }
             else
             {

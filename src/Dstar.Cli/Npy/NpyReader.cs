@@ -91,6 +91,11 @@ public static class NpyReader
         {
             throw new NpyFormatException($"{path}: no such file (the directory does not exist)");
         }
+        catch (UnauthorizedAccessException) when (Directory.Exists(path))
+        {
+            // .NET opens a directory as it would a file it may not read.
+            throw new NpyFormatException($"{path}: is a directory, not a .npy file");
+        }
         catch (UnauthorizedAccessException)
         {
             throw new NpyFormatException($"{path}: permission denied");

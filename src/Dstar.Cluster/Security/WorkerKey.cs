@@ -26,7 +26,7 @@ public static class WorkerKey
     /// authorized-keys line <c>{id} {base64 SPKI}</c>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">the id is negative.</exception>
-    /// <exception cref="IOException">the key file already exists (never overwritten).</exception>
+    /// <exception cref="IOException">the key file already exists (never overwritten), or <paramref name="directory"/> is a file.</exception>
     public static string WriteKeyPair(int workerId, string directory)
     {
         if (workerId < 0)
@@ -34,12 +34,17 @@ public static class WorkerKey
             throw new ArgumentOutOfRangeException(nameof(workerId), workerId, "A worker id must be ≥ 0.");
         }
 
+        if (File.Exists(directory))
+        {
+            throw new IOException($"'{directory}' is a file, not a directory: give the directory for worker-{workerId}.key and worker-{workerId}.pub");
+        }
+
         Directory.CreateDirectory(directory);
         var keyPath = Path.Combine(directory, $"worker-{workerId}.key");
         var pubPath = Path.Combine(directory, $"worker-{workerId}.pub");
         if (File.Exists(keyPath))
         {
-            throw new IOException($"keygen: '{keyPath}' already exists; refusing to overwrite a private key.");
+            throw new IOException($"'{keyPath}' already exists; refusing to overwrite a private key.");
         }
 
         using var key = Generate();

@@ -10,6 +10,9 @@ namespace Dstar.Engine.Configuration;
 /// </summary>
 public static class ConfigLoader
 {
+    /// <summary>The key of a problem of the YAML text as a whole (not valid YAML, too large, not a mapping).</summary>
+    public const string FileKey = "(file)";
+
     /// <summary>Loads, overrides and validates.</summary>
     /// <param name="yaml">The YAML text, or null for the defaults.</param>
     /// <param name="overrides"><c>key=value</c> strings, applied in order after the file.</param>
@@ -37,7 +40,7 @@ public static class ConfigLoader
         var order = new List<string>();
         if (yaml is not null && yaml.Length > ConfigLimits.MaxDocumentBytes)
         {
-            errors.Add(new ConfigError("(file)", "", $"{yaml.Length} characters: the limit is {ConfigLimits.MaxDocumentBytes}"));
+            errors.Add(new ConfigError(FileKey, "", $"{yaml.Length} characters: the limit is {ConfigLimits.MaxDocumentBytes}"));
         }
         else if (!string.IsNullOrWhiteSpace(yaml))
         {
@@ -45,7 +48,7 @@ public static class ConfigLoader
             {
                 if (YamlBounds.Check(yaml) is { } tooLarge)
                 {
-                    throw new ConfigException([new ConfigError("(file)", "", tooLarge)]);
+                    throw new ConfigException([new ConfigError(FileKey, "", tooLarge)]);
                 }
 
                 var stream = new YamlStream();
@@ -58,7 +61,7 @@ public static class ConfigLoader
                     }
                     else
                     {
-                        errors.Add(new ConfigError("(file)", "", "the top level must be a mapping of key: value"));
+                        errors.Add(new ConfigError(FileKey, "", "the top level must be a mapping of key: value"));
                     }
                 }
             }
@@ -68,12 +71,12 @@ public static class ConfigLoader
             }
             catch (YamlException e)
             {
-                errors.Add(new ConfigError("(file)", "", $"not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}"));
+                errors.Add(new ConfigError(FileKey, "", $"not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}"));
             }
             catch (InvalidOperationException e)
             {
                 // YamlDotNet reports some unterminated structures this way, without a position.
-                errors.Add(new ConfigError("(file)", "", $"not valid YAML: {e.Message}"));
+                errors.Add(new ConfigError(FileKey, "", $"not valid YAML: {e.Message}"));
             }
         }
 
@@ -132,35 +135,69 @@ public static class ConfigLoader
     }
 
     /// <summary>Loads a file (or the defaults when <paramref name="path"/> is null), then overrides and validates.</summary>
-    /// <exception cref="ConfigException">the file is too large or any field is bad.</exception>
+    /// <param name="path">The YAML file, or null for the defaults.</param>
+    /// <param name="overrides"><c>key=value</c> strings, applied in order after the file.</param>
+    /// <param name="option">The option that named the file (<c>--config</c>, or <c>--resume</c> for a run's own config.yaml), shown with the path in every message about the file as a whole.</param>
+    /// <exception cref="ConfigException">the file is too large, is not valid YAML, or any field is bad.</exception>
     /// <exception cref="IOException">the file cannot be read; the message names it.</exception>
-    public static ExperimentConfig LoadFile(string? path, IEnumerable<string>? overrides = null)
+    public static ExperimentConfig LoadFile(string? path, IEnumerable<string>? overrides = null, string option = "--config")
     {
         string? text = null;
         if (path is not null)
         {
             try
             {
-                text = ReadBounded(path);
+                text = ReadSmallFile(path);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (IOException e)
             {
-                var reason = e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message;
-                throw new IOException($"--config '{path}': cannot read the file: {reason}", e);
+                throw new IOException($"{option} '{path}': cannot read the file: {e.Message}", e);
             }
 
             if (text is null)
             {
-                throw new ConfigException([new ConfigError("--config", path,
+                throw new ConfigException([new ConfigError(option, path,
                     $"larger than {ConfigLimits.MaxDocumentBytes} bytes: the limit is {ConfigLimits.MaxDocumentBytes} (a config is a few hundred bytes)")]);
             }
         }
 
-        return Load(text, overrides);
+        try
+        {
+            return Load(text, overrides);
+        }
+        catch (ConfigException e) when (path is not null && e.Errors.Any(x => x.Key == FileKey))
+        {
+            // A problem of the file as a whole (not valid YAML, not a mapping) names the file, not "(file)".
+            throw new ConfigException(e.Errors.Select(x => x.Key == FileKey ? x with { Key = option, Value = path } : x).ToArray());
+        }
     }
 
-    // At most MaxDocumentBytes are read, whatever the file claims to be (a device such as /dev/zero has no length):
-    // null when there is more.
+    /// <summary>
+    /// The text of a small YAML file (a config, a study file): at most <see cref="ConfigLimits.MaxDocumentBytes"/> bytes
+    /// are read, whatever the file claims to be (a device such as <c>/dev/zero</c> has no length).
+    /// </summary>
+    /// <returns>The text, or null when the file holds more than <see cref="ConfigLimits.MaxDocumentBytes"/> bytes.</returns>
+    /// <exception cref="IOException">
+    /// the file cannot be read; the message is the reason alone (<c>no such file</c>, <c>it is a directory</c>,
+    /// <c>permission denied</c>, or the system's), for the caller to put after the file's name.
+    /// </exception>
+    public static string? ReadSmallFile(string path)
+    {
+        try
+        {
+            return ReadBounded(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new IOException("no such file", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException("permission denied", e);
+        }
+    }
+
+    // Null when there is more than MaxDocumentBytes.
     private static string? ReadBounded(string path)
     {
         if (Directory.Exists(path))

@@ -65,7 +65,7 @@ public sealed record ConvergenceStudy
             Aggregators = file.Strings("aggregators", [config.Aggregator]),
             Attacks = file.Strings("attacks", ["none"]),
             Byzantine = byzantine,
-            RatioDraws = file.Int("ratio_draws", 30, min: 0),
+            RatioDraws = file.Int("ratio_draws", 30, min: 0, max: ResilienceOptions.MaxDraws),
         };
     }
 

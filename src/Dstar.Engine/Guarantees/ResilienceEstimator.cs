@@ -5,6 +5,15 @@ namespace Dstar.Engine.Guarantees;
 /// <summary>How <see cref="ResilienceEstimator"/> forms its intervals.</summary>
 public sealed record ResilienceOptions
 {
+    /// <summary>
+    /// The most draws R at one point (<c>dstar resilience --rounds</c>, a study's <c>draws</c>): the estimate keeps R
+    /// aggregates and an R × R Gram matrix (800 MB at this limit), and each bootstrap resample costs O(R²).
+    /// </summary>
+    public const int MaxDraws = 10_000;
+
+    /// <summary>The most bootstrap resamples (<c>dstar resilience --bootstrap</c>).</summary>
+    public const int MaxBootstrapSamples = 100_000;
+
     /// <summary>The two-sided level of every interval (default 0.95).</summary>
     public double Confidence { get; init; } = 0.95;
 

@@ -18,6 +18,11 @@ public sealed record ResiliencePoint(string Name, float[] Parameters, float[]? P
     /// <exception cref="CheckpointException">the file is missing or corrupt, or does not fit (seed, d).</exception>
     public static ResiliencePoint FromCheckpoint(string path, int seed, int dimension)
     {
+        if (Directory.Exists(path))
+        {
+            throw new CheckpointException($"--at: {path} is a directory; give the checkpoint file itself ({Path.Combine(path, CheckpointFile.FileName)} for a run directory), or 'init'");
+        }
+
         if (!File.Exists(path))
         {
             throw new CheckpointException($"--at: {path} does not exist (give a run's checkpoint.bin, or 'init')");

@@ -66,13 +66,13 @@ public sealed record ResilienceStudy
         return new ResilienceStudy
         {
             Base = config,
-            Draws = file.Int("draws", 50, min: 2),
+            Draws = file.Int("draws", 50, min: 2, max: ResilienceOptions.MaxDraws),
             Aggregators = file.Strings("aggregators", [config.Aggregator]),
             Attacks = file.Strings("attacks", ["sign-flip"]),
             Byzantine = byzantine,
             Partitions = file.Strings("partitions", [config.Data.Partition]),
             Points = points,
-            TrainRounds = file.Int("train_rounds", 100, min: 1),
+            TrainRounds = file.Int("train_rounds", 100, min: 1, max: ConfigLimits.MaxRounds),
             HeatmapByzantine = file.Int("heatmap_byzantine", byzantine[byzantine.Count / 2], min: 1),
         };
     }

@@ -20,18 +20,36 @@ internal sealed class StudyFile
         _root = root;
     }
 
-    /// <exception cref="ArgumentException">the file is missing, not YAML, or not a mapping.</exception>
+    /// <exception cref="ArgumentException">the file is missing, too large, not YAML, or not a mapping.</exception>
+    /// <exception cref="IOException">the file cannot be read (a directory, no permission); the message names it.</exception>
     public static StudyFile Load(string path, IEnumerable<string> knownKeys)
     {
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !Directory.Exists(path))
         {
             throw new ArgumentException($"study file {path} does not exist");
+        }
+
+        string text;
+        try
+        {
+            text = ConfigLoader.ReadSmallFile(path)
+                ?? throw new ArgumentException($"{path}: larger than {ConfigLimits.MaxDocumentBytes} bytes: the limit is {ConfigLimits.MaxDocumentBytes} (a study file is a few hundred bytes)");
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{path}: cannot read the file: {e.Message}", e);
         }
 
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(File.ReadAllText(path)));
+            // Nodes and nesting are bounded before the tree is built (nested aliases would expand to gigabytes).
+            if (YamlBounds.Check(text) is { } tooLarge)
+            {
+                throw new ArgumentException($"{path}: {tooLarge}");
+            }
+
+            stream.Load(new StringReader(text));
         }
         catch (YamlException e)
         {
@@ -75,19 +93,21 @@ internal sealed class StudyFile
         return ConfigLoader.Load(yaml, overrides);
     }
 
-    public int Int(string key, int fallback, int min)
+    public int Int(string key, int fallback, int min, int max = int.MaxValue)
     {
         if (!_root.Children.TryGetValue(new YamlScalarNode(key), out var node))
         {
             return fallback;
         }
 
-        if (node is YamlScalarNode { Value: { } text } && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min)
+        if (node is YamlScalarNode { Value: { } text } && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max)
         {
             return value;
         }
 
-        throw new ArgumentException($"{_path}: {key} = '{node}' must be an integer ≥ {min}");
+        throw new ArgumentException(max == int.MaxValue
+            ? $"{_path}: {key} = '{node}' must be an integer ≥ {min}"
+            : $"{_path}: {key} = '{node}' must be an integer in {min}..{max}");
     }
 
     public IReadOnlyList<string> Strings(string key, IReadOnlyList<string> fallback)

@@ -194,11 +194,22 @@ public sealed class RunDriver
     }
 
     /// <summary>The config a resume must agree with: state.json's, else config.yaml's; null when neither is readable.</summary>
+    /// <exception cref="CheckpointException">state.json exists but cannot be read: the run's config cannot be checked.</exception>
     private static IReadOnlyDictionary<string, string>? SavedConfig(string directory)
     {
         if (RunStateFile.TryRead(directory) is { } state)
         {
             return state.Config;
+        }
+
+        // A damaged state.json would leave only config.yaml, which is also what the resumed run reads: an edit to it
+        // would then go unnoticed. Say so rather than resume a run with another config.
+        var statePath = Path.Combine(directory, RunStateFile.FileName);
+        if (File.Exists(statePath))
+        {
+            throw new CheckpointException(
+                $"cannot resume: {statePath} is damaged (not the JSON of a run's state), so the config the run started with cannot be checked; "
+                + "nothing was changed on disk. Restore it, or delete it to resume against config.yaml alone");
         }
 
         try

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dstar.Engine.Configuration;
+using Dstar.Engine.Guarantees;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -19,7 +20,7 @@ public static class StudyLoader
     public static IReadOnlyList<string> ReportKeys { get; } = ["target_accuracy"];
 
     /// <summary>The most rounds <c>resilience.draws</c> may ask for at one point.</summary>
-    public const int MaxResilienceDraws = 10_000;
+    public const int MaxResilienceDraws = ResilienceOptions.MaxDraws;
 
     /// <summary>The one config key whose single value is a list.</summary>
     public const string ListKey = "pre";
@@ -28,14 +29,10 @@ public static class StudyLoader
     /// <exception cref="StudyException">the file cannot be read, or any part of it is bad (all problems listed).</exception>
     public static Study LoadFile(string path)
     {
-        string text;
-        try
+        var errors = new List<ConfigError>();
+        if (ReadText(path, "(study)", path, errors) is not { } text)
         {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new StudyException([new ConfigError("(study)", path, "cannot read the file: " + e.Message)]);
+            throw new StudyException(errors);
         }
 
         return Load(text, Path.GetFileNameWithoutExtension(path), Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
@@ -75,7 +72,16 @@ public static class StudyLoader
                 case "name":
                     if (value is YamlScalarNode { Value: { Length: > 0 } n })
                     {
-                        name = n;
+                        // The name is a folder's (runs/sweep-NAME when --out is not given): a path would put the
+                        // study's files elsewhere.
+                        if (n.IndexOfAny(['/', '\\', '\0']) >= 0)
+                        {
+                            errors.Add(new ConfigError("name", n, "must not contain '/' or '\\': it names the folder runs/sweep-NAME"));
+                        }
+                        else
+                        {
+                            name = n;
+                        }
                     }
                     else
                     {
@@ -149,10 +155,40 @@ public static class StudyLoader
         return new Study(name, settings, grid, cases, seeds, tune, target, caseGroups, resilience);
     }
 
+    // The text of a study or base config file (at most ConfigLimits.MaxDocumentBytes, so /dev/zero is refused without
+    // reading it all), or null with the problem added to errors.
+    private static string? ReadText(string path, string key, string written, List<ConfigError> errors)
+    {
+        try
+        {
+            if (ConfigLoader.ReadSmallFile(path) is { } text)
+            {
+                return text;
+            }
+
+            errors.Add(new ConfigError(key, written,
+                $"larger than {ConfigLimits.MaxDocumentBytes} bytes: the limit is {ConfigLimits.MaxDocumentBytes} (a study or config file is a few kilobytes)"));
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or NotSupportedException)
+        {
+            errors.Add(new ConfigError(key, written, "cannot read the file: " + e.Message));
+        }
+
+        return null;
+    }
+
     private static YamlMappingNode? Parse(string yaml, string where, List<ConfigError> errors)
     {
         try
         {
+            // Nodes and nesting are bounded before the tree is built: a few hundred bytes of nested aliases would
+            // otherwise expand to gigabytes.
+            if (YamlBounds.Check(yaml) is { } tooLarge)
+            {
+                errors.Add(new ConfigError(where, "", tooLarge));
+                return null;
+            }
+
             var stream = new YamlStream();
             stream.Load(new StringReader(yaml));
             if (stream.Documents.Count == 0)
@@ -181,14 +217,8 @@ public static class StudyLoader
 
     private static IEnumerable<StudySetting> ReadBaseConfig(string path, string written, HashSet<string> known, List<ConfigError> errors)
     {
-        string text;
-        try
+        if (ReadText(path, "base_config", written, errors) is not { } text)
         {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            errors.Add(new ConfigError("base_config", written, "cannot read the file: " + e.Message));
             return [];
         }
 

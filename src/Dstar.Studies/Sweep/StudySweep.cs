@@ -35,7 +35,6 @@ public static class StudySweep
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(outputDirectory);
         using var guard = Lock(outputDirectory);
-        PlanFile.Write(plan, outputDirectory);
 
         var pending = new List<(StudyRun Run, string Directory, string Yaml)>();
         var conflicts = new List<string>();
@@ -63,6 +62,10 @@ public static class StudySweep
         {
             throw new InvalidOperationException($"{Path.Combine(outputDirectory, conflicts[0])}{(conflicts.Count > 1 ? $" and {conflicts.Count - 1} other run directories" : "")} hold a run of a different config (the study changed since): use another --out, or delete them");
         }
+
+        // Only once the directory is known to hold no run of another study: the plan of the runs already there is
+        // what dstar report and dstar view read.
+        PlanFile.Write(plan, outputDirectory);
 
         int total = skipped + pending.Count;
         int cores = CoresPerRun(parallel, Environment.ProcessorCount);

@@ -31,6 +31,23 @@ public class AggregateOutputTests
         Assert.Equal(before, File.ReadAllBytes(run.PathOf("x.npy")));
     }
 
+    [Theory]
+    [InlineData("--input")]
+    [InlineData("--validation")]
+    public void An_output_onto_an_input_is_refused_and_the_input_is_unchanged(string option)
+    {
+        using var run = new CliRun();
+        NpyWriter.Write(run.PathOf("x.npy"), new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3);
+        NpyWriter.Write(run.PathOf("g.npy"), new float[] { 7, 8, 9 }, 3);
+        var target = option == "--input" ? run.PathOf("x.npy") : run.PathOf("g.npy");
+        var before = File.ReadAllBytes(target);
+        var result = CliRun.Invoke("aggregate", "--rule", "mean", "--input", run.PathOf("x.npy"), "--validation", run.PathOf("g.npy"), "--output", target);
+        Assert.Equal(ExitCodes.Usage, result.Exit);
+        Assert.Equal($"dstar aggregate: --output '{target}' is the {option} file: the aggregate would overwrite it; give another path", result.Error.Trim());
+        Assert.Equal(before, File.ReadAllBytes(target));
+        Assert.Equal(["g.npy", "x.npy"], Directory.GetFiles(run.Directory).Select(Path.GetFileName).Order());
+    }
+
     [Fact]
     public void A_report_that_cannot_be_written_leaves_no_aggregate_behind()
     {

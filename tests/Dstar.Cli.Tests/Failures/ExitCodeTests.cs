@@ -69,6 +69,36 @@ public class ExitCodeTests
     }
 
     [Fact]
+    public void A_config_file_that_is_not_yaml_is_named_with_the_position()
+    {
+        using var run = new CliRun();
+        var config = run.PathOf("c.yaml");
+        File.WriteAllText(config, "rounds: [1\n");
+        var result = Simulate("--config", config);
+        Assert.Equal(ExitCodes.Usage, result.Exit);
+        Assert.StartsWith($"--config = '{config}': not valid YAML at line 2, column 1:", OneLine(result.Error));
+    }
+
+    [Fact]
+    public void A_broken_or_missing_config_yaml_on_resume_names_the_run_s_file_and_changes_nothing()
+    {
+        using var run = new CliRun();
+        var config = run.PathOf("config.yaml");
+        File.WriteAllText(config, "rounds: [1\n");
+        var result = CliRun.Invoke("simulate", "--quiet", "--resume", "--out", run.Directory);
+        Assert.Equal(ExitCodes.Usage, result.Exit);
+        Assert.StartsWith($"--resume = '{config}': not valid YAML at line 2, column 1:", OneLine(result.Error));
+        Assert.Equal("rounds: [1\n", File.ReadAllText(config));
+        Assert.Equal([config], Directory.GetFileSystemEntries(run.Directory));
+
+        var missing = Path.Combine(run.Directory, "none");
+        var absent = CliRun.Invoke("simulate", "--quiet", "--resume", "--out", missing);
+        Assert.Equal(ExitCodes.Data, absent.Exit);
+        Assert.Equal($"dstar simulate: --resume '{Path.Combine(missing, "config.yaml")}': cannot read the file: no such file", OneLine(absent.Error));
+        Assert.False(Directory.Exists(missing));
+    }
+
+    [Fact]
     public void A_missing_data_directory_is_named_by_its_key()
     {
         var result = Simulate("--set", "data.name=mnist", "--set", "data.dir=/nonexistent-data");
@@ -124,6 +154,26 @@ public class ExitCodeTests
         var result = CliRun.Invoke("keygen", "--id", "-1", "--out", run.Directory);
         Assert.Equal(ExitCodes.Usage, result.Exit);
         Assert.Equal("dstar keygen: A worker id must be ≥ 0.", OneLine(result.Error));
+    }
+
+    [Fact]
+    public void Keygen_refuses_an_existing_key_or_a_file_as_its_directory_and_changes_neither()
+    {
+        using var run = new CliRun();
+        Assert.Equal(0, CliRun.Invoke("keygen", "--id", "0", "--out", run.Directory).Exit);
+        var key = run.PathOf("worker-0.key");
+        var before = File.ReadAllBytes(key);
+        var again = CliRun.Invoke("keygen", "--id", "0", "--out", run.Directory);
+        Assert.Equal(ExitCodes.Data, again.Exit);
+        Assert.Equal($"dstar keygen: '{key}' already exists; refusing to overwrite a private key.", OneLine(again.Error));
+        Assert.Equal(before, File.ReadAllBytes(key));
+
+        var file = run.PathOf("not-a-directory");
+        File.WriteAllText(file, "x");
+        var onFile = CliRun.Invoke("keygen", "--id", "1", "--out", file);
+        Assert.Equal(ExitCodes.Data, onFile.Exit);
+        Assert.Equal($"dstar keygen: '{file}' is a file, not a directory: give the directory for worker-1.key and worker-1.pub", OneLine(onFile.Error));
+        Assert.Equal("x", File.ReadAllText(file));
     }
 
     [Fact]

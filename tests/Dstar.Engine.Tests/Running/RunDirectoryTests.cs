@@ -115,6 +115,23 @@ public class RunDirectoryTests
     }
 
     [Fact]
+    public async Task Resume_with_a_damaged_state_file_is_refused_and_changes_no_file()
+    {
+        var config = Scenarios.Logistic(rounds: 4);
+        var directory = await Finished(config);
+        var state = Path.Combine(directory, RunStateFile.FileName);
+        File.WriteAllText(state, "garbage");
+        var before = Snapshot(directory);
+
+        // Without the recorded config, a changed learning rate (an edited config.yaml) would go unnoticed.
+        using var sim = new Simulator(config with { Rounds = 6, LearningRate = 0.25 }, overrides: Uniform);
+        var e = await Assert.ThrowsAsync<CheckpointException>(() => sim.RunAsync(directory, resume: true, plots: false));
+        Assert.StartsWith($"cannot resume: {state} is damaged (not the JSON of a run's state)", e.Message);
+        Assert.Contains("delete it to resume against config.yaml alone", e.Message);
+        Assert.Equal(before, Snapshot(directory));
+    }
+
+    [Fact]
     public async Task Resume_may_raise_rounds_and_records_the_new_state()
     {
         var config = Scenarios.Logistic(rounds: 4);

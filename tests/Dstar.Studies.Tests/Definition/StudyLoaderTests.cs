@@ -36,6 +36,16 @@ public class StudyLoaderTests
         Assert.StartsWith("grid.aggregatr = '[mean, median]': unknown config key", line);
     }
 
+    [Theory]
+    [InlineData("../../etc")]
+    [InlineData("a/b")]
+    [InlineData("'a\\\\b'")]
+    public void A_name_that_is_a_path_is_refused(string name)
+    {
+        var line = Assert.Single(Problems(Base + "\ngrid: {aggregator: [mean]}\nname: " + name + "\n"));
+        Assert.Matches("^name = '.+': must not contain '/' or '\\\\': it names the folder runs/sweep-NAME$", line);
+    }
+
     [Fact]
     public void Empty_grid_is_refused()
     {
