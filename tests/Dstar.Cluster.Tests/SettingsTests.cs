@@ -129,6 +129,27 @@ public class SettingsTests
         Assert.DoesNotContain("Parameter", e.Message);
     }
 
+    [Theory]
+    [InlineData("ps.example:7070")]
+    [InlineData("foo")]
+    [InlineData("")]
+    [InlineData("ftp://127.0.0.1:7070")]
+    [InlineData("http://127.0.0.1:99999")]
+    [InlineData("http://[::1")]
+    [InlineData("unix:///tmp/dstar.sock")]
+    public void Worker_settings_refuse_a_server_that_is_not_an_http_url(string server)
+    {
+        var settings = new WorkerSettings
+        {
+            Server = server,
+            WorkerId = 0,
+            KeyPath = "k",
+            Config = new ExperimentConfig { Workers = 6, K = 4 },
+        };
+        var e = Assert.Throws<ArgumentException>(settings.Validate);
+        Assert.StartsWith($"--server '{server}': expected the server's URL, https://HOST:PORT", e.Message);
+    }
+
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void A_private_key_readable_by_others_gets_a_warning()
