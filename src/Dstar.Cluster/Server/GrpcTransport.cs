@@ -220,20 +220,21 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
 
     /// <summary>
     /// Registers an authenticated session, replacing (and ending) an older session of the same worker, and queues
-    /// the current parameters so a reconnecting worker starts on x_t at once.
+    /// the current parameters so a reconnecting worker starts on x_t at once. Returns the session replaced, if any.
     /// </summary>
-    internal void Attach(WorkerSession session)
+    internal WorkerSession? Attach(WorkerSession session)
     {
         lock (_publishGate)
         {
             if (Stopping)
             {
                 session.End();
-                return;
+                return null;
             }
 
             if (_sessions.TryGetValue(session.WorkerId, out var old))
             {
+                old.ReplacedBy = session;
                 old.End();
             }
             else
@@ -258,6 +259,8 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
                     session.Outbox.Writer.TryComplete();
                 }
             }
+
+            return old;
         }
     }
 

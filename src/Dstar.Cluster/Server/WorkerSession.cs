@@ -9,15 +9,25 @@ namespace Dstar.Cluster.Server;
 /// </summary>
 internal sealed class WorkerSession
 {
-    public WorkerSession(int workerId, CancellationTokenSource lifetime)
+    public WorkerSession(int workerId, CancellationTokenSource lifetime, string peer = "unknown")
     {
         WorkerId = workerId;
         Lifetime = lifetime;
+        Peer = peer;
         UploadLifetime = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
     }
 
     /// <summary>The id the stream proved it holds the key of; every gradient on it is attributed to this id.</summary>
     public int WorkerId { get; }
+
+    /// <summary>Where the stream comes from (gRPC's peer string).</summary>
+    public string Peer { get; }
+
+    /// <summary>
+    /// The session that replaced this one (<see cref="GrpcTransport.Attach"/>): a newer session of the same worker id,
+    /// which is the worker reconnecting or a second process running as that worker; null while it has not happened.
+    /// </summary>
+    public WorkerSession? ReplacedBy { get; set; }
 
     /// <summary>Cancelled when the session ends or a newer session of the same worker replaces it.</summary>
     public CancellationTokenSource Lifetime { get; }
