@@ -87,6 +87,35 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
     /// <summary>Told of joins, leaves, arrivals and refusals (the live view's cluster panel); a no-op by default.</summary>
     public IClusterMonitor Monitor { get; }
 
+    /// <summary>How many connected workers a round needs (null: not said, as with <c>k: auto</c>); see <see cref="ShortHanded"/>.</summary>
+    internal RoundQuorum? Quorum { get; init; }
+
+    /// <summary>
+    /// While training, why rounds wait with the workers connected now (fewer than <see cref="Quorum"/>); null when they
+    /// close as usual, before the first round, after the last and while stopping.
+    /// </summary>
+    internal string? ShortHanded()
+    {
+        lock (_publishGate)
+        {
+            return Stopping || _interrupted || _current is not { BodyCase: ServerMessage.BodyOneofCase.Parameters } ? null : Quorum?.ShortHanded(_sessions.Count, WorkerCount);
+        }
+    }
+
+    private bool _interrupted;
+
+    /// <summary>
+    /// The run is being stopped (SIGTERM, Ctrl+C): workers leaving now (<c>dstar launch</c> stops its own) are no news,
+    /// so <see cref="ShortHanded"/> says nothing from here on.
+    /// </summary>
+    internal void Interrupted()
+    {
+        lock (_publishGate)
+        {
+            _interrupted = true;
+        }
+    }
+
     /// <summary>The number of worker sessions open now.</summary>
     public int ConnectedCount => _sessions.Count;
 
@@ -298,8 +327,8 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
         }
     }
 
-    /// <summary>Removes a session if it is still the worker's current one.</summary>
-    internal void Detach(WorkerSession session)
+    /// <summary>Removes a session if it is still the worker's current one; false when a newer one had replaced it.</summary>
+    internal bool Detach(WorkerSession session)
     {
         lock (_publishGate)
         {
@@ -308,7 +337,10 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
                 _sessions.TryRemove(session.WorkerId, out _);
                 Metrics.AddConnected(-1);
                 Monitor.Left(session.WorkerId);
+                return true;
             }
+
+            return false;
         }
     }
 

@@ -162,9 +162,16 @@ public sealed class ParameterService
         finally
         {
             _transport.Uploads.Close(session);
-            _transport.Detach(session);
+            var left = _transport.Detach(session);
             session.Outbox.Writer.TryComplete();
-            _log.LogInformation("worker {Worker} left", workerId);
+            if (left && _transport.ShortHanded() is { } shortHanded)
+            {
+                _log.LogWarning("worker {Worker} left; {State}", workerId, shortHanded);
+            }
+            else
+            {
+                _log.LogInformation("worker {Worker} left", workerId);
+            }
         }
 
         // Let queued messages (Finished, last outcomes) go out before the call completes.
