@@ -93,6 +93,16 @@ public class SettingsTests
     }
 
     [Fact]
+    public void Authorized_keys_for_ids_outside_the_run_get_a_warning()
+    {
+        var config = new ExperimentConfig { Workers = 3, K = 2 };
+        var keys = KeysFile(5);
+        var warning = Assert.Single(Settings("http://127.0.0.1:7070", insecure: true, keys: keys, config: config).Validate());
+        Assert.Equal($"--authorized-keys '{keys}' lists worker ids 3, 4 outside this run's 0..2 (workers = 3): a worker with such an id is refused when it joins", warning);
+        Assert.Empty(Settings("http://127.0.0.1:7070", insecure: true, keys: KeysFile(3), config: config).Validate());
+    }
+
+    [Fact]
     public void Authorized_keys_covering_fewer_than_k_workers_only_warn_when_a_deadline_closes_rounds()
     {
         var config = new ExperimentConfig { Workers = 6, K = 4, Deadline = 2, KMin = 3 };
