@@ -250,7 +250,7 @@ public sealed class ParameterService
     }
 
     /// <summary>
-    /// Drains the session's outbox in order. Messages queued together (a round's outcomes and the next parameters) go
+    /// Drains the session's outbox in order, x_t as the newest version when its turn comes. Messages queued together (a round's outcomes and the next parameters) go
     /// out in one flush: each is written without flushing while another is already waiting, the last with a flush.
     /// </summary>
     private static async Task WriteAllAsync(WorkerSession session, IServerStreamWriter<ServerMessage> responses, CancellationToken cancellationToken)
@@ -259,8 +259,13 @@ public sealed class ParameterService
         var buffered = new WriteOptions(WriteFlags.BufferHint);
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (reader.TryRead(out var message))
+            while (reader.TryRead(out var queued))
             {
+                if ((ReferenceEquals(queued, WorkerSession.ParametersMarker) ? session.TakeWaitingParameters() : queued) is not { } message)
+                {
+                    continue;
+                }
+
                 responses.WriteOptions = reader.TryPeek(out _) ? buffered : null;
                 await responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
             }
