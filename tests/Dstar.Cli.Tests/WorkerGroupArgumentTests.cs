@@ -55,8 +55,8 @@ public class WorkerGroupArgumentTests
 
         // An id outside the config's workers is refused before anything is opened.
         (code, error) = PodArgumentTests.Dstar("work", "--server", "https://127.0.0.1:1", "--ids", "0-2", "--key", run.Directory, "--set", "workers=2", "--set", "k=2");
-        Assert.NotEqual(0, code);
-        Assert.Contains("--id 2: must be in 0..1", error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--ids 0-2: worker 2 is not one of this config's workers 0..1 (workers = 2)", error, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -36,4 +36,15 @@ public class CommandLineTests
             Assert.Contains("authorized_keys:1: the key of worker 0 is not valid base64", serve.Output);
         }
     }
+
+    [Theory]
+    [InlineData("ftp://127.0.0.1:7999")]
+    [InlineData("ps.example:7999")]
+    public async Task Work_refuses_a_server_that_is_not_an_http_url_naming_the_option(string server)
+    {
+        using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 2, k: 1, rounds: 1, samples: 100, features: 3));
+        using var work = DstarProcess.Start(["work", "--server", server, "--id", "0", "--key", fixture.KeyPath(0), "--config", fixture.ConfigPath]);
+        Assert.Equal(2, await work.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains($"--server '{server}': expected the server's URL", work.Output);
+    }
 }

@@ -59,6 +59,21 @@ public class FaultToleranceTests
     }
 
     [Fact]
+    public async Task The_server_says_why_it_waits_when_fewer_than_k_workers_are_connected()
+    {
+        using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 3, k: 2, rounds: 100_000), computeMilliseconds: 10);
+        using var server = DstarProcess.Start(fixture.ServeArguments());
+        server.WaitForLine("waiting for 2 workers to join before round 0 \\(0 connected\\)", TimeSpan.FromSeconds(60));
+        using var first = DstarProcess.Start(fixture.WorkArguments(0));
+        using var second = DstarProcess.Start(fixture.WorkArguments(1));
+        await fixture.WaitForRoundAsync(5, TimeSpan.FromSeconds(90), () => server.Output);
+
+        // Before, the server went silent here: rounds stalled with nothing in its log to say why.
+        second.Kill();
+        server.WaitForLine("worker 1 left; 1 of 3 workers connected, fewer than k = 2: no round can close until more workers join", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task With_fewer_than_k_alive_rounds_close_at_the_deadline_with_k_min()
     {
         using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 4, k: 4, rounds: 40, extra: "deadline: 0.25\nk_min: 2\n"), computeMilliseconds: 15);

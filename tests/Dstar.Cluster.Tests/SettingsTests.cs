@@ -93,6 +93,16 @@ public class SettingsTests
     }
 
     [Fact]
+    public void Authorized_keys_for_ids_outside_the_run_get_a_warning()
+    {
+        var config = new ExperimentConfig { Workers = 3, K = 2 };
+        var keys = KeysFile(5);
+        var warning = Assert.Single(Settings("http://127.0.0.1:7070", insecure: true, keys: keys, config: config).Validate());
+        Assert.Equal($"--authorized-keys '{keys}' lists worker ids 3, 4 outside this run's 0..2 (workers = 3): a worker with such an id is refused when it joins", warning);
+        Assert.Empty(Settings("http://127.0.0.1:7070", insecure: true, keys: KeysFile(3), config: config).Validate());
+    }
+
+    [Fact]
     public void Authorized_keys_covering_fewer_than_k_workers_only_warn_when_a_deadline_closes_rounds()
     {
         var config = new ExperimentConfig { Workers = 6, K = 4, Deadline = 2, KMin = 3 };
@@ -127,6 +137,27 @@ public class SettingsTests
         var e = Assert.Throws<ArgumentException>(settings.Validate);
         Assert.StartsWith(expected, e.Message);
         Assert.DoesNotContain("Parameter", e.Message);
+    }
+
+    [Theory]
+    [InlineData("ps.example:7070")]
+    [InlineData("foo")]
+    [InlineData("")]
+    [InlineData("ftp://127.0.0.1:7070")]
+    [InlineData("http://127.0.0.1:99999")]
+    [InlineData("http://[::1")]
+    [InlineData("unix:///tmp/dstar.sock")]
+    public void Worker_settings_refuse_a_server_that_is_not_an_http_url(string server)
+    {
+        var settings = new WorkerSettings
+        {
+            Server = server,
+            WorkerId = 0,
+            KeyPath = "k",
+            Config = new ExperimentConfig { Workers = 6, K = 4 },
+        };
+        var e = Assert.Throws<ArgumentException>(settings.Validate);
+        Assert.StartsWith($"--server '{server}': expected the server's URL, https://HOST:PORT", e.Message);
     }
 
     [Fact]

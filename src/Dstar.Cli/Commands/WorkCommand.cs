@@ -48,6 +48,12 @@ internal static class WorkCommand
             }
 
             var experiment = ConfigLoader.LoadFile(parse.GetValue(config), parse.GetValue(set));
+            if (group?.FirstOrDefault(w => w >= experiment.Workers, -1) is { } outside and >= 0)
+            {
+                // Named here: each worker's own check would call the option --id.
+                throw new CommandFailure($"--ids {parse.GetValue(ids)}: worker {outside} is not one of this config's workers 0..{experiment.Workers - 1} (workers = {experiment.Workers})");
+            }
+
             var realTime = new RealTimeOptions { DelayScale = parse.GetValue(delayScale), ComputeMilliseconds = parse.GetValue(computeMs) };
             var retryFor = RetryWindow(parse.GetValue(retry));
             WorkerSettings Settings(int workerId) => new()

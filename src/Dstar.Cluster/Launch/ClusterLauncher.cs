@@ -37,7 +37,16 @@ public static class ClusterLauncher
         int perProcess = workersPerProcess ?? AutoWorkersPerProcess(config.Workers);
         ArgumentOutOfRangeException.ThrowIfLessThan(perProcess, 1, nameof(workersPerProcess));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(perProcess, ClusterWorker.MaxGroup, nameof(workersPerProcess));
-        if (RunDirectory.Claim(outputDirectory, overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New, ["keys", "authorized_keys", "cluster.yaml"]) is { } moved)
+        string[] launchFiles = ["keys", "authorized_keys", "cluster.yaml"];
+        if (!overwrite && Directory.Exists(outputDirectory) && RunDirectory.HoldsRun(outputDirectory, launchFiles))
+        {
+            // Not RunDirectory.Claim's message, which tells simulate's and serve's users to pass --resume: launch has none.
+            var state = RunStateFile.TryRead(outputDirectory)?.State ?? "unknown state";
+            throw new IOException($"{outputDirectory} already holds a run ({state}); dstar launch does not resume runs (dstar serve --resume does, with its "
+                                  + $"cluster.yaml and authorized_keys): pass --overwrite to move it aside to {outputDirectory.TrimEnd('/', '\\')}.old-TIMESTAMP, or another --out");
+        }
+
+        if (RunDirectory.Claim(outputDirectory, overwrite ? RunDirectoryMode.Overwrite : RunDirectoryMode.New, launchFiles) is { } moved)
         {
             progress.WriteLine($"moved the previous {outputDirectory} aside to {moved}");
         }

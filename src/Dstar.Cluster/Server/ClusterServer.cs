@@ -55,7 +55,7 @@ public static class ClusterServer
         using var workload = WorkloadFactory.Create(config);
         var dimension = workload.Oracle.ParameterCount;
         var metrics = new ClusterMetrics();
-        var transport = new GrpcTransport(config.Workers, dimension, metrics, settings.Monitor, WireFormats.Parse(config.Wire));
+        var transport = new GrpcTransport(config.Workers, dimension, metrics, settings.Monitor, WireFormats.Parse(config.Wire)) { Quorum = RoundQuorum.Of(config) };
 
         await using var app = BuildHost(settings, transport, keys, metrics, ConfigFingerprint.Of(config), consoleLogs: true);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
@@ -71,6 +71,7 @@ public static class ClusterServer
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
+        using var interrupted = stop.Token.Register(transport.Interrupted);
         log.LogInformation("serving {Workers} workers (k = {K}, rule {Rule}) on {Listen}{Tls}", config.Workers, config.AutoK ? "auto" : config.K,
             config.Aggregator, settings.Listen, settings.Insecure ? " without TLS (loopback)" : " with TLS");
 
@@ -132,6 +133,11 @@ public static class ClusterServer
                 }
 
                 // Round 0's time should measure the workers, not how long their processes take to start.
+                if (transport.ConnectedCount < config.KCapacity)
+                {
+                    log.LogInformation("waiting for {K} workers to join before round {Round} ({Count} connected)", config.KCapacity, server.Version, transport.ConnectedCount);
+                }
+
                 await transport.WaitForWorkersAsync(config.KCapacity, token).ConfigureAwait(false);
                 log.LogInformation("{Count} workers connected; starting at round {Round}", transport.ConnectedCount, server.Version);
                 clock.Restart();

@@ -87,6 +87,35 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
     /// <summary>Told of joins, leaves, arrivals and refusals (the live view's cluster panel); a no-op by default.</summary>
     public IClusterMonitor Monitor { get; }
 
+    /// <summary>How many connected workers a round needs (null: not said, as with <c>k: auto</c>); see <see cref="ShortHanded"/>.</summary>
+    internal RoundQuorum? Quorum { get; init; }
+
+    /// <summary>
+    /// While training, why rounds wait with the workers connected now (fewer than <see cref="Quorum"/>); null when they
+    /// close as usual, before the first round, after the last and while stopping.
+    /// </summary>
+    internal string? ShortHanded()
+    {
+        lock (_publishGate)
+        {
+            return Stopping || _interrupted || _current is not { BodyCase: ServerMessage.BodyOneofCase.Parameters } ? null : Quorum?.ShortHanded(_sessions.Count, WorkerCount);
+        }
+    }
+
+    private bool _interrupted;
+
+    /// <summary>
+    /// The run is being stopped (SIGTERM, Ctrl+C): workers leaving now (<c>dstar launch</c> stops its own) are no news,
+    /// so <see cref="ShortHanded"/> says nothing from here on.
+    /// </summary>
+    internal void Interrupted()
+    {
+        lock (_publishGate)
+        {
+            _interrupted = true;
+        }
+    }
+
     /// <summary>The number of worker sessions open now.</summary>
     public int ConnectedCount => _sessions.Count;
 
@@ -220,20 +249,21 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
 
     /// <summary>
     /// Registers an authenticated session, replacing (and ending) an older session of the same worker, and queues
-    /// the current parameters so a reconnecting worker starts on x_t at once.
+    /// the current parameters so a reconnecting worker starts on x_t at once. Returns the session replaced, if any.
     /// </summary>
-    internal void Attach(WorkerSession session)
+    internal WorkerSession? Attach(WorkerSession session)
     {
         lock (_publishGate)
         {
             if (Stopping)
             {
                 session.End();
-                return;
+                return null;
             }
 
             if (_sessions.TryGetValue(session.WorkerId, out var old))
             {
+                old.ReplacedBy = session;
                 old.End();
             }
             else
@@ -258,6 +288,8 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
                     session.Outbox.Writer.TryComplete();
                 }
             }
+
+            return old;
         }
     }
 
@@ -295,8 +327,8 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
         }
     }
 
-    /// <summary>Removes a session if it is still the worker's current one.</summary>
-    internal void Detach(WorkerSession session)
+    /// <summary>Removes a session if it is still the worker's current one; false when a newer one had replaced it.</summary>
+    internal bool Detach(WorkerSession session)
     {
         lock (_publishGate)
         {
@@ -305,7 +337,10 @@ public sealed class GrpcTransport : ITransport, IWorkerTimings
                 _sessions.TryRemove(session.WorkerId, out _);
                 Metrics.AddConnected(-1);
                 Monitor.Left(session.WorkerId);
+                return true;
             }
+
+            return false;
         }
     }
 

@@ -19,6 +19,14 @@ public sealed class ParameterService
     /// <summary>How long a client may take to complete the join before the stream is dropped.</summary>
     public static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How the status detail of a session ended because a newer session of its worker id joined begins (with
+    /// <see cref="StatusCode.Aborted"/>). A worker reads it on a stream it still had open, so the newer session is not
+    /// its own reconnect but a second process running with its id: it stops rather than rejoin, which would in turn
+    /// end the other one's session, and so on for ever.
+    /// </summary>
+    public const string ReplacedReason = "replaced";
+
     private readonly GrpcTransport _transport;
     private readonly AuthorizedKeys _keys;
     private readonly ClusterMetrics _metrics;
@@ -81,7 +89,7 @@ public sealed class ParameterService
         }
 
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        var session = new WorkerSession(workerId, lifetime);
+        var session = new WorkerSession(workerId, lifetime, peer);
         var uploadToken = _transport.Uploads.Open(session);
         try
         {
@@ -102,9 +110,15 @@ public sealed class ParameterService
             throw;
         }
 
-        _transport.Attach(session);
+        var replaced = _transport.Attach(session);
         _transport.Monitor.Joined(workerId, peer);
         _log.LogInformation("worker {Worker} joined from {Peer}", workerId, peer);
+        if (replaced is not null)
+        {
+            _log.LogInformation("worker {Worker}: its open session from {Old} is ended for the new one from {Peer} (a reconnect, or a second process with this id)",
+                workerId, replaced.Peer, peer);
+        }
+
         var writer = WriteAllAsync(session, responseStream, lifetime.Token);
         try
         {
@@ -148,9 +162,16 @@ public sealed class ParameterService
         finally
         {
             _transport.Uploads.Close(session);
-            _transport.Detach(session);
+            var left = _transport.Detach(session);
             session.Outbox.Writer.TryComplete();
-            _log.LogInformation("worker {Worker} left", workerId);
+            if (left && _transport.ShortHanded() is { } shortHanded)
+            {
+                _log.LogWarning("worker {Worker} left; {State}", workerId, shortHanded);
+            }
+            else
+            {
+                _log.LogInformation("worker {Worker} left", workerId);
+            }
         }
 
         // Let queued messages (Finished, last outcomes) go out before the call completes.
@@ -160,6 +181,13 @@ public sealed class ParameterService
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
         {
+        }
+
+        // Said to the replaced stream, so that a worker still reading it knows another process holds its id.
+        if (session.ReplacedBy is { } newer && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Aborted,
+                $"{ReplacedReason}: worker {workerId} joined again from {newer.Peer}"));
         }
     }
 
@@ -222,7 +250,7 @@ public sealed class ParameterService
     }
 
     /// <summary>
-    /// Drains the session's outbox in order. Messages queued together (a round's outcomes and the next parameters) go
+    /// Drains the session's outbox in order, x_t as the newest version when its turn comes. Messages queued together (a round's outcomes and the next parameters) go
     /// out in one flush: each is written without flushing while another is already waiting, the last with a flush.
     /// </summary>
     private static async Task WriteAllAsync(WorkerSession session, IServerStreamWriter<ServerMessage> responses, CancellationToken cancellationToken)
@@ -231,8 +259,13 @@ public sealed class ParameterService
         var buffered = new WriteOptions(WriteFlags.BufferHint);
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (reader.TryRead(out var message))
+            while (reader.TryRead(out var queued))
             {
+                if ((ReferenceEquals(queued, WorkerSession.ParametersMarker) ? session.TakeWaitingParameters() : queued) is not { } message)
+                {
+                    continue;
+                }
+
                 responses.WriteOptions = reader.TryPeek(out _) ? buffered : null;
                 await responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
             }

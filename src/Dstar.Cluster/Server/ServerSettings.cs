@@ -80,6 +80,13 @@ public sealed record ServerSettings
 
         using var keys = AuthorizedKeys.Load(AuthorizedKeysPath);
         var covered = keys.WorkerIds.Count(id => id < Config.Workers);
+        if (keys.WorkerIds.Where(id => id >= Config.Workers).Order().ToList() is { Count: > 0 } outside)
+        {
+            // Likely a key file of another run, or workers lowered without it: those workers would only learn at their join.
+            warnings.Add($"--authorized-keys '{AuthorizedKeysPath}' lists worker id{(outside.Count > 1 ? "s" : "")} {string.Join(", ", outside.Take(10))}{(outside.Count > 10 ? ", ..." : "")} "
+                         + $"outside this run's 0..{Config.Workers - 1} (workers = {Config.Workers}): a worker with such an id is refused when it joins");
+        }
+
         // With k: auto the first round waits for k_max (KCapacity), so that is the k every key count is checked against.
         int k = Config.KCapacity;
         if (covered < k)

@@ -9,15 +9,25 @@ namespace Dstar.Cluster.Server;
 /// </summary>
 internal sealed class WorkerSession
 {
-    public WorkerSession(int workerId, CancellationTokenSource lifetime)
+    public WorkerSession(int workerId, CancellationTokenSource lifetime, string peer = "unknown")
     {
         WorkerId = workerId;
         Lifetime = lifetime;
+        Peer = peer;
         UploadLifetime = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
     }
 
     /// <summary>The id the stream proved it holds the key of; every gradient on it is attributed to this id.</summary>
     public int WorkerId { get; }
+
+    /// <summary>Where the stream comes from (gRPC's peer string).</summary>
+    public string Peer { get; }
+
+    /// <summary>
+    /// The session that replaced this one (<see cref="GrpcTransport.Attach"/>): a newer session of the same worker id,
+    /// which is the worker reconnecting or a second process running as that worker; null while it has not happened.
+    /// </summary>
+    public WorkerSession? ReplacedBy { get; set; }
 
     /// <summary>Cancelled when the session ends or a newer session of the same worker replaces it.</summary>
     public CancellationTokenSource Lifetime { get; }
@@ -68,8 +78,30 @@ internal sealed class WorkerSession
         }
 
         StreamParametersVersion = Math.Max(StreamParametersVersion, message.Parameters.Version);
-        return Send(message);
+
+        // Only the newest x_t waits on the stream, as on the upload connection: a worker that reads slowly, or not at
+        // all (a suspended process, a stalled link), must not make the server keep every round's 4·d bytes for it.
+        if (Interlocked.Exchange(ref _waitingParameters, message) is not null)
+        {
+            return true; // replaced an older version still waiting: its marker in the outbox now stands for this one
+        }
+
+        if (Send(ParametersMarker))
+        {
+            return true;
+        }
+
+        Interlocked.CompareExchange(ref _waitingParameters, null, message);
+        return false;
     }
+
+    /// <summary>Stands in the outbox for the newest x_t waiting on the stream (<see cref="TakeWaitingParameters"/>).</summary>
+    public static readonly ServerMessage ParametersMarker = new();
+
+    private ServerMessage? _waitingParameters;
+
+    /// <summary>The newest x_t queued on the stream, for the writer that read <see cref="ParametersMarker"/>; null if none waits.</summary>
+    public ServerMessage? TakeWaitingParameters() => Interlocked.Exchange(ref _waitingParameters, null);
 
     /// <summary>
     /// Queues a gradient's outcome: a rejection on the stream at once; kept, filtered or late with the next x_t on the

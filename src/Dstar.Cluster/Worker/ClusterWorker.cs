@@ -155,6 +155,13 @@ public static class ClusterWorker
                 log.LogError("worker {Worker}: the server refused the join: {Detail}", settings.WorkerId, e.Status.Detail);
                 return RefusedExitCode;
             }
+            catch (RpcException e) when (IsReplaced(e))
+            {
+                // Rejoining would end the other process's session in turn, and the two would take turns for ever.
+                log.LogError("worker {Worker}: another process runs with this id and took the session over ({Detail}); this one stops",
+                    settings.WorkerId, e.Status.Detail);
+                return RefusedExitCode;
+            }
             catch (Exception e) when (WorkerConnection.IsUntrustedServer(e))
             {
                 // Retrying cannot help: the same certificate will be refused again.
@@ -233,6 +240,13 @@ public static class ClusterWorker
 
                 // Either ends the session: the stream (the run finished, or the session ended) or the connection broke.
                 var first = await Task.WhenAny(reader, rounds).ConfigureAwait(false);
+                if (first == rounds)
+                {
+                    // When the server ended the session, the connection ends as the stream does: give the stream's
+                    // status (the run finished, or a second process took this id over) a moment to arrive.
+                    await Task.WhenAny(reader, Task.Delay(StreamEndGrace, CancellationToken.None)).ConfigureAwait(false);
+                }
+
                 log.LogInformation("worker {Worker}: session ending ({Side} ended first)", source.WorkerId, first == reader ? "stream" : "upload connection");
                 stop.Cancel();
                 upload.Abort();
@@ -259,7 +273,7 @@ public static class ClusterWorker
             }
             catch (Exception e) when (e is OperationCanceledException or RpcException or IOException)
             {
-                if (!finished && e is RpcException rpc && rpc.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated)
+                if (!finished && e is RpcException rpc && (rpc.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated || IsReplaced(rpc)))
                 {
                     throw;
                 }
@@ -268,6 +282,13 @@ public static class ClusterWorker
 
         return finished;
     }
+
+    /// <summary>How long a session whose upload connection ended waits for its stream to end too, and say why.</summary>
+    private static readonly TimeSpan StreamEndGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>The server ended the session because a newer session of this worker id joined (<see cref="Server.ParameterService.ReplacedReason"/>).</summary>
+    private static bool IsReplaced(RpcException e) =>
+        e.StatusCode == StatusCode.Aborted && e.Status.Detail.StartsWith(Server.ParameterService.ReplacedReason + ":", StringComparison.Ordinal);
 
     /// <summary>The rounds of a session without an upload channel: x_t from the stream, gradients on it.</summary>
     private static async Task StreamLoopAsync(ChannelReader<WorkItem> latest, GradientSender sender, GradientSource source, ILogger log, CancellationToken stop)

@@ -34,6 +34,14 @@ public sealed record WorkerSettings
     /// <exception cref="ArgumentException">the problem, naming the option and the value.</exception>
     public void Validate()
     {
+        // Checked here, not left to gRPC: its errors ("Invalid URI: ...", "No address resolver configured for the
+        // scheme 'ftp'") name neither the option nor the value.
+        if (!Uri.TryCreate(Server, UriKind.Absolute, out var server) || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps)
+            || string.IsNullOrEmpty(server.Host))
+        {
+            throw new ArgumentException($"--server '{Server}': expected the server's URL, https://HOST:PORT (http:// for a loopback server run with --insecure)");
+        }
+
         if (WorkerId < 0 || WorkerId >= Config.Workers)
         {
             throw new ArgumentException($"--id {WorkerId}: must be in 0..{Config.Workers - 1}, the worker ids of this config (workers = {Config.Workers})");
