@@ -13,12 +13,15 @@ public class ViewCommandTests
         Assert.Single(error.Trim().Split('\n'));
     }
 
-    [Fact]
-    public void View_options_without_view_are_refused()
+    [Theory]
+    [InlineData("simulate")]
+    [InlineData("sweep", "study.yaml")]
+    public void View_options_without_view_are_refused_in_one_line_as_usage(string command, string? argument = null)
     {
-        var (exit, _, error) = CliRun.Invoke("demo", "--view-token", "0123456789abcdef0123");
-        Assert.Equal(1, exit);
-        Assert.Contains("need --view", error);
+        string[] arguments = argument is null ? [command, "--view-token", "0123456789abcdef0123"] : [command, argument, "--view-token", "0123456789abcdef0123"];
+        var (exit, _, error) = CliRun.Invoke(arguments);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
+        Assert.Equal($"dstar {command}: --view-token, --view-token-file, --view-cert and --view-key need --view", error.Trim());
     }
 
     [Fact]

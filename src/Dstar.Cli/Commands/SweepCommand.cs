@@ -36,12 +36,7 @@ public static class SweepCommand
         command.SetAction(parsed =>
         {
             var configuration = parsed.InvocationConfiguration;
-            ViewOptions? viewOptions = null;
-            int refused = CommandRunner.Run("sweep", configuration.Error, _ =>
-            {
-                viewOptions = view.Read(parsed);
-                return ExitCodes.Ok;
-            });
+            int refused = view.Read(parsed, "sweep", configuration.Error, out var viewOptions);
             return refused != ExitCodes.Ok
                 ? refused
                 : Run(parsed.GetValue(study)!, parsed.GetValue(output), parsed.GetValue(parallel), !parsed.GetValue(noReport), configuration.Output, configuration.Error, viewOptions);
