@@ -14,6 +14,7 @@ public class ViewCommandTests
     }
 
     [Theory]
+    [InlineData("demo")]
     [InlineData("simulate")]
     [InlineData("sweep", "study.yaml")]
     public void View_options_without_view_are_refused_in_one_line_as_usage(string command, string? argument = null)
