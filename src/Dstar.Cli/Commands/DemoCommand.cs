@@ -104,6 +104,7 @@ public static class DemoCommand
                 (json ? error : output).WriteLine($"moved the previous {directory} aside to {moved}");
             }
 
+            OutputDirectory.Create(directory, "--out");
             scope.RunDirectory = directory;
             var live = LiveView.StartIfAsked(view, "dstar demo", json ? TextWriter.Null : output);
             try

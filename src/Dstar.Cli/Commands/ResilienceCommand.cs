@@ -170,7 +170,7 @@ public static class ResilienceCommand
         }
 
         Claim(directory, a.Overwrite, output);
-        Directory.CreateDirectory(directory);
+        OutputDirectory.Create(directory, "--out");
         output.WriteLine($"dstar resilience --grid {a.Grid}: {study.CellCount} cells, {study.Draws} draws each, into {directory}");
         var clock = Stopwatch.StartNew();
         int done = 0;
@@ -250,7 +250,7 @@ public static class ResilienceCommand
         var study = ConvergenceStudy.Load(a.Convergence!, a.Overrides);
         string directory = a.Out ?? Path.Combine("runs", "convergence-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         Claim(directory, a.Overwrite, output);
-        Directory.CreateDirectory(directory);
+        OutputDirectory.Create(directory, "--out");
         var c = CultureInfo.InvariantCulture;
         output.WriteLine($"dstar resilience --convergence {a.Convergence}: {study.Aggregators.Count * study.Attacks.Count} runs of {study.Base.Rounds} rounds, into {directory}");
         var clock = Stopwatch.StartNew();

@@ -92,6 +92,8 @@ public static class SimulateCommand
                 {
                     output.WriteLine($"moved the previous {directory} aside to {moved}");
                 }
+
+                OutputDirectory.Create(directory, "--out");
             }
 
             scope.RunDirectory = directory;

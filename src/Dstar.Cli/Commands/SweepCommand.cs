@@ -80,6 +80,7 @@ public static class SweepCommand
     private static int Run(StudyPlan plan, string studyPath, string? outputDirectory, int parallel, bool report, TextWriter output, TextWriter error, ViewOptions? view)
     {
         var directory = outputDirectory ?? Path.Combine("runs", "sweep-" + plan.Study.Name);
+        OutputDirectory.Create(directory, "--out");
         var (executable, prefix) = ClusterLauncher.CurrentCommand();
         var console = new SweepConsole(output);
         ISweepProgress progress = console;
