@@ -80,7 +80,6 @@ public static class SweepCommand
     private static int Run(StudyPlan plan, string studyPath, string? outputDirectory, int parallel, bool report, TextWriter output, TextWriter error, ViewOptions? view)
     {
         var directory = outputDirectory ?? Path.Combine("runs", "sweep-" + plan.Study.Name);
-        OutputDirectory.Create(directory, "--out");
         var (executable, prefix) = ClusterLauncher.CurrentCommand();
         var console = new SweepConsole(output);
         ISweepProgress progress = console;
@@ -109,6 +108,8 @@ public static class SweepCommand
         Console.CancelKeyPress += onCancel;
         try
         {
+            // Only once the view (when asked) is known to start: a refused view leaves no directory behind.
+            OutputDirectory.Create(directory, "--out");
             output.WriteLine($"dstar sweep: study {plan.Study.Name}, {plan.Cells.Count} cells × {plan.Study.Seeds.Count} seed{(plan.Study.Seeds.Count == 1 ? "" : "s")} into {directory}");
             Task<SweepOutcome> Sweep() => StudySweep.RunAsync(plan, directory, parallel, new WorkerCommand(executable, prefix), progress, cancel.Token);
             bool terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
