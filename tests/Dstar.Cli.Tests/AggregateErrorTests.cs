@@ -158,13 +158,18 @@ public class AggregateErrorTests
         Assert.False(File.Exists(run.PathOf("o.npy")));
     }
 
-    [Fact]
-    public void A_rule_that_needs_the_validation_gradient_refuses_without_it()
+    [Theory]
+    [InlineData("fltrust", "fltrust needs the server's validation gradient g₀, got none: give it with --validation G0.npy")]
+    [InlineData("dstar", "dstar (center=median) needs the server's validation gradient g₀, got none: give it with --validation G0.npy")]
+    public void A_rule_that_needs_the_validation_gradient_refuses_without_it_naming_the_option(string rule, string expected)
     {
         using var run = new CliRun();
         NpyWriter.Write(run.PathOf("x.npy"), new float[12], 4, 3);
-        var result = CliRun.Invoke("aggregate", "--rule", "fltrust", "--input", run.PathOf("x.npy"), "--output", run.PathOf("o.npy"));
-        AssertOneLineFailure(result, "fltrust needs the server's validation gradient");
+        var result = CliRun.Invoke("aggregate", "--rule", rule, "--input", run.PathOf("x.npy"), "--output", run.PathOf("o.npy"));
+        AssertOneLineFailure(result, expected);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.RunFailed, result.Exit);
+        Assert.DoesNotContain("Context", result.Error);
+        Assert.False(File.Exists(run.PathOf("o.npy")));
     }
 
     [Fact]

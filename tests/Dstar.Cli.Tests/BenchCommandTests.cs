@@ -78,12 +78,16 @@ public class BenchCommandTests
     [InlineData("--n", "0", "--n must be ≥ 1, got 0")]
     [InlineData("--d", "-5", "--d must be ≥ 1, got -5")]
     [InlineData("--threads", "0", "--threads must be ≥ 1, got 0")]
-    [InlineData("--repeats", "0", "--repeats must be ≥ 1, got 0")]
+    [InlineData("--repeats", "0", "--repeats must be in 1..1000, got 0")]
+    [InlineData("--repeats", "2000000000", "--repeats must be in 1..1000, got 2000000000")]
+    [InlineData("--warmups", "-1", "--warmups must be in 0..1000, got -1")]
+    [InlineData("--warmups", "1001", "--warmups must be in 0..1000, got 1001")]
     [InlineData("--f", "-1", "--f must be ≥ 0, got -1")]
     public void Bench_refuses_bad_settings_in_one_line(string option, string value, string expected)
     {
         var result = CliRun.Invoke("bench", "aggregators", option, value);
         AggregateErrorTests.AssertOneLineFailure(result, expected);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, result.Exit);
     }
 
     [Fact]

@@ -45,11 +45,14 @@ public class BenchWireCommandTests
 
     [Theory]
     [InlineData("--d", "0", "--d must be in 1..")]
-    [InlineData("--repeats", "0", "--repeats must be ≥ 1, got 0")]
-    [InlineData("--warmups", "-1", "--warmups must be ≥ 0, got -1")]
+    [InlineData("--repeats", "0", "--repeats must be in 1..1000, got 0")]
+    [InlineData("--repeats", "2000000000", "--repeats must be in 1..1000, got 2000000000")]
+    [InlineData("--warmups", "-1", "--warmups must be in 0..1000, got -1")]
+    [InlineData("--warmups", "5000", "--warmups must be in 0..1000, got 5000")]
     public void Wire_refuses_bad_settings_in_one_line(string option, string value, string expected)
     {
         var result = CliRun.Invoke("bench", "wire", option, value);
         AggregateErrorTests.AssertOneLineFailure(result, expected);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, result.Exit);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dstar.Cli.Commands;
+using Dstar.Cli.Failures;
 using Xunit;
 
 namespace Dstar.Cli.Tests;
@@ -40,5 +41,72 @@ public class DemoCommandTests
                 Directory.Delete(directory, recursive: true);
             }
         }
+    }
+
+    private static readonly string[] Short = ["rounds=2", "eval_every=1"];
+
+    [Fact]
+    public void A_named_out_holding_an_earlier_demo_is_refused_and_overwrite_moves_it_aside()
+    {
+        using var run = new CliRun();
+        var directory = run.PathOf("demo");
+        var median = Path.Combine(directory, "median");
+        Directory.CreateDirectory(median);
+        File.WriteAllText(Path.Combine(median, "summary.json"), "{\"rounds\": 3}\n");
+        File.WriteAllText(Path.Combine(median, "notes.txt"), "mine\n");
+
+        var refused = CliRun.Invoke("demo", "--out", directory, "--json", "--set", Short[0], "--set", Short[1]);
+        Assert.Equal(ExitCodes.Data, refused.Exit);
+        Assert.Equal(
+            $"dstar demo: --out '{directory}' already holds an earlier demo ({median}); pass --overwrite to move it aside to {directory}.old-TIMESTAMP, or give another --out",
+            refused.Error.Trim());
+        Assert.Equal(["median"], Directory.GetFileSystemEntries(directory).Select(Path.GetFileName));
+        Assert.Equal("{\"rounds\": 3}\n", File.ReadAllText(Path.Combine(median, "summary.json")));
+
+        var moved = CliRun.Invoke("demo", "--out", directory, "--overwrite", "--json", "--set", Short[0], "--set", Short[1]);
+        Assert.True(moved.Exit == 0, moved.Error);
+        var aside = Assert.Single(Directory.GetDirectories(run.Directory, "demo.old-*"));
+        Assert.Equal($"moved the previous {directory} aside to {aside}", moved.Error.Trim());
+        Assert.Equal(3, JsonDocument.Parse(moved.Output).RootElement.GetProperty("runs").GetArrayLength()); // still only JSON on standard output
+        Assert.Equal("mine\n", File.ReadAllText(Path.Combine(aside, "median", "notes.txt")));
+        Assert.Equal("{\"rounds\": 3}\n", File.ReadAllText(Path.Combine(aside, "median", "summary.json")));
+        Assert.False(File.Exists(Path.Combine(median, "notes.txt")));
+        Assert.Contains("\"rounds\": 2", File.ReadAllText(Path.Combine(median, "summary.json")));
+    }
+
+    [Fact]
+    public void An_out_with_other_files_is_used_and_they_are_left_alone()
+    {
+        using var run = new CliRun();
+        File.WriteAllText(run.PathOf("notes.txt"), "mine\n");
+        var result = CliRun.Invoke("demo", "--out", run.Directory, "--json", "--set", Short[0], "--set", Short[1]);
+        Assert.True(result.Exit == 0, result.Error);
+        Assert.Equal("", result.Error);
+        Assert.Equal("mine\n", File.ReadAllText(run.PathOf("notes.txt")));
+        Assert.True(File.Exists(Path.Combine(run.Directory, "dstar", "summary.json")));
+    }
+
+    [Fact]
+    public void The_default_directory_is_moved_aside_with_a_message_so_the_quick_start_can_run_again()
+    {
+        using var run = new CliRun();
+        var directory = run.PathOf("demo");
+        var first = new StringWriter();
+        var error = new StringWriter();
+        Assert.True(DemoCommand.RunInto(json: false, directory, mayMoveAside: true, Short, first, error) == 0, error.ToString());
+        Assert.DoesNotContain("moved", first.ToString());
+        var earlier = File.ReadAllBytes(Path.Combine(directory, "dstar", "metrics.jsonl"));
+
+        var second = new StringWriter();
+        Assert.True(DemoCommand.RunInto(json: false, directory, mayMoveAside: true, Short, second, error) == 0, error.ToString());
+        var aside = Assert.Single(Directory.GetDirectories(run.Directory, "demo.old-*"));
+        Assert.StartsWith($"moved the previous {directory} aside to {aside}\n", second.ToString().ReplaceLineEndings("\n"));
+        Assert.Equal(earlier, File.ReadAllBytes(Path.Combine(aside, "dstar", "metrics.jsonl")));
+        foreach (var name in new[] { "mean", "median", "dstar" })
+        {
+            Assert.True(File.Exists(Path.Combine(directory, name, "summary.json")), name);
+        }
+
+        Assert.Equal("", error.ToString());
     }
 }

@@ -96,6 +96,85 @@ public class ResilienceCommandTests
         Assert.Equal(6, document.RootElement.GetProperty("results").GetArrayLength());
     }
 
+    [Fact]
+    public void A_grid_out_holding_results_is_refused_and_overwrite_moves_it_aside()
+    {
+        using var run = new CliRun();
+        var study = run.PathOf("study.yaml");
+        File.WriteAllText(study, """
+            config:
+              seed: 7
+              data: {name: synthetic-linear, samples: 2000, features: 8, validation_size: 200}
+              model: linreg
+              workers: 10
+              k: 10
+              batch_size: 8
+            draws: 10
+            aggregators: [mean]
+            attacks: [none]
+            byzantine: [1]
+            """);
+        var directory = run.PathOf("out");
+        Directory.CreateDirectory(directory);
+        var results = Path.Combine(directory, "results.json");
+        File.WriteAllText(results, "{\"saved\": true}\n");
+
+        var refused = CliRun.Invoke("resilience", "--grid", study, "--out", directory);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Data, refused.Exit);
+        Assert.Equal(
+            $"dstar resilience: --out '{directory}' already holds a study's results ({results}); pass --overwrite to move it aside to {directory}.old-TIMESTAMP, or give another --out (--replot redraws a --grid study's plots from them)",
+            refused.Error.Trim());
+        Assert.Equal("{\"saved\": true}\n", File.ReadAllText(results));
+        Assert.Equal([results], Directory.GetFileSystemEntries(directory));
+
+        var moved = CliRun.Invoke("resilience", "--grid", study, "--out", directory, "--overwrite");
+        Assert.True(moved.Exit == 0, moved.Error);
+        var aside = Assert.Single(Directory.GetDirectories(run.Directory, "out.old-*"));
+        Assert.Contains($"moved the previous {directory} aside to {aside}", moved.Output);
+        Assert.Equal("{\"saved\": true}\n", File.ReadAllText(Path.Combine(aside, "results.json")));
+        using var document = JsonDocument.Parse(File.ReadAllText(results));
+        Assert.Equal(1, document.RootElement.GetProperty("results").GetArrayLength());
+    }
+
+    [Fact]
+    public void A_convergence_out_holding_results_is_refused()
+    {
+        using var run = new CliRun();
+        var directory = run.PathOf("out");
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "convergence.json"), "{}\n");
+        var study = Path.Combine(RepositoryRoot(), "experiments", "studies", "convergence-linear.yaml");
+        var refused = CliRun.Invoke("resilience", "--convergence", study, "--out", directory);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Data, refused.Exit);
+        Assert.Contains($"--out '{directory}' already holds a study's results ({Path.Combine(directory, "convergence.json")}); pass --overwrite", refused.Error);
+        Assert.Equal("{}\n", File.ReadAllText(Path.Combine(directory, "convergence.json")));
+    }
+
+    [Theory]
+    [InlineData("--overwrite")]
+    [InlineData("--overwrite", "--replot")]
+    public void Overwrite_needs_a_study_out_and_excludes_replot(params string[] options)
+    {
+        using var run = new CliRun();
+        string[] arguments = options.Contains("--replot") ? ["resilience", "--grid", "g.yaml", "--out", run.Directory, .. options] : ["resilience", "--grid", "g.yaml", .. options];
+        var (exit, _, error) = CliRun.Invoke(arguments);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
+        Assert.Contains(options.Contains("--replot") ? "drop --overwrite" : "give --out DIR with it", error);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "experiments", "studies", "convergence-linear.yaml")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("the repository root was not found above " + AppContext.BaseDirectory);
+    }
+
     [Theory]
     [InlineData("draws: 99999999\n", "draws = '99999999' must be an integer in 2..10000")]
     [InlineData("train_rounds: 99999999\n", "train_rounds = '99999999' must be an integer in 1..10000000")]

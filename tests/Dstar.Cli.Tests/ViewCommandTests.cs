@@ -13,12 +13,14 @@ public class ViewCommandTests
         Assert.Single(error.Trim().Split('\n'));
     }
 
-    [Fact]
-    public void View_options_without_view_are_refused()
+    [Theory]
+    [InlineData("demo")]
+    [InlineData("simulate")]
+    public void View_options_without_view_are_refused_in_one_line_as_usage(string command)
     {
-        var (exit, _, error) = CliRun.Invoke("demo", "--view-token", "0123456789abcdef0123");
-        Assert.Equal(1, exit);
-        Assert.Contains("need --view", error);
+        var (exit, _, error) = CliRun.Invoke(command, "--view-token", "0123456789abcdef0123");
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
+        Assert.Equal($"dstar {command}: --view-token, --view-token-file, --view-cert and --view-key need --view", error.Trim());
     }
 
     [Fact]
@@ -50,7 +52,7 @@ public class SweepViewOptionTests
         var study = System.IO.Path.Combine(RepositoryRoot(), "experiments", "studies", "quick.yaml");
         using var run = new CliRun();
         var (exit, _, error) = CliRun.Invoke("sweep", study, "--out", run.PathOf("q"), "--view", "http://0.0.0.0:8090");
-        Assert.Equal(1, exit);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
         Assert.StartsWith("dstar sweep: --view 'http://0.0.0.0:8090' is refused: '0.0.0.0' is not a loopback address", error);
         Assert.Single(error.Trim().Split('\n'));
         Assert.False(Directory.Exists(run.PathOf("q")), "nothing is run when the view is refused");
@@ -60,8 +62,8 @@ public class SweepViewOptionTests
     public void Sweep_view_options_without_view_are_refused()
     {
         var (exit, _, error) = CliRun.Invoke("sweep", "any.yaml", "--view-token", "0123456789abcdef0123");
-        Assert.Equal(1, exit);
-        Assert.Contains("need --view", error);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
+        Assert.Equal("dstar sweep: --view-token, --view-token-file, --view-cert and --view-key need --view", error.Trim());
     }
 
     private static string RepositoryRoot()

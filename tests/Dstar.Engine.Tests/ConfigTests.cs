@@ -109,6 +109,20 @@ public class ConfigTests
         Assert.Contains(e.Errors, x => x.Key == "attack" && x.Problem.Contains("byzantine = 3"));
     }
 
+    [Theory]
+    [InlineData("aggregator=dstar", "dstar (center=median) needs the server's validation gradient g₀, got none: set data.validation_size ≥ 1")]
+    [InlineData("aggregator=fltrust", "fltrust needs the server's validation gradient g₀, got none: set data.validation_size ≥ 1")]
+    [InlineData("k=auto", "dstar (center=median) needs the server's validation gradient g₀, got none: set data.validation_size ≥ 1")]
+    public void A_rule_that_needs_g0_without_a_validation_split_names_the_key_to_set(string set, string expected)
+    {
+        string[] overrides = set == "k=auto" ? ["aggregator=dstar", set, "data.validation_size=0"] : [set, "data.validation_size=0"];
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Valid, overrides));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("aggregator", error.Key);
+        Assert.StartsWith(expected, error.Problem);
+        Assert.DoesNotContain("Context", error.Problem);
+    }
+
     [Fact]
     public void Malformed_yaml_is_reported_as_a_file_error()
     {

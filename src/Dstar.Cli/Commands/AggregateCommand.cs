@@ -126,6 +126,13 @@ public static class AggregateCommand
         }
 
         var (values, n, d) = NpyReader.ReadMatrix(arguments.Input);
+        if (arguments.Validation is null && rule.CheckRequirements(n, arguments.ByzantineCount, hasValidationGradient: false) is { } missing
+            && rule.CheckRequirements(n, arguments.ByzantineCount, hasValidationGradient: true) is null)
+        {
+            // The rule's own refusal, with the option that gives it g₀.
+            throw new CommandFailure($"{missing}: give it with --validation G0.npy", FailureKind.RunFailed);
+        }
+
         var context = new AggregationContext(arguments.ByzantineCount, new Random(arguments.Seed));
         if (arguments.Validation is { } validationPath)
         {

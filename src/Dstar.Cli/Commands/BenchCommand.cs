@@ -37,6 +37,15 @@ public static class BenchCommand
 
     private static readonly string[] MedianLike = ["median", "trimmed-mean", "meamed"];
 
+    /// <summary>
+    /// The most timed calls (or pushes) <c>--repeats</c> asks for: the median of this many is stable to well under a
+    /// percent, and a larger count would only keep the machine busy (each call of a 64 MB batch takes milliseconds).
+    /// </summary>
+    public const int MaxRepeats = 1000;
+
+    /// <summary>The most untimed calls (or pushes) <c>--warmups</c> asks for; the runtime's recompilation settles within a hundred.</summary>
+    public const int MaxWarmUps = 1000;
+
     /// <summary>Builds the <c>bench</c> command with its <c>aggregators</c> subcommand.</summary>
     public static Command Create()
     {
@@ -141,8 +150,7 @@ public static class BenchCommand
                 Require(d >= 1 && d <= WireBenchmark.MaxDimension, $"--d must be in 1..{WireBenchmark.MaxDimension}, got {d}");
             }
 
-            Require(settings.Repeats >= 1, $"--repeats must be ≥ 1, got {settings.Repeats}");
-            Require(settings.WarmUps >= 0, $"--warmups must be ≥ 0, got {settings.WarmUps}");
+            RequireCounts(settings.Repeats, settings.WarmUps);
             var loadAverage = AggregatorBenchmark.OneMinuteLoad();
             var runs = await WireBenchmark.RunAsync(settings, line => error.WriteLine(line), cancellationToken).ConfigureAwait(false);
             if (json)
@@ -262,11 +270,16 @@ public static class BenchCommand
         Require(s.ByzantineCount >= 0, $"--f must be ≥ 0, got {s.ByzantineCount}");
         Require(s.Threads >= 1, $"--threads must be ≥ 1, got {s.Threads}");
         Require(s.Threads <= 4 * Environment.ProcessorCount, $"--threads {s.Threads} is too large: the limit is {4 * Environment.ProcessorCount} (4 per core)");
-        Require(s.Repeats >= 1, $"--repeats must be ≥ 1, got {s.Repeats}");
-        Require(s.WarmUps >= 0, $"--warmups must be ≥ 0, got {s.WarmUps}");
+        RequireCounts(s.Repeats, s.WarmUps);
         var unknown = (s.Only ?? []).Where(name => !AggregatorBenchmark.ComponentNames.Contains(name)).ToList();
         Require(unknown.Count == 0, $"--only: unknown component {string.Join(", ", unknown.Select(u => $"'{u}'"))}; valid: {string.Join(", ", AggregatorBenchmark.ComponentNames)}");
         Require((long)s.Rows * s.Dimension <= Array.MaxLength, $"--n × --d = {(long)s.Rows * s.Dimension} exceeds the largest array ({Array.MaxLength})");
+    }
+
+    private static void RequireCounts(int repeats, int warmUps)
+    {
+        Require(repeats is >= 1 and <= MaxRepeats, $"--repeats must be in 1..{MaxRepeats}, got {repeats}");
+        Require(warmUps is >= 0 and <= MaxWarmUps, $"--warmups must be in 0..{MaxWarmUps}, got {warmUps}");
     }
 
     private static void Require(bool condition, string message)

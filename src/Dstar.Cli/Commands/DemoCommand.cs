@@ -13,7 +13,7 @@ using Spectre.Console;
 namespace Dstar.Cli.Commands;
 
 /// <summary>
-/// <c>dstar demo [--json] [--out DIR] [--set key=value]...</c>: the README's main job. One scenario, three runs:
+/// <c>dstar demo [--json] [--out DIR [--overwrite]] [--set key=value]...</c>: the README's main job. One scenario, three runs:
 /// plain averaging that waits for all 20 workers, the coordinate-wise median of the first 15, and dSTAR on the first
 /// 15. Fashion-MNIST (the bundled sample, or the full set when installed), 4 fast Byzantine workers sending IPM with
 /// ε = 100, Pareto (heavy-tailed) response times. Prints a comparison table and the plot paths, or JSON.
@@ -22,6 +22,12 @@ public static class DemoCommand
 {
     /// <summary>The demo's attack, named in the output.</summary>
     public const string Attack = "ipm epsilon=100";
+
+    /// <summary>Where the demo writes without <c>--out</c>; an earlier demo there is moved aside, so the README's command can be run again.</summary>
+    public static readonly string DefaultDirectory = Path.Combine("runs", "demo");
+
+    /// <summary>The comparison plots the demo writes into its directory, beside the three run directories.</summary>
+    public static IReadOnlyList<string> ComparisonPlots { get; } = ["accuracy_by_round.png", "accuracy_by_time.png"];
 
     /// <summary>The shared scenario (see experiments/demo.yaml, which holds the same values).</summary>
     public static ExperimentConfig Scenario() => new()
@@ -57,25 +63,49 @@ public static class DemoCommand
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "print {\"runs\":[{\"name\",\"final_accuracy\",\"virtual_seconds\",\"byzantine_kept\"}]} instead of the table" };
-        var output = new Option<string>("--out") { Description = "where the three runs and the comparison plots go", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
+        var output = new Option<string?>("--out") { Description = "where the three runs and the comparison plots go (default runs/demo, where an earlier demo is moved aside to runs/demo.old-TIMESTAMP); an --out that holds an earlier demo is refused without --overwrite" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "move an --out that holds an earlier demo aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it" };
         var set = new Option<string[]>("--set") { Description = "override a scenario key for all three runs, e.g. --set rounds=100 (repeatable)" };
-        var command = new Command("demo", "Mean vs median vs dSTAR on Fashion-MNIST with stragglers and 4 fast Byzantine workers (IPM ε = 100).") { json, output, set };
+        var command = new Command("demo", "Mean vs median vs dSTAR on Fashion-MNIST with stragglers and 4 fast Byzantine workers (IPM ε = 100).") { json, output, overwrite, set };
         var view = new ViewOptionSet();
         view.AddTo(command);
         command.SetAction(parsed =>
         {
             var configuration = parsed.InvocationConfiguration;
-            return Run(parsed.GetValue(json), parsed.GetValue(output)!, parsed.GetValue(set) ?? [], configuration.Output, configuration.Error, view.Read(parsed));
+            if (view.Read(parsed, "demo", configuration.Error, out var viewOptions) is var refused and not ExitCodes.Ok)
+            {
+                return refused;
+            }
+
+            return Run(parsed.GetValue(json), parsed.GetValue(output), parsed.GetValue(set) ?? [], configuration.Output, configuration.Error, viewOptions, parsed.GetValue(overwrite));
         });
         return command;
     }
 
-    /// <summary>Runs the demo (with the live view at <paramref name="view"/> when not null); a failure prints on <paramref name="error"/> and returns its exit code (<see cref="ExitCodes"/>).</summary>
-    public static int Run(bool json, string directory, IReadOnlyList<string> overrides, TextWriter output, TextWriter error, ViewOptions? view = null) =>
+    /// <summary>
+    /// Runs the demo into <paramref name="directory"/> (null: <see cref="DefaultDirectory"/>), with the live view at
+    /// <paramref name="view"/> when not null; a failure prints on <paramref name="error"/> and returns its exit code
+    /// (<see cref="ExitCodes"/>). Nothing saved is replaced: an earlier demo in <see cref="DefaultDirectory"/> is moved
+    /// aside (and said so); one in a directory the user named is refused unless <paramref name="overwrite"/> moves it aside.
+    /// </summary>
+    public static int Run(bool json, string? directory, IReadOnlyList<string> overrides, TextWriter output, TextWriter error, ViewOptions? view = null, bool overwrite = false) =>
+        RunInto(json, directory ?? DefaultDirectory, mayMoveAside: directory is null || overwrite, overrides, output, error, view);
+
+    /// <summary>
+    /// Runs the demo into <paramref name="directory"/>; an earlier demo there is moved aside when
+    /// <paramref name="mayMoveAside"/> (the default directory, or <c>--overwrite</c>), else refused.
+    /// </summary>
+    internal static int RunInto(bool json, string directory, bool mayMoveAside, IReadOnlyList<string> overrides, TextWriter output, TextWriter error, ViewOptions? view = null) =>
         CommandRunner.Run("demo", error, scope =>
         {
-            scope.RunDirectory = directory;
             var baseline = ConfigLoader.Load(ConfigLoader.ToYaml(Scenario()), overrides);
+            if (Claim(directory, baseline, mayMoveAside) is { } moved)
+            {
+                (json ? error : output).WriteLine($"moved the previous {directory} aside to {moved}");
+            }
+
+            OutputDirectory.Create(directory, "--out");
+            scope.RunDirectory = directory;
             var live = LiveView.StartIfAsked(view, "dstar demo", json ? TextWriter.Null : output);
             try
             {
@@ -86,6 +116,42 @@ public static class DemoCommand
                 live?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
         });
+
+    /// <summary>
+    /// Makes <paramref name="directory"/> ready for a demo: when it holds an earlier one (a run in one of the three run
+    /// directories, or the comparison plots), moves it aside to DIR.old-TIMESTAMP if <paramref name="mayMove"/> and
+    /// returns where to, else refuses it. Returns null when nothing was moved.
+    /// </summary>
+    /// <exception cref="CommandFailure">the directory is a file, or holds an earlier demo and may not be moved.</exception>
+    private static string? Claim(string directory, ExperimentConfig baseline, bool mayMove)
+    {
+        if (File.Exists(directory))
+        {
+            throw new CommandFailure($"--out '{directory}' is a file: give a directory for the demo's runs", FailureKind.Data);
+        }
+
+        if (!Directory.Exists(directory))
+        {
+            return null;
+        }
+
+        var found = Runs.Select(r => Path.Combine(directory, r.Change(baseline).Aggregator)).Where(d => RunDirectory.HoldsRun(d))
+            .Concat(ComparisonPlots.Select(f => Path.Combine(directory, f)).Where(File.Exists))
+            .ToList();
+        if (found.Count == 0)
+        {
+            return null;
+        }
+
+        if (!mayMove)
+        {
+            throw new CommandFailure(
+                $"--out '{directory}' already holds an earlier demo ({string.Join(", ", found)}); pass --overwrite to move it aside to {directory.TrimEnd('/', '\\')}.old-TIMESTAMP, or give another --out",
+                FailureKind.Data);
+        }
+
+        return RunDirectory.Claim(directory, RunDirectoryMode.Overwrite);
+    }
 
     private static int Run(bool json, string directory, ExperimentConfig baseline, LiveView? live, TextWriter output)
     {
@@ -109,8 +175,8 @@ public static class DemoCommand
             RunSummary summary;
             try
             {
-                // The demo's directory is its own scratch space: each demo replaces the previous one's files.
-                summary = simulator.RunAsync(new RunOptions { Directory = runDirectory, Mode = RunDirectoryMode.Replace, Sinks = viewRun is null ? [history] : [history, viewRun] })
+                // An earlier demo was moved aside (Claim): a run directory that holds a run now is refused, not replaced.
+                summary = simulator.RunAsync(new RunOptions { Directory = runDirectory, Mode = RunDirectoryMode.New, Sinks = viewRun is null ? [history] : [history, viewRun] })
                     .GetAwaiter().GetResult().Summary!;
             }
             catch (Exception e) when (viewRun is not null)
@@ -141,8 +207,8 @@ public static class DemoCommand
 
         var plots = new[]
         {
-            Plots.Accuracy(Path.Combine(directory, "accuracy_by_round.png"), results.Select(r => (r.Name, r.History)), byTime: false, "demo: test accuracy"),
-            Plots.Accuracy(Path.Combine(directory, "accuracy_by_time.png"), results.Select(r => (r.Name, r.History)), byTime: true, "demo: test accuracy"),
+            Plots.Accuracy(Path.Combine(directory, ComparisonPlots[0]), results.Select(r => (r.Name, r.History)), byTime: false, "demo: test accuracy"),
+            Plots.Accuracy(Path.Combine(directory, ComparisonPlots[1]), results.Select(r => (r.Name, r.History)), byTime: true, "demo: test accuracy"),
         };
 
         if (json)

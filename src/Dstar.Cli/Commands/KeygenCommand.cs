@@ -18,7 +18,13 @@ internal static class KeygenCommand
         };
         command.SetAction(parse => CommandRunner.Run("keygen", parse.InvocationConfiguration.Error, _ =>
         {
-            parse.InvocationConfiguration.Output.WriteLine(WorkerKey.WriteKeyPair(parse.GetValue(id), parse.GetValue(output)!));
+            var directory = parse.GetValue(output)!;
+            if (parse.GetValue(id) >= 0 && !File.Exists(directory))
+            {
+                OutputDirectory.Create(directory, "--out");
+            }
+
+            parse.InvocationConfiguration.Output.WriteLine(WorkerKey.WriteKeyPair(parse.GetValue(id), directory));
             return 0;
         }));
         return command;

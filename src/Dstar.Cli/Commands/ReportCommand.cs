@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Dstar.Cli.Failures;
 using Dstar.Studies.Report;
 
 namespace Dstar.Cli.Commands;
@@ -20,26 +21,44 @@ public static class ReportCommand
         return command;
     }
 
-    /// <summary>Runs the command.</summary>
-    public static int Run(string directory, double? target, TextWriter output, TextWriter error)
-    {
-        if (target is { } t && !(t > 0 && t <= 1))
+    /// <summary>
+    /// Runs the command. Exit codes are those of every command (<see cref="ExitCodes"/>): 0 when the report is written
+    /// from whole run files, 2 for a bad option, 3 when plan.json is missing or damaged, or when some runs' files are
+    /// damaged (the report is still written, without them, and each is named on <paramref name="error"/>).
+    /// </summary>
+    public static int Run(string directory, double? target, TextWriter output, TextWriter error) =>
+        CommandRunner.Run("report", error, _ =>
         {
-            error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dstar report: --target-accuracy = {t}: must be in (0, 1]"));
-            return 1;
-        }
+            if (target is { } t && !(t > 0 && t <= 1))
+            {
+                throw new CommandFailure(string.Create(CultureInfo.InvariantCulture, $"--target-accuracy = {t}: must be in (0, 1]"));
+            }
 
-        try
-        {
             var (results, folder) = StudyReport.Write(directory, target);
             output.WriteLine(ReportFiles.Describe(results));
             output.WriteLine($"report: {Path.Combine(folder, ReportHtml.FileName)}, {ReportFiles.JsonName}, {ReportFiles.MarkdownName}, {ReportFiles.CellsCsvName}, {ReportFiles.TablesCsvName}");
-            return 0;
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            return PrintDamaged(results, "report", error) > 0 ? ExitCodes.Data : ExitCodes.Ok;
+        });
+
+    /// <summary>
+    /// Prints one line on <paramref name="error"/> for each run of <paramref name="results"/> whose files are damaged
+    /// (naming the file), then what to do; returns how many there were.
+    /// </summary>
+    public static int PrintDamaged(StudyResults results, string command, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(error);
+        var damaged = ReportFiles.DamagedRuns(results);
+        foreach (var line in damaged)
         {
-            error.WriteLine($"dstar report: {e.Message.ReplaceLineEndings(" ").Trim()}");
-            return 1;
+            error.WriteLine($"dstar {command}: {CommandRunner.OneLine(line)}");
         }
+
+        if (damaged.Count > 0)
+        {
+            error.WriteLine($"dstar {command}: {damaged.Count} run{(damaged.Count == 1 ? "" : "s")} left out of the report as damaged; move {(damaged.Count == 1 ? "its" : "their")} run director{(damaged.Count == 1 ? "y" : "ies")} aside and run dstar sweep again to redo {(damaged.Count == 1 ? "it" : "them")}");
+        }
+
+        return damaged.Count;
     }
 }

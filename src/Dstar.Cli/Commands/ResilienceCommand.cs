@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Guarantees;
+using Dstar.Engine.Running;
 using Spectre.Console;
 
 namespace Dstar.Cli.Commands;
@@ -33,7 +34,11 @@ public static class ResilienceCommand
         string? Grid = null,
         string? Convergence = null,
         string? Out = null,
-        bool Replot = false);
+        bool Replot = false,
+        bool Overwrite = false);
+
+    /// <summary>What a <c>--grid</c> study writes into its <c>--out</c>, and a <c>--convergence</c> study: a directory holding either holds a study's results.</summary>
+    public static IReadOnlyList<string> ResultFiles { get; } = ["results.json", "convergence.json"];
 
     /// <summary>Builds the <c>resilience</c> command.</summary>
     public static Command Create()
@@ -49,13 +54,14 @@ public static class ResilienceCommand
         var convergence = new Option<string?>("--convergence") { Description = "run a convergence study file (experiments/studies/convergence-linear.yaml)" };
         var output = new Option<string?>("--out") { Description = "the study's output directory (default runs/resilience-TIMESTAMP)" };
         var replot = new Option<bool>("--replot") { Description = "with --grid: redraw the plots and table from --out's results.json without running" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "move an --out that holds a study's results (results.json, convergence.json) aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it" };
         var command = new Command("resilience", "Measure (α, f)-Byzantine resilience at a point, or linear convergence on a synthetic problem.")
         {
-            config, set, rounds, at, json, confidence, bootstrap, grid, convergence, output, replot,
+            config, set, rounds, at, json, confidence, bootstrap, grid, convergence, output, replot, overwrite,
         };
         command.SetAction(parsed => Run(
             new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(rounds), parsed.GetValue(at) ?? "init",
-                parsed.GetValue(json), parsed.GetValue(confidence), parsed.GetValue(bootstrap), parsed.GetValue(grid), parsed.GetValue(convergence), parsed.GetValue(output), parsed.GetValue(replot)),
+                parsed.GetValue(json), parsed.GetValue(confidence), parsed.GetValue(bootstrap), parsed.GetValue(grid), parsed.GetValue(convergence), parsed.GetValue(output), parsed.GetValue(replot), parsed.GetValue(overwrite)),
             parsed.InvocationConfiguration.Output,
             parsed.InvocationConfiguration.Error));
         return command;
@@ -78,6 +84,13 @@ public static class ResilienceCommand
             if (a.Replot && a.Grid is null)
             {
                 throw new ArgumentException("--replot redraws a --grid study's plots from its results.json: give --grid and --out with it");
+            }
+
+            if (a.Overwrite && (a.Out is null || a.Replot))
+            {
+                throw new ArgumentException(a.Replot
+                    ? "--replot redraws the plots of --out's own results.json; drop --overwrite"
+                    : "--overwrite moves an --out that holds a study's results aside: give --out DIR with it");
             }
 
             if (a.Out is not null && a.Grid is null && a.Convergence is null)
@@ -156,7 +169,8 @@ public static class ResilienceCommand
             return 0;
         }
 
-        Directory.CreateDirectory(directory);
+        Claim(directory, a.Overwrite, output);
+        OutputDirectory.Create(directory, "--out");
         output.WriteLine($"dstar resilience --grid {a.Grid}: {study.CellCount} cells, {study.Draws} draws each, into {directory}");
         var clock = Stopwatch.StartNew();
         int done = 0;
@@ -181,6 +195,38 @@ public static class ResilienceCommand
         return 0;
     }
 
+    /// <summary>
+    /// Keeps a study's saved results: a <paramref name="directory"/> that holds one (<see cref="ResultFiles"/>) is
+    /// refused, or with <paramref name="overwrite"/> moved aside to DIR.old-TIMESTAMP (never deleted), as
+    /// <c>simulate --overwrite</c> does. Checked before anything runs.
+    /// </summary>
+    /// <exception cref="CommandFailure">the directory holds a study's results and <paramref name="overwrite"/> is not set, or it is a file.</exception>
+    private static void Claim(string directory, bool overwrite, TextWriter output)
+    {
+        if (File.Exists(directory))
+        {
+            throw new CommandFailure($"--out '{directory}' is a file: give a directory for the study's results", FailureKind.Data);
+        }
+
+        var held = ResultFiles.Select(f => Path.Combine(directory, f)).Where(File.Exists).ToList();
+        if (held.Count == 0)
+        {
+            return;
+        }
+
+        if (!overwrite)
+        {
+            throw new CommandFailure(
+                $"--out '{directory}' already holds a study's results ({string.Join(", ", held)}); pass --overwrite to move it aside to {directory.TrimEnd('/', '\\')}.old-TIMESTAMP, or give another --out (--replot redraws a --grid study's plots from them)",
+                FailureKind.Data);
+        }
+
+        if (RunDirectory.Claim(directory, RunDirectoryMode.Overwrite) is { } moved)
+        {
+            output.WriteLine($"moved the previous {directory} aside to {moved}");
+        }
+    }
+
     private static void WriteStudy(IReadOnlyList<ResilienceResult> results, ResilienceStudy study, string directory, TextWriter output)
     {
         var console = Console(output);
@@ -203,7 +249,8 @@ public static class ResilienceCommand
     {
         var study = ConvergenceStudy.Load(a.Convergence!, a.Overrides);
         string directory = a.Out ?? Path.Combine("runs", "convergence-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        Directory.CreateDirectory(directory);
+        Claim(directory, a.Overwrite, output);
+        OutputDirectory.Create(directory, "--out");
         var c = CultureInfo.InvariantCulture;
         output.WriteLine($"dstar resilience --convergence {a.Convergence}: {study.Aggregators.Count * study.Attacks.Count} runs of {study.Base.Rounds} rounds, into {directory}");
         var clock = Stopwatch.StartNew();

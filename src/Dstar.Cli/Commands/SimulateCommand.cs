@@ -42,8 +42,13 @@ public static class SimulateCommand
         command.SetAction(parsed =>
         {
             var configuration = parsed.InvocationConfiguration;
+            if (view.Read(parsed, "simulate", configuration.Error, out var viewOptions) is var refused and not ExitCodes.Ok)
+            {
+                return refused;
+            }
+
             return Run(
-                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet), view.Read(parsed), parsed.GetValue(overwrite)),
+                new Arguments(parsed.GetValue(config), parsed.GetValue(set) ?? [], parsed.GetValue(output), parsed.GetValue(resume), parsed.GetValue(quiet), viewOptions, parsed.GetValue(overwrite)),
                 configuration.Output,
                 configuration.Error);
         });
@@ -87,6 +92,8 @@ public static class SimulateCommand
                 {
                     output.WriteLine($"moved the previous {directory} aside to {moved}");
                 }
+
+                OutputDirectory.Create(directory, "--out");
             }
 
             scope.RunDirectory = directory;

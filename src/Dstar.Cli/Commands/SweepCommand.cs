@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Dstar.Cli.Failures;
 using Dstar.Cluster.Launch;
 using Dstar.Studies.Definition;
 using Dstar.Studies.Report;
@@ -12,67 +13,72 @@ namespace Dstar.Cli.Commands;
 
 /// <summary>
 /// <c>dstar sweep STUDY.yaml [--out DIR] [--parallel P] [--no-report]</c>: every run of a study (docs/studies.md), by a
-/// pool of P <c>dstar sweep-worker</c> processes, resumable; then the report. Exit code 0 when every run finished,
-/// 1 when the study is invalid or cannot start, 3 when some runs failed (the others are done and reported).
+/// pool of P <c>dstar sweep-worker</c> processes, resumable; then the report. Exit codes are those of every command
+/// (<see cref="ExitCodes"/>): 0 when every run finished, 1 when some runs failed (the others are done and reported),
+/// 2 for an invalid study or option, 3 when the study file or the output directory cannot be used (a run directory of
+/// another config, another sweep in it) or a run's files are damaged, 130 after Ctrl+C.
 /// </summary>
 public static class SweepCommand
 {
-    /// <summary>Exit code when the sweep ran but some runs failed.</summary>
-    public const int SomeRunsFailed = 3;
+    /// <summary>The most worker processes <c>--parallel</c> may ask for: 4 per core, as for <c>threads</c>.</summary>
+    public static int MaxParallel => 4 * Environment.ProcessorCount;
 
     /// <summary>Builds the <c>sweep</c> command.</summary>
     public static Command Create()
     {
         var study = new Argument<string>("study") { Description = "the study file (YAML, docs/studies.md)" };
         var output = new Option<string?>("--out") { Description = "the study's output directory (default runs/sweep-NAME); run again with the same --out to resume" };
-        var parallel = new Option<int>("--parallel") { Description = "worker processes, each running one run at a time on its share of the cores (cores / P; simulation.parallel: auto uses it) (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var parallel = new Option<int>("--parallel") { Description = "worker processes, each running one run at a time on its share of the cores (cores / P; simulation.parallel: auto uses it); 1 to 4 per core (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var noReport = new Option<bool>("--no-report") { Description = "do not write the report at the end (dstar report DIR does it later)" };
         var command = new Command("sweep", "Run every cell of a study (a grid of experiments × seeds) in parallel worker processes, resumably, then report.") { study, output, parallel, noReport };
         var view = new ViewOptionSet("serve a live web view of the study's grid, its runs and its report (default " + ViewOptions.DefaultUrl + "; docs/view.md)");
         view.AddTo(command);
         command.SetAction(parsed =>
         {
-            ViewOptions? viewOptions;
-            try
-            {
-                viewOptions = view.Read(parsed);
-            }
-            catch (ArgumentException e)
-            {
-                parsed.InvocationConfiguration.Error.WriteLine($"dstar sweep: {e.Message}");
-                return 1;
-            }
-
-            return Run(parsed.GetValue(study)!, parsed.GetValue(output), parsed.GetValue(parallel), !parsed.GetValue(noReport), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error, viewOptions);
+            var configuration = parsed.InvocationConfiguration;
+            int refused = view.Read(parsed, "sweep", configuration.Error, out var viewOptions);
+            return refused != ExitCodes.Ok
+                ? refused
+                : Run(parsed.GetValue(study)!, parsed.GetValue(output), parsed.GetValue(parallel), !parsed.GetValue(noReport), configuration.Output, configuration.Error, viewOptions);
         });
         return command;
     }
 
     /// <summary>Runs the command; with <paramref name="view"/>, serves the live view of the study while it runs.</summary>
-    public static int Run(string studyPath, string? outputDirectory, int parallel, bool report, TextWriter output, TextWriter error, ViewOptions? view = null)
-    {
-        if (parallel < 1)
+    /// <returns>The exit code (<see cref="ExitCodes"/>); a failure prints on <paramref name="error"/>.</returns>
+    public static int Run(string studyPath, string? outputDirectory, int parallel, bool report, TextWriter output, TextWriter error, ViewOptions? view = null) =>
+        CommandRunner.Run("sweep", error, _ =>
         {
-            error.WriteLine($"dstar sweep: --parallel = {parallel}: must be ≥ 1");
-            return 1;
-        }
-
-        StudyPlan plan;
-        try
-        {
-            plan = StudyPlan.Expand(StudyLoader.LoadFile(studyPath));
-        }
-        catch (StudyException e)
-        {
-            error.WriteLine($"dstar sweep: invalid study {studyPath} ({e.Errors.Count} problem{(e.Errors.Count == 1 ? "" : "s")}):");
-            foreach (var problem in e.Errors)
+            if (parallel < 1 || parallel > MaxParallel)
             {
-                error.WriteLine("  " + problem);
+                throw new CommandFailure($"--parallel must be in 1..{MaxParallel} (4 per core; this machine has {Environment.ProcessorCount}), got {parallel}");
             }
 
-            return 1;
-        }
+            StudyPlan plan;
+            try
+            {
+                plan = StudyPlan.Expand(StudyLoader.LoadFile(studyPath));
+            }
+            catch (StudyException e) when (e.Unreadable && e.Errors.Count == 1)
+            {
+                throw new CommandFailure($"{studyPath}: {e.Errors[0].Problem}", FailureKind.Data);
+            }
+            catch (StudyException e)
+            {
+                error.WriteLine($"dstar sweep: invalid study {studyPath} ({e.Errors.Count} problem{(e.Errors.Count == 1 ? "" : "s")}):");
+                foreach (var problem in e.Errors)
+                {
+                    error.WriteLine("  " + CommandRunner.OneLine(problem.ToString()));
+                }
 
+                return ExitCodes.Usage;
+            }
+
+            return Run(plan, studyPath, outputDirectory, parallel, report, output, error, view);
+        });
+
+    private static int Run(StudyPlan plan, string studyPath, string? outputDirectory, int parallel, bool report, TextWriter output, TextWriter error, ViewOptions? view)
+    {
         var directory = outputDirectory ?? Path.Combine("runs", "sweep-" + plan.Study.Name);
         var (executable, prefix) = ClusterLauncher.CurrentCommand();
         var console = new SweepConsole(output);
@@ -86,15 +92,7 @@ public static class SweepCommand
             var board = new ViewBoard();
             studyView = board.ShowStudy(PlanFile.Index(plan), directory);
             studyView.Refresh();
-            try
-            {
-                live = LiveView.StartAsync(board, view, "dstar sweep: " + plan.Study.Name, output).GetAwaiter().GetResult();
-            }
-            catch (Exception e) when (e is ArgumentException or IOException)
-            {
-                error.WriteLine($"dstar sweep: {e.Message.ReplaceLineEndings(" ").Trim()}");
-                return 1;
-            }
+            live = LiveView.StartAsync(board, view, "dstar sweep: " + plan.Study.Name, output).GetAwaiter().GetResult();
 
             progress = new StudyProgress(console, studyView);
         }
@@ -110,6 +108,8 @@ public static class SweepCommand
         Console.CancelKeyPress += onCancel;
         try
         {
+            // Only once the view (when asked) is known to start: a refused view leaves no directory behind.
+            OutputDirectory.Create(directory, "--out");
             output.WriteLine($"dstar sweep: study {plan.Study.Name}, {plan.Cells.Count} cells × {plan.Study.Seeds.Count} seed{(plan.Study.Seeds.Count == 1 ? "" : "s")} into {directory}");
             Task<SweepOutcome> Sweep() => StudySweep.RunAsync(plan, directory, parallel, new WorkerCommand(executable, prefix), progress, cancel.Token);
             bool terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
@@ -117,24 +117,25 @@ public static class SweepCommand
             if (outcome.Cancelled)
             {
                 output.WriteLine($"stopped; run dstar sweep {studyPath} --out {directory} again to continue");
-                return 130;
+                return ExitCodes.Interrupted;
             }
 
+            int damaged = 0;
             if (report)
             {
                 var (results, folder) = StudyReport.Write(directory);
                 output.WriteLine($"report: {Path.Combine(folder, ReportHtml.FileName)} ({results.Tables.Count} table{(results.Tables.Count == 1 ? "" : "s")})");
                 studyView?.Refresh(); // the report's tables and heatmaps, on the page at once
+                damaged = ReportCommand.PrintDamaged(results, "sweep", error);
             }
 
             live?.HoldIfInteractive(output);
-            return outcome.Failed > 0 ? SomeRunsFailed : 0;
+            return outcome.Failed > 0 ? ExitCodes.RunFailed : damaged > 0 ? ExitCodes.Data : ExitCodes.Ok;
         }
-        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or InvalidDataException)
+        catch
         {
             studyView?.SweepEnded(cancelled: true);
-            error.WriteLine($"dstar sweep: {e.Message.ReplaceLineEndings(" ").Trim()}");
-            return 1;
+            throw;
         }
         finally
         {

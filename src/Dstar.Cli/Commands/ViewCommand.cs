@@ -131,6 +131,23 @@ internal sealed class ViewOptionSet
         return Read(parsed, parsed.GetValue(_view) ?? ViewOptions.DefaultUrl);
     }
 
+    /// <summary>
+    /// Reads the options as <see cref="Read(ParseResult)"/> does, through the command's one error path: a refusal (a
+    /// <c>--view-*</c> option without <c>--view</c>) prints one line on <paramref name="error"/> and its exit code is returned.
+    /// </summary>
+    /// <returns><see cref="Failures.ExitCodes.Ok"/> with the options in <paramref name="options"/>, else the refusal's exit code.</returns>
+    public int Read(ParseResult parsed, string command, TextWriter error, out ViewOptions? options)
+    {
+        ViewOptions? read = null;
+        int code = Failures.CommandRunner.Run(command, error, _ =>
+        {
+            read = Read(parsed);
+            return Failures.ExitCodes.Ok;
+        });
+        options = read;
+        return code;
+    }
+
     public ViewOptions Read(ParseResult parsed, string url) =>
         new(url, parsed.GetValue(_token), parsed.GetValue(_tokenFile), parsed.GetValue(_cert), parsed.GetValue(_key));
 }

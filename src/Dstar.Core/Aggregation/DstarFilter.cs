@@ -158,7 +158,7 @@ public sealed class DstarFilter : IAggregator
 
         if (ValidationNeededBy is { } setting && !hasValidationGradient)
         {
-            return RuleRequirements.Missing($"{Name} ({setting})", "the validation gradient g₀ (AggregationContext.ValidationGradient)");
+            return RuleRequirements.Missing($"{Name} ({setting})", "the server's validation gradient g₀");
         }
 
         return null;

@@ -33,7 +33,7 @@ public sealed class FlTrust : IAggregator
     public string? CheckRequirements(int n, int f, bool hasValidationGradient)
     {
         return RuleRequirements.AtLeast(Name, n, 1)
-            ?? (hasValidationGradient ? null : RuleRequirements.Missing(Name, "the server's validation gradient g₀ (context.ValidationGradient)"));
+            ?? (hasValidationGradient ? null : RuleRequirements.Missing(Name, "the server's validation gradient g₀"));
     }
 
     /// <inheritdoc />

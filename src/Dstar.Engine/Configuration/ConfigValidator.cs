@@ -98,6 +98,11 @@ public static class ConfigValidator
         CheckSpec(errors, "aggregator", c.Aggregator, spec =>
         {
             var rule = Registry.Rules.Create(spec);
+            if (d.ValidationSize == 0 && NeedsValidation(rule, c.Workers) is { } missing)
+            {
+                return missing;
+            }
+
             if (c.AutoK)
             {
                 return CheckAutoK(c, rule, d.ValidationSize > 0, errors);
@@ -154,6 +159,13 @@ public static class ConfigValidator
             return false;
         }
     }
+
+    // What a rule that runs only with the server's validation gradient g₀ says when there is none, with the key that
+    // gives it one; null when the rule does not need g₀.
+    private static string? NeedsValidation(Core.IAggregator rule, int workers) =>
+        rule.CheckRequirements(workers, 0, hasValidationGradient: false) is { } why && rule.CheckRequirements(workers, 0, hasValidationGradient: true) is null
+            ? $"{why}: set data.validation_size ≥ 1, the training samples the server holds out to compute g₀ on"
+            : null;
 
     private static string? CheckAutoK(ExperimentConfig c, Core.IAggregator rule, bool hasValidation, List<ConfigError> errors)
     {

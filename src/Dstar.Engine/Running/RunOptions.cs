@@ -16,8 +16,8 @@ public enum RunDirectoryMode
     Overwrite,
 
     /// <summary>
-    /// A new run that rewrites the run files of a directory the host owns as scratch space (the demo's runs/demo):
-    /// the previous run's files are replaced. Not for directories a user names.
+    /// A new run that rewrites the run files of a directory the host owns (a sweep's run directory of the same config,
+    /// redone): the previous run's files are replaced. Not for directories a user names.
     /// </summary>
     Replace,
 }

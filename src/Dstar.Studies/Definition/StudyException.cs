@@ -9,4 +9,7 @@ public sealed class StudyException(IReadOnlyList<ConfigError> errors)
 {
     /// <summary>Every problem: the key (<c>grid.attack</c>, <c>seeds[1]</c>, a cell's config key), the value, what is wrong.</summary>
     public IReadOnlyList<ConfigError> Errors { get; } = errors;
+
+    /// <summary>Whether the study file itself could not be read (missing, a directory, no permission): an I/O error, not a bad study.</summary>
+    public bool Unreadable { get; init; }
 }

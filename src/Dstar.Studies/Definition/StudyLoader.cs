@@ -30,9 +30,9 @@ public static class StudyLoader
     public static Study LoadFile(string path)
     {
         var errors = new List<ConfigError>();
-        if (ReadText(path, "(study)", path, errors) is not { } text)
+        if (ReadText(path, "(study)", path, errors, out bool unreadable) is not { } text)
         {
-            throw new StudyException(errors);
+            throw new StudyException(errors) { Unreadable = unreadable };
         }
 
         return Load(text, Path.GetFileNameWithoutExtension(path), Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
@@ -157,8 +157,12 @@ public static class StudyLoader
 
     // The text of a study or base config file (at most ConfigLimits.MaxDocumentBytes, so /dev/zero is refused without
     // reading it all), or null with the problem added to errors.
-    private static string? ReadText(string path, string key, string written, List<ConfigError> errors)
+    private static string? ReadText(string path, string key, string written, List<ConfigError> errors) => ReadText(path, key, written, errors, out _);
+
+    // unreadable: the file could not be read at all (missing, a directory, no permission), as opposed to too large.
+    private static string? ReadText(string path, string key, string written, List<ConfigError> errors, out bool unreadable)
     {
+        unreadable = false;
         try
         {
             if (ConfigLoader.ReadSmallFile(path) is { } text)
@@ -172,6 +176,7 @@ public static class StudyLoader
         catch (Exception e) when (e is IOException or ArgumentException or NotSupportedException)
         {
             errors.Add(new ConfigError(key, written, "cannot read the file: " + e.Message));
+            unreadable = true;
         }
 
         return null;

@@ -90,6 +90,7 @@ public static class ReportFiles
                 w.WriteNumber("runs_finished", cell.Runs.Count);
                 w.WriteNumber("runs_failed", cell.Failures.Count);
                 w.WriteNumber("runs_missing", cell.Missing.Count);
+                w.WriteNumber("runs_damaged", cell.Damaged.Count);
                 w.WriteNumber("target_reached", cell.TargetReached);
                 foreach (var (name, get) in Quantities)
                 {
@@ -104,6 +105,16 @@ public static class ReportFiles
                     w.WriteStartObject();
                     w.WriteNumber("seed", seed);
                     w.WriteString("error", error);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteStartArray("damaged");
+                foreach (var (seed, problem) in cell.Damaged)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("seed", seed);
+                    w.WriteString("problem", problem);
                     w.WriteEndObject();
                 }
 
@@ -199,7 +210,7 @@ public static class ReportFiles
         var text = new StringBuilder();
         var header = new List<string> { "name" };
         header.AddRange(results.Index.VaryingKeys);
-        header.AddRange(["rule", "attack", "tune_value", "selected", "runs_finished", "runs_failed", "runs_missing", "target_reached"]);
+        header.AddRange(["rule", "attack", "tune_value", "selected", "runs_finished", "runs_failed", "runs_missing", "runs_damaged", "target_reached"]);
         header.AddRange(Quantities.SelectMany(q => new[] { q.Name + "_mean", q.Name + "_std" }));
         text.Append(string.Join(",", header.Select(Csv))).Append('\n');
         foreach (var cell in results.Cells)
@@ -207,7 +218,7 @@ public static class ReportFiles
             var fields = new List<string> { cell.Cell.Name };
             fields.AddRange(results.Index.VaryingKeys.Select(k => cell.Cell.Keys.TryGetValue(k, out var v) ? v : ""));
             fields.AddRange([cell.Cell.Rule, cell.Cell.Attack, cell.Cell.TuneValue ?? "", results.Selected.Contains(cell) ? "true" : "false",
-                Int(cell.Runs.Count), Int(cell.Failures.Count), Int(cell.Missing.Count), Int(cell.TargetReached)]);
+                Int(cell.Runs.Count), Int(cell.Failures.Count), Int(cell.Missing.Count), Int(cell.Damaged.Count), Int(cell.TargetReached)]);
             fields.AddRange(Quantities.SelectMany(q => new[] { Real(q.Get(cell).Mean), Real(q.Get(cell).Std) }));
             text.Append(string.Join(",", fields.Select(Csv))).Append('\n');
         }
@@ -241,6 +252,11 @@ public static class ReportFiles
         var md = new StringBuilder();
         md.Append("# Study ").Append(results.Index.Name).Append("\n\n");
         md.Append(Describe(results)).Append("\n\n");
+        if (DamagedRuns(results) is { Count: > 0 } damaged)
+        {
+            md.AppendJoin("", damaged.Select(problem => "- " + problem + "\n")).Append('\n');
+        }
+
         foreach (var table in results.Tables)
         {
             md.Append("## Final accuracy, rule × attack: ").Append(table.Title).Append("\n\n");
@@ -275,14 +291,22 @@ public static class ReportFiles
         return md.ToString();
     }
 
+    /// <summary>
+    /// One line per damaged run: its cell, seed and problem (naming the file), and what to do. The report lists them
+    /// under its first paragraph; <c>dstar report</c> prints them.
+    /// </summary>
+    public static IReadOnlyList<string> DamagedRuns(StudyResults results) =>
+        results.Cells.SelectMany(c => c.Damaged.Select(d => $"damaged run {c.Cell.Name}, seed {d.Seed}, left out: {d.Problem}")).ToArray();
+
     /// <summary>One paragraph: how many cells and runs, what failed, the target.</summary>
     public static string Describe(StudyResults results)
     {
         int runs = results.Cells.Sum(c => c.Cell.Seeds.Count);
         int finished = results.Cells.Sum(c => c.Runs.Count);
         int failed = results.Cells.Sum(c => c.Failures.Count);
+        int damaged = results.Cells.Sum(c => c.Damaged.Count);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{results.Cells.Count} cells, {runs} runs: {finished} finished, {failed} failed, {runs - finished - failed} not run. Accuracies are test accuracies (mean ± sample std over seeds, failed runs left out); the worst case is the lowest mean over the attacks; time to target is the first evaluation at ≥ {results.Index.TargetAccuracy:P0} accuracy, over the seeds that reached it.");
+            $"{results.Cells.Count} cells, {runs} runs: {finished} finished, {failed} failed, {(damaged > 0 ? $"{damaged} damaged (left out: a run file is not valid), " : "")}{runs - finished - failed - damaged} not run. Accuracies are test accuracies (mean ± sample std over seeds, failed runs left out); the worst case is the lowest mean over the attacks; time to target is the first evaluation at ≥ {results.Index.TargetAccuracy:P0} accuracy, over the seeds that reached it.");
     }
 
     internal static IReadOnlyList<string> TableHeader(RuleAttackTable table, string? tuneKey) =>
@@ -292,7 +316,7 @@ public static class ReportFiles
         table.Rows.Select(row => (IReadOnlyList<string>)[
             row.Rule,
             .. tuneKey is null ? Array.Empty<string>() : [row.TuneValue ?? ""],
-            .. row.Cells.Select(c => c is null ? "" : MeanStd(c.FinalAccuracy, percent: true) + (c.Failures.Count > 0 ? $" ({c.Failures.Count} failed)" : "")),
+            .. row.Cells.Select(c => c is null ? "" : MeanStd(c.FinalAccuracy, percent: true) + (c.Failures.Count > 0 ? $" ({c.Failures.Count} failed)" : "") + (c.Damaged.Count > 0 ? $" ({c.Damaged.Count} damaged)" : "")),
             row.WorstCase is { } w ? Percent(w) + $" ({row.WorstAttack}{(row.MissingAttacks > 0 ? $"; {row.MissingAttacks} missing" : "")})" : "–",
         ]).ToArray();
 

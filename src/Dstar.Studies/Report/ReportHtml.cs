@@ -19,6 +19,17 @@ public static class ReportHtml
             .Append("td.worst{font-weight:bold;background:#fff6e0}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}figure{margin:1em 0}figcaption{font-size:14px;color:#555}")
             .Append("</style></head><body>\n");
         html.Append("<h1>Study ").Append(Encode(results.Index.Name)).Append("</h1>\n<p>").Append(Encode(ReportFiles.Describe(results))).Append("</p>\n");
+        if (ReportFiles.DamagedRuns(results) is { Count: > 0 } damaged)
+        {
+            html.Append("<ul>\n");
+            foreach (var problem in damaged)
+            {
+                html.Append("<li>").Append(Encode(problem)).Append("</li>\n");
+            }
+
+            html.Append("</ul>\n");
+        }
+
         foreach (var table in results.Tables)
         {
             html.Append("<h2>Final accuracy (%), rule × attack: ").Append(Encode(table.Title)).Append("</h2>\n");

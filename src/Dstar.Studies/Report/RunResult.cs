@@ -56,14 +56,14 @@ public sealed record RunResult(
         return null;
     }
 
-    /// <summary>Reads a finished run directory, or null when its summary.json is missing or not whole.</summary>
-    /// <exception cref="InvalidDataException">metrics.jsonl is damaged (the message names the file and line).</exception>
+    /// <summary>Reads a finished run directory, or null when it has no summary.json (the run did not finish).</summary>
+    /// <exception cref="InvalidDataException">summary.json is there but damaged or unreadable, or metrics.jsonl is damaged (the message names the file).</exception>
     public static RunResult? Read(string directory, int seed)
     {
-        using var summary = RunState.ReadSummary(directory);
+        using var summary = RunState.ReadSummary(directory, out var problem);
         if (summary is null)
         {
-            return null;
+            return problem is null ? null : throw new InvalidDataException(problem);
         }
 
         var root = summary.RootElement;

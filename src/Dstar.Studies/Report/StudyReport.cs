@@ -13,7 +13,7 @@ public static class StudyReport
     public const string Folder = "report";
 
     /// <summary>Writes the report of the study in <paramref name="directory"/>; returns the results and the report folder.</summary>
-    /// <exception cref="InvalidDataException">plan.json is missing or damaged, or a run's metrics are damaged.</exception>
+    /// <exception cref="InvalidDataException">plan.json is missing or damaged (damaged runs are reported, in <see cref="CellResult.Damaged"/>).</exception>
     public static (StudyResults Results, string Folder) Write(string directory, double? targetAccuracy = null)
     {
         var results = StudyResults.Read(directory, targetAccuracy);

@@ -7,10 +7,17 @@ namespace Dstar.Studies.Report;
 /// <param name="Cell">The cell.</param>
 /// <param name="Runs">The finished runs, in seed order.</param>
 /// <param name="Failures">Runs that failed: seed and recorded error.</param>
-/// <param name="Missing">Seeds with neither a finished run nor a recorded failure (not run yet, or interrupted).</param>
+/// <param name="Missing">Seeds with neither a finished run nor a recorded failure (not run yet, or interrupted);
+/// runs whose files are damaged are in <see cref="CellResult.Damaged"/> instead.</param>
 /// <param name="TargetAccuracy">The target that <see cref="TimeToTargetSeconds"/> and <see cref="TimeToTargetRounds"/> time.</param>
 public sealed record CellResult(IndexedCell Cell, IReadOnlyList<RunResult> Runs, IReadOnlyList<(int Seed, string Error)> Failures, IReadOnlyList<int> Missing, double TargetAccuracy)
 {
+    /// <summary>
+    /// Runs whose files could not be used (a summary.json or metrics.jsonl that is not valid, or unreadable): seed and
+    /// the problem, naming the file. They are left out of every number, like failed runs, and are not counted as not run.
+    /// </summary>
+    public IReadOnlyList<(int Seed, string Problem)> Damaged { get; init; } = [];
+
     /// <summary>Final test accuracy.</summary>
     public Estimate FinalAccuracy => Estimate.Of(Runs.Select(r => r.FinalAccuracy));
 
@@ -78,7 +85,7 @@ public sealed record StudyResults(StudyIndex Index, IReadOnlyList<CellResult> Ce
     /// <summary>Reads every run of the study in <paramref name="directory"/> and builds the tables.</summary>
     /// <param name="directory">The sweep's output directory.</param>
     /// <param name="targetAccuracy">Replaces the study's target accuracy when given.</param>
-    /// <exception cref="InvalidDataException">plan.json is missing or damaged, or a run's metrics are damaged.</exception>
+    /// <exception cref="InvalidDataException">plan.json is missing or damaged (a damaged run is in its cell's <see cref="CellResult.Damaged"/>).</exception>
     public static StudyResults Read(string directory, double? targetAccuracy = null)
     {
         var index = PlanFile.Read(directory);
@@ -89,10 +96,23 @@ public sealed record StudyResults(StudyIndex Index, IReadOnlyList<CellResult> Ce
             var runs = new List<RunResult>();
             var failures = new List<(int, string)>();
             var missing = new List<int>();
+            var damaged = new List<(int, string)>();
             foreach (var seed in cell.Seeds)
             {
                 var runDirectory = Path.Combine(directory, cell.RunDirectory(seed));
-                if (RunResult.Read(runDirectory, seed) is { } run)
+                RunResult? run;
+                try
+                {
+                    run = RunResult.Read(runDirectory, seed);
+                }
+                catch (InvalidDataException e)
+                {
+                    // One damaged run does not hide the others' results; it is named, not counted as not run.
+                    damaged.Add((seed, e.Message));
+                    continue;
+                }
+
+                if (run is not null)
                 {
                     runs.Add(run);
                 }
@@ -106,7 +126,7 @@ public sealed record StudyResults(StudyIndex Index, IReadOnlyList<CellResult> Ce
                 }
             }
 
-            cells.Add(new CellResult(cell, runs, failures, missing, target));
+            cells.Add(new CellResult(cell, runs, failures, missing, target) { Damaged = damaged });
         }
 
         return Build(index with { TargetAccuracy = target }, cells);

@@ -48,8 +48,15 @@ public static class RunState
     }
 
     /// <summary>summary.json parsed, or null when it is missing or not whole (a run killed while writing it).</summary>
-    public static JsonDocument? ReadSummary(string directory)
+    public static JsonDocument? ReadSummary(string directory) => ReadSummary(directory, out _);
+
+    /// <summary>
+    /// summary.json parsed, or null when it is missing or not whole; <paramref name="problem"/> then says, naming the
+    /// file, why a summary.json that is there could not be used (null when there is none).
+    /// </summary>
+    public static JsonDocument? ReadSummary(string directory, out string? problem)
     {
+        problem = null;
         var path = Path.Combine(directory, SummaryFile.FileName);
         if (!File.Exists(path))
         {
@@ -65,10 +72,16 @@ public static class RunState
             }
 
             document.Dispose();
+            problem = $"{path}: damaged: not a run summary (no \"rounds\")";
         }
-        catch (Exception e) when (e is JsonException or IOException)
+        catch (JsonException e)
         {
-            // Half-written: the run is not finished.
+            // Half-written (a run killed while writing it) or edited: the run is not finished.
+            problem = $"{path}: damaged: not valid JSON ({e.Message})";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = $"{path}: cannot be read ({e.Message})";
         }
 
         return null;

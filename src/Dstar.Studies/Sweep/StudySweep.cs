@@ -28,7 +28,8 @@ public static class StudySweep
     public static int CoresPerRun(int parallel, int cores) => Math.Max(1, cores / Math.Max(1, parallel));
 
     /// <summary>Runs <paramref name="plan"/> into <paramref name="outputDirectory"/> with <paramref name="parallel"/> worker processes.</summary>
-    /// <exception cref="InvalidOperationException">another sweep holds the directory, a run directory holds another config, or no worker process can start.</exception>
+    /// <exception cref="IOException">another sweep holds the directory, or a run directory holds another config: nothing ran.</exception>
+    /// <exception cref="InvalidOperationException">no worker process can start.</exception>
     public static async Task<SweepOutcome> RunAsync(StudyPlan plan, string outputDirectory, int parallel, WorkerCommand worker, ISweepProgress progress, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallel, 1);
@@ -60,7 +61,7 @@ public static class StudySweep
 
         if (conflicts.Count > 0)
         {
-            throw new InvalidOperationException($"{Path.Combine(outputDirectory, conflicts[0])}{(conflicts.Count > 1 ? $" and {conflicts.Count - 1} other run directories" : "")} hold a run of a different config (the study changed since): use another --out, or delete them");
+            throw new IOException($"{Path.Combine(outputDirectory, conflicts[0])}{(conflicts.Count > 1 ? $" and {conflicts.Count - 1} other run directories" : "")} hold a run of a different config (the study changed since): use another --out, or delete them");
         }
 
         // Only once the directory is known to hold no run of another study: the plan of the runs already there is
@@ -180,7 +181,7 @@ public static class StudySweep
         }
         catch (IOException)
         {
-            throw new InvalidOperationException($"another dstar sweep is running in '{directory}' (it holds {LockFileName})");
+            throw new IOException($"another dstar sweep is running in '{directory}' (it holds {LockFileName})");
         }
     }
 }

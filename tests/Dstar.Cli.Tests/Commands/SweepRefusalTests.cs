@@ -21,7 +21,7 @@ public class SweepRefusalTests
 
         var result = CliRun.Invoke("sweep", study, "--out", output, "--parallel", "1", "--no-report");
 
-        Assert.Equal(1, result.Exit);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Data, result.Exit);
         Assert.Equal($"dstar sweep: {cell} hold a run of a different config (the study changed since): use another --out, or delete them", result.Error.Trim());
         // The lock file of the sweep (kept between sweeps) aside, every file is as it was.
         var after = Directory.GetFiles(output, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != Dstar.Studies.Sweep.StudySweep.LockFileName).ToDictionary(f => f, File.ReadAllBytes);

@@ -31,7 +31,7 @@ public class StudyFileLimitTests
     {
         using var run = new CliRun();
         var result = Sweep(run, "/dev/zero");
-        Assert.Equal(1, result.Exit);
+        Assert.Equal(ExitCodes.Usage, result.Exit);
         Assert.Equal(
             "dstar sweep: invalid study /dev/zero (1 problem):\n  (study) = '/dev/zero': larger than 1048576 bytes: the limit is 1048576 (a study or config file is a few kilobytes)",
             result.Error.Trim().ReplaceLineEndings("\n"));
@@ -44,7 +44,7 @@ public class StudyFileLimitTests
         using var run = new CliRun();
         File.WriteAllText(run.PathOf("s.yaml"), Cell + "base_config: /dev/zero\n");
         var result = Sweep(run, run.PathOf("s.yaml"));
-        Assert.Equal(1, result.Exit);
+        Assert.Equal(ExitCodes.Usage, result.Exit);
         NoDotnetFormatting(result.Error);
         Assert.Contains("base_config = '/dev/zero': larger than 1048576 bytes: the limit is 1048576", result.Error);
     }
@@ -54,9 +54,9 @@ public class StudyFileLimitTests
     {
         using var run = new CliRun();
         var result = Sweep(run, run.Directory);
-        Assert.Equal(1, result.Exit);
+        Assert.Equal(ExitCodes.Data, result.Exit);
         NoDotnetFormatting(result.Error);
-        Assert.Contains($"(study) = '{run.Directory}': cannot read the file: it is a directory", result.Error);
+        Assert.Equal($"dstar sweep: {run.Directory}: cannot read the file: it is a directory", result.Error.Trim());
     }
 
     [Theory]
@@ -77,7 +77,7 @@ public class StudyFileLimitTests
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = Sweep(run, run.PathOf("s.yaml"));
-        Assert.Equal(1, result.Exit);
+        Assert.Equal(ExitCodes.Usage, result.Exit);
         NoDotnetFormatting(result.Error);
         Assert.Contains("more than 10000 nodes once its aliases (*name) are expanded: the limit is 10000", result.Error);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");

@@ -141,7 +141,8 @@ public class DstarFilterTests
         foreach (var spec in new[] { "dstar", "dstar center=exclude-validation", "dstar center=median-of-means reference=median-deviation include-validation=true" })
         {
             var error = Assert.Throws<AggregationException>(() => Registry.Rules.Create(spec).Aggregate(batch, new AggregationContext(), new float[1]));
-            Assert.Contains("needs the validation gradient", error.Message);
+            Assert.Contains("needs the server's validation gradient g₀, got none", error.Message);
+            Assert.DoesNotContain("Context", error.Message); // a user's message, not the API's property name
         }
     }
 
