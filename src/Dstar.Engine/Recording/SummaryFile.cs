@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Dstar.Engine.Recording;
 
-/// <summary>Writes summary.json when the run finishes (keys in snake_case; undefined ratios are null).</summary>
+/// <summary>Writes summary.json when the run finishes (keys in snake_case; undefined ratios are null), whole or not at all (<see cref="AtomicFile"/>).</summary>
 public sealed class SummaryFile(string directory) : IRunSink
 {
     /// <summary>summary.json.</summary>
@@ -22,7 +22,7 @@ public sealed class SummaryFile(string directory) : IRunSink
     }
 
     /// <inheritdoc />
-    public void Finish(RunSummary summary) => File.WriteAllText(Path, ToJson(summary) + "\n");
+    public void Finish(RunSummary summary) => AtomicFile.WriteAllText(Path, ToJson(summary) + "\n");
 
     /// <summary>The summary as indented JSON.</summary>
     public static string ToJson(RunSummary s)

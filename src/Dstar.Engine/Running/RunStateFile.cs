@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dstar.Engine.Configuration;
+using Dstar.Engine.Recording;
 
 namespace Dstar.Engine.Running;
 
@@ -53,8 +54,7 @@ public static class RunStateFile
         }
 
         var path = Path.Combine(directory, FileName);
-        File.WriteAllBytes(path + ".tmp", [.. buffer.ToArray(), (byte)'\n']);
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.WriteAllBytes(path, [.. buffer.ToArray(), (byte)'\n']);
     }
 
     /// <summary>The state in <paramref name="directory"/>, or null when there is no readable state.json.</summary>

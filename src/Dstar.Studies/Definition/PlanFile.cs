@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dstar.Engine.Recording;
 
 namespace Dstar.Studies.Definition;
 
@@ -17,8 +18,7 @@ public static class PlanFile
     {
         var index = Index(plan);
         var path = Path.Combine(directory, FileName);
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(index, Options) + "\n");
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(index, Options) + "\n");
     }
 
     /// <summary>What plan.json holds for <paramref name="plan"/> (the live view shows a sweep's grid from it before plan.json is written).</summary>

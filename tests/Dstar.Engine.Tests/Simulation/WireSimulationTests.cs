@@ -148,7 +148,7 @@ public class WireSimulationTests
         }
 
         // A whole run: every Byzantine gradient is dropped as malformed, none is kept; in float32 the same rows are accepted.
-        async Task<Recording.RunSummary> Run(string wire)
+        async Task<Dstar.Engine.Recording.RunSummary> Run(string wire)
         {
             using var simulator = new Simulator(Config(wire, "alie", timing), overrides: new SimulatorOverrides { Attack = new OneLargeValue(large) });
             return (await simulator.RunAsync(Scenarios.TemporaryDirectory(), plots: false))!;
