@@ -60,6 +60,17 @@ public static class ClusterServer
         await using var app = BuildHost(settings, transport, keys, metrics, ConfigFingerprint.Of(config), consoleLogs: true);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
 
+        // Before anything listens or says it serves: a resume reads and checks its checkpoint (and the metrics rows it
+        // covers), a new run refuses a checkpoint it would overwrite, so a refusal is the one thing the user sees and
+        // nothing on disk has changed.
+        var clock = new Stopwatch();
+        var (server, driver) = CreateRun(settings, workload, transport, metrics, progress, log, clock);
+        driver.Open();
+        if (settings.BeforeListeningAsync is { } beforeListening)
+        {
+            await beforeListening(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -78,7 +89,7 @@ public static class ClusterServer
         int exitCode = InterruptedExitCode; // also when training throws: no grace for sessions then
         try
         {
-            exitCode = await TrainAsync(settings, workload, transport, metrics, progress, log, stop.Token).ConfigureAwait(false);
+            exitCode = await TrainAsync(settings, server, driver, transport, metrics, progress, log, clock, stop.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -106,20 +117,19 @@ public static class ClusterServer
         return exitCode;
     }
 
-    private static async Task<int> TrainAsync(ServerSettings settings, Dstar.Learning.Workload workload, GrpcTransport transport, ClusterMetrics metrics, TextWriter progress,
-        ILogger log, CancellationToken cancellationToken)
+    /// <summary>The run's parameter server and its driver (not yet opened), with the cluster's hooks around the rounds.</summary>
+    private static (ParameterServer Server, RunDriver Driver) CreateRun(ServerSettings settings, Dstar.Learning.Workload workload, GrpcTransport transport,
+        ClusterMetrics metrics, TextWriter progress, ILogger log, Stopwatch clock)
     {
         var config = settings.Config;
         var pipeline = Registry.Pipeline(config.Aggregator, config.Pre);
         var server = ParameterServerFactory.Create(config, workload, pipeline);
-        var directory = settings.OutputDirectory;
-        var checkpointPath = Path.Combine(settings.CheckpointDirectory ?? directory ?? ".", CheckpointFile.FileName);
-        var clock = Stopwatch.StartNew();
+        var checkpointPath = CheckpointPath(settings);
         var driver = new RunDriver(config, server, transport, new RunOptions
         {
             Name = "cluster",
             Description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {(config.AutoK ? "auto" : config.K)}, rule {pipeline.Name}",
-            Directory = directory,
+            Directory = settings.OutputDirectory,
             CheckpointDirectory = settings.CheckpointDirectory,
             Mode = settings.Resume ? RunDirectoryMode.Resume : RunDirectoryMode.New,
             Plots = settings.Plots,
@@ -148,7 +158,19 @@ public static class ClusterServer
                 metrics.RecordRound(server.Version, round.WallSeconds, round.Timing);
             },
         });
+        return (server, driver);
+    }
 
+    /// <summary>Where checkpoint.bin goes: <c>--checkpoint-dir</c>, else <c>--out</c>, else the working directory.</summary>
+    private static string CheckpointPath(ServerSettings settings) =>
+        Path.Combine(settings.CheckpointDirectory ?? settings.OutputDirectory ?? ".", CheckpointFile.FileName);
+
+    private static async Task<int> TrainAsync(ServerSettings settings, ParameterServer server, RunDriver driver, GrpcTransport transport, ClusterMetrics metrics,
+        TextWriter progress, ILogger log, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var directory = settings.OutputDirectory;
+        var checkpointPath = CheckpointPath(settings);
+        clock.Start();
         var result = await driver.RunAsync(cancellationToken).ConfigureAwait(false);
         if (result.End == RunEnd.Interrupted)
         {

@@ -48,6 +48,12 @@ public sealed record ServerSettings
     /// <summary>Told of worker joins and leaves, arrivals and refusals (the live view's cluster panel); null: nobody.</summary>
     public Observability.IClusterMonitor? Monitor { get; init; }
 
+    /// <summary>
+    /// Awaited once every check has passed (the settings, the keys, a resume's checkpoint) and just before the server
+    /// listens: <c>dstar serve --view</c> starts its live view here, so that a refused start shows nothing but its error.
+    /// </summary>
+    public Func<CancellationToken, Task>? BeforeListeningAsync { get; init; }
+
     /// <summary>Write logs as JSON lines instead of text.</summary>
     public bool JsonLogs { get; init; }
 
