@@ -232,6 +232,9 @@ public static class ClusterServer
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(contract);
+
+        // Disposed with the host, which writes the summaries of refusals still only counted.
+        builder.Services.AddSingleton(services => new RefusalLog(services.GetRequiredService<ILoggerFactory>().CreateLogger<GradientUploads>(), "upload connection"));
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<ParameterService>, SessionMethodProvider>());
         builder.Services.AddGrpc(o =>
@@ -285,7 +288,8 @@ public static class ClusterServer
             }
 
             // After TLS: an upload connection is told from HTTP by its first decrypted byte, on the session's own port.
-            listen.Use(next => uploads.Middleware(next, listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<GradientUploads>()));
+            listen.Use(next => uploads.Middleware(next, listen.ApplicationServices.GetRequiredService<RefusalLog>(),
+                listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<GradientUploads>()));
         });
 
         if (settings.MetricsListen is { } metricsListen)
