@@ -80,28 +80,32 @@ public class RefusalLogTests
         Assert.Equal($"refused 49 more upload connections from {RefusalLog.OtherAddresses} within 60 s of the one logged: bad-token × 49", lines[^1]);
     }
 
-    private static (RefusalLog Log, List<string> Lines, ManualTime Time) Create()
+    private static (RefusalLog Log, WarningLines Lines, ManualTime Time) Create()
     {
-        var lines = new List<string>();
+        var logger = new ListLogger();
         var time = new ManualTime();
-        return (new RefusalLog(new ListLogger(lines), "upload connection", Window, time), lines, time);
+        return (new RefusalLog(logger, "upload connection", Window, time), new WarningLines(logger), time);
     }
 
-    /// <summary>Collects each warning's formatted message.</summary>
-    private sealed class ListLogger(List<string> lines) : ILogger
+    /// <summary>The logger's lines, each checked to be a warning.</summary>
+    private sealed class WarningLines(ListLogger logger) : IReadOnlyList<string>
     {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        private IReadOnlyList<string> Current
         {
-            Assert.Equal(LogLevel.Warning, logLevel);
-            lock (lines)
+            get
             {
-                lines.Add(formatter(state, exception));
+                Assert.All(logger.Lines, l => Assert.Equal(LogLevel.Warning, l.Level));
+                return logger.Messages;
             }
         }
+
+        public int Count => Current.Count;
+
+        public string this[int index] => Current[index];
+
+        public IEnumerator<string> GetEnumerator() => Current.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>A clock that moves only when told, firing the one-shot timers that fall due.</summary>
