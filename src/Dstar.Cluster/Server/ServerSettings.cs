@@ -73,6 +73,7 @@ public sealed record ServerSettings
     /// <returns>Warnings: settings that work but probably not as meant (for example fewer keys than k, where a deadline still closes rounds).</returns>
     /// <exception cref="ArgumentException">the problem, naming the option.</exception>
     /// <exception cref="FileNotFoundException">a file named by an option does not exist.</exception>
+    /// <exception cref="IOException">a file named by an option is a directory, or --checkpoint-dir is a file.</exception>
     /// <exception cref="InvalidDataException">a certificate or key file does not load; the message names it.</exception>
     /// <exception cref="FormatException">the authorized-keys file is malformed.</exception>
     public IReadOnlyList<string> Validate()
@@ -114,10 +115,7 @@ public sealed record ServerSettings
     {
         foreach (var (option, path) in new[] { ("--tls-cert", TlsCertificatePath!), ("--tls-key", TlsKeyPath!) })
         {
-            if (!File.Exists(path))
-            {
-                throw new FileNotFoundException($"{option} '{path}' does not exist.", path);
-            }
+            Configuration.OptionFiles.RequireFile($"{option} '{path}'", path);
         }
 
         try
@@ -189,6 +187,11 @@ public sealed record ServerSettings
         if (Resume && Overwrite)
         {
             throw new ArgumentException("--resume and --overwrite exclude each other.");
+        }
+
+        if (CheckpointDirectory is not null && File.Exists(CheckpointDirectory))
+        {
+            throw new IOException($"--checkpoint-dir '{CheckpointDirectory}' is a file, not a directory");
         }
 
         if (CheckpointDirectory is not null && !Directory.Exists(CheckpointDirectory))

@@ -154,12 +154,10 @@ public sealed class WorkerConnection : IDisposable
     /// <summary>Loads the CA certificate (PEM or DER).</summary>
     /// <exception cref="InvalidDataException">the file is not a certificate; the message names it.</exception>
     /// <exception cref="FileNotFoundException">the file does not exist.</exception>
+    /// <exception cref="IOException">the path is a directory.</exception>
     public static X509Certificate2 LoadCaCertificate(string path)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"--ca-cert '{path}' does not exist.", path);
-        }
+        Configuration.OptionFiles.RequireFile($"--ca-cert '{path}'", path);
 
         try
         {
