@@ -199,4 +199,25 @@ public class SettingsTests
         var e = Assert.Throws<FormatException>(() => AuthorizedKeys.Parse(["99999999999" + line[line.IndexOf(' ')..]], "authorized_keys"));
         Assert.Equal("authorized_keys:1: worker id '99999999999' is not an integer from 0 to 2147483647.", e.Message);
     }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:7070", "http://127.0.0.1:7070")]
+    [InlineData("http://127.0.0.1:7070", "http://0.0.0.0:7070")]
+    [InlineData("http://localhost:7070", "http://127.0.0.1:7070")]
+    [InlineData("http://[::1]:7070", "http://localhost:7070")]
+    [InlineData("http://[::ffff:127.0.0.1]:7070", "http://127.0.0.1:7070")]
+    [InlineData("http://127.0.0.1:7070", "http://metrics.example:7070")]
+    public void Metrics_listen_on_the_port_of_listen_is_refused_naming_both(string listen, string metricsListen)
+    {
+        var e = Assert.Throws<ArgumentException>(() => (Settings(listen, insecure: true) with { MetricsListen = metricsListen }).Validate());
+        Assert.Equal($"--metrics-listen '{metricsListen}' takes the port of --listen '{listen}': give it a port of its own (/metrics and /healthz are served on --listen too).",
+            e.Message);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:7070", "http://127.0.0.1:9100")]
+    [InlineData("http://127.0.0.1:7070", "http://127.0.0.2:7070")]
+    [InlineData("http://[::1]:7070", "http://127.0.0.1:7070")]
+    public void Metrics_listen_on_another_port_or_address_is_allowed(string listen, string metricsListen) =>
+        Assert.Empty((Settings(listen, insecure: true) with { MetricsListen = metricsListen }).Validate());
 }

@@ -78,7 +78,8 @@ public static class ClusterServer
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
         {
             // A busy port or an address this host does not have: one line naming the option, not Kestrel's trace.
-            throw new IOException($"--listen {settings.Listen}: cannot listen there: {e.Message.ReplaceLineEndings(" ").Trim()}", e);
+            var (option, url) = BindingOf(settings, e.Message);
+            throw new IOException($"{option} {url}: cannot listen there: {e.Message.ReplaceLineEndings(" ").Trim()}", e);
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
@@ -268,6 +269,19 @@ public static class ClusterServer
     /// (<see cref="MessageSlack"/>), at most 2³¹ − 1. The gRPC receive limit, and the HTTP/2 windows that hold one whole message.
     /// </summary>
     internal static int MaxGradientMessage(int dimension, WireFormat wire) => (int)Math.Min(int.MaxValue, (long)dimension * wire.BytesPerValue() + MessageSlack);
+
+    /// <summary>
+    /// The option whose address a failed start's <paramref name="message"/> is about: <c>--metrics-listen</c> when it
+    /// names that port and not <c>--listen</c>'s (the two differ: <see cref="ServerSettings.Validate"/> refuses one port for both), else <c>--listen</c>.
+    /// </summary>
+    private static (string Option, string Url) BindingOf(ServerSettings settings, string message)
+    {
+        static bool Names(string text, int port) => System.Text.RegularExpressions.Regex.IsMatch(text, $@":{port}(?!\d)");
+        return settings.MetricsListen is { } metrics && Uri.TryCreate(metrics, UriKind.Absolute, out var uri)
+            && Names(message, uri.Port) && !Names(message, settings.ListenUri.Port)
+            ? ("--metrics-listen", metrics)
+            : ("--listen", settings.Listen);
+    }
 
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings, GradientUploads uploads)
     {

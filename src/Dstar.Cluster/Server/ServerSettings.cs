@@ -147,10 +147,18 @@ public sealed record ServerSettings
         }
 
         uri = Normalized(uri);
+        Uri? metrics = null;
         if (MetricsListen is not null
-            && (!Uri.TryCreate(MetricsListen, UriKind.Absolute, out var metrics) || metrics.Scheme != "http" || metrics.Port <= 0))
+            && (!Uri.TryCreate(MetricsListen, UriKind.Absolute, out metrics) || metrics.Scheme != "http" || metrics.Port <= 0))
         {
             throw new ArgumentException($"--metrics-listen '{MetricsListen}': expected http://HOST:PORT.");
+        }
+
+        if (metrics is not null && metrics.Port == uri.Port && Overlap(uri.Host, Normalized(metrics).Host))
+        {
+            // Kestrel would fail on the second bind with "address already in use", which reads as another process on --listen's port.
+            throw new ArgumentException(
+                $"--metrics-listen '{MetricsListen}' takes the port of --listen '{Listen}': give it a port of its own (/metrics and /healthz are served on --listen too).");
         }
 
         if (Insecure)
@@ -203,6 +211,28 @@ public sealed record ServerSettings
         {
             throw new ArgumentException("--resume needs --checkpoint-dir or --out (where checkpoint.bin is).");
         }
+    }
+
+    /// <summary>
+    /// Whether listening on <paramref name="first"/> and <paramref name="second"/> at one port would collide: a wildcard
+    /// address (0.0.0.0, ::) or a host name other than localhost (listened on as every address) on either side, or a
+    /// shared address (localhost is 127.0.0.1 and ::1).
+    /// </summary>
+    private static bool Overlap(string first, string second)
+    {
+        static IPAddress[]? Addresses(string host)
+        {
+            if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                return [IPAddress.Loopback, IPAddress.IPv6Loopback];
+            }
+
+            return IPAddress.TryParse(host.Trim('[', ']'), out var address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any)
+                ? [address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address]
+                : null; // every address
+        }
+
+        return Addresses(first) is not { } one || Addresses(second) is not { } other || one.Intersect(other).Any();
     }
 
     /// <summary>True for localhost and loopback IP literals.</summary>

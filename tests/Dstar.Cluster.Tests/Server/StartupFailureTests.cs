@@ -30,6 +30,24 @@ public class StartupFailureTests
     }
 
     [Fact]
+    public async Task A_busy_metrics_port_is_one_io_error_naming_metrics_listen()
+    {
+        using var fixture = new ClusterFixture(Config);
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        var metrics = $"http://127.0.0.1:{((System.Net.IPEndPoint)busy.LocalEndpoint).Port}";
+        var e = await Assert.ThrowsAsync<IOException>(() => ClusterServer.RunAsync(new ServerSettings
+        {
+            Config = fixture.Config,
+            Listen = fixture.Url,
+            MetricsListen = metrics,
+            AuthorizedKeysPath = fixture.AuthorizedKeysPath,
+            Insecure = true,
+        }, TextWriter.Null));
+        Assert.StartsWith($"--metrics-listen {metrics}: cannot listen there:", e.Message);
+    }
+
+    [Fact]
     public async Task A_worker_reaching_a_server_without_tls_over_https_is_told_so_not_that_the_certificate_is_untrusted()
     {
         await using var server = new InProcessServer(Config);
