@@ -131,6 +131,7 @@ public static class ClusterWorker
         var outcomes = new OutcomeTally();
         var lastContact = DateTime.UtcNow;
         var backoff = TimeSpan.FromMilliseconds(100);
+        string? hint = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -175,13 +176,14 @@ public static class ClusterWorker
             }
             catch (Exception e) when (e is RpcException or IOException or InvalidDataException or HttpRequestException && !cancellationToken.IsCancellationRequested)
             {
-                log.LogWarning("worker {Worker}: connection lost ({Message}); retrying", settings.WorkerId, e.Message);
+                hint = WorkerConnection.PlainHttpHint(settings.Server, e);
+                log.LogWarning("worker {Worker}: connection lost ({Message}); retrying{Hint}", settings.WorkerId, e.Message, hint is null ? "" : $" ({hint})");
             }
 
             if (DateTime.UtcNow - lastContact > settings.RetryFor)
             {
-                log.LogError("worker {Worker}: server {Server} unreachable for {Seconds:F0} s; giving up", settings.WorkerId, settings.Server,
-                    settings.RetryFor.TotalSeconds);
+                log.LogError("worker {Worker}: server {Server} unreachable for {Seconds:F0} s; giving up{Hint}", settings.WorkerId, settings.Server,
+                    settings.RetryFor.TotalSeconds, hint is null ? "" : $": {hint}");
                 return UnreachableExitCode;
             }
 

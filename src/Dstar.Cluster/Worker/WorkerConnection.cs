@@ -151,6 +151,29 @@ public sealed class WorkerConnection : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// What to tell the user when an <c>http://</c> <paramref name="server"/> failed as <paramref name="failure"/> because
+    /// the peer did not answer the HTTP/2 preface (the way a server serving TLS answers plain text), else null. Not a
+    /// reason to stop retrying (something else may briefly hold the port), but the likely fix when it goes on.
+    /// </summary>
+    public static string? PlainHttpHint(string server, Exception failure)
+    {
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        {
+            return null;
+        }
+
+        for (Exception? e = failure; e is not null; e = e is RpcException rpc && rpc.Status.DebugException is { } inner ? inner : e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse } or HttpIOException { HttpRequestError: HttpRequestError.InvalidResponse })
+            {
+                return "the server did not answer as plain HTTP/2: a server with TLS, started without --insecure, is reached with https://";
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Loads the CA certificate (PEM or DER).</summary>
     /// <exception cref="InvalidDataException">the file is not a certificate; the message names it.</exception>
     /// <exception cref="FileNotFoundException">the file does not exist.</exception>

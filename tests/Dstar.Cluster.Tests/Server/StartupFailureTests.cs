@@ -71,6 +71,50 @@ public class StartupFailureTests
     }
 
     [Fact]
+    public async Task A_worker_reaching_a_tls_server_over_http_is_told_to_use_https()
+    {
+        using var fixture = new ClusterFixture(Config);
+        var served = TestCertificates.Write(Path.Combine(fixture.Directory, "served"), ["127.0.0.1"]);
+        using var stop = new CancellationTokenSource();
+        var serverTask = ClusterServer.RunAsync(new ServerSettings
+        {
+            Config = fixture.Config,
+            Listen = $"https://127.0.0.1:{fixture.Port}",
+            AuthorizedKeysPath = fixture.AuthorizedKeysPath,
+            TlsCertificatePath = served.CertificatePath,
+            TlsKeyPath = served.KeyPath,
+        }, TextWriter.Null, stop.Token);
+        try
+        {
+            var log = new ListLogger();
+            var code = await ClusterWorker.RunAsync(new WorkerSettings
+            {
+                Server = fixture.Url,
+                WorkerId = 0,
+                KeyPath = fixture.KeyPath(0),
+                Config = fixture.Config,
+                RealTime = new RealTimeOptions { DelayScale = 0 },
+                RetryFor = TimeSpan.FromSeconds(2),
+            }, log);
+            Assert.Equal(ClusterWorker.UnreachableExitCode, code);
+            const string hint = "the server did not answer as plain HTTP/2: a server with TLS, started without --insecure, is reached with https://";
+            Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.EndsWith($"; retrying ({hint})", StringComparison.Ordinal));
+            Assert.Equal($"worker 0: server {fixture.Url} unreachable for 2 s; giving up: {hint}", Assert.Single(log.Lines, l => l.Level == LogLevel.Error).Message);
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                await serverTask;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_worker_given_a_certificate_for_another_host_is_told_which_host_it_lacks()
     {
         using var fixture = new ClusterFixture(Config);
