@@ -34,9 +34,8 @@ namespace Dstar.Cluster.Server;
 /// and then compared in constant time. A refused opening is answered <c>refused: REASON</c> (also after the client
 /// half-closed), counted in <c>dstar_refused_connections_total</c> (bad-token, malformed, unauthenticated,
 /// too-many-uploads) and logged through a <see cref="RefusalLog"/>: at once for an address's first, summed up for its
-/// repeats within a minute. A payload longer
-/// than a gradient is refused from its header before any of it is read (counted as malformed, as gRPC's receive limit
-/// does on the stream, and logged), and the connection is closed. A worker has at most
+/// repeats within a minute. A payload longer than a gradient is refused from its header before any of it is read
+/// (counted as malformed, as gRPC's receive limit does on the stream, and logged), and the connection is closed. A worker has at most
 /// <see cref="MaxConnectionsPerSession"/> upload connections at once; each reads one gradient at a time and waits on the
 /// bounded arrival queue, so a flooding worker is slowed by back-pressure on its own connections. The opening must
 /// arrive within <see cref="OpeningTimeout"/>.</para>
