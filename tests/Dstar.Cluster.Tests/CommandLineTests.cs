@@ -65,6 +65,19 @@ public class CommandLineTests
         Assert.Contains("refused 5 more upload connections from 127.0.0.1 within 60 s of the one logged: bad-token × 5", serve.Output);
     }
 
+    [Fact]
+    public async Task Serve_stopped_without_out_or_checkpoint_dir_says_it_wrote_no_checkpoint()
+    {
+        using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 2, k: 1, rounds: 1, samples: 300, features: 3));
+        using var serve = DstarProcess.Start("serve", "--config", fixture.ConfigPath, "--listen", fixture.Url, "--authorized-keys", fixture.AuthorizedKeysPath,
+            "--insecure");
+        serve.WaitForLine("waiting for 1 workers", TimeSpan.FromSeconds(60));
+        serve.Terminate();
+        Assert.Equal(143, await serve.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("stopped at round 0; no checkpoint written (neither --out nor --checkpoint-dir was given)", serve.Output);
+        Assert.DoesNotContain("checkpoint ./checkpoint.bin", serve.Output);
+    }
+
     [Theory]
     [InlineData("ftp://127.0.0.1:7999")]
     [InlineData("ps.example:7999")]

@@ -162,9 +162,9 @@ public static class ClusterServer
         return (server, driver);
     }
 
-    /// <summary>Where checkpoint.bin goes: <c>--checkpoint-dir</c>, else <c>--out</c>, else the working directory.</summary>
-    private static string CheckpointPath(ServerSettings settings) =>
-        Path.Combine(settings.CheckpointDirectory ?? settings.OutputDirectory ?? ".", CheckpointFile.FileName);
+    /// <summary>Where checkpoint.bin goes: <c>--checkpoint-dir</c>, else <c>--out</c>; null with neither (no checkpoint is written).</summary>
+    private static string? CheckpointPath(ServerSettings settings) =>
+        (settings.CheckpointDirectory ?? settings.OutputDirectory) is { } directory ? Path.Combine(directory, CheckpointFile.FileName) : null;
 
     private static async Task<int> TrainAsync(ServerSettings settings, ParameterServer server, RunDriver driver, GrpcTransport transport, ClusterMetrics metrics,
         TextWriter progress, ILogger log, Stopwatch clock, CancellationToken cancellationToken)
@@ -175,7 +175,14 @@ public static class ClusterServer
         var result = await driver.RunAsync(cancellationToken).ConfigureAwait(false);
         if (result.End == RunEnd.Interrupted)
         {
-            log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
+            if (checkpointPath is null)
+            {
+                log.LogWarning("stopped at round {Round}; no checkpoint written (neither --out nor --checkpoint-dir was given)", server.Version);
+            }
+            else
+            {
+                log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
+            }
             progress.WriteLine($"interrupted at round {server.Version}");
             return InterruptedExitCode;
         }
