@@ -173,4 +173,51 @@ public class SettingsTests
             WorkerKey.PermissionWarning(path));
         Directory.Delete(directory, recursive: true);
     }
+
+    [Fact]
+    public void A_path_option_that_names_a_directory_says_so_rather_than_that_it_does_not_exist()
+    {
+        var directory = KeysRoot.Value;
+        var cert = Assert.Throws<IOException>(() => Settings("https://0.0.0.0:7070", insecure: false, cert: directory).Validate());
+        Assert.Equal($"--tls-cert '{directory}' is a directory, not a file.", cert.Message);
+        var keys = Assert.Throws<IOException>(() => Settings("http://127.0.0.1:7070", insecure: true, keys: directory).Validate());
+        Assert.Equal($"Authorized-keys file '{directory}' is a directory, not a file.", keys.Message);
+        var ca = Assert.Throws<IOException>(() => WorkerConnection.LoadCaCertificate(directory));
+        Assert.Equal($"--ca-cert '{directory}' is a directory, not a file.", ca.Message);
+        var key = Assert.Throws<IOException>(() => WorkerKey.LoadPrivateKey(directory));
+        Assert.Equal($"Worker key file '{directory}' is a directory, not a file.", key.Message);
+
+        // And the other way round: a checkpoint directory that is a file.
+        var checkpoints = Assert.Throws<IOException>(() => (Settings("http://127.0.0.1:7070", insecure: true) with { CheckpointDirectory = AllKeys.Value }).Validate());
+        Assert.Equal($"--checkpoint-dir '{AllKeys.Value}' is a file, not a directory", checkpoints.Message);
+    }
+
+    [Fact]
+    public void A_worker_id_too_large_for_the_authorized_keys_file_is_called_out_of_range()
+    {
+        var line = File.ReadLines(AllKeys.Value).First();
+        var e = Assert.Throws<FormatException>(() => AuthorizedKeys.Parse(["99999999999" + line[line.IndexOf(' ')..]], "authorized_keys"));
+        Assert.Equal("authorized_keys:1: worker id '99999999999' is not an integer from 0 to 2147483647.", e.Message);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:7070", "http://127.0.0.1:7070")]
+    [InlineData("http://127.0.0.1:7070", "http://0.0.0.0:7070")]
+    [InlineData("http://localhost:7070", "http://127.0.0.1:7070")]
+    [InlineData("http://[::1]:7070", "http://localhost:7070")]
+    [InlineData("http://[::ffff:127.0.0.1]:7070", "http://127.0.0.1:7070")]
+    [InlineData("http://127.0.0.1:7070", "http://metrics.example:7070")]
+    public void Metrics_listen_on_the_port_of_listen_is_refused_naming_both(string listen, string metricsListen)
+    {
+        var e = Assert.Throws<ArgumentException>(() => (Settings(listen, insecure: true) with { MetricsListen = metricsListen }).Validate());
+        Assert.Equal($"--metrics-listen '{metricsListen}' takes the port of --listen '{listen}': give it a port of its own (/metrics and /healthz are served on --listen too).",
+            e.Message);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:7070", "http://127.0.0.1:9100")]
+    [InlineData("http://127.0.0.1:7070", "http://127.0.0.2:7070")]
+    [InlineData("http://[::1]:7070", "http://127.0.0.1:7070")]
+    public void Metrics_listen_on_another_port_or_address_is_allowed(string listen, string metricsListen) =>
+        Assert.Empty((Settings(listen, insecure: true) with { MetricsListen = metricsListen }).Validate());
 }

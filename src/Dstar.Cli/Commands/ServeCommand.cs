@@ -67,14 +67,13 @@ internal static class ServeCommand
                 }
             }
 
-            // The board holds the run and the cluster panel before the view answers its first request.
+            // The board holds the run and the cluster panel before the view answers its first request; the view starts
+            // once the server's checks have passed (a refused checkpoint prints only its error).
             var viewOptions = view.Read(parse);
             var board = viewOptions is null ? null : new Dstar.View.Board.ViewBoard();
             var viewRun = board?.Add("cluster");
             var clusterView = board?.ShowCluster(experiment.Workers);
-            await using var live = viewOptions is not null
-                ? await LiveView.StartAsync(board!, viewOptions, "dstar serve", parse.InvocationConfiguration.Output, cancellation)
-                : null;
+            LiveView? live = null;
             var settings = new ServerSettings
             {
                 Config = experiment,
@@ -92,19 +91,36 @@ internal static class ServeCommand
                 Plots = !parse.GetValue(noPlots),
                 ExtraSinks = viewRun is null ? [] : [viewRun],
                 Monitor = clusterView is null ? null : new Dstar.Cli.Output.ClusterViewMonitor(clusterView),
+                BeforeListeningAsync = viewOptions is null
+                    ? null
+                    : async token => live = await LiveView.StartAsync(board!, viewOptions, "dstar serve", parse.InvocationConfiguration.Output, token),
             };
+
+            // A refused --view is refused before anything is loaded.
+            viewOptions?.Resolve().Certificate?.Dispose();
             foreach (var warning in settings.Validate())
             {
                 parse.InvocationConfiguration.Error.WriteLine($"dstar serve: warning: {warning}");
             }
 
-            int exit = await ClusterServer.RunAsync(settings, parse.InvocationConfiguration.Output, cancellation).ConfigureAwait(false);
-
-            // A person at the terminal keeps the final state on screen (as simulate and sweep do); a server under a
-            // process manager (Kubernetes, launch) has no console and exits at once.
-            if (!cancellation.IsCancellationRequested)
+            int exit;
+            try
             {
-                live?.HoldIfInteractive(parse.InvocationConfiguration.Output);
+                exit = await ClusterServer.RunAsync(settings, parse.InvocationConfiguration.Output, cancellation).ConfigureAwait(false);
+
+                // A person at the terminal keeps the final state on screen (as simulate and sweep do); a server under a
+                // process manager (Kubernetes, launch) has no console and exits at once.
+                if (!cancellation.IsCancellationRequested)
+                {
+                    live?.HoldIfInteractive(parse.InvocationConfiguration.Output);
+                }
+            }
+            finally
+            {
+                if (live is not null)
+                {
+                    await live.DisposeAsync().ConfigureAwait(false);
+                }
             }
 
             return exit;

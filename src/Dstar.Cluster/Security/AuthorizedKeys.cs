@@ -21,14 +21,11 @@ public sealed class AuthorizedKeys : IDisposable
 
     /// <summary>Reads and validates an authorized-keys file.</summary>
     /// <exception cref="FileNotFoundException">the file does not exist.</exception>
+    /// <exception cref="IOException">the path is a directory.</exception>
     /// <exception cref="FormatException">a line is malformed; the message names the file, line and problem.</exception>
     public static AuthorizedKeys Load(string path)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Authorized-keys file '{path}' does not exist.", path);
-        }
-
+        Configuration.OptionFiles.RequireFile($"Authorized-keys file '{path}'", path);
         return Parse(File.ReadAllLines(path), path);
     }
 
@@ -58,7 +55,7 @@ public sealed class AuthorizedKeys : IDisposable
 
                 if (!int.TryParse(fields[0], out var id) || id < 0)
                 {
-                    throw new FormatException($"{Where()}: worker id '{fields[0]}' is not an integer ≥ 0.");
+                    throw new FormatException($"{Where()}: worker id '{fields[0]}' is not an integer from 0 to {int.MaxValue}.");
                 }
 
                 if (keys.ContainsKey(id))

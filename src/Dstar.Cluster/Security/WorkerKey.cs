@@ -88,13 +88,11 @@ public static class WorkerKey
 
     /// <summary>Loads a PKCS#8 PEM private key (as written by <see cref="WriteKeyPair"/>).</summary>
     /// <exception cref="FileNotFoundException">the file does not exist.</exception>
+    /// <exception cref="IOException">the path is a directory.</exception>
     /// <exception cref="InvalidDataException">the file is not a P-256 PKCS#8 PEM private key.</exception>
     public static ECDsa LoadPrivateKey(string path)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Worker key file '{path}' does not exist.", path);
-        }
+        Configuration.OptionFiles.RequireFile($"Worker key file '{path}'", path);
 
         var key = ECDsa.Create();
         try

@@ -60,6 +60,17 @@ public static class ClusterServer
         await using var app = BuildHost(settings, transport, keys, metrics, ConfigFingerprint.Of(config), consoleLogs: true);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dstar.serve");
 
+        // Before anything listens or says it serves: a resume reads and checks its checkpoint (and the metrics rows it
+        // covers), a new run refuses a checkpoint it would overwrite, so a refusal is the one thing the user sees and
+        // nothing on disk has changed.
+        var clock = new Stopwatch();
+        var (server, driver) = CreateRun(settings, workload, transport, metrics, progress, log, clock);
+        driver.Open();
+        if (settings.BeforeListeningAsync is { } beforeListening)
+        {
+            await beforeListening(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -67,7 +78,8 @@ public static class ClusterServer
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
         {
             // A busy port or an address this host does not have: one line naming the option, not Kestrel's trace.
-            throw new IOException($"--listen {settings.Listen}: cannot listen there: {e.Message.ReplaceLineEndings(" ").Trim()}", e);
+            var (option, url) = BindingOf(settings, e.Message);
+            throw new IOException($"{option} {url}: cannot listen there: {e.Message.ReplaceLineEndings(" ").Trim()}", e);
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
@@ -78,7 +90,7 @@ public static class ClusterServer
         int exitCode = InterruptedExitCode; // also when training throws: no grace for sessions then
         try
         {
-            exitCode = await TrainAsync(settings, workload, transport, metrics, progress, log, stop.Token).ConfigureAwait(false);
+            exitCode = await TrainAsync(settings, server, driver, transport, metrics, progress, log, clock, stop.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -106,20 +118,19 @@ public static class ClusterServer
         return exitCode;
     }
 
-    private static async Task<int> TrainAsync(ServerSettings settings, Dstar.Learning.Workload workload, GrpcTransport transport, ClusterMetrics metrics, TextWriter progress,
-        ILogger log, CancellationToken cancellationToken)
+    /// <summary>The run's parameter server and its driver (not yet opened), with the cluster's hooks around the rounds.</summary>
+    private static (ParameterServer Server, RunDriver Driver) CreateRun(ServerSettings settings, Dstar.Learning.Workload workload, GrpcTransport transport,
+        ClusterMetrics metrics, TextWriter progress, ILogger log, Stopwatch clock)
     {
         var config = settings.Config;
         var pipeline = Registry.Pipeline(config.Aggregator, config.Pre);
         var server = ParameterServerFactory.Create(config, workload, pipeline);
-        var directory = settings.OutputDirectory;
-        var checkpointPath = Path.Combine(settings.CheckpointDirectory ?? directory ?? ".", CheckpointFile.FileName);
-        var clock = Stopwatch.StartNew();
+        var checkpointPath = CheckpointPath(settings);
         var driver = new RunDriver(config, server, transport, new RunOptions
         {
             Name = "cluster",
             Description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {(config.AutoK ? "auto" : config.K)}, rule {pipeline.Name}",
-            Directory = directory,
+            Directory = settings.OutputDirectory,
             CheckpointDirectory = settings.CheckpointDirectory,
             Mode = settings.Resume ? RunDirectoryMode.Resume : RunDirectoryMode.New,
             Plots = settings.Plots,
@@ -148,11 +159,30 @@ public static class ClusterServer
                 metrics.RecordRound(server.Version, round.WallSeconds, round.Timing);
             },
         });
+        return (server, driver);
+    }
 
+    /// <summary>Where checkpoint.bin goes: <c>--checkpoint-dir</c>, else <c>--out</c>; null with neither (no checkpoint is written).</summary>
+    private static string? CheckpointPath(ServerSettings settings) =>
+        (settings.CheckpointDirectory ?? settings.OutputDirectory) is { } directory ? Path.Combine(directory, CheckpointFile.FileName) : null;
+
+    private static async Task<int> TrainAsync(ServerSettings settings, ParameterServer server, RunDriver driver, GrpcTransport transport, ClusterMetrics metrics,
+        TextWriter progress, ILogger log, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var directory = settings.OutputDirectory;
+        var checkpointPath = CheckpointPath(settings);
+        clock.Start();
         var result = await driver.RunAsync(cancellationToken).ConfigureAwait(false);
         if (result.End == RunEnd.Interrupted)
         {
-            log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
+            if (checkpointPath is null)
+            {
+                log.LogWarning("stopped at round {Round}; no checkpoint written (neither --out nor --checkpoint-dir was given)", server.Version);
+            }
+            else
+            {
+                log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
+            }
             progress.WriteLine($"interrupted at round {server.Version}");
             return InterruptedExitCode;
         }
@@ -210,6 +240,9 @@ public static class ClusterServer
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None).AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Services.AddSingleton(transport).AddSingleton(keys).AddSingleton(metrics).AddSingleton(contract);
+
+        // Disposed with the host, which writes the summaries of refusals still only counted.
+        builder.Services.AddSingleton(services => new RefusalLog(services.GetRequiredService<ILoggerFactory>().CreateLogger<GradientUploads>(), "upload connection"));
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<ParameterService>, SessionMethodProvider>());
         builder.Services.AddGrpc(o =>
@@ -244,6 +277,19 @@ public static class ClusterServer
     /// </summary>
     internal static int MaxGradientMessage(int dimension, WireFormat wire) => (int)Math.Min(int.MaxValue, (long)dimension * wire.BytesPerValue() + MessageSlack);
 
+    /// <summary>
+    /// The option whose address a failed start's <paramref name="message"/> is about: <c>--metrics-listen</c> when it
+    /// names that port and not <c>--listen</c>'s (the two differ: <see cref="ServerSettings.Validate"/> refuses one port for both), else <c>--listen</c>.
+    /// </summary>
+    private static (string Option, string Url) BindingOf(ServerSettings settings, string message)
+    {
+        static bool Names(string text, int port) => System.Text.RegularExpressions.Regex.IsMatch(text, $@":{port}(?!\d)");
+        return settings.MetricsListen is { } metrics && Uri.TryCreate(metrics, UriKind.Absolute, out var uri)
+            && Names(message, uri.Port) && !Names(message, settings.ListenUri.Port)
+            ? ("--metrics-listen", metrics)
+            : ("--listen", settings.Listen);
+    }
+
     private static void ConfigureListeners(KestrelServerOptions kestrel, ServerSettings settings, GradientUploads uploads)
     {
         var uri = settings.ListenUri;
@@ -263,7 +309,8 @@ public static class ClusterServer
             }
 
             // After TLS: an upload connection is told from HTTP by its first decrypted byte, on the session's own port.
-            listen.Use(next => uploads.Middleware(next, listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<GradientUploads>()));
+            listen.Use(next => uploads.Middleware(next, listen.ApplicationServices.GetRequiredService<RefusalLog>(),
+                listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<GradientUploads>()));
         });
 
         if (settings.MetricsListen is { } metricsListen)

@@ -31,10 +31,11 @@ namespace Dstar.Cluster.Server;
 /// <para>Security: a session's token is 32 random bytes, sent only in its <c>Welcome</c> (so under TLS whenever the
 /// session is) and valid only while the session is open; a connection is attributed to the session whose token it
 /// presents, so a worker can upload only as itself, exactly as on its stream. The token is found by its first 8 bytes
-/// and then compared in constant time. A refused opening is answered <c>refused: REASON</c>, logged and counted in
-/// <c>dstar_refused_connections_total</c> (bad-token, malformed, unauthenticated, too-many-uploads). A payload longer
-/// than a gradient is refused from its header before any of it is read (counted as malformed, as gRPC's receive limit
-/// does on the stream, and logged), and the connection is closed. A worker has at most
+/// and then compared in constant time. A refused opening is answered <c>refused: REASON</c> (also after the client
+/// half-closed), counted in <c>dstar_refused_connections_total</c> (bad-token, malformed, unauthenticated,
+/// too-many-uploads) and logged through a <see cref="RefusalLog"/>: at once for an address's first, summed up for its
+/// repeats within a minute. A payload longer than a gradient is refused from its header before any of it is read
+/// (counted as malformed, as gRPC's receive limit does on the stream, and logged), and the connection is closed. A worker has at most
 /// <see cref="MaxConnectionsPerSession"/> upload connections at once; each reads one gradient at a time and waits on the
 /// bounded arrival queue, so a flooding worker is slowed by back-pressure on its own connections. The opening must
 /// arrive within <see cref="OpeningTimeout"/>.</para>
@@ -83,14 +84,22 @@ internal sealed class GradientUploads
         }
     }
 
-    /// <summary>The connection middleware: upload connections are served here, all others go on to <paramref name="next"/>.</summary>
-    public ConnectionDelegate Middleware(ConnectionDelegate next, ILogger log) => connection => HandleAsync(connection, next, log);
+    /// <summary>
+    /// The connection middleware: upload connections are served here, all others go on to <paramref name="next"/>.
+    /// Refusals are logged through <paramref name="refusals"/> (once per peer address and minute, the rest summed up),
+    /// everything else to <paramref name="log"/>.
+    /// </summary>
+    public ConnectionDelegate Middleware(ConnectionDelegate next, RefusalLog refusals, ILogger log) => connection => HandleAsync(connection, next, refusals, log);
 
-    private async Task HandleAsync(ConnectionContext connection, ConnectionDelegate next, ILogger log)
+    private async Task HandleAsync(ConnectionContext connection, ConnectionDelegate next, RefusalLog refusals, ILogger log)
     {
         var input = connection.Transport.Input;
         ReadResult first;
-        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, ClosingRequested(connection)))
+
+        // Not ended by ConnectionClosed: Kestrel signals it as soon as the peer half-closes, while the bytes it sent
+        // before are still to be read (an opening followed by a FIN is an opening, and is answered). A connection that
+        // ends or breaks completes the pipe, which ends the read.
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(ClosingRequested(connection)))
         {
             timer.CancelAfter(OpeningTimeout);
             try
@@ -103,6 +112,18 @@ internal sealed class GradientUploads
                 connection.Abort(new ConnectionAbortedException("no bytes within the opening timeout"));
                 return;
             }
+            catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException)
+            {
+                // Gone before its first byte.
+                return;
+            }
+        }
+
+        if (first.Buffer.IsEmpty && first.IsCompleted)
+        {
+            // Closed without sending a byte: neither upload nor HTTP.
+            input.AdvanceTo(first.Buffer.End);
+            return;
         }
 
         var upload = first.Buffer.Length > 0 && first.Buffer.First.Span.Length > 0 && first.Buffer.First.Span[0] == UploadFrames.Preface[0];
@@ -117,7 +138,7 @@ internal sealed class GradientUploads
 
         try
         {
-            await ServeAsync(connection, log).ConfigureAwait(false);
+            await ServeAsync(connection, refusals, log).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException or ConnectionAbortedException)
         {
@@ -125,12 +146,16 @@ internal sealed class GradientUploads
         }
     }
 
-    private async Task ServeAsync(ConnectionContext connection, ILogger log)
+    private async Task ServeAsync(ConnectionContext connection, RefusalLog refusals, ILogger log)
     {
         var input = connection.Transport.Input;
         var peer = connection.RemoteEndPoint?.ToString() ?? "unknown";
+        var address = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString() ?? peer;
         WorkerSession? session;
-        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+
+        // As for the first byte: a half-closed connection's opening is read and answered, not dropped unlogged.
+        var closing = ClosingRequested(connection);
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(closing))
         {
             timer.CancelAfter(OpeningTimeout);
             ReadResult opening;
@@ -138,15 +163,15 @@ internal sealed class GradientUploads
             {
                 opening = await input.ReadAtLeastAsync(UploadFrames.OpeningLength, timer.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!connection.ConnectionClosed.IsCancellationRequested)
+            catch (OperationCanceledException) when (!closing.IsCancellationRequested)
             {
-                await RefuseAsync(connection, "unauthenticated", null, peer, $"no upload opening within {OpeningTimeout.TotalSeconds} s", log).ConfigureAwait(false);
+                await RefuseAsync(connection, "unauthenticated", null, peer, address, $"no upload opening within {OpeningTimeout.TotalSeconds} s", refusals).ConfigureAwait(false);
                 return;
             }
 
             if (opening.Buffer.Length < UploadFrames.OpeningLength)
             {
-                await RefuseAsync(connection, "malformed", null, peer, "the connection ended inside the upload opening", log).ConfigureAwait(false);
+                await RefuseAsync(connection, "malformed", null, peer, address, "the connection ended inside the upload opening", refusals).ConfigureAwait(false);
                 return;
             }
 
@@ -155,14 +180,14 @@ internal sealed class GradientUploads
             input.AdvanceTo(opening.Buffer.GetPosition(UploadFrames.OpeningLength));
             if (!bytes.AsSpan(0, UploadFrames.Preface.Length).SequenceEqual(UploadFrames.Preface))
             {
-                await RefuseAsync(connection, "malformed", null, peer, "not an upload preface", log).ConfigureAwait(false);
+                await RefuseAsync(connection, "malformed", null, peer, address, "not an upload preface", refusals).ConfigureAwait(false);
                 return;
             }
 
             session = Find(bytes.AsSpan(UploadFrames.Preface.Length));
             if (session is null || session.UploadLifetime.IsCancellationRequested)
             {
-                await RefuseAsync(connection, "bad-token", null, peer, "the token is not that of an open session", log).ConfigureAwait(false);
+                await RefuseAsync(connection, "bad-token", null, peer, address, "the token is not that of an open session", refusals).ConfigureAwait(false);
                 return;
             }
         }
@@ -170,8 +195,8 @@ internal sealed class GradientUploads
         if (Interlocked.Increment(ref session.UploadConnections) > MaxConnectionsPerSession)
         {
             Interlocked.Decrement(ref session.UploadConnections);
-            await RefuseAsync(connection, "too-many-uploads", session.WorkerId, peer,
-                $"worker {session.WorkerId} already has {MaxConnectionsPerSession} upload connections open", log).ConfigureAwait(false);
+            await RefuseAsync(connection, "too-many-uploads", session.WorkerId, peer, address,
+                $"worker {session.WorkerId} already has {MaxConnectionsPerSession} upload connections open", refusals).ConfigureAwait(false);
             return;
         }
 
@@ -186,7 +211,7 @@ internal sealed class GradientUploads
             using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(session.UploadLifetime.Token, ClosingRequested(connection));
             var cancellation = lifetime.Token;
             await using var abort = cancellation.Register(() => connection.Abort(new ConnectionAbortedException("the worker's session ended or the server is stopping")));
-            await AnswerAsync(connection, UploadFrames.Accepted, output).ConfigureAwait(false);
+            await AnswerAsync(connection, UploadFrames.Accepted, output, connection.ConnectionClosed).ConfigureAwait(false);
             _metrics.RecordUploadOpened();
             log.LogInformation("worker {Worker} opened an upload connection from {Peer}", session.WorkerId, peer);
 
@@ -433,14 +458,20 @@ internal sealed class GradientUploads
             : null;
     }
 
-    private async Task RefuseAsync(ConnectionContext connection, string reason, int? workerId, string peer, string detail, ILogger log)
+    /// <summary>
+    /// Counts and logs a refused opening (the log line at most once per address and window, <see cref="RefusalLog"/>)
+    /// and answers it. The answer is written even when the peer has half-closed (it may still read), for at most
+    /// <see cref="OpeningTimeout"/> on a peer that does not read.
+    /// </summary>
+    private async Task RefuseAsync(ConnectionContext connection, string reason, int? workerId, string peer, string address, string detail, RefusalLog refusals)
     {
         _metrics.RecordRefused(reason);
         _transport.Monitor.JoinRefused(reason, workerId, peer);
-        log.LogWarning("refused upload connection from {Peer}: {Reason}: {Detail}", peer, reason, detail);
+        refusals.Refused(address, peer, reason, detail);
         try
         {
-            await AnswerAsync(connection, $"refused: {reason}: {detail}", null).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(OpeningTimeout);
+            await AnswerAsync(connection, $"refused: {reason}: {detail}", null, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionResetException or ConnectionAbortedException)
         {
@@ -448,19 +479,19 @@ internal sealed class GradientUploads
     }
 
     /// <summary>Writes one answer line, holding <paramref name="output"/> (when x_t may be going out at the same time).</summary>
-    private static async Task AnswerAsync(ConnectionContext connection, string line, SemaphoreSlim? output)
+    private static async Task AnswerAsync(ConnectionContext connection, string line, SemaphoreSlim? output, CancellationToken cancellationToken)
     {
         // Characters, not bytes, are cut: a UTF-8 character is at most 4 bytes, so the line with its newline fits the bound.
         var text = line.ReplaceLineEndings(" ");
         text = text[..Math.Min(text.Length, (UploadFrames.MaxAnswerLength / 4) - 1)];
         if (output is not null)
         {
-            await output.WaitAsync(connection.ConnectionClosed).ConfigureAwait(false);
+            await output.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         try
         {
-            await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), connection.ConnectionClosed).ConfigureAwait(false);
+            await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), cancellationToken).ConfigureAwait(false);
         }
         finally
         {

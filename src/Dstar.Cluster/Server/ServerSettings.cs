@@ -48,6 +48,12 @@ public sealed record ServerSettings
     /// <summary>Told of worker joins and leaves, arrivals and refusals (the live view's cluster panel); null: nobody.</summary>
     public Observability.IClusterMonitor? Monitor { get; init; }
 
+    /// <summary>
+    /// Awaited once every check has passed (the settings, the keys, a resume's checkpoint) and just before the server
+    /// listens: <c>dstar serve --view</c> starts its live view here, so that a refused start shows nothing but its error.
+    /// </summary>
+    public Func<CancellationToken, Task>? BeforeListeningAsync { get; init; }
+
     /// <summary>Write logs as JSON lines instead of text.</summary>
     public bool JsonLogs { get; init; }
 
@@ -67,6 +73,7 @@ public sealed record ServerSettings
     /// <returns>Warnings: settings that work but probably not as meant (for example fewer keys than k, where a deadline still closes rounds).</returns>
     /// <exception cref="ArgumentException">the problem, naming the option.</exception>
     /// <exception cref="FileNotFoundException">a file named by an option does not exist.</exception>
+    /// <exception cref="IOException">a file named by an option is a directory, or --checkpoint-dir is a file.</exception>
     /// <exception cref="InvalidDataException">a certificate or key file does not load; the message names it.</exception>
     /// <exception cref="FormatException">the authorized-keys file is malformed.</exception>
     public IReadOnlyList<string> Validate()
@@ -108,10 +115,7 @@ public sealed record ServerSettings
     {
         foreach (var (option, path) in new[] { ("--tls-cert", TlsCertificatePath!), ("--tls-key", TlsKeyPath!) })
         {
-            if (!File.Exists(path))
-            {
-                throw new FileNotFoundException($"{option} '{path}' does not exist.", path);
-            }
+            Configuration.OptionFiles.RequireFile($"{option} '{path}'", path);
         }
 
         try
@@ -143,10 +147,18 @@ public sealed record ServerSettings
         }
 
         uri = Normalized(uri);
+        Uri? metrics = null;
         if (MetricsListen is not null
-            && (!Uri.TryCreate(MetricsListen, UriKind.Absolute, out var metrics) || metrics.Scheme != "http" || metrics.Port <= 0))
+            && (!Uri.TryCreate(MetricsListen, UriKind.Absolute, out metrics) || metrics.Scheme != "http" || metrics.Port <= 0))
         {
             throw new ArgumentException($"--metrics-listen '{MetricsListen}': expected http://HOST:PORT.");
+        }
+
+        if (metrics is not null && metrics.Port == uri.Port && Overlap(uri.Host, Normalized(metrics).Host))
+        {
+            // Kestrel would fail on the second bind with "address already in use", which reads as another process on --listen's port.
+            throw new ArgumentException(
+                $"--metrics-listen '{MetricsListen}' takes the port of --listen '{Listen}': give it a port of its own (/metrics and /healthz are served on --listen too).");
         }
 
         if (Insecure)
@@ -185,6 +197,11 @@ public sealed record ServerSettings
             throw new ArgumentException("--resume and --overwrite exclude each other.");
         }
 
+        if (CheckpointDirectory is not null && File.Exists(CheckpointDirectory))
+        {
+            throw new IOException($"--checkpoint-dir '{CheckpointDirectory}' is a file, not a directory");
+        }
+
         if (CheckpointDirectory is not null && !Directory.Exists(CheckpointDirectory))
         {
             throw new DirectoryNotFoundException($"--checkpoint-dir '{CheckpointDirectory}' does not exist; create it first");
@@ -194,6 +211,28 @@ public sealed record ServerSettings
         {
             throw new ArgumentException("--resume needs --checkpoint-dir or --out (where checkpoint.bin is).");
         }
+    }
+
+    /// <summary>
+    /// Whether listening on <paramref name="first"/> and <paramref name="second"/> at one port would collide: a wildcard
+    /// address (0.0.0.0, ::) or a host name other than localhost (listened on as every address) on either side, or a
+    /// shared address (localhost is 127.0.0.1 and ::1).
+    /// </summary>
+    private static bool Overlap(string first, string second)
+    {
+        static IPAddress[]? Addresses(string host)
+        {
+            if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                return [IPAddress.Loopback, IPAddress.IPv6Loopback];
+            }
+
+            return IPAddress.TryParse(host.Trim('[', ']'), out var address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any)
+                ? [address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address]
+                : null; // every address
+        }
+
+        return Addresses(first) is not { } one || Addresses(second) is not { } other || one.Intersect(other).Any();
     }
 
     /// <summary>True for localhost and loopback IP literals.</summary>

@@ -25,7 +25,11 @@ public static class ClusterWorker
     /// <summary>Exit code when the server stayed unreachable.</summary>
     public const int UnreachableExitCode = 5;
 
-    /// <summary>Exit code when the server's TLS certificate is not trusted (a configuration error: the wrong or no --ca-cert).</summary>
+    /// <summary>
+    /// Exit code when the TLS handshake with the server fails: its certificate is not trusted (the wrong or no
+    /// --ca-cert, or not for the host in --server) or it does not speak TLS (https:// to a server started with
+    /// --insecure). A configuration error, which retrying cannot mend.
+    /// </summary>
     public const int UntrustedServerExitCode = 2;
 
     /// <summary>The most workers one process runs (<see cref="RunGroupAsync"/>, <c>dstar work --ids</c>).</summary>
@@ -122,10 +126,12 @@ public static class ClusterWorker
         }
 
         var contract = ConfigFingerprint.Of(settings.Config);
-        using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath, source.Dimension);
+        var certificates = new ServerCertificateCheck(settings.CaCertificatePath is null ? null : WorkerConnection.LoadCaCertificate(settings.CaCertificatePath));
+        using var channel = WorkerConnection.CreateChannel(settings.Server, settings.CaCertificatePath, source.Dimension, certificates);
         var outcomes = new OutcomeTally();
         var lastContact = DateTime.UtcNow;
         var backoff = TimeSpan.FromMilliseconds(100);
+        string? hint = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -164,22 +170,20 @@ public static class ClusterWorker
             }
             catch (Exception e) when (WorkerConnection.IsUntrustedServer(e))
             {
-                // Retrying cannot help: the same certificate will be refused again.
-                log.LogError("worker {Worker}: the TLS certificate of server {Server} is not trusted: {Trust}", settings.WorkerId, settings.Server,
-                    settings.CaCertificatePath is null
-                        ? "it does not chain to the system trust store; pass --ca-cert with the CA certificate that signed it"
-                        : $"it does not chain to --ca-cert '{settings.CaCertificatePath}'");
+                // Retrying cannot help: the same certificate will be refused again, and a server without TLS stays so.
+                log.LogError("worker {Worker}: {Problem}", settings.WorkerId, certificates.Explain(settings.Server, settings.CaCertificatePath, e));
                 return UntrustedServerExitCode;
             }
             catch (Exception e) when (e is RpcException or IOException or InvalidDataException or HttpRequestException && !cancellationToken.IsCancellationRequested)
             {
-                log.LogWarning("worker {Worker}: connection lost ({Message}); retrying", settings.WorkerId, e.Message);
+                hint = WorkerConnection.PlainHttpHint(settings.Server, e);
+                log.LogWarning("worker {Worker}: connection lost ({Message}); retrying{Hint}", settings.WorkerId, e.Message, hint is null ? "" : $" ({hint})");
             }
 
             if (DateTime.UtcNow - lastContact > settings.RetryFor)
             {
-                log.LogError("worker {Worker}: server {Server} unreachable for {Seconds:F0} s; giving up", settings.WorkerId, settings.Server,
-                    settings.RetryFor.TotalSeconds);
+                log.LogError("worker {Worker}: server {Server} unreachable for {Seconds:F0} s; giving up{Hint}", settings.WorkerId, settings.Server,
+                    settings.RetryFor.TotalSeconds, hint is null ? "" : $": {hint}");
                 return UnreachableExitCode;
             }
 

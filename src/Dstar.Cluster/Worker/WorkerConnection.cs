@@ -38,9 +38,10 @@ public sealed class WorkerConnection : IDisposable
     /// <paramref name="caCertificatePath"/> when given (a private CA, the usual case for a cluster), else to the system
     /// trust store. Received messages may be as large as a parameter vector of any size (the server is trusted). Given
     /// the model's <paramref name="dimension"/>, the HTTP/2 receive window holds one parameter message (at most 16 MiB,
-    /// the client's limit), so the server can push x_t without waiting for window updates.
+    /// the client's limit), so the server can push x_t without waiting for window updates. <paramref name="check"/>, when
+    /// given, checks the certificate instead of a check of its own, so that the caller can later ask why it refused one.
     /// </summary>
-    public static GrpcChannel CreateChannel(string server, string? caCertificatePath, int? dimension = null)
+    public static GrpcChannel CreateChannel(string server, string? caCertificatePath, int? dimension = null, ServerCertificateCheck? check = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -60,9 +61,10 @@ public sealed class WorkerConnection : IDisposable
             handler.InitialHttp2StreamWindowSize = (int)Math.Clamp((long)d * FloatWire.BytesPerValue + 1024, handler.InitialHttp2StreamWindowSize, MaxClientStreamWindow);
         }
 
-        if (caCertificatePath is not null)
+        check ??= caCertificatePath is null ? null : new ServerCertificateCheck(LoadCaCertificate(caCertificatePath));
+        if (check is not null)
         {
-            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = TrustOnly(LoadCaCertificate(caCertificatePath)) };
+            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = check.Validate };
         }
 
         return GrpcChannel.ForAddress(server, new GrpcChannelOptions
@@ -78,18 +80,7 @@ public sealed class WorkerConnection : IDisposable
     /// connected to; revocation is not checked (a private CA publishes no lists).
     /// </summary>
     public static RemoteCertificateValidationCallback TrustOnly(X509Certificate2 ca) => (_, certificate, _, errors) =>
-    {
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(new X509Certificate2(certificate));
-    };
+        ServerCertificateCheck.Judge(ca, certificate, errors) == SslPolicyErrors.None;
 
     /// <summary>
     /// Opens a session, proves the identity <paramref name="workerId"/> with <paramref name="key"/> and presents
@@ -142,7 +133,11 @@ public sealed class WorkerConnection : IDisposable
             : throw new InvalidDataException($"the server sent {message.BodyCase} while the worker expected {kind}.");
     }
 
-    /// <summary>True when <paramref name="failure"/> (or what caused it) is a TLS handshake the worker refused: the server's certificate does not chain to the trusted CA.</summary>
+    /// <summary>
+    /// True when <paramref name="failure"/> (or what caused it) is a failed TLS handshake: the worker refused the server's
+    /// certificate (not from the trusted CA, or not for the host), or the server does not speak TLS at all
+    /// (<see cref="ServerCertificateCheck.Explain"/> says which).
+    /// </summary>
     public static bool IsUntrustedServer(Exception failure)
     {
         for (Exception? e = failure; e is not null; e = e is RpcException rpc && rpc.Status.DebugException is { } inner ? inner : e.InnerException)
@@ -156,15 +151,36 @@ public sealed class WorkerConnection : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// What to tell the user when an <c>http://</c> <paramref name="server"/> failed as <paramref name="failure"/> because
+    /// the peer did not answer the HTTP/2 preface (the way a server serving TLS answers plain text), else null. Not a
+    /// reason to stop retrying (something else may briefly hold the port), but the likely fix when it goes on.
+    /// </summary>
+    public static string? PlainHttpHint(string server, Exception failure)
+    {
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        {
+            return null;
+        }
+
+        for (Exception? e = failure; e is not null; e = e is RpcException rpc && rpc.Status.DebugException is { } inner ? inner : e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse } or HttpIOException { HttpRequestError: HttpRequestError.InvalidResponse })
+            {
+                return "the server did not answer as plain HTTP/2: a server with TLS, started without --insecure, is reached with https://";
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Loads the CA certificate (PEM or DER).</summary>
     /// <exception cref="InvalidDataException">the file is not a certificate; the message names it.</exception>
     /// <exception cref="FileNotFoundException">the file does not exist.</exception>
+    /// <exception cref="IOException">the path is a directory.</exception>
     public static X509Certificate2 LoadCaCertificate(string path)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"--ca-cert '{path}' does not exist.", path);
-        }
+        Configuration.OptionFiles.RequireFile($"--ca-cert '{path}'", path);
 
         try
         {

@@ -30,6 +30,9 @@ namespace Dstar.Engine.Running;
 /// </remarks>
 public sealed class RunDriver
 {
+    /// <summary>The metrics rows a resume replays, once <see cref="Open"/> has run (none for a new run); null before.</summary>
+    private IReadOnlyList<RoundRecord>? _replayed;
+
     /// <summary>Creates the driver of one run; nothing happens until <see cref="RunAsync"/>.</summary>
     /// <param name="config">The run's validated config (rounds, eval_every, checkpoint_every, seed, the Byzantine set).</param>
     /// <param name="server">The parameter server, at version 0 (a resume restores it from the checkpoint).</param>
@@ -55,17 +58,30 @@ public sealed class RunDriver
     /// <summary>The options.</summary>
     public RunOptions Options { get; }
 
+    /// <summary>Where checkpoint.bin goes: the checkpoint directory, else the run directory; null without either.</summary>
+    private string? CheckpointPath => (Options.CheckpointDirectory ?? Options.Directory) is { } folder ? Path.Combine(folder, CheckpointFile.FileName) : null;
+
     /// <summary>What a checkpoint carries besides the server's vectors: the server's parts, then the host's.</summary>
     private IReadOnlyList<ICheckpointPart> Parts => [.. CheckpointParts.Of(Server), .. Options.CheckpointParts];
 
-    /// <summary>Runs the rounds from the server's version (or the checkpoint's, on resume) to <c>rounds</c>.</summary>
-    /// <param name="cancellationToken">Interrupts the run (see <see cref="RunEnd.Interrupted"/>).</param>
+    /// <summary>
+    /// Gets the run ready without running a round or writing a run file: a resume reads and checks everything it needs
+    /// (the saved config, the checkpoint, the metrics rows it covers) and restores the server from it; a new run
+    /// claims its directory (moving an overwritten one aside) and refuses a checkpoint it would overwrite. <see cref="RunAsync"/> does this itself when it
+    /// was not done; a host calls it first to refuse a bad run before it starts anything else (<c>dstar serve</c>,
+    /// before it listens). A second call does nothing.
+    /// </summary>
     /// <exception cref="CheckpointException">resume: the checkpoint is missing, corrupt or belongs to another run.</exception>
-    public async Task<RunResult> RunAsync(CancellationToken cancellationToken = default)
+    /// <exception cref="IOException">a new run: the directory holds a run, or the checkpoint already exists.</exception>
+    public void Open()
     {
+        if (_replayed is not null)
+        {
+            return;
+        }
+
         var directory = Options.Directory;
-        var checkpointDirectory = Options.CheckpointDirectory ?? directory;
-        var checkpointPath = checkpointDirectory is null ? null : Path.Combine(checkpointDirectory, CheckpointFile.FileName);
+        var checkpointPath = CheckpointPath;
         IReadOnlyList<RoundRecord> replayed = [];
         if (Options.Mode == RunDirectoryMode.Resume)
         {
@@ -94,6 +110,18 @@ public sealed class RunDriver
             }
         }
 
+        _replayed = replayed;
+    }
+
+    /// <summary>Runs the rounds from the server's version (or the checkpoint's, on resume) to <c>rounds</c>.</summary>
+    /// <param name="cancellationToken">Interrupts the run (see <see cref="RunEnd.Interrupted"/>).</param>
+    /// <exception cref="CheckpointException">resume: the checkpoint is missing, corrupt or belongs to another run.</exception>
+    public async Task<RunResult> RunAsync(CancellationToken cancellationToken = default)
+    {
+        Open();
+        var replayed = _replayed!;
+        var directory = Options.Directory;
+        var checkpointPath = CheckpointPath;
         var sinks = new List<IRunSink>();
         MetricsFiles? metrics = null;
         if (directory is not null)

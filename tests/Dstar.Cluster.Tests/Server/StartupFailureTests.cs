@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Server;
 using Dstar.Cluster.Worker;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dstar.Cluster.Tests.Server;
@@ -26,6 +27,139 @@ public class StartupFailureTests
         }, TextWriter.Null));
         Assert.StartsWith($"--listen {server.Fixture.Url}: cannot listen there:", e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public async Task A_busy_metrics_port_is_one_io_error_naming_metrics_listen()
+    {
+        using var fixture = new ClusterFixture(Config);
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        var metrics = $"http://127.0.0.1:{((System.Net.IPEndPoint)busy.LocalEndpoint).Port}";
+        var e = await Assert.ThrowsAsync<IOException>(() => ClusterServer.RunAsync(new ServerSettings
+        {
+            Config = fixture.Config,
+            Listen = fixture.Url,
+            MetricsListen = metrics,
+            AuthorizedKeysPath = fixture.AuthorizedKeysPath,
+            Insecure = true,
+        }, TextWriter.Null));
+        Assert.StartsWith($"--metrics-listen {metrics}: cannot listen there:", e.Message);
+    }
+
+    [Fact]
+    public async Task A_worker_reaching_a_server_without_tls_over_https_is_told_so_not_that_the_certificate_is_untrusted()
+    {
+        await using var server = new InProcessServer(Config);
+        await server.ReadyAsync();
+        var ca = TestCertificates.Write(Path.Combine(server.Fixture.Directory, "tls"), ["127.0.0.1"]).CaPath;
+        var log = new ListLogger();
+        var code = await ClusterWorker.RunAsync(new WorkerSettings
+        {
+            Server = $"https://127.0.0.1:{server.Fixture.Port}",
+            WorkerId = 0,
+            KeyPath = server.Fixture.KeyPath(0),
+            Config = server.Fixture.Config,
+            CaCertificatePath = ca,
+            RealTime = new RealTimeOptions { DelayScale = 0 },
+            RetryFor = TimeSpan.FromSeconds(60),
+        }, log);
+        Assert.Equal(ClusterWorker.UntrustedServerExitCode, code);
+        var error = Assert.Single(log.Lines, l => l.Level == LogLevel.Error).Message;
+        Assert.StartsWith($"worker 0: the TLS handshake with server https://127.0.0.1:{server.Fixture.Port} failed before any certificate came (", error);
+        Assert.EndsWith("is the server serving TLS? A server started with --insecure speaks plain HTTP/2: reach it with http://", error);
+    }
+
+    [Fact]
+    public async Task A_worker_reaching_a_tls_server_over_http_is_told_to_use_https()
+    {
+        using var fixture = new ClusterFixture(Config);
+        var served = TestCertificates.Write(Path.Combine(fixture.Directory, "served"), ["127.0.0.1"]);
+        using var stop = new CancellationTokenSource();
+        var serverTask = ClusterServer.RunAsync(new ServerSettings
+        {
+            Config = fixture.Config,
+            Listen = $"https://127.0.0.1:{fixture.Port}",
+            AuthorizedKeysPath = fixture.AuthorizedKeysPath,
+            TlsCertificatePath = served.CertificatePath,
+            TlsKeyPath = served.KeyPath,
+        }, TextWriter.Null, stop.Token);
+        try
+        {
+            var log = new ListLogger();
+            var code = await ClusterWorker.RunAsync(new WorkerSettings
+            {
+                Server = fixture.Url,
+                WorkerId = 0,
+                KeyPath = fixture.KeyPath(0),
+                Config = fixture.Config,
+                RealTime = new RealTimeOptions { DelayScale = 0 },
+                RetryFor = TimeSpan.FromSeconds(2),
+            }, log);
+            Assert.Equal(ClusterWorker.UnreachableExitCode, code);
+            const string hint = "the server did not answer as plain HTTP/2: a server with TLS, started without --insecure, is reached with https://";
+            Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.EndsWith($"; retrying ({hint})", StringComparison.Ordinal));
+            Assert.Equal($"worker 0: server {fixture.Url} unreachable for 2 s; giving up: {hint}", Assert.Single(log.Lines, l => l.Level == LogLevel.Error).Message);
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                await serverTask;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_worker_given_a_certificate_for_another_host_is_told_which_host_it_lacks()
+    {
+        using var fixture = new ClusterFixture(Config);
+        var served = TestCertificates.Write(Path.Combine(fixture.Directory, "served"), ["10.20.30.40"]);
+        var url = $"https://127.0.0.1:{fixture.Port}";
+        using var stop = new CancellationTokenSource();
+        var serverTask = ClusterServer.RunAsync(new ServerSettings
+        {
+            Config = fixture.Config,
+            Listen = url,
+            AuthorizedKeysPath = fixture.AuthorizedKeysPath,
+            TlsCertificatePath = served.CertificatePath,
+            TlsKeyPath = served.KeyPath,
+        }, TextWriter.Null, stop.Token);
+        try
+        {
+            var log = new ListLogger();
+            var code = await ClusterWorker.RunAsync(new WorkerSettings
+            {
+                Server = url,
+                WorkerId = 0,
+                KeyPath = fixture.KeyPath(0),
+                Config = fixture.Config,
+                CaCertificatePath = served.CaPath,
+                RealTime = new RealTimeOptions { DelayScale = 0 },
+                RetryFor = TimeSpan.FromSeconds(60),
+            }, log);
+            Assert.Equal(ClusterWorker.UntrustedServerExitCode, code);
+            var error = Assert.Single(log.Lines, l => l.Level == LogLevel.Error).Message;
+
+            // It chains to the CA given: only the name is wrong.
+            Assert.Equal($"worker 0: the TLS certificate of server {url} is not trusted: its certificate does not name the host '127.0.0.1': "
+                + "connect by a host name or IP address the certificate lists", error);
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                await serverTask;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
     }
 
     [Fact]

@@ -289,6 +289,41 @@ public sealed class UploadChannelTests
     }
 
     [Fact]
+    public async Task An_opening_followed_by_a_half_close_is_still_answered_and_counted()
+    {
+        const int d = 16;
+        await using var server = await UploadServer.StartAsync(d, WireFormat.Float32);
+        var forged = server.Token.ToArray();
+        forged[0] ^= 1;
+
+        // A client that sends its opening and shuts its side down at once still reads the answer. Connected, written
+        // and shut down without a pause, so the half-close usually reaches the server before it has read the opening;
+        // several times, as that is a matter of timing.
+        const int repeats = 10;
+        var uri = new Uri(server.Url);
+        for (var i = 0; i < repeats; i++)
+        {
+            foreach (var (opening, answer) in new[]
+            {
+                ([.. UploadFrames.Preface.ToArray(), .. forged], "refused: bad-token: the token is not that of an open session"),
+                (UploadFrames.Preface.ToArray(), "refused: malformed: the connection ended inside the upload opening"),
+            })
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                socket.Connect(uri.Host, uri.Port);
+                using var raw = new NetworkStream(socket, ownsSocket: true);
+                socket.Send(opening);
+                socket.Shutdown(SocketShutdown.Send);
+                Assert.Equal(answer, await ReadLineAsync(raw));
+            }
+        }
+
+        var metrics = server.Metrics.Render();
+        Assert.Contains($"dstar_refused_connections_total{{reason=\"bad-token\"}} {repeats}", metrics);
+        Assert.Contains($"dstar_refused_connections_total{{reason=\"malformed\"}} {repeats}", metrics);
+    }
+
+    [Fact]
     public async Task A_token_dies_with_its_session_and_so_do_its_connections()
     {
         const int d = 16;
