@@ -155,6 +155,7 @@ public static class ClusterWorker
                 }
 
                 lastContact = DateTime.UtcNow;
+                hint = null;
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.FailedPrecondition)
             {
@@ -176,7 +177,9 @@ public static class ClusterWorker
             }
             catch (Exception e) when (e is RpcException or IOException or InvalidDataException or HttpRequestException && !cancellationToken.IsCancellationRequested)
             {
-                hint = WorkerConnection.PlainHttpHint(settings.Server, e);
+                // Kept for the rest of this retry window: a TLS server may also just close the connection on a
+                // plain-text preface, and that attempt's error alone says nothing of the cause.
+                hint = WorkerConnection.PlainHttpHint(settings.Server, e) ?? hint;
                 log.LogWarning("worker {Worker}: connection lost ({Message}); retrying{Hint}", settings.WorkerId, e.Message, hint is null ? "" : $" ({hint})");
             }
 
