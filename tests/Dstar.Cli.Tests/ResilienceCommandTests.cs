@@ -69,19 +69,7 @@ public class ResilienceCommandTests
     {
         using var run = new CliRun();
         var study = run.PathOf("study.yaml");
-        File.WriteAllText(study, """
-            config:
-              seed: 7
-              data: {name: synthetic-linear, samples: 2000, features: 8, validation_size: 200}
-              model: linreg
-              workers: 10
-              k: 10
-              batch_size: 8
-            draws: 10
-            aggregators: [mean, median]
-            attacks: [none, sign-flip]
-            byzantine: [1, 3]
-            """);
+        File.WriteAllText(study, GridStudy("[mean, median]", "[none, sign-flip]", "[1, 3]"));
         var directory = run.PathOf("out");
         var (exit, output, error) = CliRun.Invoke("resilience", "--grid", study, "--rounds", "10", "--out", directory);
 
@@ -101,19 +89,7 @@ public class ResilienceCommandTests
     {
         using var run = new CliRun();
         var study = run.PathOf("study.yaml");
-        File.WriteAllText(study, """
-            config:
-              seed: 7
-              data: {name: synthetic-linear, samples: 2000, features: 8, validation_size: 200}
-              model: linreg
-              workers: 10
-              k: 10
-              batch_size: 8
-            draws: 10
-            aggregators: [mean]
-            attacks: [none]
-            byzantine: [1]
-            """);
+        File.WriteAllText(study, GridStudy("[mean]", "[none]", "[1]"));
         var directory = run.PathOf("out");
         Directory.CreateDirectory(directory);
         var results = Path.Combine(directory, "results.json");
@@ -201,4 +177,19 @@ public class ResilienceCommandTests
         Assert.Equal(Dstar.Cli.Failures.ExitCodes.Usage, exit);
         Assert.Contains("unknown key 'rules'", error);
     }
+
+    // A small linreg grid study over the given lists (YAML flow sequences).
+    private static string GridStudy(string aggregators, string attacks, string byzantine) => $$"""
+        config:
+          seed: 7
+          data: {name: synthetic-linear, samples: 2000, features: 8, validation_size: 200}
+          model: linreg
+          workers: 10
+          k: 10
+          batch_size: 8
+        draws: 10
+        aggregators: {{aggregators}}
+        attacks: {{attacks}}
+        byzantine: {{byzantine}}
+        """;
 }

@@ -99,26 +99,8 @@ public static class ReportFiles
                     w.WriteNumberOrNull(name + "_std", e.Std);
                 }
 
-                w.WriteStartArray("failures");
-                foreach (var (seed, error) in cell.Failures)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("seed", seed);
-                    w.WriteString("error", error);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
-                w.WriteStartArray("damaged");
-                foreach (var (seed, problem) in cell.Damaged)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("seed", seed);
-                    w.WriteString("problem", problem);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
+                WriteSeedNotes(w, "failures", "error", cell.Failures);
+                WriteSeedNotes(w, "damaged", "problem", cell.Damaged);
                 w.WriteEndObject();
             }
 
@@ -202,6 +184,21 @@ public static class ReportFiles
         }
 
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    // A cell's seeds with a note each (a failed run's error, a damaged run's problem), as [{"seed": s, key: note}, ...].
+    private static void WriteSeedNotes(Utf8JsonWriter w, string name, string key, IReadOnlyList<(int Seed, string Note)> notes)
+    {
+        w.WriteStartArray(name);
+        foreach (var (seed, note) in notes)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("seed", seed);
+            w.WriteString(key, note);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     }
 
     /// <summary>cells.csv: name, each varying key, rule, attack, tune value, run counts, then each quantity's mean and std.</summary>

@@ -75,43 +75,15 @@ public class StartupFailureTests
     {
         using var fixture = new ClusterFixture(Config);
         var served = TestCertificates.Write(Path.Combine(fixture.Directory, "served"), ["127.0.0.1"]);
-        using var stop = new CancellationTokenSource();
-        var serverTask = ClusterServer.RunAsync(new ServerSettings
-        {
-            Config = fixture.Config,
-            Listen = $"https://127.0.0.1:{fixture.Port}",
-            AuthorizedKeysPath = fixture.AuthorizedKeysPath,
-            TlsCertificatePath = served.CertificatePath,
-            TlsKeyPath = served.KeyPath,
-        }, TextWriter.Null, stop.Token);
-        try
-        {
-            var log = new ListLogger();
-            var code = await ClusterWorker.RunAsync(new WorkerSettings
-            {
-                Server = fixture.Url,
-                WorkerId = 0,
-                KeyPath = fixture.KeyPath(0),
-                Config = fixture.Config,
-                RealTime = new RealTimeOptions { DelayScale = 0 },
-                RetryFor = TimeSpan.FromSeconds(2),
-            }, log);
-            Assert.Equal(ClusterWorker.UnreachableExitCode, code);
-            const string hint = "the server did not answer as plain HTTP/2: a server with TLS, started without --insecure, is reached with https://";
-            Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.EndsWith($"; retrying ({hint})", StringComparison.Ordinal));
-            Assert.Equal($"worker 0: server {fixture.Url} unreachable for 2 s; giving up: {hint}", Assert.Single(log.Lines, l => l.Level == LogLevel.Error).Message);
-        }
-        finally
-        {
-            stop.Cancel();
-            try
-            {
-                await serverTask;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
+        await using var server = TlsServer.Start(fixture, served);
+        var log = new ListLogger();
+
+        var code = await ClusterWorker.RunAsync(Worker(fixture, fixture.Url, caCertificate: null, retrySeconds: 2), log);
+
+        Assert.Equal(ClusterWorker.UnreachableExitCode, code);
+        const string hint = "the server did not answer as plain HTTP/2: a server with TLS, started without --insecure, is reached with https://";
+        Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.EndsWith($"; retrying ({hint})", StringComparison.Ordinal));
+        Assert.Equal($"worker 0: server {fixture.Url} unreachable for 2 s; giving up: {hint}", Assert.Single(log.Lines, l => l.Level == LogLevel.Error).Message);
     }
 
     [Fact]
@@ -119,47 +91,17 @@ public class StartupFailureTests
     {
         using var fixture = new ClusterFixture(Config);
         var served = TestCertificates.Write(Path.Combine(fixture.Directory, "served"), ["10.20.30.40"]);
-        var url = $"https://127.0.0.1:{fixture.Port}";
-        using var stop = new CancellationTokenSource();
-        var serverTask = ClusterServer.RunAsync(new ServerSettings
-        {
-            Config = fixture.Config,
-            Listen = url,
-            AuthorizedKeysPath = fixture.AuthorizedKeysPath,
-            TlsCertificatePath = served.CertificatePath,
-            TlsKeyPath = served.KeyPath,
-        }, TextWriter.Null, stop.Token);
-        try
-        {
-            var log = new ListLogger();
-            var code = await ClusterWorker.RunAsync(new WorkerSettings
-            {
-                Server = url,
-                WorkerId = 0,
-                KeyPath = fixture.KeyPath(0),
-                Config = fixture.Config,
-                CaCertificatePath = served.CaPath,
-                RealTime = new RealTimeOptions { DelayScale = 0 },
-                RetryFor = TimeSpan.FromSeconds(60),
-            }, log);
-            Assert.Equal(ClusterWorker.UntrustedServerExitCode, code);
-            var error = Assert.Single(log.Lines, l => l.Level == LogLevel.Error).Message;
+        await using var server = TlsServer.Start(fixture, served);
+        var log = new ListLogger();
 
-            // It chains to the CA given: only the name is wrong.
-            Assert.Equal($"worker 0: the TLS certificate of server {url} is not trusted: its certificate does not name the host '127.0.0.1': "
-                + "connect by a host name or IP address the certificate lists", error);
-        }
-        finally
-        {
-            stop.Cancel();
-            try
-            {
-                await serverTask;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
+        var code = await ClusterWorker.RunAsync(Worker(fixture, server.Url, served.CaPath, retrySeconds: 60), log);
+
+        Assert.Equal(ClusterWorker.UntrustedServerExitCode, code);
+        var error = Assert.Single(log.Lines, l => l.Level == LogLevel.Error).Message;
+
+        // It chains to the CA given: only the name is wrong.
+        Assert.Equal($"worker 0: the TLS certificate of server {server.Url} is not trusted: its certificate does not name the host '127.0.0.1': "
+            + "connect by a host name or IP address the certificate lists", error);
     }
 
     [Fact]
@@ -168,42 +110,60 @@ public class StartupFailureTests
         using var fixture = new ClusterFixture(Config);
         var served = TestCertificates.Write(Path.Combine(fixture.Directory, "served"), ["127.0.0.1"]);
         var other = TestCertificates.Write(Path.Combine(fixture.Directory, "other"), ["127.0.0.1"]);
-        var url = $"https://127.0.0.1:{fixture.Port}";
-        using var stop = new CancellationTokenSource();
-        var serverTask = ClusterServer.RunAsync(new ServerSettings
+        await using var server = TlsServer.Start(fixture, served);
+        var clock = Stopwatch.StartNew();
+
+        var code = await ClusterWorker.RunAsync(Worker(fixture, server.Url, other.CaPath, retrySeconds: 60), NullLogger.Instance);
+
+        Assert.Equal(ClusterWorker.UntrustedServerExitCode, code);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}: it retried instead of stopping");
+    }
+
+    private static WorkerSettings Worker(ClusterFixture fixture, string server, string? caCertificate, int retrySeconds) => new()
+    {
+        Server = server,
+        WorkerId = 0,
+        KeyPath = fixture.KeyPath(0),
+        Config = fixture.Config,
+        CaCertificatePath = caCertificate,
+        RealTime = new RealTimeOptions { DelayScale = 0 },
+        RetryFor = TimeSpan.FromSeconds(retrySeconds),
+    };
+
+    /// <summary>A server with TLS on the fixture's port, stopped (and awaited) on dispose.</summary>
+    private sealed class TlsServer : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _run = Task.CompletedTask;
+
+        public required string Url { get; init; }
+
+        public static TlsServer Start(ClusterFixture fixture, (string CaPath, string CertificatePath, string KeyPath) served)
         {
-            Config = fixture.Config,
-            Listen = url,
-            AuthorizedKeysPath = fixture.AuthorizedKeysPath,
-            TlsCertificatePath = served.CertificatePath,
-            TlsKeyPath = served.KeyPath,
-        }, TextWriter.Null, stop.Token);
-        try
-        {
-            var clock = Stopwatch.StartNew();
-            var code = await ClusterWorker.RunAsync(new WorkerSettings
+            var server = new TlsServer { Url = $"https://127.0.0.1:{fixture.Port}" };
+            server._run = ClusterServer.RunAsync(new ServerSettings
             {
-                Server = url,
-                WorkerId = 0,
-                KeyPath = fixture.KeyPath(0),
                 Config = fixture.Config,
-                CaCertificatePath = other.CaPath,
-                RealTime = new RealTimeOptions { DelayScale = 0 },
-                RetryFor = TimeSpan.FromSeconds(60),
-            }, NullLogger.Instance);
-            Assert.Equal(ClusterWorker.UntrustedServerExitCode, code);
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}: it retried instead of stopping");
+                Listen = server.Url,
+                AuthorizedKeysPath = fixture.AuthorizedKeysPath,
+                TlsCertificatePath = served.CertificatePath,
+                TlsKeyPath = served.KeyPath,
+            }, TextWriter.Null, server._stop.Token);
+            return server;
         }
-        finally
+
+        public async ValueTask DisposeAsync()
         {
-            stop.Cancel();
+            _stop.Cancel();
             try
             {
-                await serverTask;
+                await _run;
             }
             catch (OperationCanceledException)
             {
             }
+
+            _stop.Dispose();
         }
     }
 }
