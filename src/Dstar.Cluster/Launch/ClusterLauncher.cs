@@ -78,7 +78,14 @@ public static class ClusterLauncher
         var workers = new List<Process>();
         try
         {
-            await WaitHealthyAsync(url, server, cancellationToken).ConfigureAwait(false);
+            if (!await WaitHealthyAsync(url, server, cancellationToken).ConfigureAwait(false))
+            {
+                // The server said why on the output streamed above (a busy --view port, a corrupt checkpoint): its
+                // exit code is the launch's, so that 3 still means an I/O or data error.
+                progress.WriteLine($"the server exited with code {server.ExitCode} before it was healthy (see its output above); no worker was started");
+                return server.ExitCode;
+            }
+
             var c = System.Globalization.CultureInfo.InvariantCulture;
             for (var first = 0; first < config.Workers; first += perProcess)
             {
@@ -194,7 +201,8 @@ public static class ClusterLauncher
         }
     }
 
-    private static async Task WaitHealthyAsync(string url, Process server, CancellationToken cancellationToken)
+    // True once /healthz answers; false when the server exited first.
+    private static async Task<bool> WaitHealthyAsync(string url, Process server, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
         var deadline = Stopwatch.StartNew();
@@ -202,7 +210,8 @@ public static class ClusterLauncher
         {
             if (server.HasExited)
             {
-                throw new InvalidOperationException($"the server exited with code {server.ExitCode} before it was healthy (see its output above).");
+                server.WaitForExit();
+                return false;
             }
 
             try
@@ -210,7 +219,7 @@ public static class ClusterLauncher
                 using var response = await http.GetAsync(url + "/healthz", cancellationToken).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode)
                 {
-                    return;
+                    return true;
                 }
             }
             catch (HttpRequestException)

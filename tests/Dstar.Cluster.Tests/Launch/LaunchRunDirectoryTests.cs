@@ -36,4 +36,22 @@ public class LaunchRunDirectoryTests
             }
         }
     }
+
+    [Fact]
+    public async Task A_server_that_exits_before_it_is_healthy_gives_launch_its_exit_code_and_no_worker_starts()
+    {
+        // The view's port is taken: the server refuses it as an I/O error (3) before it serves, and so must launch.
+        using var fixture = new ClusterFixture(ClusterFixture.Yaml(workers: 2, k: 2, rounds: 3, samples: 300));
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        var view = $"http://127.0.0.1:{((System.Net.IPEndPoint)busy.LocalEndpoint).Port}";
+        var directory = Path.Combine(fixture.Directory, "run");
+
+        using var launch = DstarProcess.Start(["launch", "--config", fixture.ConfigPath, "--out", directory, "--delay-scale", "0", "--view", view]);
+        var code = await launch.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(code == 3, launch.Output);
+        Assert.Contains("before it was healthy (see its output above); no worker was started", launch.Output);
+        Assert.DoesNotContain("[worker", launch.Output);
+    }
 }
