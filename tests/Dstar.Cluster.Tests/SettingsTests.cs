@@ -160,6 +160,30 @@ public class SettingsTests
         Assert.StartsWith($"--server '{server}': expected the server's URL, https://HOST:PORT", e.Message);
     }
 
+    [Theory]
+    [InlineData("https://10.0.0.5:7070/grpc", "a path (/grpc)")]
+    [InlineData("https://10.0.0.5:7070/?x=1", "a query (?x=1)")]
+    [InlineData("https://10.0.0.5:7070/#f", "a fragment (#f)")]
+    public void Worker_settings_refuse_a_server_url_with_more_than_host_and_port(string server, string extra)
+    {
+        var settings = new WorkerSettings { Server = server, WorkerId = 0, KeyPath = "k", Config = new ExperimentConfig { Workers = 6, K = 4 } };
+        var e = Assert.Throws<ArgumentException>(settings.Validate);
+        Assert.Equal($"--server '{server}': expected the server's URL, https://HOST:PORT, without {extra}: gRPC calls go to the root of the server's address", e.Message);
+
+        // The root itself is the address: with or without its slash.
+        (settings with { Server = "https://10.0.0.5:7070/" }).Validate();
+    }
+
+    [Fact]
+    public void Listen_and_metrics_listen_with_a_path_are_refused_naming_the_option()
+    {
+        var listen = Assert.Throws<ArgumentException>(() => Settings("http://127.0.0.1:7070/dstar", insecure: true).Validate());
+        Assert.Equal("--listen 'http://127.0.0.1:7070/dstar': expected http(s)://HOST:PORT, without a path (/dstar): the server answers at the root of its address", listen.Message);
+        var metrics = Assert.Throws<ArgumentException>(() => (Settings("http://127.0.0.1:7070", insecure: true) with { MetricsListen = "http://127.0.0.1:9100/metrics" }).Validate());
+        Assert.Equal("--metrics-listen 'http://127.0.0.1:9100/metrics': expected http://HOST:PORT, without a path (/metrics): /metrics and /healthz are served at the root of its address",
+            metrics.Message);
+    }
+
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void A_private_key_readable_by_others_gets_a_warning()

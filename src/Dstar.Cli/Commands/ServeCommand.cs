@@ -15,7 +15,7 @@ internal static class ServeCommand
         var config = new Option<string>("--config") { Description = "The experiment config (YAML, as for dstar simulate).", Required = true };
         var set = new Option<string[]>("--set") { Description = "Override a config key: --set k=4 (repeatable)." };
         var noPlots = new Option<bool>("--no-plots") { Description = "Do not write the PNG plots at the end." };
-        var listen = new Option<string>("--listen") { Description = "Listen URL.", DefaultValueFactory = _ => "https://0.0.0.0:7070" };
+        var listen = new Option<string>("--listen") { Description = "Listen URL, scheme://HOST:PORT (no path).", DefaultValueFactory = _ => "https://0.0.0.0:7070" };
         var keys = new Option<string>("--authorized-keys") { Description = "One worker per line: '<id> <base64 SubjectPublicKeyInfo>'.", Required = true };
         var cert = new Option<string?>("--tls-cert") { Description = "PEM server certificate." };
         var key = new Option<string?>("--tls-key") { Description = "PEM private key of the certificate." };
@@ -27,7 +27,7 @@ internal static class ServeCommand
             Description = "Resume when checkpoint.bin exists, else start the run (for a restarted pod); when the checkpoint is at the last round, report the finished run and wait for SIGTERM instead of training again.",
         };
         var output = new Option<string?>("--out") { Description = "Run directory, as dstar simulate writes it (config.yaml, metrics.jsonl/csv, summary.json, plots, metrics.prom)." };
-        var metricsListen = new Option<string?>("--metrics-listen") { Description = "Extra plain HTTP/1.1 URL for /metrics and /healthz." };
+        var metricsListen = new Option<string?>("--metrics-listen") { Description = "Extra plain HTTP/1.1 URL for /metrics and /healthz, http://HOST:PORT (no path)." };
         var json = new Option<bool>("--log-json") { Description = "Structured logs as JSON lines." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Move a --out that holds a run aside to DIR.old-TIMESTAMP (never deleted) instead of refusing it." };
         var command = new Command("serve", "Run the parameter server: authenticated workers over gRPC, first k of N, robust aggregation.")

@@ -13,7 +13,7 @@ internal static class WorkCommand
 {
     public static Command Create()
     {
-        var server = new Option<string>("--server") { Description = "The server URL, e.g. https://ps.example:7070.", Required = true };
+        var server = new Option<string>("--server") { Description = "The server URL, scheme://HOST:PORT (no path), e.g. https://ps.example:7070.", Required = true };
         var id = new Option<int?>("--id") { Description = $"This worker's id: its data shard and its authorized-keys line (default: ${CompletionIndexVariable}, which a Kubernetes Indexed Job sets)." };
         var key = new Option<string>("--key") { Description = "The worker's PKCS#8 PEM private key (from dstar keygen), or a directory holding worker-<id>.key.", Required = true };
         var config = new Option<string?>("--config") { Description = "The experiment config (data, model, shard, delay model, Byzantine role); defaults if absent." };

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Dstar.Cluster.Configuration;
 using Dstar.Cluster.Security;
 using Dstar.Engine.Configuration;
 
@@ -146,12 +147,22 @@ public sealed record ServerSettings
             throw new ArgumentException($"--listen '{Listen}': expected http(s)://HOST:PORT.");
         }
 
+        if (UrlParts.Beyond(uri) is { } extra)
+        {
+            throw new ArgumentException($"--listen '{Listen}': expected http(s)://HOST:PORT, without {extra}: the server answers at the root of its address");
+        }
+
         uri = Normalized(uri);
         Uri? metrics = null;
         if (MetricsListen is not null
             && (!Uri.TryCreate(MetricsListen, UriKind.Absolute, out metrics) || metrics.Scheme != "http" || metrics.Port <= 0))
         {
             throw new ArgumentException($"--metrics-listen '{MetricsListen}': expected http://HOST:PORT.");
+        }
+
+        if (metrics is not null && UrlParts.Beyond(metrics) is { } metricsExtra)
+        {
+            throw new ArgumentException($"--metrics-listen '{MetricsListen}': expected http://HOST:PORT, without {metricsExtra}: /metrics and /healthz are served at the root of its address");
         }
 
         if (metrics is not null && metrics.Port == uri.Port && Overlap(uri.Host, Normalized(metrics).Host))

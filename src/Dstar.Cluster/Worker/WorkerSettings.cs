@@ -42,6 +42,12 @@ public sealed record WorkerSettings
             throw new ArgumentException($"--server '{Server}': expected the server's URL, https://HOST:PORT (http:// for a loopback server run with --insecure)");
         }
 
+        if (Configuration.UrlParts.Beyond(server) is { } extra)
+        {
+            // gRPC calls go to /dstar.Parameters/...: a path prefix would be dropped without a word.
+            throw new ArgumentException($"--server '{Server}': expected the server's URL, https://HOST:PORT, without {extra}: gRPC calls go to the root of the server's address");
+        }
+
         if (WorkerId < 0 || WorkerId >= Config.Workers)
         {
             throw new ArgumentException($"--id {WorkerId}: must be in 0..{Config.Workers - 1}, the worker ids of this config (workers = {Config.Workers})");
