@@ -11,6 +11,12 @@ public interface ISweepProgress
     /// <summary>A worker process is ready.</summary>
     void WorkerStarted(int processId, double startupSeconds);
 
+    /// <summary>
+    /// A run's summary.json is there but damaged (<paramref name="problem"/> names the file): the run is not counted as
+    /// finished, and runs again (from its checkpoint when it has one). Said before the sweep begins.
+    /// </summary>
+    void RunDamaged(StudyRun run, string problem);
+
     /// <summary>A run was handed to a worker.</summary>
     void RunStarted(StudyRun run, bool resuming);
 

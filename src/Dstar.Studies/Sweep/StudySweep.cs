@@ -39,6 +39,7 @@ public static class StudySweep
 
         var pending = new List<(StudyRun Run, string Directory, string Yaml)>();
         var conflicts = new List<string>();
+        var damaged = new List<(StudyRun Run, string Problem)>();
         int skipped = 0;
         foreach (var run in plan.Runs)
         {
@@ -56,6 +57,11 @@ public static class StudySweep
             else
             {
                 pending.Add((run, directory, yaml));
+                using var summary = RunState.ReadSummary(directory, out var problem);
+                if (problem is not null)
+                {
+                    damaged.Add((run, problem));
+                }
             }
         }
 
@@ -70,6 +76,11 @@ public static class StudySweep
 
         int total = skipped + pending.Count;
         int cores = CoresPerRun(parallel, Environment.ProcessorCount);
+        foreach (var (run, problem) in damaged)
+        {
+            progress.RunDamaged(run, problem);
+        }
+
         progress.Begin(total, skipped, parallel);
         var queue = new ConcurrentQueue<(StudyRun Run, string Directory, string Yaml)>(pending);
         int finished = 0, failed = 0, started = 0;

@@ -58,6 +58,15 @@ public sealed class SweepConsole(TextWriter output) : ISweepProgress
     }
 
     /// <inheritdoc />
+    public void RunDamaged(StudyRun run, string problem)
+    {
+        lock (_lock)
+        {
+            Line($"{run.Name}: {problem}: it runs again");
+        }
+    }
+
+    /// <inheritdoc />
     public void RunStarted(StudyRun run, bool resuming)
     {
         lock (_lock)

@@ -21,6 +21,9 @@ public sealed class StudyProgress(ISweepProgress display, StudyView study) : ISw
     public void WorkerStarted(int processId, double startupSeconds) => display.WorkerStarted(processId, startupSeconds);
 
     /// <inheritdoc />
+    public void RunDamaged(StudyRun run, string problem) => display.RunDamaged(run, problem);
+
+    /// <inheritdoc />
     public void RunStarted(StudyRun run, bool resuming)
     {
         display.RunStarted(run, resuming);
