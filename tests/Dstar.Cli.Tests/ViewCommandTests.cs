@@ -28,7 +28,7 @@ public class ViewCommandTests
     {
         using var run = new CliRun();
         var (exit, _, error) = CliRun.Invoke("view", run.PathOf("nothing-here"));
-        Assert.Equal(1, exit);
+        Assert.Equal(Dstar.Cli.Failures.ExitCodes.Data, exit);
         Assert.Equal($"dstar view: '{run.PathOf("nothing-here")}': no such directory", error.Trim());
     }
 

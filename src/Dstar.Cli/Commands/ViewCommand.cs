@@ -32,7 +32,11 @@ public static class ViewCommand
         return command;
     }
 
-    /// <summary>Serves <paramref name="directory"/> until <paramref name="cancellation"/>; failures print on <paramref name="error"/> and return 1.</summary>
+    /// <summary>
+    /// Serves <paramref name="directory"/> until <paramref name="cancellation"/>; failures (no such directory, no run in
+    /// it, a damaged plan.json, a busy port) print on <paramref name="error"/> and return <see cref="Failures.ExitCodes.Data"/>,
+    /// the I/O or data error of the exit-code table (the options were checked before).
+    /// </summary>
     public static async Task<int> RunAsync(string directory, ViewOptions options, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
         LiveView? view = null;
@@ -60,7 +64,7 @@ public static class ViewCommand
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
             error.WriteLine($"dstar view: {e.Message.ReplaceLineEndings(" ").Trim()}");
-            return 1;
+            return Failures.ExitCodes.Data;
         }
         finally
         {
