@@ -10,7 +10,8 @@ namespace Dstar.Studies.Report;
 /// <param name="Seed">The run's seed.</param>
 /// <param name="Point"><c>init</c> or <c>final</c>.</param>
 /// <param name="Result">The run's resilience.json entry for the point, or null when it has none.</param>
-public sealed record ResilienceRow(CellResult Cell, int Seed, string Point, ResilienceResult? Result);
+/// <param name="Problem">Why the run's resilience.json could not be read (it is there but damaged), or null.</param>
+public sealed record ResilienceRow(CellResult Cell, int Seed, string Point, ResilienceResult? Result, string? Problem = null);
 
 /// <summary>
 /// The report's resilience part (a study with <c>resilience:</c>, docs/studies.md): per scenario and point, a
@@ -31,7 +32,7 @@ public static class ResilienceSection
 
         return results.Selected
             .SelectMany(cell => cell.Runs.SelectMany(run => settings.At.Select(point =>
-                new ResilienceRow(cell, run.Seed, point, run.Resilience?.FirstOrDefault(r => r.Point == point)))))
+                new ResilienceRow(cell, run.Seed, point, run.Resilience?.FirstOrDefault(r => r.Point == point), run.ResilienceProblem))))
             .ToArray();
     }
 
@@ -104,6 +105,11 @@ public static class ResilienceSection
                 w.WriteNull("estimate");
             }
 
+            if (row.Problem is { } problem)
+            {
+                w.WriteString("problem", problem);
+            }
+
             w.WriteEndObject();
         }
 
@@ -133,7 +139,7 @@ public static class ResilienceSection
             var blanks = Enumerable.Repeat("", Header.Count - lead.Length - 1);
             if (row.Result is null)
             {
-                return (IReadOnlyList<string>)[.. lead, "not estimated (no resilience.json)", .. blanks];
+                return (IReadOnlyList<string>)[.. lead, row.Problem is { } problem ? $"not read ({problem})" : "not estimated (no resilience.json)", .. blanks];
             }
 
             if (row.Result.Report is not { } r)

@@ -25,6 +25,7 @@ public readonly record struct EvaluationPoint(long Round, double VirtualTime, do
 /// <param name="MeanK">The mean over rounds of metrics.jsonl's <c>k</c> (the k each round collected for; with
 /// <c>k: auto</c>, the one chosen), or null when the rows do not record it.</param>
 /// <param name="Resilience">resilience.json's entries (a study with <c>resilience:</c>), or null when the run has none.</param>
+/// <param name="ResilienceProblem">Why a resilience.json that is there could not be read (naming the file), or null.</param>
 public sealed record RunResult(
     int Seed,
     double? FinalAccuracy,
@@ -37,7 +38,8 @@ public sealed record RunResult(
     long? StoppedAtRound,
     IReadOnlyList<EvaluationPoint> Curve,
     double? MeanK = null,
-    IReadOnlyList<ResilienceResult>? Resilience = null)
+    IReadOnlyList<ResilienceResult>? Resilience = null,
+    string? ResilienceProblem = null)
 {
     /// <summary>
     /// The first evaluation whose accuracy is at least <paramref name="target"/>: the rounds completed then
@@ -85,6 +87,7 @@ public sealed record RunResult(
             Number("stopped_at_round") is { } stopped ? (long)stopped : null,
             curve,
             rows.Count > 0 && rows.All(r => r.K > 0) ? rows.Average(r => r.K) : null,
-            CellResilience.Read(directory));
+            CellResilience.Read(directory, out var resilienceProblem),
+            resilienceProblem);
     }
 }

@@ -41,8 +41,16 @@ public static class CellResilience
     }
 
     /// <summary>The estimates of the run in <paramref name="directory"/>, or null when its resilience.json is missing or not whole.</summary>
-    public static IReadOnlyList<ResilienceResult>? Read(string directory)
+    public static IReadOnlyList<ResilienceResult>? Read(string directory) => Read(directory, out _);
+
+    /// <summary>
+    /// The estimates of the run in <paramref name="directory"/>, or null when its resilience.json is missing or not
+    /// whole; <paramref name="problem"/> then says, naming the file, why one that is there could not be used (null when
+    /// there is none).
+    /// </summary>
+    public static IReadOnlyList<ResilienceResult>? Read(string directory, out string? problem)
     {
+        problem = null;
         var path = Path.Combine(directory, StudyResilience.FileName);
         if (!File.Exists(path))
         {
@@ -53,8 +61,9 @@ public static class CellResilience
         {
             return ResilienceJson.Read(path);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException)
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
+            problem = $"{path}: damaged: {e.Message.ReplaceLineEndings(" ").Trim()}";
             return null;
         }
     }

@@ -40,6 +40,27 @@ public sealed class DamagedRunTests : IDisposable
         return index;
     }
 
+    [Fact]
+    public void A_damaged_resilience_json_is_named_in_the_table_not_called_not_estimated()
+    {
+        var index = Finished();
+        var mean = index.Cells.Single(c => c.Rule == "mean");
+        var run = Path.Combine(_directory, mean.RunDirectory(1));
+        var path = Path.Combine(run, StudyResilience.FileName);
+        File.WriteAllText(path, "{\"results\": [{\"point\": ");
+
+        var read = RunResult.Read(run, 1)!;
+        var fine = RunResult.Read(Path.Combine(_directory, mean.RunDirectory(2)), 2)!;
+
+        Assert.Null(read.Resilience);
+        Assert.StartsWith($"{path}: damaged: ", read.ResilienceProblem);
+        Assert.Null(fine.ResilienceProblem); // no resilience.json at all is not a problem
+        var cell = StudyResults.Read(_directory).Cells.Single(c => c.Cell.Rule == "mean");
+        var rows = ResilienceSection.Cells([new ResilienceRow(cell, 1, "final", null, read.ResilienceProblem), new ResilienceRow(cell, 2, "final", null)]);
+        Assert.Equal($"not read ({read.ResilienceProblem})", rows[0][3]);
+        Assert.Equal("not estimated (no resilience.json)", rows[1][3]);
+    }
+
     [Theory]
     [InlineData("summary.json", "{\"name\": \"run\", \"final_acc", "damaged: not valid JSON")]
     [InlineData("summary.json", "[1, 2]\n", "damaged: not a run summary")]
