@@ -92,12 +92,18 @@ public static class SimulateCommand
                 {
                     output.WriteLine($"moved the previous {directory} aside to {moved}");
                 }
-
-                OutputDirectory.Create(directory, "--out");
             }
 
             scope.RunDirectory = directory;
             using var simulator = new Simulator(config, name: "simulate");
+
+            // Made once the data loaded: a run refused for its data (a missing data.dir, too few samples) leaves no
+            // empty run directory behind.
+            if (!arguments.Resume)
+            {
+                OutputDirectory.Create(directory, "--out");
+            }
+
             output.WriteLine($"dstar simulate: {simulator.Description}");
             var view = LiveView.StartIfAsked(arguments.View, "dstar simulate: " + Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/')), output);
             var viewRun = view?.Board.Add("simulate").MeasurePhases(new SimulatorPhases(simulator));

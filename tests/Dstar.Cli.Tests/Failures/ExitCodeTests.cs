@@ -101,9 +101,11 @@ public class ExitCodeTests
     [Fact]
     public void A_missing_data_directory_is_named_by_its_key()
     {
-        var result = Simulate("--set", "data.name=mnist", "--set", "data.dir=/nonexistent-data");
+        var output = Path.Combine(Path.GetTempPath(), "dstar-never-" + Guid.NewGuid().ToString("N"));
+        var result = CliRun.Invoke("simulate", "--quiet", "--out", output, "--set", "data.name=mnist", "--set", "data.dir=/nonexistent-data");
         Assert.Equal(ExitCodes.Data, result.Exit);
         Assert.Equal("dstar simulate: /nonexistent-data: data.dir: no such directory", OneLine(result.Error));
+        Assert.False(Directory.Exists(output), "a run refused for its data leaves no empty run directory");
     }
 
     [Theory]
