@@ -21,6 +21,7 @@ internal sealed class Chromium : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _receiving;
     private int _nextId;
+    private int _port;
 
     private Chromium(Process process, string profile)
     {
@@ -99,7 +100,7 @@ internal sealed class Chromium : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        int port = int.Parse(File.ReadAllLines(portFile)[0]);
+        int port = _port = int.Parse(File.ReadAllLines(portFile)[0]);
         using var http = new HttpClient();
         string? target = null;
         while (target is null)
@@ -241,9 +242,34 @@ internal sealed class Chromium : IAsyncDisposable
         }
     }
 
+    // Browser.close on the browser's own DevTools endpoint (the page's, which the tests use, cannot close the browser).
+    private async Task CloseAsync()
+    {
+        using var http = new HttpClient();
+        var version = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{_port}/json/version"))!;
+        using var browser = new ClientWebSocket();
+        await browser.ConnectAsync(new Uri(version["webSocketDebuggerUrl"]!.GetValue<string>()), CancellationToken.None);
+        var close = new JsonObject { ["id"] = 1, ["method"] = "Browser.close" };
+        await browser.SendAsync(Encoding.UTF8.GetBytes(close.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
+        try
+        {
+            // Asked to close, chromium removes the /tmp/org.chromium.Chromium.* folder of its singleton socket, which
+            // a kill (SIGKILL or SIGTERM) leaves behind on every test run.
+            if (!_process.HasExited && _port > 0)
+            {
+                await CloseAsync().WaitAsync(TimeSpan.FromSeconds(5));
+                await Task.WhenAny(_process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(5)));
+            }
+        }
+        catch (Exception e) when (e is TimeoutException or HttpRequestException or WebSocketException or IOException)
+        {
+        }
+
         try
         {
             if (!_process.HasExited)
