@@ -44,6 +44,10 @@ public sealed class DstarProcess : IDisposable
     {
         var command = (wrapper ?? []).Concat([Dotnet, Dll]).Concat(arguments).ToArray();
         var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+
+        // No debugger or diagnostics IPC in the processes under test (inherited by the ones they start): many tests
+        // kill them on purpose, and a killed .NET process leaves its clr-debug-pipe-* and dotnet-diagnostic-* files in /tmp.
+        info.Environment["DOTNET_EnableDiagnostics"] = "0";
         foreach (var argument in command.Skip(1))
         {
             info.ArgumentList.Add(argument);
