@@ -5,7 +5,6 @@ using Dstar.Cluster.Observability;
 using Dstar.Cluster.Security;
 using Dstar.Core;
 using Dstar.Core.Specs;
-using Dstar.Engine.Checkpoints;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Recording;
 using Dstar.Engine.Running;
@@ -125,8 +124,8 @@ public static class ClusterServer
         var config = settings.Config;
         var pipeline = Registry.Pipeline(config.Aggregator, config.Pre);
         var server = ParameterServerFactory.Create(config, workload, pipeline);
-        var checkpointPath = CheckpointPath(settings);
-        var driver = new RunDriver(config, server, transport, new RunOptions
+        RunDriver driver = null!;
+        driver = new RunDriver(config, server, transport, new RunOptions
         {
             Name = "cluster",
             Description = $"gRPC cluster; {workload.Description}; N = {config.Workers}, k = {(config.AutoK ? "auto" : config.K)}, rule {pipeline.Name}",
@@ -139,8 +138,8 @@ public static class ClusterServer
             {
                 if (settings.Resume)
                 {
-                    log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpointPath, server.Version);
-                    progress.WriteLine($"resumed from {checkpointPath} at round {server.Version}");
+                    log.LogInformation("resumed from {Checkpoint} at round {Round}", driver.Options.CheckpointPath, server.Version);
+                    progress.WriteLine($"resumed from {driver.Options.CheckpointPath} at round {server.Version}");
                 }
 
                 // Round 0's time should measure the workers, not how long their processes take to start.
@@ -162,15 +161,11 @@ public static class ClusterServer
         return (server, driver);
     }
 
-    /// <summary>Where checkpoint.bin goes: <c>--checkpoint-dir</c>, else <c>--out</c>; null with neither (no checkpoint is written).</summary>
-    private static string? CheckpointPath(ServerSettings settings) =>
-        (settings.CheckpointDirectory ?? settings.OutputDirectory) is { } directory ? Path.Combine(directory, CheckpointFile.FileName) : null;
-
     private static async Task<int> TrainAsync(ServerSettings settings, ParameterServer server, RunDriver driver, GrpcTransport transport, ClusterMetrics metrics,
         TextWriter progress, ILogger log, Stopwatch clock, CancellationToken cancellationToken)
     {
         var directory = settings.OutputDirectory;
-        var checkpointPath = CheckpointPath(settings);
+        var checkpointPath = driver.Options.CheckpointPath;
         clock.Start();
         var result = await driver.RunAsync(cancellationToken).ConfigureAwait(false);
         if (result.End == RunEnd.Interrupted)
@@ -183,6 +178,7 @@ public static class ClusterServer
             {
                 log.LogWarning("stopped at round {Round}; checkpoint {Path}", server.Version, checkpointPath);
             }
+
             progress.WriteLine($"interrupted at round {server.Version}");
             return InterruptedExitCode;
         }

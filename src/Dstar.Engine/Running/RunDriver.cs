@@ -58,9 +58,6 @@ public sealed class RunDriver
     /// <summary>The options.</summary>
     public RunOptions Options { get; }
 
-    /// <summary>Where checkpoint.bin goes: the checkpoint directory, else the run directory; null without either.</summary>
-    private string? CheckpointPath => (Options.CheckpointDirectory ?? Options.Directory) is { } folder ? Path.Combine(folder, CheckpointFile.FileName) : null;
-
     /// <summary>What a checkpoint carries besides the server's vectors: the server's parts, then the host's.</summary>
     private IReadOnlyList<ICheckpointPart> Parts => [.. CheckpointParts.Of(Server), .. Options.CheckpointParts];
 
@@ -81,7 +78,7 @@ public sealed class RunDriver
         }
 
         var directory = Options.Directory;
-        var checkpointPath = CheckpointPath;
+        var checkpointPath = Options.CheckpointPath;
         IReadOnlyList<RoundRecord> replayed = [];
         if (Options.Mode == RunDirectoryMode.Resume)
         {
@@ -121,7 +118,7 @@ public sealed class RunDriver
         Open();
         var replayed = _replayed!;
         var directory = Options.Directory;
-        var checkpointPath = CheckpointPath;
+        var checkpointPath = Options.CheckpointPath;
         var sinks = new List<IRunSink>();
         MetricsFiles? metrics = null;
         if (directory is not null)

@@ -40,6 +40,10 @@ public sealed record RunOptions
     /// <summary>Where checkpoint.bin goes when not in <see cref="Directory"/> (the cluster's --checkpoint-dir); null: the run directory.</summary>
     public string? CheckpointDirectory { get; init; }
 
+    /// <summary>Where checkpoint.bin goes: <see cref="CheckpointDirectory"/>, else <see cref="Directory"/>; null without either (none is written).</summary>
+    public string? CheckpointPath =>
+        (CheckpointDirectory ?? Directory) is { } folder ? Path.Combine(folder, Dstar.Engine.Checkpoints.CheckpointFile.FileName) : null;
+
     /// <summary>New (the default), resume, overwrite or replace.</summary>
     public RunDirectoryMode Mode { get; init; } = RunDirectoryMode.New;
 
