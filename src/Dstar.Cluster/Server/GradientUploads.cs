@@ -150,7 +150,6 @@ internal sealed class GradientUploads
     {
         var input = connection.Transport.Input;
         var peer = connection.RemoteEndPoint?.ToString() ?? "unknown";
-        var address = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString() ?? peer;
         WorkerSession? session;
 
         // As for the first byte: a half-closed connection's opening is read and answered, not dropped unlogged.
@@ -165,13 +164,13 @@ internal sealed class GradientUploads
             }
             catch (OperationCanceledException) when (!closing.IsCancellationRequested)
             {
-                await RefuseAsync(connection, "unauthenticated", null, peer, address, $"no upload opening within {OpeningTimeout.TotalSeconds} s", refusals).ConfigureAwait(false);
+                await RefuseAsync(connection, "unauthenticated", null, peer, $"no upload opening within {OpeningTimeout.TotalSeconds} s", refusals).ConfigureAwait(false);
                 return;
             }
 
             if (opening.Buffer.Length < UploadFrames.OpeningLength)
             {
-                await RefuseAsync(connection, "malformed", null, peer, address, "the connection ended inside the upload opening", refusals).ConfigureAwait(false);
+                await RefuseAsync(connection, "malformed", null, peer, "the connection ended inside the upload opening", refusals).ConfigureAwait(false);
                 return;
             }
 
@@ -180,14 +179,14 @@ internal sealed class GradientUploads
             input.AdvanceTo(opening.Buffer.GetPosition(UploadFrames.OpeningLength));
             if (!bytes.AsSpan(0, UploadFrames.Preface.Length).SequenceEqual(UploadFrames.Preface))
             {
-                await RefuseAsync(connection, "malformed", null, peer, address, "not an upload preface", refusals).ConfigureAwait(false);
+                await RefuseAsync(connection, "malformed", null, peer, "not an upload preface", refusals).ConfigureAwait(false);
                 return;
             }
 
             session = Find(bytes.AsSpan(UploadFrames.Preface.Length));
             if (session is null || session.UploadLifetime.IsCancellationRequested)
             {
-                await RefuseAsync(connection, "bad-token", null, peer, address, "the token is not that of an open session", refusals).ConfigureAwait(false);
+                await RefuseAsync(connection, "bad-token", null, peer, "the token is not that of an open session", refusals).ConfigureAwait(false);
                 return;
             }
         }
@@ -195,7 +194,7 @@ internal sealed class GradientUploads
         if (Interlocked.Increment(ref session.UploadConnections) > MaxConnectionsPerSession)
         {
             Interlocked.Decrement(ref session.UploadConnections);
-            await RefuseAsync(connection, "too-many-uploads", session.WorkerId, peer, address,
+            await RefuseAsync(connection, "too-many-uploads", session.WorkerId, peer,
                 $"worker {session.WorkerId} already has {MaxConnectionsPerSession} upload connections open", refusals).ConfigureAwait(false);
             return;
         }
@@ -463,11 +462,11 @@ internal sealed class GradientUploads
     /// and answers it. The answer is written even when the peer has half-closed (it may still read), for at most
     /// <see cref="OpeningTimeout"/> on a peer that does not read.
     /// </summary>
-    private async Task RefuseAsync(ConnectionContext connection, string reason, int? workerId, string peer, string address, string detail, RefusalLog refusals)
+    private async Task RefuseAsync(ConnectionContext connection, string reason, int? workerId, string peer, string detail, RefusalLog refusals)
     {
         _metrics.RecordRefused(reason);
         _transport.Monitor.JoinRefused(reason, workerId, peer);
-        refusals.Refused(address, peer, reason, detail);
+        refusals.Refused((connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString() ?? peer, peer, reason, detail);
         try
         {
             using var timeout = new CancellationTokenSource(OpeningTimeout);
