@@ -103,14 +103,5 @@ public sealed class ServerCertificateCheck(X509Certificate2? ca)
     }
 
     /// <summary>The message of the innermost exception of <paramref name="failure"/> (following gRPC's debug exception).</summary>
-    private static string Innermost(Exception failure)
-    {
-        var innermost = failure;
-        for (Exception? e = failure; e is not null; e = e is Grpc.Core.RpcException rpc && rpc.Status.DebugException is { } inner ? inner : e.InnerException)
-        {
-            innermost = e;
-        }
-
-        return innermost.Message.ReplaceLineEndings(" ").Trim();
-    }
+    private static string Innermost(Exception failure) => WorkerConnection.Causes(failure).Last().Message.ReplaceLineEndings(" ").Trim();
 }

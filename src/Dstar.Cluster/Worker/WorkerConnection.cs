@@ -138,17 +138,18 @@ public sealed class WorkerConnection : IDisposable
     /// certificate (not from the trusted CA, or not for the host), or the server does not speak TLS at all
     /// (<see cref="ServerCertificateCheck.Explain"/> says which).
     /// </summary>
-    public static bool IsUntrustedServer(Exception failure)
+    public static bool IsUntrustedServer(Exception failure) => Causes(failure).Any(e => e is System.Security.Authentication.AuthenticationException);
+
+    /// <summary>
+    /// <paramref name="failure"/> and what caused it, outermost first: each exception's inner one, and for a gRPC error
+    /// the exception behind its status (<c>DebugException</c>), where the transport's own error is kept.
+    /// </summary>
+    internal static IEnumerable<Exception> Causes(Exception failure)
     {
         for (Exception? e = failure; e is not null; e = e is RpcException rpc && rpc.Status.DebugException is { } inner ? inner : e.InnerException)
         {
-            if (e is System.Security.Authentication.AuthenticationException)
-            {
-                return true;
-            }
+            yield return e;
         }
-
-        return false;
     }
 
     /// <summary>
@@ -163,15 +164,9 @@ public sealed class WorkerConnection : IDisposable
             return null;
         }
 
-        for (Exception? e = failure; e is not null; e = e is RpcException rpc && rpc.Status.DebugException is { } inner ? inner : e.InnerException)
-        {
-            if (e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse } or HttpIOException { HttpRequestError: HttpRequestError.InvalidResponse })
-            {
-                return "the server did not answer as plain HTTP/2: a server with TLS, started without --insecure, is reached with https://";
-            }
-        }
-
-        return null;
+        return Causes(failure).Any(e => e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse } or HttpIOException { HttpRequestError: HttpRequestError.InvalidResponse })
+            ? "the server did not answer as plain HTTP/2: a server with TLS, started without --insecure, is reached with https://"
+            : null;
     }
 
     /// <summary>Loads the CA certificate (PEM or DER).</summary>
