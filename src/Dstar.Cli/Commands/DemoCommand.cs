@@ -125,32 +125,12 @@ public static class DemoCommand
     /// <exception cref="CommandFailure">the directory is a file, or holds an earlier demo and may not be moved.</exception>
     private static string? Claim(string directory, ExperimentConfig baseline, bool mayMove)
     {
-        if (File.Exists(directory))
-        {
-            throw new CommandFailure($"--out '{directory}' is a file: give a directory for the demo's runs", FailureKind.Data);
-        }
-
-        if (!Directory.Exists(directory))
-        {
-            return null;
-        }
-
-        var found = Runs.Select(r => Path.Combine(directory, r.Change(baseline).Aggregator)).Where(d => RunDirectory.HoldsRun(d))
-            .Concat(ComparisonPlots.Select(f => Path.Combine(directory, f)).Where(File.Exists))
-            .ToList();
-        if (found.Count == 0)
-        {
-            return null;
-        }
-
-        if (!mayMove)
-        {
-            throw new CommandFailure(
-                $"--out '{directory}' already holds an earlier demo ({string.Join(", ", found)}); pass --overwrite to move it aside to {directory.TrimEnd('/', '\\')}.old-TIMESTAMP, or give another --out",
-                FailureKind.Data);
-        }
-
-        return RunDirectory.Claim(directory, RunDirectoryMode.Overwrite);
+        var found = !Directory.Exists(directory)
+            ? []
+            : Runs.Select(r => Path.Combine(directory, r.Change(baseline).Aggregator)).Where(d => RunDirectory.HoldsRun(d))
+                .Concat(ComparisonPlots.Select(f => Path.Combine(directory, f)).Where(File.Exists))
+                .ToList();
+        return OutputDirectory.KeepSaved(directory, found, mayMove, "an earlier demo", "the demo's runs");
     }
 
     private static int Run(bool json, string directory, ExperimentConfig baseline, LiveView? live, TextWriter output)

@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Dstar.Engine.Configuration;
 using Dstar.Engine.Guarantees;
-using Dstar.Engine.Running;
 using Spectre.Console;
 
 namespace Dstar.Cli.Commands;
@@ -203,25 +202,9 @@ public static class ResilienceCommand
     /// <exception cref="CommandFailure">the directory holds a study's results and <paramref name="overwrite"/> is not set, or it is a file.</exception>
     private static void Claim(string directory, bool overwrite, TextWriter output)
     {
-        if (File.Exists(directory))
-        {
-            throw new CommandFailure($"--out '{directory}' is a file: give a directory for the study's results", FailureKind.Data);
-        }
-
         var held = ResultFiles.Select(f => Path.Combine(directory, f)).Where(File.Exists).ToList();
-        if (held.Count == 0)
-        {
-            return;
-        }
-
-        if (!overwrite)
-        {
-            throw new CommandFailure(
-                $"--out '{directory}' already holds a study's results ({string.Join(", ", held)}); pass --overwrite to move it aside to {directory.TrimEnd('/', '\\')}.old-TIMESTAMP, or give another --out (--replot redraws a --grid study's plots from them)",
-                FailureKind.Data);
-        }
-
-        if (RunDirectory.Claim(directory, RunDirectoryMode.Overwrite) is { } moved)
+        if (OutputDirectory.KeepSaved(directory, held, overwrite, "a study's results", "the study's results",
+                " (--replot redraws a --grid study's plots from them)") is { } moved)
         {
             output.WriteLine($"moved the previous {directory} aside to {moved}");
         }
