@@ -19,6 +19,23 @@ public interface IAggregator
     AggregationReport Aggregate(GradientBatch batch, AggregationContext context, Span<float> output);
 }
 
+/// <summary>Questions about a rule's requirements that callers ask in more than one place.</summary>
+public static class AggregatorRequirements
+{
+    /// <summary>
+    /// The rule's own refusal when the one thing it lacks on n rows with f Byzantine is the server's validation gradient
+    /// g₀ (it would run with one); null when it needs no g₀, or is refused for something else too. Callers add the
+    /// option or key that supplies g₀.
+    /// </summary>
+    public static string? MissingValidationGradient(this IAggregator rule, int n, int f)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        return rule.CheckRequirements(n, f, hasValidationGradient: false) is { } why && rule.CheckRequirements(n, f, hasValidationGradient: true) is null
+            ? why
+            : null;
+    }
+}
+
 /// <summary>A transform applied before a rule (NNM, bucketing, clipping, ARC): batch → batch.</summary>
 public interface IPreAggregator
 {

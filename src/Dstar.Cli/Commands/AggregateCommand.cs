@@ -126,8 +126,7 @@ public static class AggregateCommand
         }
 
         var (values, n, d) = NpyReader.ReadMatrix(arguments.Input);
-        if (arguments.Validation is null && rule.CheckRequirements(n, arguments.ByzantineCount, hasValidationGradient: false) is { } missing
-            && rule.CheckRequirements(n, arguments.ByzantineCount, hasValidationGradient: true) is null)
+        if (arguments.Validation is null && rule.MissingValidationGradient(n, arguments.ByzantineCount) is { } missing)
         {
             // The rule's own refusal, with the option that gives it g₀.
             throw new CommandFailure($"{missing}: give it with --validation G0.npy", FailureKind.RunFailed);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Dstar.Core;
 using Dstar.Core.Specs;
 using Dstar.Engine.Transport;
 using Dstar.Learning.Oracle;
@@ -98,9 +99,9 @@ public static class ConfigValidator
         CheckSpec(errors, "aggregator", c.Aggregator, spec =>
         {
             var rule = Registry.Rules.Create(spec);
-            if (d.ValidationSize == 0 && NeedsValidation(rule, c.Workers) is { } missing)
+            if (d.ValidationSize == 0 && rule.MissingValidationGradient(c.Workers, 0) is { } missing)
             {
-                return missing;
+                return $"{missing}: set data.validation_size ≥ 1, the training samples the server holds out to compute g₀ on";
             }
 
             if (c.AutoK)
@@ -159,13 +160,6 @@ public static class ConfigValidator
             return false;
         }
     }
-
-    // What a rule that runs only with the server's validation gradient g₀ says when there is none, with the key that
-    // gives it one; null when the rule does not need g₀.
-    private static string? NeedsValidation(Core.IAggregator rule, int workers) =>
-        rule.CheckRequirements(workers, 0, hasValidationGradient: false) is { } why && rule.CheckRequirements(workers, 0, hasValidationGradient: true) is null
-            ? $"{why}: set data.validation_size ≥ 1, the training samples the server holds out to compute g₀ on"
-            : null;
 
     private static string? CheckAutoK(ExperimentConfig c, Core.IAggregator rule, bool hasValidation, List<ConfigError> errors)
     {
