@@ -24,9 +24,15 @@ public static class RunState
     public const string ErrorFileName = "error.txt";
 
     /// <summary>The state of <paramref name="directory"/>.</summary>
-    public static RunStatus Check(string directory)
+    public static RunStatus Check(string directory) => Check(directory, out _);
+
+    /// <summary>
+    /// The state of <paramref name="directory"/>; <paramref name="damaged"/> says, naming the file, why a summary.json
+    /// that is there does not make the run finished (null when there is none, or it is whole).
+    /// </summary>
+    public static RunStatus Check(string directory, out string? damaged)
     {
-        using (var summary = ReadSummary(directory))
+        using (var summary = ReadSummary(directory, out damaged))
         {
             if (summary is not null)
             {

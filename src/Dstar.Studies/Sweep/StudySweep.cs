@@ -49,7 +49,7 @@ public static class StudySweep
             {
                 conflicts.Add(run.RelativeDirectory);
             }
-            else if (RunState.Check(directory) == RunStatus.Finished
+            else if (RunState.Check(directory, out var problem) == RunStatus.Finished
                 && (plan.Study.Resilience is not { } resilience || CellResilience.IsCurrent(directory, resilience)))
             {
                 skipped++;
@@ -57,7 +57,6 @@ public static class StudySweep
             else
             {
                 pending.Add((run, directory, yaml));
-                using var summary = RunState.ReadSummary(directory, out var problem);
                 if (problem is not null)
                 {
                     damaged.Add((run, problem));
