@@ -145,7 +145,9 @@ public sealed class RunDriver
             var clock = Stopwatch.StartNew();
             try
             {
-                if (Options.BeforeFirstRoundAsync is { } before)
+                // Only when a round remains: a resume of a run already at its last round has nothing to wait for (the
+                // cluster would wait for workers that finished with the first server).
+                if (Options.BeforeFirstRoundAsync is { } before && Server.Version < Config.Rounds)
                 {
                     await before(cancellationToken).ConfigureAwait(false);
                     clock.Restart();

@@ -61,7 +61,8 @@ public sealed record RunOptions
 
     /// <summary>
     /// Awaited once before the first round (the cluster waits for its workers here); the run's wall clock starts
-    /// after it. Cancellation while waiting interrupts the run.
+    /// after it. Not called when no round remains (a resume at the last round). Cancellation while waiting interrupts
+    /// the run.
     /// </summary>
     public Func<CancellationToken, Task>? BeforeFirstRoundAsync { get; init; }
 

@@ -79,4 +79,36 @@ public class RunDriverTests
         });
         Assert.Equal(["start", "before 0", "after 0", "before 1", "after 1", "before 2", "after 2"], calls);
     }
+
+    [Fact]
+    public async Task A_resume_with_no_round_left_finishes_without_waiting_for_a_first_round()
+    {
+        // The cluster waits for its workers before the first round; at the last round there is none to wait for, and
+        // the workers of the run have already finished.
+        var directory = Scenarios.TemporaryDirectory();
+        var config = Scenarios.Logistic(rounds: 4) with { CheckpointEvery = 2 };
+        using (var sim = new Simulator(config, overrides: Uniform))
+        {
+            await sim.RunAsync(new RunOptions { Directory = directory, Plots = false });
+        }
+
+        Assert.Equal(4, CheckpointFile.Load(Path.Combine(directory, CheckpointFile.FileName)).Round);
+        var waited = false;
+        using var again = new Simulator(config, overrides: Uniform);
+        var result = await again.RunAsync(new RunOptions
+        {
+            Directory = directory,
+            Mode = RunDirectoryMode.Resume,
+            Plots = false,
+            BeforeFirstRoundAsync = _ =>
+            {
+                waited = true;
+                return Task.CompletedTask;
+            },
+        });
+
+        Assert.Equal(RunEnd.Finished, result.End);
+        Assert.Equal(4, result.Rounds);
+        Assert.False(waited);
+    }
 }
